@@ -1,0 +1,63 @@
+# argocd-monitor. `make test` is what CI runs (.ci/run); `make demo` runs the whole stack locally.
+SHELL := /bin/bash
+GO    ?= go
+BIN   ?= bin
+# The heavy upstream tools (promtool, prometheus, kustomize; alertmanager in its own module
+# because Prometheus pins a newer Alertmanager library than the newest one that builds as a tool)
+# live outside go.work so the product modules' dependency graphs stay small.
+TOOLS    := GOWORK=off $(GO) -C tools
+AM_TOOLS := GOWORK=off $(GO) -C tools/alertmanager
+PKGS     := ./exporter/... ./bridge/...
+
+.PHONY: all build test lint unit tools test-tools test-alerts e2e demo bench generate fuzz clean
+
+all: build
+
+## build: both binaries into bin/, with the same script the Dockerfile runs.
+build:
+	./scripts/build.sh $(BIN)
+
+## test: everything CI checks.
+test: lint unit test-tools test-alerts e2e
+
+## lint: go vet, gofmt, and promlint over the exporter's metrics.
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l exporter bridge tools); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## unit: the product modules' tests (race detector on).
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+## tools: build the pinned upstream tools once (cached by Go's build cache afterwards).
+tools:
+	$(TOOLS) build tool
+	$(AM_TOOLS) build tool
+
+## test-tools: generators, generated-file freshness, dashboards and deploy checks (tools module).
+test-tools: tools
+	$(TOOLS) vet ./...
+	$(TOOLS) test -count=1 ./...
+
+## test-alerts: promtool check + unit tests of the alert rules.
+test-alerts: tools
+	@echo "alert rule tests: not yet written (issue 5)"
+
+## e2e: real Prometheus, Alertmanager, exporter, bridge and Argo CD simulator on 127.0.0.1.
+e2e: tools
+	@echo "end-to-end test: not yet written (issue 7)"
+
+## demo: the whole stack locally, with the story told in the terminal.
+demo: tools
+	@echo "demo: not yet written (issue 7)"
+
+## bench: the benchmarks named in the issues, with -benchmem.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+## generate: regenerate every generated file (rules, PrometheusRule, dashboards, golden files stay manual: -update).
+generate:
+	@echo "generate: nothing yet"
+
+clean:
+	rm -rf $(BIN)

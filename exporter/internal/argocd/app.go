@@ -1,0 +1,92 @@
+// Package argocd talks to the Argo CD REST API (List, Get, Sync) and owns the
+// compact Application model the rest of the exporter works on.
+package argocd
+
+import "time"
+
+// HealthStatus is an Application's status.health.status.
+type HealthStatus string
+
+// The health states Argo CD reports; anything else decodes to HealthUnknown.
+const (
+	HealthHealthy     HealthStatus = "Healthy"
+	HealthProgressing HealthStatus = "Progressing"
+	HealthDegraded    HealthStatus = "Degraded"
+	HealthSuspended   HealthStatus = "Suspended"
+	HealthMissing     HealthStatus = "Missing"
+	HealthUnknown     HealthStatus = "Unknown"
+)
+
+// HealthStatuses lists every health state in the order metrics emit them.
+var HealthStatuses = []HealthStatus{HealthHealthy, HealthProgressing, HealthDegraded, HealthSuspended, HealthMissing, HealthUnknown}
+
+// SyncStatus is an Application's status.sync.status.
+type SyncStatus string
+
+// The sync states Argo CD reports; anything else decodes to SyncUnknown.
+const (
+	SyncSynced    SyncStatus = "Synced"
+	SyncOutOfSync SyncStatus = "OutOfSync"
+	SyncUnknown   SyncStatus = "Unknown"
+)
+
+// SyncStatuses lists every sync state in the order metrics emit them.
+var SyncStatuses = []SyncStatus{SyncSynced, SyncOutOfSync, SyncUnknown}
+
+// OperationPhase is status.operationState.phase.
+type OperationPhase string
+
+// The operation phases Argo CD reports.
+const (
+	PhaseRunning     OperationPhase = "Running"
+	PhaseTerminating OperationPhase = "Terminating"
+	PhaseFailed      OperationPhase = "Failed"
+	PhaseError       OperationPhase = "Error"
+	PhaseSucceeded   OperationPhase = "Succeeded"
+)
+
+// OperationPhases lists every operation phase in the order metrics emit them.
+var OperationPhases = []OperationPhase{PhaseRunning, PhaseTerminating, PhaseFailed, PhaseError, PhaseSucceeded}
+
+// App is the compact form of one Argo CD Application: only what the metrics
+// and the remediation need, so 10k apps stay small in memory.
+type App struct {
+	Namespace string // metadata.namespace (the Application's own namespace)
+	Name      string
+	Project   string // spec.project
+
+	Labels      map[string]string
+	Annotations map[string]string
+	Deleting    bool // metadata.deletionTimestamp is set
+
+	Repo          string // spec.source.repoURL (first of spec.sources when multi-source)
+	DestServer    string // spec.destination.server, else spec.destination.name
+	DestNamespace string
+	AutoSync      bool // spec.syncPolicy.automated present and enabled != false
+
+	Health           HealthStatus
+	HealthTransition time.Time // status.health.lastTransitionTime; zero when not reported
+	Sync             SyncStatus
+	Revision         string    // status.sync.revision: the commit the app is compared against
+	ReconciledAt     time.Time // status.reconciledAt; zero when not reported
+
+	// Conditions counts status.conditions by type.
+	Conditions map[string]int
+
+	// OperationInProgress is true while the top-level `operation` field is set
+	// (a sync was requested and has not completed).
+	OperationInProgress bool
+	// Operation is status.operationState; nil when the app has none.
+	Operation *OperationState
+}
+
+// OperationState is the last (or current) operation's outcome.
+type OperationState struct {
+	Phase      OperationPhase
+	Message    string
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Key identifies an app across polls: Application names are unique per namespace.
+func (a *App) Key() string { return a.Namespace + "/" + a.Name }
