@@ -1,0 +1,232 @@
+// Package demo narrates `make demo`: it watches the running stack (simulator, Prometheus,
+// Alertmanager, the bridge's console output) and prints the story as it happens, until the
+// fixable app is repaired with one sync and the stuck app's pause has reached Slack.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
+)
+
+// PausedAlert is the alert the story ends with.
+const PausedAlert = "ArgoCDAppRemediationPaused"
+
+// Narrator prints what changed since its last Step.
+type Narrator struct {
+	st    *stack.Stack
+	out   io.Writer
+	start time.Time
+
+	apps      map[string]stack.SimApp
+	syncs     map[string]int
+	paused    map[string]bool
+	firing    map[string]bool
+	routed    map[string]bool
+	consoleAt int64
+
+	// The story's milestones.
+	fixableRepaired, stuckPaused, alertFiring, alertRouted, slackPrinted bool
+}
+
+// NewNarrator narrates st to out.
+func NewNarrator(st *stack.Stack, out io.Writer) *Narrator {
+	return &Narrator{
+		st: st, out: out, start: time.Now(),
+		apps: map[string]stack.SimApp{}, syncs: map[string]int{}, paused: map[string]bool{},
+		firing: map[string]bool{}, routed: map[string]bool{},
+	}
+}
+
+// Done reports whether the whole story has been told.
+func (n *Narrator) Done() bool {
+	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted
+}
+
+// Missing names the milestones not reached yet.
+func (n *Narrator) Missing() []string {
+	var m []string
+	for _, x := range []struct {
+		ok   bool
+		what string
+	}{
+		{n.fixableRepaired, "fixable repaired"}, {n.stuckPaused, "stuck paused after 3 syncs"},
+		{n.alertFiring, PausedAlert + " firing in Prometheus"}, {n.alertRouted, "alert routed by Alertmanager"},
+		{n.slackPrinted, "Slack message printed"},
+	} {
+		if !x.ok {
+			m = append(m, x.what)
+		}
+	}
+	return m
+}
+
+func (n *Narrator) say(format string, args ...any) {
+	fmt.Fprintf(n.out, "[%6.1fs] %s\n", time.Since(n.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// Step looks at every component once and prints what is new.
+func (n *Narrator) Step(ctx context.Context) error {
+	if err := n.stepApps(ctx); err != nil {
+		return err
+	}
+	if err := n.stepRemediation(ctx); err != nil {
+		return err
+	}
+	if err := n.stepAlerts(ctx); err != nil {
+		return err
+	}
+	return n.stepSlack()
+}
+
+func (n *Narrator) stepApps(ctx context.Context) error {
+	apps, err := n.st.SimApps(ctx)
+	if err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	syncs, err := n.st.SimSyncs(ctx)
+	if err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+	for _, a := range apps {
+		if c := syncs[a.Name].Accepted; c > n.syncs[a.Name] {
+			n.syncs[a.Name] = c
+			n.say("%-10s sync #%d requested by the exporter (Argo CD accepted it)", a.Name, c)
+		}
+		prev, seen := n.apps[a.Name]
+		n.apps[a.Name] = a
+		if !seen {
+			n.say("%-10s %s / %s", a.Name, a.Sync, a.Health)
+			continue
+		}
+		if a.Phase != prev.Phase {
+			switch a.Phase {
+			case "Running":
+				n.say("%-10s operation Running", a.Name)
+			case "Succeeded", "Failed", "Error":
+				msg := ""
+				if a.Phase != "Succeeded" {
+					msg = ": " + a.Message
+				}
+				n.say("%-10s operation %s%s", a.Name, a.Phase, msg)
+			}
+		}
+		if a.Sync != prev.Sync || a.Health != prev.Health {
+			n.say("%-10s now %s / %s", a.Name, a.Sync, a.Health)
+		}
+		if a.Name == "fixable" && !n.fixableRepaired && a.Sync == "Synced" && a.Health == "Healthy" && n.syncs[a.Name] == 1 {
+			n.fixableRepaired = true
+			n.say("✔ fixable repaired with one sync")
+		}
+	}
+	return nil
+}
+
+func (n *Narrator) stepRemediation(ctx context.Context) error {
+	samples, err := n.st.Query(ctx, `argocd_monitor_app_remediation_paused == 1`)
+	if err != nil {
+		return fmt.Errorf("prometheus: %w", err)
+	}
+	for _, s := range samples {
+		name := s.Metric["name"]
+		if n.paused[name] {
+			continue
+		}
+		n.paused[name] = true
+		n.say("%-10s remediation paused after %d syncs (argocd_monitor_app_remediation_paused 1)", name, n.syncs[name])
+		if name == "stuck" && n.syncs[name] == 3 {
+			n.stuckPaused = true
+			n.say("✔ stuck synced 3 times, then paused")
+		}
+	}
+	return nil
+}
+
+func alertKey(labels map[string]string) string {
+	return labels["alertname"] + "{name=" + labels["name"] + "}"
+}
+
+func (n *Narrator) stepAlerts(ctx context.Context) error {
+	alerts, err := n.st.PrometheusAlerts(ctx)
+	if err != nil {
+		return fmt.Errorf("prometheus: %w", err)
+	}
+	var newFiring []string
+	for _, a := range alerts {
+		k := alertKey(a.Labels)
+		if a.State != "firing" || n.firing[k] {
+			continue
+		}
+		n.firing[k] = true
+		newFiring = append(newFiring, k)
+		if a.Labels["alertname"] == PausedAlert && a.Labels["name"] == "stuck" {
+			n.alertFiring = true
+		}
+	}
+	sort.Strings(newFiring)
+	for _, k := range newFiring {
+		n.say("Prometheus: alert %s firing", k)
+	}
+	am, err := n.st.AlertmanagerAlerts(ctx)
+	if err != nil {
+		return fmt.Errorf("alertmanager: %w", err)
+	}
+	for _, a := range am {
+		k := alertKey(a.Labels)
+		if a.Status.State != "active" || n.routed[k] {
+			continue
+		}
+		n.routed[k] = true
+		var recv []string
+		for _, r := range a.Receivers {
+			recv = append(recv, r.Name)
+		}
+		n.say("Alertmanager: %s routed to %s", k, strings.Join(recv, ", "))
+		if a.Labels["alertname"] == PausedAlert && a.Labels["name"] == "stuck" && slices.Contains(recv, "slack-bridge") {
+			n.alertRouted = true
+		}
+	}
+	return nil
+}
+
+// stepSlack prints what the bridge printed since the last step (console mode: its stdout is
+// the Slack channel).
+func (n *Narrator) stepSlack() error {
+	f, err := os.Open(n.st.ConsoleText)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Seek(n.consoleAt, io.SeekStart); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return err
+	}
+	// Only whole messages: the bridge ends each with a blank line.
+	end := strings.LastIndex(string(b), "\n\n")
+	if end < 0 {
+		return nil
+	}
+	chunk := string(b[:end+2])
+	n.consoleAt += int64(len(chunk))
+	n.say("Slack (bridge console):")
+	for line := range strings.SplitSeq(strings.TrimRight(chunk, "\n"), "\n") {
+		fmt.Fprintf(n.out, "           │ %s\n", line)
+	}
+	if strings.Contains(chunk, PausedAlert) && strings.Contains(chunk, "stuck") {
+		n.slackPrinted = true
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+package stack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+// getJSON GETs u and decodes its JSON answer into v.
+func getJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("GET %s: %w", u, err)
+	}
+	return nil
+}
+
+// Sample is one series of an instant query.
+type Sample struct {
+	Metric map[string]string
+	Value  float64
+}
+
+// Series is one series of a range query; NaN and Inf values are kept as Prometheus sends them.
+type Series struct {
+	Metric map[string]string
+	Values []float64
+}
+
+type promAnswer struct {
+	Status string `json:"status"`
+	Error  string `json:"error"`
+	Data   struct {
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Metric map[string]string `json:"metric"`
+			Value  []any             `json:"value"`
+			Values [][]any           `json:"values"`
+		} `json:"result"`
+	} `json:"data"`
+}
+
+func promValue(pair []any) float64 {
+	if len(pair) != 2 {
+		return math.NaN()
+	}
+	s, _ := pair[1].(string)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return math.NaN()
+	}
+	return f
+}
+
+// Query runs an instant PromQL query (vector results).
+func (s *Stack) Query(ctx context.Context, expr string) ([]Sample, error) {
+	var a promAnswer
+	if err := getJSON(ctx, s.PrometheusURL+"/api/v1/query?query="+url.QueryEscape(expr), &a); err != nil {
+		return nil, err
+	}
+	if a.Status != "success" {
+		return nil, fmt.Errorf("query %q: %s", expr, a.Error)
+	}
+	var out []Sample
+	for _, r := range a.Data.Result {
+		out = append(out, Sample{Metric: r.Metric, Value: promValue(r.Value)})
+	}
+	return out, nil
+}
+
+// QueryRange runs a range PromQL query over [start, end].
+func (s *Stack) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]Series, error) {
+	q := url.Values{
+		"query": {expr},
+		"start": {strconv.FormatInt(start.Unix(), 10)},
+		"end":   {strconv.FormatInt(end.Unix(), 10)},
+		"step":  {strconv.FormatFloat(step.Seconds(), 'f', -1, 64)},
+	}
+	var a promAnswer
+	if err := getJSON(ctx, s.PrometheusURL+"/api/v1/query_range?"+q.Encode(), &a); err != nil {
+		return nil, err
+	}
+	if a.Status != "success" {
+		return nil, fmt.Errorf("query_range %q: %s", expr, a.Error)
+	}
+	var out []Series
+	for _, r := range a.Data.Result {
+		sr := Series{Metric: r.Metric}
+		for _, v := range r.Values {
+			sr.Values = append(sr.Values, promValue(v))
+		}
+		out = append(out, sr)
+	}
+	return out, nil
+}
+
+// PromAlert is an alert as Prometheus' /api/v1/alerts lists it.
+type PromAlert struct {
+	Labels map[string]string `json:"labels"`
+	State  string            `json:"state"` // pending, firing
+}
+
+// PrometheusAlerts lists Prometheus' pending and firing alerts.
+func (s *Stack) PrometheusAlerts(ctx context.Context) ([]PromAlert, error) {
+	var a struct {
+		Data struct {
+			Alerts []PromAlert `json:"alerts"`
+		} `json:"data"`
+	}
+	err := getJSON(ctx, s.PrometheusURL+"/api/v1/alerts", &a)
+	return a.Data.Alerts, err
+}
+
+// AMAlert is an alert as Alertmanager's /api/v2/alerts lists it.
+type AMAlert struct {
+	Labels    map[string]string       `json:"labels"`
+	Status    struct{ State string }  `json:"status"` // active, suppressed, unprocessed
+	Receivers []struct{ Name string } `json:"receivers"`
+}
+
+// AlertmanagerAlerts lists the alerts Alertmanager holds.
+func (s *Stack) AlertmanagerAlerts(ctx context.Context) ([]AMAlert, error) {
+	var a []AMAlert
+	err := getJSON(ctx, s.AlertmanagerURL+"/api/v2/alerts", &a)
+	return a, err
+}
+
+// SimApp is a scenario app's state as the simulator's GET /sim/apps reports it.
+type SimApp struct {
+	Name                string `json:"name"`
+	Project             string `json:"project"`
+	Health              string `json:"health"`
+	Sync                string `json:"sync"`
+	OperationInProgress bool   `json:"operationInProgress"`
+	Phase               string `json:"phase"`
+	Message             string `json:"message"`
+}
+
+// SimApps returns the simulator's scenario apps.
+func (s *Stack) SimApps(ctx context.Context) ([]SimApp, error) {
+	var a []SimApp
+	err := getJSON(ctx, s.SimURL+"/sim/apps", &a)
+	return a, err
+}
+
+// SimSyncStats counts the sync calls the simulator received for one app.
+type SimSyncStats struct {
+	Calls     int `json:"calls"`
+	Accepted  int `json:"accepted"`
+	Busy      int `json:"busy"`
+	Forbidden int `json:"forbidden"`
+	Deleting  int `json:"deleting"`
+}
+
+// SimSyncs returns the sync calls per app.
+func (s *Stack) SimSyncs(ctx context.Context) (map[string]SimSyncStats, error) {
+	var a map[string]SimSyncStats
+	err := getJSON(ctx, s.SimURL+"/sim/syncs", &a)
+	return a, err
+}
+
+// SetSimState changes a simulated app through the control API (fields as argocdsim's
+// ControlState: health, sync, revision, onSync, deleting, syncWindow, syncDenied).
+func (s *Stack) SetSimState(ctx context.Context, app string, state map[string]any) error {
+	b, err := json.Marshal(state)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.SimURL+"/sim/apps/"+url.PathEscape(app)+"/state", bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("set %s state: %d %s", app, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	return nil
+}

@@ -1,0 +1,274 @@
+// Package stack runs argocd-monitor's whole stack on 127.0.0.1 for `make demo` and the
+// end-to-end test: the Argo CD simulator, the exporter, the Slack bridge, a real Prometheus with
+// the generated rules and a real Alertmanager routed to the bridge. It builds the binaries,
+// picks free ports, renders deploy/local's config files, waits for readiness, and stops every
+// process group on Stop.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// DefaultParams is the alert rules' params file (short `for` durations) the stack generates its
+// rules from, relative to the repository root.
+const DefaultParams = "tools/testdata/e2e-params.yaml"
+
+// Config says how to run the stack.
+type Config struct {
+	Root   string   // repository root
+	Work   string   // logs, configs, tokens and data; created, previous data removed
+	Bin    Binaries // from Build
+	Params string   // alert params file relative to Root; default DefaultParams
+
+	Slack       Slack
+	Sim         SimTimings
+	Remediation RemediationTimings
+
+	Log io.Writer // progress lines; nil: discarded
+}
+
+// Slack selects the bridge's delivery mode.
+type Slack struct {
+	// Console prints each message to the bridge's log and appends its Block Kit JSON to
+	// Stack.ConsoleFile.
+	Console bool
+	// APIURL is a Slack Web API base (bot mode), e.g. a fake's http://127.0.0.1:PORT/api/.
+	APIURL string
+	// BotToken is the bot token sent in bot mode (written to a file for the bridge).
+	BotToken string
+	// Deadline is the bridge's --slack.deadline; zero keeps its default.
+	Deadline time.Duration
+	// Channel is the default channel.
+	Channel string
+}
+
+// SimTimings scale the simulator's story.
+type SimTimings struct {
+	DegradeAfter, SyncPickup, SyncDuration time.Duration
+	Apps                                   int // filler apps
+}
+
+// RemediationTimings are the exporter's poll and remediation timers.
+type RemediationTimings struct {
+	Poll, Grace, Backoff, MaxBackoff time.Duration
+}
+
+// Defaults for a story that completes in about a minute: the stuck app's three syncs run at
+// grace, +backoff, +2*backoff, each taking pickup+duration.
+var (
+	DefaultSim         = SimTimings{DegradeAfter: 20 * time.Second, SyncPickup: 500 * time.Millisecond, SyncDuration: 2 * time.Second}
+	DefaultRemediation = RemediationTimings{Poll: time.Second, Grace: 3 * time.Second, Backoff: 2 * time.Second, MaxBackoff: 4 * time.Second}
+)
+
+// Stack is a running stack.
+type Stack struct {
+	SimURL, ExporterURL, BridgeURL, PrometheusURL, AlertmanagerURL string
+	// Work is the directory of the logs, rendered configs and data.
+	Work string
+	// ConsoleFile is the bridge's JSON-lines file of Block Kit messages (console mode).
+	ConsoleFile string
+	// ConsoleText is the bridge's stdout: each Slack message printed readably (console mode).
+	ConsoleText string
+
+	procs []*proc
+}
+
+// Names of the processes, also their log file names (<name>.log in Work).
+const (
+	ProcSim          = "argocd-sim"
+	ProcExporter     = "argocd-exporter"
+	ProcBridge       = "slack-bridge"
+	ProcPrometheus   = "prometheus"
+	ProcAlertmanager = "alertmanager"
+)
+
+// LogPath returns the log file of a process.
+func (s *Stack) LogPath(name string) string { return filepath.Join(s.Work, name+".log") }
+
+// Start starts the stack and waits until every process is ready. On error it stops what it
+// started.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if cfg.Params == "" {
+		cfg.Params = DefaultParams
+	}
+	if cfg.Sim == (SimTimings{}) {
+		cfg.Sim = DefaultSim
+	}
+	if cfg.Remediation == (RemediationTimings{}) {
+		cfg.Remediation = DefaultRemediation
+	}
+	if cfg.Slack.Channel == "" {
+		cfg.Slack.Channel = "#argocd-alerts"
+	}
+	if cfg.Slack.Console == (cfg.Slack.APIURL != "") {
+		return nil, errors.New("stack: choose the bridge's console mode or a Slack API URL (bot mode)")
+	}
+	work, err := filepath.Abs(cfg.Work)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{Work: work, ConsoleFile: filepath.Join(work, "slack-messages.jsonl"), ConsoleText: filepath.Join(work, "slack-console.txt")}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if err := s.prepare(); err != nil {
+		return nil, err
+	}
+	ports := make([]int, 5)
+	for i := range ports {
+		if ports[i], err = freePort(); err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+	}
+	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
+	simAddr, exporterAddr, bridgeAddr, promAddr, amAddr := addr(ports[0]), addr(ports[1]), addr(ports[2]), addr(ports[3]), addr(ports[4])
+	s.SimURL, s.ExporterURL, s.BridgeURL = "http://"+simAddr, "http://"+exporterAddr, "http://"+bridgeAddr
+	s.PrometheusURL, s.AlertmanagerURL = "http://"+promAddr, "http://"+amAddr
+
+	// Secrets as files, never argv.
+	argocdToken := filepath.Join(work, "argocd-token")
+	bridgeToken := filepath.Join(work, "bridge-token")
+	if err := os.WriteFile(bridgeToken, []byte(randomHex(24)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+
+	fmt.Fprintln(cfg.Log, "generating alert rules from", cfg.Params)
+	rulesDir := filepath.Join(work, "rules")
+	gen := exec.CommandContext(ctx, "go", "-C", filepath.Join(cfg.Root, "tools"), "run", "./cmd/alertsgen",
+		"-params", filepath.Join(cfg.Root, cfg.Params), "-out-rules", filepath.Join(rulesDir, "argocd-monitor.rules.yaml"))
+	gen.Env = append(os.Environ(), "GOWORK=off")
+	if err := runCmd(gen); err != nil {
+		return nil, err
+	}
+	promCfg := filepath.Join(work, "prometheus.yml")
+	if err := render(filepath.Join(cfg.Root, PrometheusConfig), promCfg, prometheusReplacements(exporterAddr, bridgeAddr, amAddr, rulesDir)); err != nil {
+		return nil, err
+	}
+	amCfg := filepath.Join(work, "alertmanager.yml")
+	if err := render(filepath.Join(cfg.Root, AlertmanagerConfig), amCfg, alertmanagerReplacements(s.BridgeURL, bridgeToken)); err != nil {
+		return nil, err
+	}
+
+	sim := cfg.Sim
+	if err := s.start(ctx, ProcSim, cfg.Bin.Sim, s.SimURL+"/api/version", "",
+		"--web.listen-address="+simAddr, "--auth.token-file="+argocdToken, "--apps="+strconv.Itoa(sim.Apps),
+		"--scenario.degrade-after="+sim.DegradeAfter.String(), "--scenario.sync-pickup="+sim.SyncPickup.String(),
+		"--scenario.sync-duration="+sim.SyncDuration.String()); err != nil {
+		return nil, err
+	}
+
+	bridgeArgs := []string{
+		"--web.listen-address=" + bridgeAddr, "--webhook.token-file=" + bridgeToken,
+		"--links.argocd-url=" + s.SimURL, "--links.grafana-url=http://127.0.0.1:3000",
+		"--slack.channel=" + cfg.Slack.Channel, "--slack.per-channel-interval=0",
+		"--state.file=" + filepath.Join(work, "bridge-state.json"),
+	}
+	bridgeStdout := ""
+	if cfg.Slack.Console {
+		bridgeStdout = s.ConsoleText
+		bridgeArgs = append(bridgeArgs, "--slack.console", "--slack.console-file="+s.ConsoleFile)
+	} else {
+		botToken := filepath.Join(work, "slack-bot-token")
+		if err := os.WriteFile(botToken, []byte(cfg.Slack.BotToken+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+		bridgeArgs = append(bridgeArgs, "--slack.api-url="+cfg.Slack.APIURL, "--slack.bot-token-file="+botToken)
+	}
+	if cfg.Slack.Deadline > 0 {
+		bridgeArgs = append(bridgeArgs, "--slack.deadline="+cfg.Slack.Deadline.String())
+	}
+
+	rem := cfg.Remediation
+	steps := []struct {
+		name, bin, ready, stdout string
+		args                     []string
+	}{
+		{ProcExporter, cfg.Bin.Exporter, s.ExporterURL + "/-/ready", "", []string{
+			"--argocd.api=" + s.SimURL, "--argocd.token-file=" + argocdToken,
+			"--argocd.poll-interval=" + rem.Poll.String(), "--argocd.timeout=5s",
+			"--web.listen-address=" + exporterAddr,
+			"--remediation.grace=" + rem.Grace.String(), "--remediation.backoff=" + rem.Backoff.String(),
+			"--remediation.max-backoff=" + rem.MaxBackoff.String(),
+			"--remediation.state-file=" + filepath.Join(work, "remediation-state.json"),
+		}},
+		{ProcBridge, cfg.Bin.Bridge, s.BridgeURL + "/-/ready", bridgeStdout, bridgeArgs},
+		{ProcAlertmanager, cfg.Bin.Alertmanager, s.AlertmanagerURL + "/-/ready", "", []string{
+			"--config.file=" + amCfg, "--storage.path=" + filepath.Join(work, "alertmanager-data"),
+			"--web.listen-address=" + amAddr, "--web.external-url=" + s.AlertmanagerURL,
+			"--cluster.listen-address=", // no gossip port: a single local instance
+		}},
+		{ProcPrometheus, cfg.Bin.Prometheus, s.PrometheusURL + "/-/ready", "", []string{
+			"--config.file=" + promCfg, "--storage.tsdb.path=" + filepath.Join(work, "prometheus-data"),
+			"--web.listen-address=" + promAddr, "--web.external-url=" + s.PrometheusURL,
+			"--rules.alert.resend-delay=1s",
+		}},
+	}
+	for _, st := range steps {
+		if err := s.start(ctx, st.name, st.bin, st.ready, st.stdout, st.args...); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// prepare creates the work directory and removes the data of a previous run.
+func (s *Stack) prepare() error {
+	if err := os.MkdirAll(filepath.Join(s.Work, "rules"), 0o755); err != nil {
+		return err
+	}
+	for _, stale := range []string{"prometheus-data", "alertmanager-data", "remediation-state.json", "bridge-state.json", "slack-messages.jsonl", "slack-console.txt", "argocd-token"} {
+		if err := os.RemoveAll(filepath.Join(s.Work, stale)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Stack) start(ctx context.Context, name, bin, readyURL, stdoutPath string, args ...string) error {
+	p, err := startProc(name, bin, args, s.LogPath(name), stdoutPath)
+	if err != nil {
+		return err
+	}
+	s.procs = append(s.procs, p)
+	return p.waitReady(ctx, readyURL, 60*time.Second)
+}
+
+// Exited returns the name of a process that has ended, or "" while all run.
+func (s *Stack) Exited() string {
+	for _, p := range s.procs {
+		if p.exited() {
+			return p.name
+		}
+	}
+	return ""
+}
+
+// Stop stops every process (SIGTERM to each process group, SIGKILL after 5s), last started
+// first, so Prometheus does not log scrape errors for the exporter going away.
+func (s *Stack) Stop() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		s.procs[i].stop(5 * time.Second)
+	}
+	s.procs = nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
