@@ -1,0 +1,414 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/slackfake"
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
+)
+
+const (
+	botToken = "xoxb-e2e-test-token"
+	channel  = "#argocd-alerts"
+	paused   = "ArgoCDAppRemediationPaused"
+	degraded = "ArgoCDAppDegraded"
+)
+
+// e2e holds the running stack and what the test observed.
+type e2e struct {
+	t     *testing.T
+	ctx   context.Context
+	st    *stack.Stack
+	slack *slackfake.Fake
+	start time.Time
+	root  string
+}
+
+// TestEndToEnd runs the whole stack once and checks the story end to end. The steps share the
+// stack, so they run in order; a failing step stops the test with the logs' tails.
+func TestEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := stack.FindRoot(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins, err := stack.Build(ctx, root, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	fake := slackfake.New(botToken)
+	slackSrv := httptest.NewServer(fake)
+	defer slackSrv.Close()
+
+	sim := stack.DefaultSim
+	sim.Apps = 20
+	st, err := stack.Start(ctx, stack.Config{
+		Root: root, Work: t.TempDir(), Bin: bins, Sim: sim,
+		// A short deadline makes the bridge give up on a failing Slack with 503, so
+		// Alertmanager's own retries are exercised too.
+		Slack: stack.Slack{APIURL: slackSrv.URL + "/api/", BotToken: botToken, Channel: channel, Deadline: 2 * time.Second},
+		Log:   testWriter{t},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Stop()
+	e := &e2e{t: t, ctx: ctx, st: st, slack: fake, start: time.Now(), root: root}
+	defer e.dumpOnFailure()
+
+	e.exporterMetricsInPrometheus()
+	e.stuckPausedAfterThreeSyncsFixableRepaired()
+	e.pausedAlertFiresForStuckOnly()
+	e.slackMessageNamesAppWithLink()
+	e.slackFailuresDeliverExactlyOnce()
+	e.resolvedUpdatesInPlace()
+	e.oneMessagePerAlertGroup()
+	e.dashboardQueriesReturnData()
+	e.syncCountsStayExact()
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// eventually polls check until it reports done or the deadline passes, then fails with the
+// last detail it gave.
+func (e *e2e) eventually(what string, timeout time.Duration, check func() (bool, string)) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var detail string
+	for {
+		if name := e.st.Exited(); name != "" {
+			e.t.Fatalf("%s: %s exited", what, name)
+		}
+		var ok bool
+		ok, detail = check()
+		if ok {
+			e.t.Logf("[%5.1fs] %s", time.Since(e.start).Seconds(), what)
+			return
+		}
+		if time.Now().After(deadline) || e.ctx.Err() != nil {
+			e.t.Fatalf("%s: not within %s; last: %s", what, timeout, detail)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// value returns the single sample of an instant query, or NaN when it has none.
+func (e *e2e) value(expr string) (float64, string) {
+	s, err := e.st.Query(e.ctx, expr)
+	if err != nil {
+		return math.NaN(), err.Error()
+	}
+	if len(s) != 1 {
+		return math.NaN(), fmt.Sprintf("%s: %d series", expr, len(s))
+	}
+	return s[0].Value, fmt.Sprintf("%s = %v", expr, s[0].Value)
+}
+
+func (e *e2e) expectValue(expr string, want float64, timeout time.Duration) {
+	e.t.Helper()
+	e.eventually(fmt.Sprintf("%s == %v", expr, want), timeout, func() (bool, string) {
+		v, detail := e.value(expr)
+		return v == want, detail
+	})
+}
+
+// The exporter's metrics reach Prometheus with the app's labels, via honor_labels.
+func (e *e2e) exporterMetricsInPrometheus() {
+	e.t.Helper()
+	e.expectValue(`argocd_monitor_api_up{job="argocd-monitor-exporter"}`, 1, 30*time.Second)
+	e.expectValue(`count(argocd_monitor_app_info{namespace="argocd"})`, 26, 10*time.Second)
+	e.expectValue(`argocd_monitor_app_info{name="automated", project="demo", auto_sync="true", repo="https://github.com/argoproj/argocd-example-apps.git"}`, 1, 5*time.Second)
+	e.expectValue(`argocd_monitor_app_health_status{name="stuck", health_status="Degraded"}`, 1, 5*time.Second)
+	e.expectValue(`count(argocd_monitor_app_health_status{name="stuck"})`, 6, 5*time.Second)
+	e.expectValue(`argocd_monitor_app_sync_status{name="opted-out", sync_status="OutOfSync"}`, 1, 5*time.Second)
+	e.expectValue(`argocd_monitor_app_operation_phase{name="healthy", phase="Succeeded"}`, 1, 5*time.Second)
+	e.expectValue(`argocd_monitor_app_conditions{name="stuck", condition="ExcludedResourceWarning"}`, 2, 5*time.Second)
+	e.expectValue(`argocd_monitor_apps`, 26, 5*time.Second)
+	e.expectValue(`count(argocd_monitor_build_info) + count(argocd_monitor_bridge_build_info)`, 2, 5*time.Second)
+}
+
+func (e *e2e) stuckPausedAfterThreeSyncsFixableRepaired() {
+	e.t.Helper()
+	e.expectValue(`argocd_monitor_app_remediation_paused{name="stuck"}`, 1, 90*time.Second)
+	e.expectValue(`argocd_monitor_app_remediation_attempts{name="stuck"}`, 3, 5*time.Second)
+	e.expectValue(`argocd_monitor_remediation_syncs_total{name="stuck", result="triggered"}`, 3, 5*time.Second)
+	e.expectValue(`argocd_monitor_app_operation_phase{name="stuck", phase="Failed"}`, 1, 5*time.Second)
+	e.expectValue(`argocd_monitor_app_sync_status{name="fixable", sync_status="Synced"}`, 1, 5*time.Second)
+	e.expectValue(`argocd_monitor_app_health_status{name="fixable", health_status="Healthy"}`, 1, 5*time.Second)
+	e.expectValue(`max(argocd_monitor_app_remediation_paused{name="fixable"}) or vector(0)`, 0, 5*time.Second)
+	e.checkSyncCounts()
+}
+
+// checkSyncCounts: exactly 3 sync calls for stuck, one for fixable, none for the apps the
+// exporter must leave alone.
+func (e *e2e) checkSyncCounts() {
+	e.t.Helper()
+	counts, err := e.st.SimSyncs(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	want := map[string]int{"stuck": 3, "fixable": 1, "healthy": 0, "automated": 0, "opted-out": 0}
+	for app, n := range want {
+		if got := counts[app]; got.Calls != n || got.Accepted != n {
+			e.t.Errorf("%s: %d sync calls (%d accepted), want exactly %d", app, got.Calls, got.Accepted, n)
+		}
+	}
+	if e.t.Failed() {
+		e.t.FailNow()
+	}
+}
+
+func (e *e2e) pausedAlertFiresForStuckOnly() {
+	e.t.Helper()
+	e.expectValue(`ALERTS{alertname="`+paused+`", name="stuck", alertstate="firing"}`, 1, 15*time.Second)
+	e.eventually("Alertmanager holds the stuck pause alert for the bridge receiver", 15*time.Second, func() (bool, string) {
+		alerts, err := e.st.AlertmanagerAlerts(e.ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, a := range alerts {
+			if a.Labels["alertname"] == paused && a.Labels["name"] == "stuck" && a.Status.State == "active" &&
+				len(a.Receivers) == 1 && a.Receivers[0].Name == "slack-bridge" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d alerts, none for stuck", len(alerts))
+	})
+	e.neverPausedFixable()
+}
+
+// neverPausedFixable: the pause alert was never pending or firing for fixable during the run.
+func (e *e2e) neverPausedFixable() {
+	e.t.Helper()
+	series, err := e.st.QueryRange(e.ctx, `ALERTS{alertname="`+paused+`", name="fixable"}`, e.start.Add(-time.Minute), time.Now(), time.Second)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(series) != 0 {
+		e.t.Fatalf("%s was active for fixable: %v", paused, series)
+	}
+}
+
+// posts returns the top-level messages (not updates, not thread replies) whose content has all
+// of the given strings.
+func (e *e2e) posts(all ...string) []slackfake.Message {
+	var out []slackfake.Message
+	for _, m := range e.slack.Messages() {
+		if m.Method != "chat.postMessage" || m.ThreadTS != "" {
+			continue
+		}
+		match := true
+		for _, s := range all {
+			match = match && strings.Contains(m.Content(), s)
+		}
+		if match {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (e *e2e) slackMessageNamesAppWithLink() {
+	e.t.Helper()
+	link := e.st.SimURL + "/applications/argocd/stuck"
+	e.eventually("Slack message for the stuck pause", 30*time.Second, func() (bool, string) {
+		p := e.posts(paused, "stuck")
+		return len(p) == 1, fmt.Sprintf("%d matching posts of %d messages", len(p), len(e.slack.Messages()))
+	})
+	m := e.posts(paused, "stuck")[0]
+	if !strings.Contains(m.Content(), link) {
+		e.t.Fatalf("the message does not link the app to %s:\n%s", link, m.Content())
+	}
+	if m.Text == "" {
+		e.t.Fatal("the message has no fallback text")
+	}
+}
+
+// With Slack answering 429 and then 500 for longer than the bridge's deadline, the message
+// still arrives exactly once: the bridge retries inside its deadline, answers 503, Alertmanager
+// retries, and nothing is posted twice.
+func (e *e2e) slackFailuresDeliverExactlyOnce() {
+	e.t.Helper()
+	target := func(m slackfake.Message) bool {
+		return m.Method == "chat.postMessage" && m.ThreadTS == "" &&
+			strings.Contains(m.Content(), degraded) && strings.Contains(m.Content(), "argocd/opted-out")
+	}
+	e.slack.Fail(target, 2, 1, 5*time.Second)
+	// opted-out is left alone by remediation, so it stays Degraded and ArgoCDAppDegraded fires.
+	if err := e.st.SetSimState(e.ctx, "opted-out", map[string]any{"health": "Degraded"}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.eventually("the Degraded alert for opted-out reaches Slack through 429s and 500s", 90*time.Second, func() (bool, string) {
+		p := e.posts(degraded, "argocd/opted-out")
+		return len(p) >= 1, fmt.Sprintf("%d posts", len(p))
+	})
+	var results []string
+	for _, c := range e.slack.Calls() {
+		if c.Result != "ok" {
+			results = append(results, c.Result)
+		}
+	}
+	if !slices.Contains(results, "ratelimited") || !slices.Contains(results, "server_error") {
+		e.t.Fatalf("the fault plan was not exercised: failed calls %v", results)
+	}
+	// The bridge gave up at least once (503) and Alertmanager came back.
+	e.expectValue(`sum(argocd_monitor_bridge_webhooks_total{code="503"}) > bool 0`, 1, 10*time.Second)
+	// Give duplicates a chance to show up before counting.
+	time.Sleep(5 * time.Second)
+	if p := e.posts(degraded, "argocd/opted-out"); len(p) != 1 {
+		e.t.Fatalf("%d posts for the opted-out Degraded group, want exactly 1", len(p))
+	}
+}
+
+// After the simulator makes stuck healthy, the exporter resets it, the alert resolves, and the
+// bridge updates the original message in place.
+func (e *e2e) resolvedUpdatesInPlace() {
+	e.t.Helper()
+	orig := e.posts(paused, "stuck")[0]
+	if err := e.st.SetSimState(e.ctx, "stuck", map[string]any{"health": "Healthy", "sync": "Synced"}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.expectValue(`argocd_monitor_app_remediation_paused{name="stuck"}`, 0, 15*time.Second)
+	e.eventually("resolved notification updates the stuck pause message in place", 60*time.Second, func() (bool, string) {
+		for _, m := range e.slack.Messages() {
+			if m.Method == "chat.update" && m.TS == orig.TS && m.Channel == orig.Channel &&
+				strings.Contains(strings.ToLower(m.Content()), "resolved") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d messages, no resolved update of ts %s", len(e.slack.Messages()), orig.TS)
+	})
+	if p := e.posts(paused, "stuck"); len(p) != 1 {
+		e.t.Fatalf("%d top-level posts for the stuck pause group after resolution, want 1", len(p))
+	}
+}
+
+// Every alert group that fired during the run got exactly one top-level Slack message.
+func (e *e2e) oneMessagePerAlertGroup() {
+	e.t.Helper()
+	series, err := e.st.QueryRange(e.ctx, `ALERTS{alertstate="firing"}`, e.start.Add(-time.Minute), time.Now(), time.Second)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	groups := map[string][2]string{}
+	for _, s := range series {
+		groups[s.Metric["alertname"]+"/"+s.Metric["name"]] = [2]string{s.Metric["alertname"], s.Metric["name"]}
+	}
+	if len(groups) < 3 {
+		e.t.Fatalf("only %d alert groups fired: %v", len(groups), groups)
+	}
+	// A group that started firing in the last seconds may not be delivered yet: wait for each.
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		g := groups[k]
+		e.eventually("one Slack message for "+k, 20*time.Second, func() (bool, string) {
+			p := e.posts(g[0], "argocd/"+g[1])
+			return len(p) == 1, fmt.Sprintf("%d posts", len(p))
+		})
+	}
+}
+
+// Every panel query of dashboards/*.json returns data for the run's time range, with the
+// dashboards' variables set to the scenario (namespace argocd, project demo, app stuck).
+func (e *e2e) dashboardQueriesReturnData() {
+	e.t.Helper()
+	files, err := filepath.Glob(filepath.Join(e.root, "dashboards", "*.json"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(files) == 0 {
+		e.t.Fatal("no dashboards/*.json to check")
+	}
+	vars := map[string]string{"namespace": "argocd", "project": "demo", "name": "stuck", "__rate_interval": "10s", "__interval": "2s", "__range": "5m"}
+	end := time.Now()
+	n := 0
+	for _, f := range files {
+		queries, err := panelQueries(f)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, q := range queries {
+			n++
+			expr := substitute(q.expr, vars)
+			series, err := e.st.QueryRange(e.ctx, expr, e.start, end, 2*time.Second)
+			if err != nil {
+				e.t.Errorf("%s / %q: %v", filepath.Base(f), q.title, err)
+				continue
+			}
+			if !hasFinite(series) {
+				e.t.Errorf("%s / %q returns no data:\n%s", filepath.Base(f), q.title, expr)
+			}
+		}
+	}
+	e.t.Logf("%d panel queries checked", n)
+	if e.t.Failed() {
+		e.t.FailNow()
+	}
+}
+
+func hasFinite(series []stack.Series) bool {
+	for _, s := range series {
+		for _, v := range s.Values {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// The counts hold at the end too: no sync after the pause, none for the excluded apps, and the
+// fixable app never paused.
+func (e *e2e) syncCountsStayExact() {
+	e.t.Helper()
+	e.checkSyncCounts()
+	e.neverPausedFixable()
+}
+
+// dumpOnFailure logs the tails of every process's log when the test failed.
+func (e *e2e) dumpOnFailure() {
+	if !e.t.Failed() {
+		return
+	}
+	for _, name := range []string{stack.ProcSim, stack.ProcExporter, stack.ProcBridge, stack.ProcAlertmanager, stack.ProcPrometheus} {
+		b, err := os.ReadFile(e.st.LogPath(name))
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		if len(lines) > 30 {
+			lines = lines[len(lines)-30:]
+		}
+		e.t.Logf("--- %s log (last %d lines)\n%s", name, len(lines), strings.Join(lines, "\n"))
+	}
+	for _, m := range e.slack.Messages() {
+		e.t.Logf("slack %s ts=%s thread=%s text=%q", m.Method, m.TS, m.ThreadTS, m.Text)
+	}
+}
