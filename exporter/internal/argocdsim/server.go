@@ -224,10 +224,12 @@ func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
 // findLocked resolves an app for Get and Sync with Argo CD's semantics: a missing app is 403
 // (no existence leak) unless the request names a project, then 404; an app in another project
 // than the one named is 404 too.
-func (s *Sim) findLocked(name, project string) (*app, int, string) {
+func (s *Sim) findLocked(name, project, namespace string) (*app, int, string) {
 	a := s.apps[name]
 	notFound := fmt.Sprintf("applications.argoproj.io %q not found", name)
 	switch {
+	case namespace != "" && namespace != Namespace:
+		return nil, codePermissionDenied, "permission denied" // a namespace Argo CD does not manage apps in
 	case a == nil && project == "":
 		return nil, codePermissionDenied, "permission denied"
 	case a == nil:
@@ -243,15 +245,10 @@ func (s *Sim) handleGet(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	now := s.cfg.Now()
 	s.advanceLocked(now)
-	a, code, msg := s.findLocked(r.PathValue("name"), q.Get("project"))
+	a, code, msg := s.findLocked(r.PathValue("name"), q.Get("project"), q.Get("appNamespace"))
 	if a == nil {
 		s.mu.Unlock()
 		writeError(w, code, msg)
-		return
-	}
-	if ns := q.Get("appNamespace"); ns != "" && ns != Namespace {
-		s.mu.Unlock()
-		writeError(w, codePermissionDenied, "permission denied")
 		return
 	}
 	if rf := q.Get("refresh"); rf == "normal" || rf == "hard" {
@@ -355,7 +352,7 @@ func (s *Sim) handleSync(w http.ResponseWriter, r *http.Request) {
 
 // syncLocked applies a sync request in Argo CD's order of checks; code 0 means accepted.
 func (s *Sim) syncLocked(name string, req SyncRequest, now time.Time, st *SyncStats) (int, string) {
-	a, code, msg := s.findLocked(name, req.Project)
+	a, code, msg := s.findLocked(name, req.Project, req.AppNamespace)
 	if a == nil {
 		return code, msg
 	}

@@ -265,6 +265,8 @@ func TestSyncErrors(t *testing.T) {
 		{name: "rbac", app: "fixable", control: `{"syncDenied":true}`, body: `{}`, wantCode: 403, wantGRPC: 7, wantMsg: "permission denied: applications, sync, demo/fixable, sub: argocd-monitor, iat: 2026-11-26T10:00:00Z"},
 		{name: "sync window", app: "fixable", control: `{"syncWindow":true}`, body: `{}`, wantCode: 403, wantGRPC: 7, wantMsg: "cannot sync: blocked by sync window"},
 		{name: "deleting", app: "fixable", control: `{"deleting":true}`, body: `{}`, wantCode: 400, wantGRPC: 9, wantMsg: "application is deleting"},
+		{name: "other app namespace", app: "fixable", body: `{"appNamespace":"team-a"}`, wantCode: 403, wantGRPC: 7, wantMsg: "permission denied"},
+		{name: "own app namespace", app: "fixable", body: `{"appNamespace":"argocd","project":"demo"}`, wantCode: 200},
 		{name: "unknown fields ignored", app: "fixable", body: `{"retry":{"limit":3}}`, wantCode: 200},
 		{name: "empty body", app: "fixable", body: ``, wantCode: 200},
 	}
