@@ -63,6 +63,7 @@ func run(ctx context.Context, c cli) error {
 	sim, err := argocdsim.New(argocdsim.Config{
 		Token: token, Apps: c.Apps, NoScenario: c.NoScenario,
 		DegradeAfter: c.DegradeAfter, SyncPickup: c.SyncPickup, SyncDuration: c.SyncDuration, KeepAlive: c.KeepAlive,
+		Logger: logger,
 	})
 	if err != nil {
 		return err

@@ -27,6 +27,12 @@ type ControlState struct {
 	SyncDenied *bool `json:"syncDenied,omitempty"`
 }
 
+// String renders the fields that are set, for logs.
+func (cs ControlState) String() string {
+	b, _ := json.Marshal(cs)
+	return string(b)
+}
+
 // maxControlBody bounds a control request.
 const maxControlBody = 64 << 10
 
@@ -192,6 +198,7 @@ func (s *Sim) controlHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusNotFound)
 			return
 		}
+		s.cfg.Logger.Info("app state changed", "app", r.PathValue("name"), "change", cs.String())
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("DELETE /sim/apps/{name}", func(w http.ResponseWriter, r *http.Request) {

@@ -344,9 +344,11 @@ func (s *Sim) handleSync(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if code != 0 {
+		s.cfg.Logger.Info("sync refused", "app", name, "status", httpStatus(code), "reason", msg)
 		writeError(w, code, msg)
 		return
 	}
+	s.cfg.Logger.Info("sync accepted", "app", name, "prune", req.Prune, "project", req.Project)
 	writeJSON(w, doc)
 }
 

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -71,6 +72,8 @@ type Config struct {
 	KeepAlive time.Duration
 	// Now is the clock; tests inject one.
 	Now func() time.Time
+	// Logger logs sync calls and control changes; nil discards.
+	Logger *slog.Logger
 }
 
 // Defaults for Config: the whole story fits in about a minute.
@@ -109,6 +112,9 @@ type SyncStats struct {
 func New(cfg Config) (*Sim, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.DegradeAfter <= 0 {
 		cfg.DegradeAfter = DefaultDegradeAfter
