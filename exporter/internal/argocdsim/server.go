@@ -191,12 +191,8 @@ func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/json")
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if !fs.active() {
-		bw.WriteString(`{"kind":"ApplicationList","apiVersion":"argoproj.io/v1alpha1",`)
-	} else {
-		bw.WriteString(`{`)
-	}
-	fmt.Fprintf(bw, `"metadata":{"resourceVersion":"%d"}`, rv)
+	// No kind/apiVersion: Argo CD's List leaves the list's TypeMeta empty, so it never writes them.
+	fmt.Fprintf(bw, `{"metadata":{"resourceVersion":"%d"}`, rv)
 	n := len(items) + len(docs)
 	if n == 0 {
 		bw.WriteString(`,"items":null}`) // Argo CD's encoding of an empty list
