@@ -17,8 +17,8 @@ all: build
 build:
 	./scripts/build.sh $(BIN)
 
-## test: everything CI checks.
-test: lint unit test-tools test-alerts e2e
+## test: everything CI checks; starts with build, the exact commands of the Dockerfile's build stage.
+test: build lint unit test-tools test-alerts e2e
 
 ## lint: go vet, gofmt, and promlint over the exporter's metrics.
 lint:
