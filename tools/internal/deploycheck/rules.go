@@ -34,6 +34,20 @@ var SecretKeys = map[string][]string{
 	"argocd-monitor-bridge-webhook-token": {"token"},
 }
 
+// maxConfigMapBytes is the API server's limit on a ConfigMap's data (generated dashboards grow).
+const maxConfigMapBytes = 1 << 20
+
+func configMapSize(cm *corev1.ConfigMap) int {
+	n := 0
+	for k, v := range cm.Data {
+		n += len(k) + len(v)
+	}
+	for k, v := range cm.BinaryData {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
 // render indexes decoded objects for the cross-reference rules.
 type render struct {
 	namespace   string
@@ -70,6 +84,9 @@ func Check(objs []Object, namespace string) error {
 			r.errorf("Secret %s: secrets are referenced, never inlined in the manifests", o.Name)
 		case *corev1.ConfigMap:
 			r.configMaps[o.Name] = o
+			if n := configMapSize(o); n > maxConfigMapBytes {
+				r.errorf("ConfigMap %s: %d bytes of data, the API server accepts at most %d", o.Name, n, maxConfigMapBytes)
+			}
 		case *corev1.ServiceAccount:
 			r.accounts[o.Name] = true
 		case *appsv1.Deployment:

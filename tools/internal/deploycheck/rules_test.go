@@ -134,6 +134,14 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 			deployment(o, BridgeName).Namespace = "default"
 			return o
 		}, `namespace "default", want "argocd-monitor"`},
+		{"dashboard ConfigMap too large", func(o objs) objs {
+			for _, x := range o {
+				if cm, ok := x.(*corev1.ConfigMap); ok && cm.Labels["grafana_dashboard"] == "1" {
+					cm.Data["huge.json"] = strings.Repeat("x", 1<<20)
+				}
+			}
+			return o
+		}, "the API server accepts at most 1048576"},
 		{"exporter without egress policy", func(o objs) objs {
 			deployment(o, ExporterName).Spec.Template.Labels = map[string]string{"app.kubernetes.io/name": "other"}
 			return o
