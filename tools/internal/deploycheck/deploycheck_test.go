@@ -3,7 +3,6 @@ package deploycheck
 import (
 	"bytes"
 	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +12,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 var update = flag.Bool("update", false, "rewrite deploy/rendered/*.yaml")
@@ -45,6 +43,19 @@ func TestRenderedFilesAreFresh(t *testing.T) {
 			}
 		})
 	}
+	t.Run("containers", func(t *testing.T) {
+		want, err := RenderContainers(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(root, ContainersPath))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is stale: run %s (or go test -update) and review the diff", ContainersPath, RegenerateCommand)
+		}
+	})
 }
 
 func decodeRendered(t *testing.T, overlay string) []Object {
@@ -114,37 +125,10 @@ func TestPocOverlayDiffersByItsNamespaceLineOnly(t *testing.T) {
 	}
 }
 
-// TestOptionalComponents builds an overlay with the opt-in components on an in-memory copy of
-// deploy/, as a user would add them, and checks the result keeps every rule.
+// TestOptionalComponents builds production with the opt-in components, as a user would add
+// them, and checks the result keeps every rule and does what the components promise.
 func TestOptionalComponents(t *testing.T) {
-	mem := filesys.MakeFsInMemory()
-	err := filepath.WalkDir(filepath.Join(root, "deploy"), func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		return mem.WriteFile(filepath.Join("/", rel), data)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prod, err := mem.ReadFile("/deploy/overlays/production/kustomization.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	overlay := strings.Replace(string(prod), "  - ../../components/prometheus-operator\n",
-		"  - ../../components/prometheus-operator\n  - ../../components/persistent-state\n  - ../../components/slack-bot\n", 1)
-	if overlay == string(prod) {
-		t.Fatal("production overlay has no components list to extend")
-	}
-	if err := mem.WriteFile("/deploy/overlays/extended/kustomization.yaml", []byte(overlay)); err != nil {
-		t.Fatal(err)
-	}
-	out, err := Build(mem, "/deploy/overlays/extended")
+	out, err := BuildWithComponents(root, "production", OptionalComponents)
 	if err != nil {
 		t.Fatal(err)
 	}

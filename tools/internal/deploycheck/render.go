@@ -8,15 +8,17 @@ package deploycheck
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
 // Overlays are the deployable kustomizations under deploy/overlays, rendered to
-// deploy/rendered/<overlay>.yaml.
+// deploy/rendered/<overlay>.yaml (and their containers to ContainersPath).
 var Overlays = []string{"production", "poc"}
 
 // RegenerateCommand refreshes deploy/rendered from the repository root.
@@ -63,20 +65,74 @@ func Render(root, overlay string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// WriteRendered renders every overlay and writes the results under root.
+// WriteRendered renders every overlay and the container list, and writes them under root.
 func WriteRendered(root string) error {
+	files := map[string][]byte{}
 	for _, o := range Overlays {
 		out, err := Render(root, o)
 		if err != nil {
 			return err
 		}
-		path := filepath.Join(root, RenderedPath(o))
+		files[RenderedPath(o)] = out
+	}
+	containers, err := RenderContainers(root)
+	if err != nil {
+		return err
+	}
+	files[ContainersPath] = containers
+	for rel, data := range files {
+		path := filepath.Join(root, rel)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, out, 0o644); err != nil {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
 	return nil
+}
+
+// OptionalComponents are the opt-in components under deploy/components; BuildWithComponents
+// adds them to an overlay the way a user would.
+var OptionalComponents = []string{"persistent-state", "slack-bot"}
+
+// BuildWithComponents builds overlay with extra components appended to its components list, on
+// an in-memory copy of deploy/ (the repository is never written).
+func BuildWithComponents(root, overlay string, components []string) ([]byte, error) {
+	mem := filesys.MakeFsInMemory()
+	err := filepath.WalkDir(filepath.Join(root, "deploy"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		return mem.WriteFile(filepath.Join("/", rel), data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	kust := filepath.Join("/", OverlayDir(overlay), "kustomization.yaml")
+	data, err := mem.ReadFile(kust)
+	if err != nil {
+		return nil, err
+	}
+	const list = "components:\n"
+	if !bytes.Contains(data, []byte(list)) {
+		return nil, fmt.Errorf("%s has no components list to extend", OverlayDir(overlay))
+	}
+	var add strings.Builder
+	for _, c := range components {
+		fmt.Fprintf(&add, "  - ../../components/%s\n", c)
+	}
+	data = bytes.Replace(data, []byte(list), []byte(list+add.String()), 1)
+	if err := mem.WriteFile(kust, data); err != nil {
+		return nil, err
+	}
+	return Build(mem, filepath.Dir(kust))
 }
