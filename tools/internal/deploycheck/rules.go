@@ -24,6 +24,7 @@ const (
 	ExporterName = "argocd-exporter"
 	BridgeName   = "slack-bridge"
 	RunAsUser    = 65532 // distroless "nonroot"
+	PartOfLabel  = "app.kubernetes.io/part-of"
 )
 
 // SecretKeys are the Secrets the deployment references (created by the operator of the cluster,
@@ -74,6 +75,10 @@ func Check(objs []Object, namespace string) error {
 	sawNamespace := false
 	for _, o := range objs {
 		kind := reflect.TypeOf(o).Elem().Name()
+		// One label finds everything this project deployed (kubectl get -l, Argo CD filters).
+		if o.GetLabels()[PartOfLabel] != "argocd-monitor" {
+			r.errorf("%s %s: label %s=argocd-monitor missing", kind, o.GetName(), PartOfLabel)
+		}
 		if ns, ok := o.(*corev1.Namespace); ok {
 			sawNamespace = sawNamespace || ns.Name == namespace
 		} else if o.GetNamespace() != namespace {

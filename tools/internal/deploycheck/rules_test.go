@@ -142,6 +142,10 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 			}
 			return o
 		}, "the API server accepts at most 1048576"},
+		{"unlabelled object", func(o objs) objs {
+			delete(deployment(o, BridgeName).Labels, PartOfLabel)
+			return o
+		}, "Deployment slack-bridge: label app.kubernetes.io/part-of=argocd-monitor missing"},
 		{"exporter without egress policy", func(o objs) objs {
 			deployment(o, ExporterName).Spec.Template.Labels = map[string]string{"app.kubernetes.io/name": "other"}
 			return o
