@@ -3,9 +3,11 @@ package deploycheck
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -59,8 +61,9 @@ type render struct {
 	pdbs        []*policyv1.PodDisruptionBudget
 	netpols     []*networkingv1.NetworkPolicy
 	monitors    []*monitoringv1.ServiceMonitor
-	rules       int
+	rules       []*monitoringv1.PrometheusRule
 	amConfigs   []*monitoringv1alpha1.AlertmanagerConfig
+	jobs        map[string]bool // Prometheus job names the ServiceMonitors produce
 	errs        []error
 }
 
@@ -105,7 +108,7 @@ func Check(objs []Object, namespace string) error {
 		case *monitoringv1.ServiceMonitor:
 			r.monitors = append(r.monitors, o)
 		case *monitoringv1.PrometheusRule:
-			r.rules++
+			r.rules = append(r.rules, o)
 		case *monitoringv1alpha1.AlertmanagerConfig:
 			r.amConfigs = append(r.amConfigs, o)
 		}
@@ -354,9 +357,10 @@ func (r *render) checkNetworkPolicies() {
 
 // checkMonitoring applies to overlays with the prometheus-operator component (any ServiceMonitor).
 func (r *render) checkMonitoring() {
-	if len(r.monitors) == 0 && len(r.amConfigs) == 0 && r.rules == 0 {
+	if len(r.monitors) == 0 && len(r.amConfigs) == 0 && len(r.rules) == 0 {
 		return
 	}
+	r.jobs = map[string]bool{}
 	for _, want := range []string{ExporterName, BridgeName} {
 		var sm *monitoringv1.ServiceMonitor
 		for _, m := range r.monitors {
@@ -373,6 +377,13 @@ func (r *render) checkMonitoring() {
 			r.errorf("ServiceMonitor %s: selects no Service", sm.Name)
 			continue
 		}
+		job := svc.Name // the operator's default job label
+		if sm.Spec.JobLabel != "" {
+			if job = svc.Labels[sm.Spec.JobLabel]; job == "" {
+				r.errorf("ServiceMonitor %s: jobLabel %s is not a label of Service %s", sm.Name, sm.Spec.JobLabel, svc.Name)
+			}
+		}
+		r.jobs[job] = true
 		for _, ep := range sm.Spec.Endpoints {
 			if !serviceHasPort(svc, ep.Port) {
 				r.errorf("ServiceMonitor %s: port %q is not a port of Service %s", sm.Name, ep.Port, svc.Name)
@@ -383,9 +394,10 @@ func (r *render) checkMonitoring() {
 			}
 		}
 	}
-	if r.rules == 0 {
+	if len(r.rules) == 0 {
 		r.errorf("no PrometheusRule in the render")
 	}
+	r.checkRuleJobs()
 	dashboards := 0
 	for _, cm := range r.configMaps {
 		if cm.Labels["grafana_dashboard"] == "1" {
@@ -400,6 +412,25 @@ func (r *render) checkMonitoring() {
 		return
 	}
 	r.checkAlertmanagerConfig(r.amConfigs[0])
+}
+
+// jobMatcher finds the job equality matchers of a PromQL expression.
+var jobMatcher = regexp.MustCompile(`\bjob\s*=\s*"([^"]*)"`)
+
+// checkRuleJobs: an alert selecting a job no ServiceMonitor produces would never fire.
+func (r *render) checkRuleJobs() {
+	for _, pr := range r.rules {
+		for _, g := range pr.Spec.Groups {
+			for _, rule := range g.Rules {
+				for _, m := range jobMatcher.FindAllStringSubmatch(rule.Expr.String(), -1) {
+					if !r.jobs[m[1]] {
+						r.errorf("PrometheusRule %s rule %s%s: selects job %q, but the ServiceMonitors produce %v",
+							pr.Name, rule.Alert, rule.Record, m[1], slices.Sorted(maps.Keys(r.jobs)))
+					}
+				}
+			}
+		}
+	}
 }
 
 // checkAlertmanagerConfig: the receiver reaches the bridge's Service in this namespace with the

@@ -142,6 +142,22 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 			}
 			return o
 		}, "the API server accepts at most 1048576"},
+		{"alert selects a job nobody scrapes", func(o objs) objs {
+			for _, x := range o {
+				if s, ok := x.(*corev1.Service); ok && s.Name == ExporterName {
+					s.Labels["argocd-monitor.io/job"] = "exporter"
+				}
+			}
+			return o
+		}, `selects job "argocd-monitor-exporter", but the ServiceMonitors produce [argocd-monitor-bridge exporter]`},
+		{"jobLabel names a missing Service label", func(o objs) objs {
+			for _, x := range o {
+				if s, ok := x.(*corev1.Service); ok && s.Name == BridgeName {
+					delete(s.Labels, "argocd-monitor.io/job")
+				}
+			}
+			return o
+		}, "jobLabel argocd-monitor.io/job is not a label of Service slack-bridge"},
 		{"unlabelled object", func(o objs) objs {
 			delete(deployment(o, BridgeName).Labels, PartOfLabel)
 			return o
