@@ -414,20 +414,30 @@ func (r *render) checkMonitoring() {
 	r.checkAlertmanagerConfig(r.amConfigs[0])
 }
 
-// jobMatcher finds the job equality matchers of a PromQL expression.
-var jobMatcher = regexp.MustCompile(`\bjob\s*=\s*"([^"]*)"`)
+// jobMatcher finds the job equality matchers of PromQL, also inside JSON strings (dashboards).
+var jobMatcher = regexp.MustCompile(`\bjob\s*=\s*\\?"([^"\\]*)`)
 
-// checkRuleJobs: an alert selecting a job no ServiceMonitor produces would never fire.
+// checkRuleJobs: an alert or a dashboard selecting a job no ServiceMonitor produces would never
+// fire or always show "No data".
 func (r *render) checkRuleJobs() {
+	check := func(where, text string) {
+		for _, m := range jobMatcher.FindAllStringSubmatch(text, -1) {
+			if !r.jobs[m[1]] {
+				r.errorf("%s: selects job %q, but the ServiceMonitors produce %v", where, m[1], slices.Sorted(maps.Keys(r.jobs)))
+			}
+		}
+	}
 	for _, pr := range r.rules {
 		for _, g := range pr.Spec.Groups {
 			for _, rule := range g.Rules {
-				for _, m := range jobMatcher.FindAllStringSubmatch(rule.Expr.String(), -1) {
-					if !r.jobs[m[1]] {
-						r.errorf("PrometheusRule %s rule %s%s: selects job %q, but the ServiceMonitors produce %v",
-							pr.Name, rule.Alert, rule.Record, m[1], slices.Sorted(maps.Keys(r.jobs)))
-					}
-				}
+				check(fmt.Sprintf("PrometheusRule %s rule %s%s", pr.Name, rule.Alert, rule.Record), rule.Expr.String())
+			}
+		}
+	}
+	for _, cm := range r.configMaps {
+		if cm.Labels["grafana_dashboard"] == "1" {
+			for key, text := range cm.Data {
+				check(fmt.Sprintf("ConfigMap %s dashboard %s", cm.Name, key), text)
 			}
 		}
 	}

@@ -150,6 +150,14 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 			}
 			return o
 		}, `selects job "argocd-monitor-exporter", but the ServiceMonitors produce [argocd-monitor-bridge exporter]`},
+		{"dashboard selects a job nobody scrapes", func(o objs) objs {
+			for _, x := range o {
+				if cm, ok := x.(*corev1.ConfigMap); ok && cm.Labels["grafana_dashboard"] == "1" {
+					cm.Data["x.json"] = `{"targets": [{"expr": "up{job=\"argocd-exporter\"}"}]}`
+				}
+			}
+			return o
+		}, `dashboard x.json: selects job "argocd-exporter"`},
 		{"jobLabel names a missing Service label", func(o objs) objs {
 			for _, x := range o {
 				if s, ok := x.(*corev1.Service); ok && s.Name == BridgeName {
