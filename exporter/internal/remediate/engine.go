@@ -273,6 +273,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	}
 	if st.StreakStart.IsZero() {
 		st.StreakStart = now
+		st.ForbiddenLogged = false // a new streak may warn again
 		dirty = true
 	}
 	if st.Paused || st.queued || now.Sub(st.StreakStart) < e.cfg.Grace || now.Before(st.NotBefore) {
