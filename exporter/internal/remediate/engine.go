@@ -383,6 +383,10 @@ func (e *Engine) run(ctx context.Context, j job) {
 		return
 	}
 	defer func() { <-e.sem }()
+	if err := e.closeCtx.Err(); err != nil { // select picks at random when both are ready
+		e.finish(j, err)
+		return
+	}
 	if e.limiter != nil {
 		if err := e.limiter.Wait(e.closeCtx); err != nil {
 			e.finish(j, fmt.Errorf("rate limiter: %w", context.Canceled))

@@ -538,10 +538,11 @@ func TestCloseStopsWaitingCalls(t *testing.T) {
 	for i := range 3 {
 		s.fake.add(&fakeApp{app: outOfSync("app-" + strconv.Itoa(i))})
 	}
-	release := make(chan struct{})
-	s.fake.hook = func(argocd.SyncRequest) { <-release }
+	release, entered := make(chan struct{}), make(chan struct{}, 3)
+	s.fake.hook = func(argocd.SyncRequest) { entered <- struct{}{}; <-release }
 	s.eng.Observe(context.Background(), s.fake.snapshot(), t0)
 	s.eng.Observe(context.Background(), s.fake.snapshot(), t0.Add(cfg.Grace))
+	<-entered // one call in flight, two waiting for the slot
 	go func() {
 		// Let the call in flight answer once Close has cancelled the waiters.
 		<-s.eng.closeCtx.Done()
