@@ -71,19 +71,26 @@ func (e *Engine) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector: one series set per app in scope
 // (none in mode off), built from the engine's state at scrape time.
 func (e *Engine) Collect(ch chan<- prometheus.Metric) {
+	// Build under the lock, send after it: a slow scrape must not hold up
+	// Observe or the sync workers.
 	e.mu.Lock()
+	ms := make([]prometheus.Metric, 0, 2*len(e.apps))
 	for _, st := range e.apps {
 		labels := []string{st.namespace, st.name, st.Project}
-		ch <- prometheus.MustNewConstMetric(e.metrics.attempts, prometheus.GaugeValue, float64(st.Attempts), labels...)
 		paused := 0.0
 		if st.Paused {
 			paused = 1
 		}
-		ch <- prometheus.MustNewConstMetric(e.metrics.paused, prometheus.GaugeValue, paused, labels...)
+		ms = append(ms,
+			prometheus.MustNewConstMetric(e.metrics.attempts, prometheus.GaugeValue, float64(st.Attempts), labels...),
+			prometheus.MustNewConstMetric(e.metrics.paused, prometheus.GaugeValue, paused, labels...))
 		if t, ok := e.nextAttempt(st); ok {
-			ch <- prometheus.MustNewConstMetric(e.metrics.nextAttempt, prometheus.GaugeValue, unixSeconds(t), labels...)
+			ms = append(ms, prometheus.MustNewConstMetric(e.metrics.nextAttempt, prometheus.GaugeValue, unixSeconds(t), labels...))
 		}
 	}
 	e.mu.Unlock()
+	for _, m := range ms {
+		ch <- m
+	}
 	e.metrics.syncs.Collect(ch)
 }
