@@ -233,6 +233,9 @@ func healthy(a *argocd.App) bool {
 // decide updates one app's state from its snapshot and returns the sync job
 // to start, if one is due. Called with e.mu held.
 func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool) {
+	if st.InFlight {
+		return nil, false // our call is unanswered: look again at the next poll
+	}
 	dirty := false
 	if a.Revision != "" && a.Revision != st.Revision {
 		if st.Revision != "" && e.cfg.ResetOnNewRevision && (st.Attempts > 0 || st.Paused || st.Errors > 0) {
@@ -243,8 +246,8 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 		st.Revision = a.Revision
 		dirty = st.worthKeeping()
 	}
-	if busy(a) || st.InFlight {
-		return nil, dirty // wait for the operation (or our call) to finish
+	if busy(a) {
+		return nil, dirty // wait for the operation to finish
 	}
 	if st.Pending {
 		dirty = e.readOutcome(a, st) || dirty
@@ -276,7 +279,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 		st.ForbiddenLogged = false // a new streak may warn again
 		dirty = true
 	}
-	if st.Paused || st.queued || now.Sub(st.StreakStart) < e.cfg.Grace || now.Before(st.NotBefore) {
+	if st.Paused || now.Sub(st.StreakStart) < e.cfg.Grace || now.Before(st.NotBefore) {
 		return nil, dirty
 	}
 	if st.Pending { // backoff over and still broken: the last attempt did not help
@@ -300,7 +303,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 		e.log.Info("remediation sync (dry run)", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", reason)
 		return nil, true
 	}
-	st.InFlight, st.queued = true, true
+	st.InFlight = true
 	j.req = argocd.SyncRequest{Name: a.Name, AppNamespace: a.Namespace, Project: a.Project, Prune: e.cfg.Prune}
 	return j, true
 }
@@ -367,8 +370,8 @@ func (s *appState) key() string { return appKey{s.namespace, s.name}.String() }
 
 // undo takes back an attempt that Argo CD did not accept. Called with e.mu held.
 func (e *Engine) undo(j job) {
-	j.st.Attempts--
-	j.st.Pending, j.st.InFlight, j.st.queued = false, false, false
+	j.st.Attempts = max(j.st.Attempts-1, 0)
+	j.st.Pending, j.st.InFlight = false, false
 	j.st.RequestedAt = time.Time{}
 	j.st.NotBefore = j.prevNotBefore
 }
@@ -411,7 +414,7 @@ func (e *Engine) finish(j job, err error) {
 	}
 	switch {
 	case err == nil:
-		st.InFlight, st.queued, st.Errors = false, false, 0
+		st.InFlight, st.Errors = false, 0
 		e.metrics.count(st, resultTriggered)
 		e.log.Info("remediation sync triggered", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", j.reason)
 	case errors.Is(err, context.Canceled):

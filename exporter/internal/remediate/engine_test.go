@@ -335,26 +335,41 @@ func TestBusyAnswerIsNotAnAttempt(t *testing.T) {
 	}
 }
 
-func TestForbiddenIsNotAnAttemptAndBacksOff(t *testing.T) {
-	s := newScenario(t, testConfig())
-	s.fake.add(&fakeApp{app: outOfSync("locked"), forbidden: true})
-	var refused []time.Duration
-	s.fake.hook = func(argocd.SyncRequest) { refused = append(refused, s.now().Sub(t0)) }
-	s.run(20 * time.Minute)
+func TestRefusedCallsAreNotAttemptsAndBackOff(t *testing.T) {
+	for _, tc := range []struct {
+		name, result, warning string
+		app                   fakeApp
+		warnings              int
+	}{
+		{"403", "forbidden", "remediation sync forbidden", fakeApp{forbidden: true}, 1}, // once per streak
+		{"500", "error", "remediation sync failed", fakeApp{broken: true}, 5},           // each time
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScenario(t, testConfig())
+			tc.app.app = outOfSync("refused")
+			s.fake.add(&tc.app)
+			var refused []time.Duration
+			s.fake.hook = func(argocd.SyncRequest) { refused = append(refused, s.now().Sub(t0)) }
+			s.run(20 * time.Minute)
 
-	// Refused calls back off like attempts: 1m, 2m, 4m, 8m after each.
-	if want := mins(2, 3, 5, 9, 17); !slices.Equal(refused, want) {
-		t.Fatalf("refused calls at %v, want %v", refused, want)
-	}
-	st := s.state("argocd/locked")
-	if st.Attempts != 0 || st.Paused {
-		t.Errorf("state = %+v, want no attempts, not paused", st)
-	}
-	if got := s.counter("argocd/locked", "forbidden"); got != 5 {
-		t.Errorf("forbidden = %v, want 5", got)
-	}
-	if n := s.logs.count("level=WARN", "forbidden", "app=argocd/locked"); n != 1 {
-		t.Errorf("forbidden warnings = %d, want 1 per streak:\n%s", n, s.logs)
+			// Refused calls back off like attempts: 1m, 2m, 4m, 8m after each.
+			if want := mins(2, 3, 5, 9, 17); !slices.Equal(refused, want) {
+				t.Fatalf("refused calls at %v, want %v", refused, want)
+			}
+			st := s.state("argocd/refused")
+			if st.Attempts != 0 || st.Paused {
+				t.Errorf("state = %+v, want no attempts, not paused", st)
+			}
+			if got := s.counter("argocd/refused", tc.result); got != 5 {
+				t.Errorf("%s = %v, want 5", tc.result, got)
+			}
+			if got := s.counter("argocd/refused", "triggered"); got != 0 {
+				t.Errorf("triggered = %v, want 0", got)
+			}
+			if n := s.logs.count("level=WARN", tc.warning, "app=argocd/refused"); n != tc.warnings {
+				t.Errorf("warnings = %d, want %d:\n%s", n, tc.warnings, s.logs)
+			}
+		})
 	}
 }
 

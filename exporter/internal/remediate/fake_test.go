@@ -29,6 +29,7 @@ type fakeApp struct {
 	app       argocd.App
 	fixable   bool   // a sync brings it to Synced+Healthy
 	forbidden bool   // 403 on sync
+	broken    bool   // 500 on sync
 	busyOnce  bool   // answer the next sync with "operation in progress" (a race the snapshot missed)
 	failMsg   string // Argo CD's message when the operation fails
 	stage     int    // 0 idle, 1 requested, 2 running
@@ -89,6 +90,8 @@ func (f *fakeArgo) syncLocked(req argocd.SyncRequest) error {
 		return &argocd.APIError{StatusCode: http.StatusNotFound, Message: "applications.argoproj.io \"" + req.Name + "\" not found"}
 	case a.forbidden:
 		return &argocd.APIError{StatusCode: http.StatusForbidden, Message: fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: argocd-monitor", req.Project, req.Name)}
+	case a.broken:
+		return &argocd.APIError{StatusCode: http.StatusInternalServerError, Message: "rpc error: code = Unavailable desc = connection refused"}
 	case a.app.Deleting:
 		return argocd.ErrAppDeleting
 	case a.app.OperationInProgress || a.busyOnce:

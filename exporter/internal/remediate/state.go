@@ -44,7 +44,6 @@ type appState struct {
 
 	namespace, name string
 	gen             uint64 // last Observe that saw the app in scope
-	queued          bool   // a sync job is waiting or running
 	counted         bool   // its syncs_total series exist
 }
 
