@@ -165,6 +165,52 @@ func TestFixableAppGetsOneSyncAndResets(t *testing.T) {
 	}
 }
 
+func TestOutcomes(t *testing.T) {
+	degraded := outOfSync("app")
+	degraded.Sync, degraded.Health = argocd.SyncSynced, argocd.HealthDegraded
+	automated := outOfSync("app")
+	automated.AutoSync = true
+	for _, tc := range []struct {
+		name                       string
+		cfg                        func(*Config)
+		app                        fakeApp
+		calls                      []time.Duration
+		succeeded, failed, attempt float64
+		paused                     bool
+	}{
+		{name: "progressing after the sync, then healthy", app: fakeApp{app: outOfSync("app"), fixable: true, slow: true},
+			calls: mins(2), succeeded: 1},
+		{name: "operation succeeds but the app stays degraded", app: fakeApp{app: degraded, hollow: true},
+			calls: mins(2, 3, 5), failed: 3, attempt: 3, paused: true},
+		{name: "automated app opted in", cfg: func(c *Config) { c.IncludeAutomated = true }, app: fakeApp{app: automated, fixable: true},
+			calls: mins(2), succeeded: 1},
+		{name: "longer grace", cfg: func(c *Config) { c.Grace = 5 * time.Minute }, app: fakeApp{app: outOfSync("app"), fixable: true},
+			calls: mins(5), succeeded: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			s := newScenario(t, cfg)
+			s.fake.add(&tc.app)
+			s.run(20 * time.Minute)
+			if got := s.fake.callsFor("argocd/app"); !slices.Equal(got, tc.calls) {
+				t.Fatalf("sync calls at %v, want %v", got, tc.calls)
+			}
+			if got := s.counter("argocd/app", "succeeded"); got != tc.succeeded {
+				t.Errorf("succeeded = %v, want %v", got, tc.succeeded)
+			}
+			if got := s.counter("argocd/app", "failed"); got != tc.failed {
+				t.Errorf("failed = %v, want %v", got, tc.failed)
+			}
+			if st := s.state("argocd/app"); float64(st.Attempts) != tc.attempt || st.Paused != tc.paused {
+				t.Errorf("state = %+v, want attempts %v paused %v", st, tc.attempt, tc.paused)
+			}
+		})
+	}
+}
+
 func TestStuckAppGetsMaxAttemptsSpacedByBackoffThenPauses(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig()

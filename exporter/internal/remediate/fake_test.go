@@ -28,11 +28,13 @@ type fakeArgo struct {
 type fakeApp struct {
 	app       argocd.App
 	fixable   bool   // a sync brings it to Synced+Healthy
+	slow      bool   // with fixable: Synced+Progressing for one poll first
+	hollow    bool   // the operation Succeeds but the app stays as it was
 	forbidden bool   // 403 on sync
 	broken    bool   // 500 on sync
 	busyOnce  bool   // answer the next sync with "operation in progress" (a race the snapshot missed)
 	failMsg   string // Argo CD's message when the operation fails
-	stage     int    // 0 idle, 1 requested, 2 running
+	stage     int    // 0 idle, 1 requested, 2 running, 3 progressing
 }
 
 type syncCall struct {
@@ -118,14 +120,24 @@ func (f *fakeArgo) advance(now time.Time) {
 		case 2:
 			op := a.app.Operation
 			op.FinishedAt = now.Truncate(time.Second)
-			if a.fixable {
+			switch {
+			case a.fixable && a.slow:
+				op.Phase, op.Message = argocd.PhaseSucceeded, "successfully synced (all tasks run)"
+				a.app.Sync, a.app.Health = argocd.SyncSynced, argocd.HealthProgressing
+				a.app.OperationInProgress, a.stage = false, 3
+				continue
+			case a.fixable:
 				op.Phase, op.Message = argocd.PhaseSucceeded, "successfully synced (all tasks run)"
 				a.app.Sync, a.app.Health = argocd.SyncSynced, argocd.HealthHealthy
-			} else {
+			case a.hollow:
+				op.Phase, op.Message = argocd.PhaseSucceeded, "successfully synced (all tasks run)"
+			default:
 				op.Phase, op.Message = argocd.PhaseFailed, a.failMsg
 			}
 			a.app.OperationInProgress = false
 			a.stage = 0
+		case 3:
+			a.app.Health, a.stage = argocd.HealthHealthy, 0
 		}
 	}
 }
