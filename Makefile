@@ -24,6 +24,7 @@ test: lint unit test-tools test-alerts e2e
 lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l exporter bridge tools); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) test -count=1 -run 'TestExpositionPromlint' ./exporter/cmd/argocd-exporter
 
 ## unit: the product modules' tests (race detector on).
 unit:
