@@ -3,6 +3,7 @@ package remediate
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -79,7 +80,14 @@ func (c *Config) Validate() error {
 	if _, err := ParseSelector(c.Selector); err != nil {
 		errs = append(errs, fmt.Errorf("--remediation.selector: %w", err))
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	return errors.New(strings.Join(msgs, "; ")) // one line, every bad flag named
 }
 
 // backoffFor is the wait after the n-th attempt (n >= 1): backoff * 2^(n-1),

@@ -453,6 +453,10 @@ func (e *Engine) Close() {
 	e.jobs.Wait()
 }
 
+// Wait blocks until every sync call started so far has been answered and
+// recorded (tests; Close for shutdown).
+func (e *Engine) Wait() { e.jobs.Wait() }
+
 // persist writes the state file (no-op without one). Writers are serialised
 // and each writes the latest state, so the file never goes back in time.
 func (e *Engine) persist() error {
