@@ -21,6 +21,7 @@ type fakeArgo struct {
 	calls []syncCall
 
 	inFlight, maxInFlight int
+	gets                  int // GETs of one Application over HTTP
 	// hook, when set, runs inside Sync outside the lock (barriers, crashes).
 	hook func(req argocd.SyncRequest)
 }
