@@ -28,6 +28,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
 
 // CLI is the whole command line. Each flag group is its own struct, embedded
@@ -36,6 +37,8 @@ type CLI struct {
 	ArgoCD ArgoCDFlags `embed:"" prefix:"argocd."`
 	Web    WebFlags    `embed:"" prefix:"web."`
 	Log    LogFlags    `embed:"" prefix:"log."`
+
+	Remediation remediate.Config `embed:"" prefix:"remediation."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -101,7 +104,8 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode)
+	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode,
+		"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile)
 	if cli.ArgoCD.InsecureSkipVerify {
 		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 	}
@@ -110,13 +114,15 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	wg.Go(func() { ex.poller.Run(ctx) })
 	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex.poller, logger), logger)
 	wg.Wait()
+	ex.remediation.Close() // sync calls in flight finish and are recorded
 	return err
 }
 
 // exporter is what build wires together.
 type exporter struct {
-	client *argocd.Client
-	poller *poller.Poller
+	client      *argocd.Client
+	poller      *poller.Poller
+	remediation *remediate.Engine
 }
 
 // build creates the client, poller and collector and registers every metric
@@ -166,6 +172,10 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if err != nil {
 		return nil, fmt.Errorf("--argocd.ca-file: %w", err) // the only check left after the ones above
 	}
+	engine, err := remediate.New(cli.Remediation, client, remediate.Options{Logger: logger})
+	if err != nil {
+		return nil, err // flag errors, already checked by kong for the binary
+	}
 	p := poller.New(poller.Config{
 		Client:            client,
 		Selector:          f.Selector,
@@ -174,6 +184,7 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		DetailConcurrency: f.DetailConcurrency,
 		Interval:          f.PollInterval,
 		StaleAfter:        f.StaleAfter,
+		Observer:          engine,
 		Logger:            logger,
 	})
 	reg.MustRegister(
@@ -183,8 +194,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		requests,
 		p,
 		collector.New(p),
+		engine,
 	)
-	return &exporter{client: client, poller: p}, nil
+	return &exporter{client: client, poller: p, remediation: engine}, nil
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.

@@ -35,7 +35,10 @@ func clearEnv(t *testing.T) {
 	for _, k := range []string{"ARGOCD_API", "ARGOCD_TOKEN", "ARGOCD_TOKEN_FILE", "ARGOCD_CA_FILE", "ARGOCD_INSECURE_SKIP_VERIFY",
 		"ARGOCD_TIMEOUT", "ARGOCD_POLL_INTERVAL", "ARGOCD_SELECTOR", "ARGOCD_PROJECT", "ARGOCD_STALE_AFTER", "ARGOCD_LIST_MODE",
 		"ARGOCD_DETAIL_CONCURRENCY", "WEB_LISTEN_ADDRESS", "WEB_CONFIG_FILE", "WEB_SYSTEMD_SOCKET", "WEB_TELEMETRY_PATH",
-		"LOG_LEVEL", "LOG_FORMAT"} {
+		"LOG_LEVEL", "LOG_FORMAT", "REMEDIATION_MODE", "REMEDIATION_GRACE", "REMEDIATION_BACKOFF", "REMEDIATION_MAX_BACKOFF",
+		"REMEDIATION_MAX_ATTEMPTS", "REMEDIATION_PRUNE", "REMEDIATION_INCLUDE_AUTOMATED", "REMEDIATION_SELECTOR", "REMEDIATION_PROJECT",
+		"REMEDIATION_RESET_ON_NEW_REVISION", "REMEDIATION_MAX_CONCURRENT", "REMEDIATION_RATE_LIMIT", "REMEDIATION_RATE_BURST",
+		"REMEDIATION_STATE_FILE"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -103,6 +106,19 @@ func TestCLI(t *testing.T) {
 		{name: "stale before poll", args: []string{"--argocd.api=http://a", "--argocd.stale-after=10s"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.stale-after"},
 		{name: "bad list mode", args: []string{"--argocd.api=http://a", "--argocd.list-mode=watch"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.list-mode"},
 		{name: "bad log level", args: []string{"--argocd.api=http://a", "--log.level=loud"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--log.level"},
+		{name: "remediation from env", args: []string{"--argocd.api=http://a"},
+			env: map[string]string{"ARGOCD_TOKEN": token, "REMEDIATION_MODE": "dry-run", "REMEDIATION_PROJECT": "a,b", "REMEDIATION_STATE_FILE": "/var/lib/m/state.json"},
+			check: func(t *testing.T, c *CLI) {
+				r := c.Remediation
+				if r.Mode != "dry-run" || !slices.Equal(r.Project, []string{"a", "b"}) || r.StateFile != "/var/lib/m/state.json" ||
+					r.MaxAttempts != 3 || r.Grace != 2*time.Minute || !r.ResetOnNewRevision {
+					t.Errorf("%+v", r)
+				}
+			}},
+		{name: "bad remediation flags", args: []string{"--argocd.api=http://a", "--remediation.max-attempts=0", "--remediation.backoff=1h"},
+			env: map[string]string{"ARGOCD_TOKEN": token}, err: "--remediation.max-attempts"},
+		{name: "bad remediation mode", args: []string{"--argocd.api=http://a"}, env: map[string]string{"ARGOCD_TOKEN": token, "REMEDIATION_MODE": "yes"},
+			err: "--remediation.mode"},
 		{name: "bad ca file", args: []string{"--argocd.api=http://a", "--argocd.ca-file=" + badCA}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.ca-file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,15 +179,18 @@ func fixtures() [][]byte {
 // TestMetricFamilies is the metric-name contract: the binary's own registry,
 // after a poll and a sync against the fake, must expose exactly the families
 // in exporter/testdata/metric-families.txt, each with at least one series.
+// With no grace, the poll makes the remediation engine sync the degraded
+// my-app-4, so the remediation families have series too.
 func TestMetricFamilies(t *testing.T) {
 	srv := argocdtest.NewServer(token, fixtures()...)
 	defer srv.Close()
-	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token))
+	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--remediation.grace=0s")
 	h := newHandler(cli.Web, reg, ex.poller, slog.New(slog.DiscardHandler)) // registers the handler's own metrics, as run does
 	ctx := context.Background()
 	if err := ex.poller.Poll(ctx); err != nil {
 		t.Fatal(err)
 	}
+	ex.remediation.Wait()
 	if err := ex.client.Sync(ctx, argocd.SyncRequest{Name: "my-app-4", AppNamespace: "argocd", Project: "important-project"}); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +222,8 @@ func TestMetricFamilies(t *testing.T) {
 		t.Errorf("metric families changed (a public contract; review, then -update):\n got:\n%s\nwant:\n%s", got, want)
 	}
 	for _, n := range []string{"argocd_monitor_build_info", "argocd_monitor_app_conditions", "argocd_monitor_app_reconciled_timestamp_seconds",
-		"argocd_monitor_app_health_transition_timestamp_seconds", "argocd_monitor_api_requests_total", "go_goroutines", "process_cpu_seconds_total"} {
+		"argocd_monitor_app_health_transition_timestamp_seconds", "argocd_monitor_api_requests_total", "go_goroutines", "process_cpu_seconds_total",
+		"argocd_monitor_remediation_syncs_total", "argocd_monitor_app_remediation_next_attempt_timestamp_seconds"} {
 		if !slices.Contains(names, n) {
 			t.Errorf("%s missing", n)
 		}
