@@ -62,6 +62,8 @@ bench:
 generate:
 	$(TOOLS) run ./cmd/alertsgen -params alerts/params.yaml -out-rules alerts/argocd-monitor.rules.yaml \
 		-out-prometheusrule deploy/components/prometheus-operator/prometheusrule.yaml
+	$(TOOLS) run ./cmd/dashgen -params alerts/params.yaml -out-dir dashboards \
+		-out-configmaps deploy/components/prometheus-operator/grafana-dashboards.yaml
 
 clean:
 	rm -rf $(BIN)

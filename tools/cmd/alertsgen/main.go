@@ -13,8 +13,7 @@ import (
 	"os"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/alertrules"
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/params"
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/gencli"
 )
 
 func main() {
@@ -26,29 +25,21 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("alertsgen", flag.ContinueOnError)
-	paramsFile := fs.String("params", "", "params YAML overriding the defaults (empty: defaults only)")
+	common := gencli.Register(fs)
 	outRules := fs.String("out-rules", "", "where to write the Prometheus rule file (required)")
 	outPR := fs.String("out-prometheusrule", "", "where to write the PrometheusRule manifest (optional)")
-	root := fs.String("root", "", "repository root for relative paths (default: nearest parent with go.work)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *outRules == "" {
 		return fmt.Errorf("-out-rules is required")
 	}
-	r, err := repofile.NewResolver(*root)
+	setup, err := common.Load()
 	if err != nil {
 		return err
 	}
-	src := "defaults"
-	if *paramsFile != "" {
-		src = r.Rel(*paramsFile)
-	}
-	p, err := params.Load(r.Abs(*paramsFile))
-	if err != nil {
-		return err
-	}
-	files, err := alertrules.Files(p, src)
+	r := setup.Resolver
+	files, err := alertrules.Files(setup.Params, setup.Source)
 	if err != nil {
 		return err
 	}

@@ -34,19 +34,6 @@ type Groups struct {
 // routing labels the bridge renders.
 const appKeys = "namespace, name, project"
 
-// Dashboard uids: stable, the annotations and the dashboards' links depend on them.
-const (
-	OverviewUID = "argocd-monitor-overview"
-	AppUID      = "argocd-monitor-app"
-)
-
-// AppDashboardPath and OverviewDashboardPath are the Grafana paths of the two dashboards (the slug
-// after the uid is cosmetic: Grafana resolves by uid).
-const (
-	AppDashboardPath      = "/d/" + AppUID + "/argocd-monitor-application"
-	OverviewDashboardPath = "/d/" + OverviewUID + "/argocd-monitor-overview"
-)
-
 // builder carries the params while the rules are assembled.
 type builder struct{ p params.Params }
 
@@ -97,11 +84,11 @@ func (b builder) rule(name, expr, summary, description, dashboardURL string, ext
 
 // appDashboard links to the Application dashboard for the alert's app.
 func (b builder) appDashboard() string {
-	return b.p.GrafanaBase() + AppDashboardPath +
+	return b.p.GrafanaBase() + params.AppDashboardPath +
 		"?var-namespace={{ $labels.namespace }}&var-project={{ $labels.project }}&var-name={{ $labels.name }}"
 }
 
-func (b builder) overviewDashboard() string { return b.p.GrafanaBase() + OverviewDashboardPath }
+func (b builder) overviewDashboard() string { return b.p.GrafanaBase() + params.OverviewDashboardPath }
 
 // appRef names an app in summaries and descriptions.
 const appRef = "{{ $labels.namespace }}/{{ $labels.name }}"

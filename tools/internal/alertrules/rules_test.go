@@ -21,11 +21,7 @@ import (
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := repofile.FindRoot(wd)
+	root, err := repofile.FindRootFromWD()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +123,7 @@ func TestAppAlertsKeepRoutingLabels(t *testing.T) {
 			}
 			return nil
 		})
-		if !strings.Contains(r.Annotations["dashboard_url"], "/d/"+AppUID+"/") ||
+		if !strings.Contains(r.Annotations["dashboard_url"], "/d/"+params.AppUID+"/") ||
 			!strings.Contains(r.Annotations["dashboard_url"], "var-namespace={{ $labels.namespace }}") ||
 			!strings.Contains(r.Annotations["dashboard_url"], "var-name={{ $labels.name }}") {
 			t.Errorf("%s: dashboard_url %q does not open the app dashboard for the app", r.Alert, r.Annotations["dashboard_url"])
@@ -137,11 +133,7 @@ func TestAppAlertsKeepRoutingLabels(t *testing.T) {
 
 func TestRulesReadOnlyExposedMetrics(t *testing.T) {
 	root := repoRoot(t)
-	var paths []string
-	for _, f := range promcheck.FamilyFiles {
-		paths = append(paths, filepath.Join(root, f))
-	}
-	fams, err := promcheck.LoadFamilies(paths...)
+	fams, err := promcheck.LoadRepoFamilies(root)
 	if err != nil {
 		t.Fatal(err)
 	}

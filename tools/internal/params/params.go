@@ -29,6 +29,20 @@ const (
 	MonitorBridgeFailing  = "ArgoCDMonitorBridgeFailing"
 )
 
+// Dashboard uids: stable, because the alerts' dashboard_url annotations and the dashboards' links
+// to each other depend on them.
+const (
+	OverviewUID = "argocd-monitor-overview"
+	AppUID      = "argocd-monitor-app"
+)
+
+// AppDashboardPath and OverviewDashboardPath are the Grafana paths of the two dashboards (the slug
+// after the uid is cosmetic: Grafana resolves by uid).
+const (
+	AppDashboardPath      = "/d/" + AppUID + "/argocd-monitor-application"
+	OverviewDashboardPath = "/d/" + OverviewUID + "/argocd-monitor-overview"
+)
+
 // AlertNames lists every alert in the order the rule file holds them.
 var AlertNames = []string{
 	AppDegraded, AppUnhealthy, AppSyncFailed, AppOutOfSync, AppRemediationPaused,

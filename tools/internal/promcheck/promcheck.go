@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -135,4 +136,13 @@ func (f Families) Check(expr string) error {
 			expr, strings.Join(unknown, ", "), strings.Join(FamilyFiles, ", "))
 	}
 	return nil
+}
+
+// LoadRepoFamilies reads the golden lists of the repository at root.
+func LoadRepoFamilies(root string) (Families, error) {
+	paths := make([]string, len(FamilyFiles))
+	for i, f := range FamilyFiles {
+		paths[i] = filepath.Join(root, f)
+	}
+	return LoadFamilies(paths...)
 }

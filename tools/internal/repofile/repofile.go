@@ -91,3 +91,13 @@ func (r Resolver) Write(p string, b []byte) error {
 	}
 	return nil
 }
+
+// FindRootFromWD finds the repository root above the working directory (tests run in their
+// package's directory).
+func FindRootFromWD() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	return FindRoot(wd)
+}
