@@ -203,3 +203,24 @@ func yamlStrict(b []byte) *yaml.Decoder {
 	dec.KnownFields(true)
 	return dec
 }
+
+// Every alert's runbook_url anchor must exist: a "## <AlertName>" heading per alert, and no
+// section for an alert that does not exist.
+func TestRunbookHasASectionPerAlert(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "alerts", "RUNBOOK.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var headings []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			headings = append(headings, strings.TrimSpace(h))
+		}
+	}
+	if strings.Join(headings, ",") != strings.Join(params.AlertNames, ",") {
+		t.Errorf("RUNBOOK.md sections %v, want one per alert in rule order %v", headings, params.AlertNames)
+	}
+	if !strings.Contains(string(b), "cannot reach you through the bridge") {
+		t.Error("RUNBOOK.md does not say that ArgoCDMonitorBridgeFailing cannot be delivered through the bridge")
+	}
+}
