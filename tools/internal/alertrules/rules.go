@@ -90,6 +90,22 @@ func (b builder) appDashboard() string {
 
 func (b builder) overviewDashboard() string { return b.p.GrafanaBase() + params.OverviewDashboardPath }
 
+// perApp keeps one series per app (and state label) with only the labels that identify it. The
+// scrape adds target labels (instance, pod, container...) that change when the exporter pod is
+// replaced; left in, a restart would turn every firing alert into a new one (resolved, then
+// pending again from zero, then re-notified).
+func perApp(stateLabel, expr string) string {
+	by := "job, " + appKeys
+	if stateLabel != "" {
+		by += ", " + stateLabel
+	}
+	expr = strings.TrimSpace(expr)
+	if !strings.Contains(expr, "\n") {
+		return fmt.Sprintf("max by (%s) (%s)", by, expr)
+	}
+	return fmt.Sprintf("max by (%s) (\n  %s\n)", by, strings.ReplaceAll(expr, "\n", "\n  "))
+}
+
 // appRef names an app in summaries and descriptions.
 const appRef = "{{ $labels.namespace }}/{{ $labels.name }}"
 
@@ -104,20 +120,20 @@ func Build(p params.Params) (Groups, error) {
 
 	apps := Group{Name: "argocd-monitor.apps", Rules: []Rule{
 		b.rule(params.AppDegraded,
-			b.sel("argocd_monitor_app_health_status", `health_status="Degraded"`)+" == 1",
+			perApp("health_status", b.sel("argocd_monitor_app_health_status", `health_status="Degraded"`)+" == 1"),
 			"Argo CD app "+appRef+" is Degraded",
 			"Application "+appRef+" (project {{ $labels.project }}) has been Degraded"+f(params.AppDegraded)+
 				": some of its resources fail their health checks. Progressing apps are not counted.",
 			b.appDashboard(), nil),
 		b.rule(params.AppUnhealthy,
-			b.sel("argocd_monitor_app_health_status", `health_status=~"Missing|Unknown"`)+" == 1",
+			perApp("health_status", b.sel("argocd_monitor_app_health_status", `health_status=~"Missing|Unknown"`)+" == 1"),
 			"Argo CD app "+appRef+" health is {{ $labels.health_status }}",
 			"Application "+appRef+" (project {{ $labels.project }}) has had health {{ $labels.health_status }}"+f(params.AppUnhealthy)+
 				": its resources are not in the cluster, or Argo CD cannot assess them.",
 			b.appDashboard(), nil),
 		// The phase of the last operation stays Failed until the next sync, so an app that became
 		// Synced and Healthy by other means (a manual fix, a later commit) must not keep it firing.
-		b.rule(params.AppSyncFailed, fmt.Sprintf(`
+		b.rule(params.AppSyncFailed, perApp("phase", fmt.Sprintf(`
 %s == 1
 unless on (%s)
 (
@@ -127,14 +143,14 @@ unless on (%s)
 )`,
 			b.sel("argocd_monitor_app_operation_phase", `phase=~"Failed|Error"`), appKeys,
 			b.sel("argocd_monitor_app_sync_status", `sync_status="Synced"`), appKeys,
-			b.sel("argocd_monitor_app_health_status", `health_status="Healthy"`)),
+			b.sel("argocd_monitor_app_health_status", `health_status="Healthy"`))),
 			"Argo CD app "+appRef+": last sync {{ $labels.phase }}",
 			"The last sync operation of application "+appRef+" (project {{ $labels.project }}) ended {{ $labels.phase }}"+
 				", and the app has not been Synced and Healthy"+f(params.AppSyncFailed)+".",
 			b.appDashboard(), nil),
 		// Remediation is working on an app while it has attempts left (attempts > 0, not paused) or
 		// a retry scheduled; only apps it does not cover, or gave up on, count as plain drift.
-		b.rule(params.AppOutOfSync, fmt.Sprintf(`
+		b.rule(params.AppOutOfSync, perApp("sync_status", fmt.Sprintf(`
 %s == 1
 unless on (%s)
 (
@@ -144,14 +160,14 @@ unless on (%s)
 )`,
 			b.sel("argocd_monitor_app_sync_status", `sync_status="OutOfSync"`), appKeys,
 			b.sel("argocd_monitor_app_remediation_attempts"), appKeys, paused, appKeys,
-			b.sel("argocd_monitor_app_remediation_next_attempt_timestamp_seconds")),
+			b.sel("argocd_monitor_app_remediation_next_attempt_timestamp_seconds"))),
 			"Argo CD app "+appRef+" is OutOfSync",
 			"Application "+appRef+" (project {{ $labels.project }}) has been OutOfSync"+f(params.AppOutOfSync)+
 				" and auto-sync remediation is not working on it (excluded, automated sync, or paused): the cluster differs from git.",
 			b.appDashboard(), nil),
 		// The value is the number of attempts; the fallback keeps the alert if the attempts series
 		// were ever missing for a paused app.
-		b.rule(params.AppRemediationPaused, fmt.Sprintf(`
+		b.rule(params.AppRemediationPaused, perApp("", fmt.Sprintf(`
 (
     %s
   and on (%s)
@@ -159,7 +175,7 @@ unless on (%s)
 )
 or on (%s)
   (%s)`,
-			b.sel("argocd_monitor_app_remediation_attempts"), appKeys, paused, appKeys, paused),
+			b.sel("argocd_monitor_app_remediation_attempts"), appKeys, paused, appKeys, paused)),
 			"Argo CD app "+appRef+": auto-sync stopped after {{ $value }} attempts",
 			"Auto-sync remediation of application "+appRef+" (project {{ $labels.project }}) stopped after {{ $value }} sync attempts"+
 				" that did not bring it back to Synced and Healthy. No more syncs until a person fixes it: "+
@@ -170,13 +186,15 @@ or on (%s)
 
 	self := Group{Name: "argocd-monitor.self", Rules: []Rule{
 		b.rule(params.MonitorAPIUnreachable,
-			b.sel("argocd_monitor_api_up")+" == 0",
+			// max: the API counts as reachable while any exporter of the job reaches it.
+			"max by (job) ("+b.sel("argocd_monitor_api_up")+") == 0",
 			"argocd-monitor cannot reach the Argo CD API",
-			"Exporter {{ $labels.instance }} has failed to poll the Argo CD API"+f(params.MonitorAPIUnreachable)+
+			"The exporter ({{ $labels.job }}) has failed to poll the Argo CD API"+f(params.MonitorAPIUnreachable)+
 				". App metrics are frozen at the last good poll (and vanish after --argocd.stale-after), so app alerts may be stale. Its log names the cause (token, RBAC, TLS, network).",
 			b.overviewDashboard(), nil),
 		b.rule(params.MonitorDown,
-			fmt.Sprintf("%s == 0\nor\nabsent(%s)", b.sel("up"), b.sel("up")),
+			// Per job, not per pod, so a replaced pod continues the same alert.
+			fmt.Sprintf("max by (job) (%s) == 0\nor\nabsent(%s)", b.sel("up"), b.sel("up")),
 			"argocd-monitor exporter is down",
 			"The argocd-monitor exporter has been down or missing from Prometheus' targets"+f(params.MonitorDown)+
 				": no app alerts and no auto-sync remediation while it is gone.",
