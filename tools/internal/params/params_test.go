@@ -127,3 +127,22 @@ func TestE2EExampleParamsLoad(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecode: any input either fails with an error or yields params that validate; never a panic.
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{
+		"", "alerts:\n  ArgoCDAppDegraded: {for: 10s}\n", "exporterSelector: job=\"x\"\n",
+		"bridgeFailureWindow: 1s\n", "alerts: {ArgoCDMonitorDown: {severity: page}}\n", "- [\n",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := Default()
+		if err := p.decode(b); err != nil {
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("decode accepted params that do not validate: %v", err)
+		}
+	})
+}
