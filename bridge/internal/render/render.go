@@ -456,8 +456,10 @@ func (r *renderer) title() string {
 func (r *renderer) fallback(title string) string {
 	var b strings.Builder
 	b.WriteString(escape(title))
-	for _, a := range r.n.Alerts {
-		if runes(b.String()) > MaxFallbackText {
+	const listed = 10
+	for i, a := range r.n.Alerts {
+		if i == listed {
+			fmt.Fprintf(&b, "\n… and %d more", len(r.n.Alerts)-listed+int(min(r.n.TruncatedAlerts, 1<<30)))
 			break
 		}
 		b.WriteString("\n• ")

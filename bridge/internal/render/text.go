@@ -13,6 +13,9 @@ func truncate(s string, max int) string {
 	if max <= 0 {
 		return ""
 	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
@@ -22,7 +25,7 @@ func truncate(s string, max int) string {
 	n := 0
 	for i := range s {
 		if n == max-1 {
-			return strings.ToValidUTF8(s[:i], "") + ellipsis
+			return s[:i] + ellipsis
 		}
 		n++
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
@@ -58,7 +59,7 @@ func jsonReason(err error) string {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q: expected %s", typ.Field, typ.Type)
+		return fmt.Sprintf("field %q: unexpected JSON %s", strings.TrimPrefix(typ.Field, "Data."), typ.Value)
 	case errors.Is(err, io.EOF):
 		return "empty body"
 	case errors.Is(err, io.ErrUnexpectedEOF):
