@@ -125,11 +125,15 @@ func (c *Console) write(rec ConsoleRecord, what string, m *render.Message) error
 	return err
 }
 
-var linkRE = regexp.MustCompile(`<(https?://[^|>]+)\|([^>]+)>`)
+var (
+	linkRE = regexp.MustCompile(`<(https?://[^|>]+)\|([^>]+)>`)
+	boldRE = regexp.MustCompile(`\*([^*\n]+)\*`)
+)
 
-// unlink turns mrkdwn links into "text (url)" and undoes mrkdwn escaping for the terminal.
+// unlink turns mrkdwn links into "text (url)", drops bold markers and undoes mrkdwn escaping,
+// for the terminal.
 func unlink(s string) string {
-	s = linkRE.ReplaceAllString(s, "$2 ($1)")
+	s = boldRE.ReplaceAllString(linkRE.ReplaceAllString(s, "$2 ($1)"), "$1")
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
@@ -150,7 +154,7 @@ func Readable(channel, what string, m *render.Message) string {
 			}
 			var fs []string
 			for _, f := range blk.Fields {
-				fs = append(fs, strings.ReplaceAll(strings.ReplaceAll(unlink(f.Text), "*", ""), "\n", ": "))
+				fs = append(fs, strings.ReplaceAll(unlink(f.Text), "\n", ": "))
 			}
 			if len(fs) > 0 {
 				fmt.Fprintf(&b, "    %s\n", strings.Join(fs, " · "))
@@ -165,7 +169,7 @@ func Readable(channel, what string, m *render.Message) string {
 			var items []string
 			for _, e := range blk.ContextElements.Elements {
 				if t, ok := e.(*slack.TextBlockObject); ok {
-					items = append(items, strings.ReplaceAll(unlink(t.Text), "*", ""))
+					items = append(items, unlink(t.Text))
 				}
 			}
 			fmt.Fprintf(&b, "  (%s)\n", strings.Join(items, " · "))
