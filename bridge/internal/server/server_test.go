@@ -137,15 +137,21 @@ func httpServer(t testing.TB, s *Server) string {
 	return "http://" + l.Addr().String()
 }
 
-// TestDuplicateFromHAPair: the second Alertmanager's copy is acknowledged without a post.
-func TestDuplicateFromHAPair(t *testing.T) {
+// startBridge runs a default webhook-mode bridge against a new fake Slack.
+func startBridge(t *testing.T) (*slacktest.Server, *Server, string) {
+	t.Helper()
 	fake := slacktest.New()
-	defer fake.Close()
+	t.Cleanup(fake.Close)
 	s, err := New(testConfig(t, fake, io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := httpServer(t, s)
+	return fake, s, httpServer(t, s)
+}
+
+// TestDuplicateFromHAPair: the second Alertmanager's copy is acknowledged without a post.
+func TestDuplicateFromHAPair(t *testing.T) {
+	fake, s, url := startBridge(t)
 	for range 2 {
 		if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
 			t.Fatalf("answer %d %s", code, body)
@@ -237,13 +243,7 @@ func TestDrainOnShutdown(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
-	s, err := New(testConfig(t, fake, io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := httpServer(t, s)
+	_, _, url := startBridge(t)
 	for path, want := range map[string]string{"/-/healthy": "Healthy", "/-/ready": "Ready", "/metrics": "argocd_monitor_bridge_build_info", "/": "Slack bridge"} {
 		resp, err := http.Get(url + path)
 		if err != nil {
@@ -288,13 +288,7 @@ func TestValidate(t *testing.T) {
 // Slack so every family has a series, and compares the family names with
 // bridge/testdata/metric-families.txt (the dashboards read that list; -update rewrites it).
 func TestMetricFamilies(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
-	s, err := New(testConfig(t, fake, io.Discard))
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := httpServer(t, s)
+	fake, s, url := startBridge(t)
 	post(t, url, payload(t, "firing.json"))
 	post(t, url, payload(t, "firing.json"))
 
