@@ -288,7 +288,7 @@ func TestValidate(t *testing.T) {
 // Slack so every family has a series, and compares the family names with
 // bridge/testdata/metric-families.txt (the dashboards read that list; -update rewrites it).
 func TestMetricFamilies(t *testing.T) {
-	fake, s, url := startBridge(t)
+	_, s, url := startBridge(t)
 	post(t, url, payload(t, "firing.json"))
 	post(t, url, payload(t, "firing.json"))
 
