@@ -2,6 +2,8 @@ package slack
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,7 +74,12 @@ func NewDeliverer(t Transport, store *state.Store, pacer *Pacer, opt Options, re
 	return &Deliverer{t: t, state: store, pacer: pacer, opt: opt, requests: requests, duration: duration}
 }
 
+// paceKey names what Slack rate-limits: the webhook (bound to one channel) or the channel.
 func paceKey(t Target) string {
+	if t.WebhookURL != "" {
+		sum := sha256.Sum256([]byte(t.WebhookURL))
+		return "webhook:" + hex.EncodeToString(sum[:8])
+	}
 	if t.Channel != "" {
 		return "channel:" + t.Channel
 	}

@@ -218,7 +218,7 @@ func TestBotUpdateOfDeletedMessagePostsNew(t *testing.T) {
 	}
 }
 
-// TestPacing: messages to one channel are spaced by the interval; another channel is not held
+// TestPacing: messages to one webhook are spaced by the interval; another webhook is not held
 // up; a slot past the deadline is refused without calling Slack.
 func TestPacing(t *testing.T) {
 	r := newRig(t, "webhook", time.Second)
@@ -232,7 +232,7 @@ func TestPacing(t *testing.T) {
 		t.Errorf("waits %v, want [1s 1s]", got)
 	}
 	other := r.note("g", false)
-	other.Target.Channel = "#other"
+	other.Target.WebhookURL = r.fake.URL + "/services/T000/B001/OTHER" // another webhook, another channel
 	if err := r.d.Deliver(ctx, other); err != nil {
 		t.Fatal(err)
 	}

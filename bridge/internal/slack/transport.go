@@ -142,6 +142,9 @@ func (b *Bot) Post(ctx context.Context, t Target, m *render.Message) (Ref, error
 		return Ref{}, &Error{Result: ResultClientError, Reason: "no channel for route " + t.Route}
 	}
 	ch, ts, err := b.api.PostMessageContext(ctx, t.Channel, msgOptions(m)...)
+	if ch == "" {
+		ch = t.Channel // chat.update wants the ID Slack answers, but the name is the best fallback
+	}
 	return Ref{Channel: ch, TS: ts}, err
 }
 
