@@ -73,12 +73,17 @@ func main() {
 	kong.Parse(&cli, kong.Name("slack-bridge"),
 		kong.Description("Alertmanager webhooks to Slack Block Kit messages."),
 		kong.Vars{"version": version.Print("slack-bridge")})
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := run(ctx, &cli, os.Stdout, os.LookupEnv); err != nil {
+	if err := runUntilSignal(&cli, os.Stdout, os.LookupEnv); err != nil {
 		fmt.Fprintln(os.Stderr, "slack-bridge:", err)
 		os.Exit(1)
 	}
+}
+
+// runUntilSignal runs the bridge until SIGTERM or SIGINT, which start the drain.
+func runUntilSignal(cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return run(ctx, cli, stdout, env)
 }
 
 func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {

@@ -3,12 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
 )
 
 func parse(t *testing.T, args ...string) *CLI {
@@ -68,5 +75,60 @@ func TestConfigCheck(t *testing.T) {
 				t.Errorf("output %q, want %q", out.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestSIGTERMDrains sends the process a real SIGTERM while a delivery is in flight: the webhook
+// still gets its 200 and the bridge exits cleanly.
+func TestSIGTERMDrains(t *testing.T) {
+	fake := slacktest.New()
+	defer fake.Close()
+	fake.Push(slacktest.Response{Delay: 400 * time.Millisecond})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	t.Setenv("SLACK_WEBHOOK_URL", fake.WebhookURL())
+	cli := parse(t, "--web.listen-address="+addr, "--log.level=error", "--slack.per-channel-interval=0")
+	done := make(chan error, 1)
+	go func() { done <- runUntilSignal(cli, io.Discard, os.LookupEnv) }()
+
+	body, err := os.ReadFile("../../internal/server/testdata/firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp *http.Response
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		for range 100 { // the listener may not be up yet
+			if resp, err = http.Post("http://"+addr+"/webhook", "application/json", bytes.NewReader(body)); err == nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	for fake.Count() == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("bridge exited early: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-answered
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("in-flight webhook answered %d", resp.StatusCode)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("bridge exit: %v", err)
 	}
 }
