@@ -37,14 +37,20 @@ func dashboardURL(annotation, grafana string) string {
 	return safeURL(annotation)
 }
 
-// silenceURL opens Alertmanager's new-silence form pre-filled with the alert's labels.
+// volatileLabels describe the app's current state; a silence should outlive a state change.
+var volatileLabels = map[string]bool{"health_status": true, "sync_status": true, "phase": true}
+
+// silenceURL opens Alertmanager's new-silence form pre-filled with the alert's labels (but the
+// volatile state labels).
 func silenceURL(externalURL string, labels map[string]string) string {
 	if safeURL(externalURL) == "" || len(labels) == 0 {
 		return ""
 	}
 	names := make([]string, 0, len(labels))
 	for k := range labels {
-		names = append(names, k)
+		if !volatileLabels[k] {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
 	var b strings.Builder

@@ -472,7 +472,7 @@ func (r *renderer) fallback(title string) string {
 			b.WriteString(": " + escapeTruncate(s, 300))
 		}
 	}
-	return escapeTruncate(b.String(), MaxFallbackText)
+	return truncateEscaped(b.String(), MaxFallbackText)
 }
 
 // reply is the short thread reply for an updated message.

@@ -141,6 +141,19 @@ func TestRenderBehaviour(t *testing.T) {
 			t.Errorf("header should count all 150 alerts")
 		}
 	})
+	t.Run("fallback text is escaped once", func(t *testing.T) {
+		m := load(t, "firing.json")
+		m.Alerts[0].Annotations["summary"] = "a & b"
+		if got := Render(m, Overrides{}, testOpts).Text; !strings.Contains(got, "a &amp; b") || strings.Contains(got, "&amp;amp;") {
+			t.Errorf("fallback %q", got)
+		}
+	})
+	t.Run("silence leaves out state labels", func(t *testing.T) {
+		js := mustJSON(t, Render(load(t, "firing.json"), Overrides{}, testOpts))
+		if strings.Contains(js, "health_status%3D") || !strings.Contains(js, "name%3D%22payments%22") {
+			t.Errorf("silence filter wrong:\n%s", js)
+		}
+	})
 	t.Run("mrkdwn in label values is escaped", func(t *testing.T) {
 		m := load(t, "firing.json")
 		m.Alerts[0].Annotations["summary"] = "<!channel> & <http://evil|click>"

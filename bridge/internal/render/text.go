@@ -38,8 +38,10 @@ var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 func escape(s string) string { return mrkdwnEscaper.Replace(strings.ToValidUTF8(s, "\uFFFD")) }
 
 // escapeTruncate escapes s and cuts it to max runes without splitting an entity like &amp;.
-func escapeTruncate(s string, max int) string {
-	e := escape(s)
+func escapeTruncate(s string, max int) string { return truncateEscaped(escape(s), max) }
+
+// truncateEscaped cuts already-escaped mrkdwn to max runes without splitting an entity.
+func truncateEscaped(e string, max int) string {
 	if utf8.RuneCountInString(e) <= max {
 		return e
 	}
