@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
@@ -21,13 +23,17 @@ type pipeline struct {
 	webhook   string // default webhook URL (secret)
 	metrics   *Metrics
 	logger    *slog.Logger
+	// deadline bounds the whole notification, a wait for a duplicate in flight included.
+	deadline time.Duration
 }
 
 func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
+	ctx, cancel := context.WithTimeout(ctx, p.deadline)
+	defer cancel()
 	rt := p.router.Match(m.MatchLabels())
 	dup, finish, err := p.dedupe.Begin(ctx, dedupe.Key(m.GroupKey, m.Status, m.Fingerprints()))
 	if err != nil {
-		return err
+		return fmt.Errorf("wait for the same notification in flight: %w", err)
 	}
 	if dup {
 		p.metrics.Duplicates.Inc()

@@ -163,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 		webhook:   cfg.WebhookURL,
 		metrics:   s.metrics,
 		logger:    cfg.Logger,
+		deadline:  cfg.Deadline,
 	}
 	for _, r := range cfg.Router.Routes() {
 		for _, st := range []string{"firing", "resolved"} {

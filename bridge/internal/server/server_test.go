@@ -363,3 +363,49 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutesPickChannelAndTemplates: first matching route decides the channel and the title.
+func TestRoutesPickChannelAndTemplates(t *testing.T) {
+	fake := slacktest.New()
+	defer fake.Close()
+	router, err := route.Parse([]byte(`
+routes:
+  - name: critical
+    matchers: ['severity="critical"']
+    channel: "#crit"
+    title: '{{ .CommonLabels.alertname }} on {{ .CommonLabels.name }} ({{ .Status | toUpper }})'
+  - name: also-critical
+    matchers: ['alertname="ArgoCDAppDegraded"']
+    channel: "#never"
+default_route:
+  channel: "#rest"
+`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, fake, io.Discard)
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Router = ModeBot, "", "xoxb-1", fake.APIURL(), router
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := httpServer(t, s)
+	if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	other := bytes.ReplaceAll(payload(t, "firing.json"), []byte(`"critical"`), []byte(`"info"`))
+	other = bytes.ReplaceAll(other, []byte(`ArgoCDAppDegraded`), []byte(`Other`))
+	if code, body := post(t, url, other); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 2 || reqs[0].Channel != "#crit" || reqs[1].Channel != "#rest" {
+		t.Fatalf("channels: %+v", reqs)
+	}
+	if !strings.Contains(reqs[0].Blocks, "ArgoCDAppDegraded on payments (FIRING)") {
+		t.Errorf("title template not applied: %s", reqs[0].Blocks)
+	}
+	if v := testutil.ToFloat64(s.Metrics().Notifications.WithLabelValues("critical", "firing")); v != 1 {
+		t.Errorf("notifications_total{route=critical} = %v", v)
+	}
+}
