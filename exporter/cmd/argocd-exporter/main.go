@@ -108,7 +108,7 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { ex.poller.Run(ctx) })
-	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex.poller, logger), logger)
+	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex, logger), logger)
 	wg.Wait()
 	return err
 }
@@ -117,11 +117,16 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 type exporter struct {
 	client *argocd.Client
 	poller *poller.Poller
+	// gatherer is what /metrics serves: reg plus the app collector, which
+	// stays out of reg so a 10k-app scrape skips the registry's per-series
+	// checks (see collector.Collector.Gather).
+	gatherer prometheus.Gatherer
 }
 
-// build creates the client, poller and collector and registers every metric
-// the binary exposes on reg. The metric-contract test calls it too, so the
-// golden list of families is the binary's own.
+// build creates the client, poller and collector, registers the exporter's
+// own metrics on reg and returns the gatherer /metrics serves. The
+// metric-contract test calls it too, so the golden list of families is the
+// binary's own.
 func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, error) {
 	f := cli.ArgoCD
 	if f.PollInterval <= 0 {
@@ -182,16 +187,15 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		requests,
 		p,
-		collector.New(p),
 	)
-	return &exporter{client: client, poller: p}, nil
+	return &exporter{client: client, poller: p, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.
-func newHandler(f WebFlags, reg *prometheus.Registry, p *poller.Poller, logger *slog.Logger) http.Handler {
+func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	// Registers promhttp_metric_handler_* on reg, as node_exporter does.
-	mux.Handle(f.TelemetryPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle(f.TelemetryPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(ex.gatherer, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		Registry:            reg,
 		MaxRequestsInFlight: 4,
@@ -201,7 +205,7 @@ func newHandler(f WebFlags, reg *prometheus.Registry, p *poller.Poller, logger *
 		_, _ = fmt.Fprintln(w, "Healthy")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !p.Ready() {
+		if !ex.poller.Ready() {
 			http.Error(w, "Not ready: first poll of Argo CD not finished", http.StatusServiceUnavailable)
 			return
 		}

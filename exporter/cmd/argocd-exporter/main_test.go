@@ -167,7 +167,7 @@ func TestMetricFamilies(t *testing.T) {
 	srv := argocdtest.NewServer(token, fixtures()...)
 	defer srv.Close()
 	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token))
-	h := newHandler(cli.Web, reg, ex.poller, slog.New(slog.DiscardHandler)) // registers the handler's own metrics, as run does
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler)) // registers the handler's own metrics, as run does
 	ctx := context.Background()
 	if err := ex.poller.Poll(ctx); err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestMetricFamilies(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
-	mfs, err := reg.Gather()
+	mfs, err := ex.gatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestExpositionPromlint(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	newHandler(cli.Web, reg, ex.poller, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	problems, err := promlint.New(rec.Body).Lint()
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +234,7 @@ func TestHandler(t *testing.T) {
 	srv := argocdtest.NewServer(token, fixtures()...)
 	defer srv.Close()
 	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--web.telemetry-path=/prom")
-	h := newHandler(cli.Web, reg, ex.poller, slog.New(slog.DiscardHandler))
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
 	get := func(path string) (int, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
