@@ -54,6 +54,7 @@ type ArgoCDFlags struct {
 	StaleAfter         time.Duration `name:"stale-after" env:"ARGOCD_STALE_AFTER" default:"5m" help:"Keep serving app series this long after the last good poll, then drop them."`
 	ListMode           string        `name:"list-mode" env:"ARGOCD_LIST_MODE" enum:"projected,full" default:"projected" help:"projected: List only whitelisted fields and Get the apps that need detail; full: List whole Applications (${enum})."`
 	DetailConcurrency  int           `name:"detail-concurrency" env:"ARGOCD_DETAIL_CONCURRENCY" default:"4" help:"Concurrent Gets for detail in projected mode."`
+	MaxDetailGets      int           `name:"max-detail-gets" env:"ARGOCD_MAX_DETAIL_GETS" default:"100" help:"In projected mode, when more apps than this need detail, one whole List replaces the Gets."`
 }
 
 // WebFlags configure the HTTP server (exporter-toolkit conventions).
@@ -141,6 +142,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if f.DetailConcurrency < 1 {
 		return nil, errors.New("--argocd.detail-concurrency: must be at least 1")
 	}
+	if f.MaxDetailGets < 1 {
+		return nil, errors.New("--argocd.max-detail-gets: must be at least 1")
+	}
 	var tokens argocd.TokenSource
 	switch {
 	case f.Token != "" && f.TokenFile != "":
@@ -177,6 +181,7 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		Projects:          f.Project,
 		Projected:         f.ListMode == "projected",
 		DetailConcurrency: f.DetailConcurrency,
+		MaxDetailGets:     f.MaxDetailGets,
 		Interval:          f.PollInterval,
 		StaleAfter:        f.StaleAfter,
 		Logger:            logger,

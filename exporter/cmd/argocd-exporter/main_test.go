@@ -34,7 +34,7 @@ const token = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"ARGOCD_API", "ARGOCD_TOKEN", "ARGOCD_TOKEN_FILE", "ARGOCD_CA_FILE", "ARGOCD_INSECURE_SKIP_VERIFY",
 		"ARGOCD_TIMEOUT", "ARGOCD_POLL_INTERVAL", "ARGOCD_SELECTOR", "ARGOCD_PROJECT", "ARGOCD_STALE_AFTER", "ARGOCD_LIST_MODE",
-		"ARGOCD_DETAIL_CONCURRENCY", "WEB_LISTEN_ADDRESS", "WEB_CONFIG_FILE", "WEB_SYSTEMD_SOCKET", "WEB_TELEMETRY_PATH",
+		"ARGOCD_DETAIL_CONCURRENCY", "ARGOCD_MAX_DETAIL_GETS", "WEB_LISTEN_ADDRESS", "WEB_CONFIG_FILE", "WEB_SYSTEMD_SOCKET", "WEB_TELEMETRY_PATH",
 		"LOG_LEVEL", "LOG_FORMAT"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
@@ -101,6 +101,7 @@ func TestCLI(t *testing.T) {
 		{name: "bad duration in env", args: []string{"--argocd.api=http://a"}, env: map[string]string{"ARGOCD_TOKEN": token, "ARGOCD_TIMEOUT": "5 minutes"}, err: "--argocd.timeout"},
 		{name: "zero interval", args: []string{"--argocd.api=http://a", "--argocd.poll-interval=0s"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.poll-interval: must be positive"},
 		{name: "stale before poll", args: []string{"--argocd.api=http://a", "--argocd.stale-after=10s"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.stale-after"},
+		{name: "zero max detail gets", args: []string{"--argocd.api=http://a", "--argocd.max-detail-gets=0"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.max-detail-gets"},
 		{name: "bad list mode", args: []string{"--argocd.api=http://a", "--argocd.list-mode=watch"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.list-mode"},
 		{name: "bad log level", args: []string{"--argocd.api=http://a", "--log.level=loud"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--log.level"},
 		{name: "bad ca file", args: []string{"--argocd.api=http://a", "--argocd.ca-file=" + badCA}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.ca-file"},
