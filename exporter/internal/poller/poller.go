@@ -173,7 +173,7 @@ func (p *Poller) failed(err error, now time.Time) {
 	last := p.lastSuccess
 	p.mu.Unlock()
 	if changed {
-		p.log.Warn("Argo CD API unavailable", "cause", cause, "err", err, "last_success", p.lastSuccessOrNever())
+		p.log.Warn("Argo CD API unavailable", "cause", cause, "err", err, "last_success", timeOrNever(last))
 	} else {
 		p.log.Debug("poll failed", "err", err)
 	}
@@ -183,13 +183,11 @@ func (p *Poller) failed(err error, now time.Time) {
 	}
 }
 
-func (p *Poller) lastSuccessOrNever() string {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.lastSuccess.IsZero() {
+func timeOrNever(t time.Time) string {
+	if t.IsZero() {
 		return "never"
 	}
-	return p.lastSuccess.UTC().Format(time.RFC3339)
+	return t.UTC().Format(time.RFC3339)
 }
 
 // Snapshot returns the current picture; app data older than StaleAfter is
