@@ -57,6 +57,7 @@ type ArgoCDFlags struct {
 	StaleAfter         time.Duration `name:"stale-after" env:"ARGOCD_STALE_AFTER" default:"5m" help:"Keep serving app series this long after the last good poll, then drop them."`
 	ListMode           string        `name:"list-mode" env:"ARGOCD_LIST_MODE" enum:"projected,full" default:"projected" help:"projected: List only whitelisted fields and Get the apps that need detail; full: List whole Applications (${enum})."`
 	DetailConcurrency  int           `name:"detail-concurrency" env:"ARGOCD_DETAIL_CONCURRENCY" default:"4" help:"Concurrent Gets for detail in projected mode."`
+	MaxDetailGets      int           `name:"max-detail-gets" env:"ARGOCD_MAX_DETAIL_GETS" default:"100" help:"In projected mode, when more apps than this need detail, one whole List replaces the Gets."`
 }
 
 // WebFlags configure the HTTP server (exporter-toolkit conventions).
@@ -112,7 +113,7 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { ex.poller.Run(ctx) })
-	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex.poller, logger), logger)
+	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex, logger), logger)
 	wg.Wait()
 	ex.remediation.Close() // sync calls in flight finish and are recorded
 	return err
@@ -123,11 +124,16 @@ type exporter struct {
 	client      *argocd.Client
 	poller      *poller.Poller
 	remediation *remediate.Engine
+	// gatherer is what /metrics serves: reg plus the app collector, which
+	// stays out of reg so a 10k-app scrape skips the registry's per-series
+	// checks (see collector.Collector.Gather).
+	gatherer prometheus.Gatherer
 }
 
-// build creates the client, poller and collector and registers every metric
-// the binary exposes on reg. The metric-contract test calls it too, so the
-// golden list of families is the binary's own.
+// build creates the client, poller and collector, registers the exporter's
+// own metrics on reg and returns the gatherer /metrics serves. The
+// metric-contract test calls it too, so the golden list of families is the
+// binary's own.
 func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, error) {
 	f := cli.ArgoCD
 	if f.PollInterval <= 0 {
@@ -141,6 +147,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	}
 	if f.DetailConcurrency < 1 {
 		return nil, errors.New("--argocd.detail-concurrency: must be at least 1")
+	}
+	if f.MaxDetailGets < 1 {
+		return nil, errors.New("--argocd.max-detail-gets: must be at least 1")
 	}
 	var tokens argocd.TokenSource
 	switch {
@@ -182,6 +191,7 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		Projects:          f.Project,
 		Projected:         f.ListMode == "projected",
 		DetailConcurrency: f.DetailConcurrency,
+		MaxDetailGets:     f.MaxDetailGets,
 		Interval:          f.PollInterval,
 		StaleAfter:        f.StaleAfter,
 		Observer:          engine,
@@ -193,17 +203,16 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		requests,
 		p,
-		collector.New(p),
 		engine,
 	)
-	return &exporter{client: client, poller: p, remediation: engine}, nil
+	return &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.
-func newHandler(f WebFlags, reg *prometheus.Registry, p *poller.Poller, logger *slog.Logger) http.Handler {
+func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	// Registers promhttp_metric_handler_* on reg, as node_exporter does.
-	mux.Handle(f.TelemetryPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	mux.Handle(f.TelemetryPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(ex.gatherer, promhttp.HandlerOpts{
 		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		Registry:            reg,
 		MaxRequestsInFlight: 4,
@@ -213,7 +222,7 @@ func newHandler(f WebFlags, reg *prometheus.Registry, p *poller.Poller, logger *
 		_, _ = fmt.Fprintln(w, "Healthy")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !p.Ready() {
+		if !ex.poller.Ready() {
 			http.Error(w, "Not ready: first poll of Argo CD not finished", http.StatusServiceUnavailable)
 			return
 		}

@@ -34,7 +34,7 @@ const token = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"ARGOCD_API", "ARGOCD_TOKEN", "ARGOCD_TOKEN_FILE", "ARGOCD_CA_FILE", "ARGOCD_INSECURE_SKIP_VERIFY",
 		"ARGOCD_TIMEOUT", "ARGOCD_POLL_INTERVAL", "ARGOCD_SELECTOR", "ARGOCD_PROJECT", "ARGOCD_STALE_AFTER", "ARGOCD_LIST_MODE",
-		"ARGOCD_DETAIL_CONCURRENCY", "WEB_LISTEN_ADDRESS", "WEB_CONFIG_FILE", "WEB_SYSTEMD_SOCKET", "WEB_TELEMETRY_PATH",
+		"ARGOCD_DETAIL_CONCURRENCY", "ARGOCD_MAX_DETAIL_GETS", "WEB_LISTEN_ADDRESS", "WEB_CONFIG_FILE", "WEB_SYSTEMD_SOCKET", "WEB_TELEMETRY_PATH",
 		"LOG_LEVEL", "LOG_FORMAT", "REMEDIATION_MODE", "REMEDIATION_GRACE", "REMEDIATION_BACKOFF", "REMEDIATION_MAX_BACKOFF",
 		"REMEDIATION_MAX_ATTEMPTS", "REMEDIATION_PRUNE", "REMEDIATION_INCLUDE_AUTOMATED", "REMEDIATION_SELECTOR", "REMEDIATION_PROJECT",
 		"REMEDIATION_RESET_ON_NEW_REVISION", "REMEDIATION_MAX_CONCURRENT", "REMEDIATION_RATE_LIMIT", "REMEDIATION_RATE_BURST",
@@ -104,6 +104,7 @@ func TestCLI(t *testing.T) {
 		{name: "bad duration in env", args: []string{"--argocd.api=http://a"}, env: map[string]string{"ARGOCD_TOKEN": token, "ARGOCD_TIMEOUT": "5 minutes"}, err: "--argocd.timeout"},
 		{name: "zero interval", args: []string{"--argocd.api=http://a", "--argocd.poll-interval=0s"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.poll-interval: must be positive"},
 		{name: "stale before poll", args: []string{"--argocd.api=http://a", "--argocd.stale-after=10s"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.stale-after"},
+		{name: "zero max detail gets", args: []string{"--argocd.api=http://a", "--argocd.max-detail-gets=0"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.max-detail-gets"},
 		{name: "bad list mode", args: []string{"--argocd.api=http://a", "--argocd.list-mode=watch"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.list-mode"},
 		{name: "bad log level", args: []string{"--argocd.api=http://a", "--log.level=loud"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--log.level"},
 		{name: "remediation from env", args: []string{"--argocd.api=http://a"},
@@ -185,7 +186,7 @@ func TestMetricFamilies(t *testing.T) {
 	srv := argocdtest.NewServer(token, fixtures()...)
 	defer srv.Close()
 	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--remediation.grace=0s")
-	h := newHandler(cli.Web, reg, ex.poller, slog.New(slog.DiscardHandler)) // registers the handler's own metrics, as run does
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler)) // registers the handler's own metrics, as run does
 	ctx := context.Background()
 	if err := ex.poller.Poll(ctx); err != nil {
 		t.Fatal(err)
@@ -195,7 +196,7 @@ func TestMetricFamilies(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
-	mfs, err := reg.Gather()
+	mfs, err := ex.gatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestExpositionPromlint(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	newHandler(cli.Web, reg, ex.poller, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	problems, err := promlint.New(rec.Body).Lint()
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +255,7 @@ func TestHandler(t *testing.T) {
 	srv := argocdtest.NewServer(token, fixtures()...)
 	defer srv.Close()
 	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--web.telemetry-path=/prom")
-	h := newHandler(cli.Web, reg, ex.poller, slog.New(slog.DiscardHandler))
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
 	get := func(path string) (int, string) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))

@@ -144,7 +144,7 @@ func errorFromBody(status int, body []byte, token string) *APIError {
 	}
 	const maxMsg = 300
 	if len(msg) > maxMsg {
-		msg = msg[:maxMsg] + "..."
+		msg = strings.ToValidUTF8(msg[:maxMsg], "") + "..." // the cut may split a rune
 	}
 	e := &APIError{StatusCode: status, Message: msg}
 	if status == http.StatusBadRequest || status == http.StatusConflict {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,18 +72,7 @@ func render(t *testing.T, c prometheus.Collector) []byte {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.Bytes()
+	return []byte(textOf(t, reg))
 }
 
 func TestCollectorGolden(t *testing.T) {
@@ -146,5 +136,87 @@ func TestStateSetsHaveExactlyOneActiveState(t *testing.T) {
 				t.Errorf("%s %s: %d series summing to %d, want %d summing to 1", name, k, v[0], v[1], want)
 			}
 		}
+	}
+}
+
+func textOf(t testing.TB, g prometheus.Gatherer) string {
+	t.Helper()
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.String()
+}
+
+// TestGatherMatchesRegistry: the fast path /metrics serves (Gather) must
+// equal what a pedantic registry makes of Collect, which checks and sorts
+// every series itself.
+func TestGatherMatchesRegistry(t *testing.T) {
+	large, err := argocd.DecodeList(argocdtest.LargeList(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Vary what the padded fixtures share, so every sort key matters.
+	for i := range large {
+		a := &large[i]
+		a.Namespace = []string{"argocd", "team-a", "apps"}[i%3]
+		a.Project = []string{"p2", "p1"}[i%2]
+		a.DestServer = []string{"https://b", "https://a", ""}[i%3]
+		a.AutoSync = i%5 == 0
+		if i%7 == 0 {
+			a.Conditions = map[string]int{"SyncError": 1, "ComparisonError": 2}
+		}
+		if i%11 == 0 {
+			a.ReconciledAt = time.Time{}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		snap poller.Snapshot
+	}{
+		{"fixtures", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: time.Unix(1700000000, 0)}},
+		{"1k padded", poller.Snapshot{Apps: large, Up: false, LastSuccess: time.Unix(1700000000, 0)}},
+		{"empty", poller.Snapshot{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := collector.New(source{tc.snap})
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(c)
+			want := textOf(t, reg)
+			got := textOf(t, c)
+			if got != want {
+				t.Fatalf("Gather differs from the registry's rendering of Collect (%d vs %d bytes)", len(got), len(want))
+			}
+		})
+	}
+}
+
+func TestGatherers(t *testing.T) {
+	c := collector.New(source{poller.Snapshot{Apps: fixtureApps(t), Up: true}})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "argocd_monitor_zz_total", Help: "x"}),
+		prometheus.NewCounter(prometheus.CounterOpts{Name: "aaa_total", Help: "x"}))
+	mfs, err := collector.Gatherers(reg, c).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	if !slices.IsSorted(names) || names[0] != "aaa_total" || names[len(names)-1] != "argocd_monitor_zz_total" {
+		t.Errorf("families = %v", names)
+	}
+	dup := prometheus.NewRegistry()
+	dup.MustRegister(c)
+	if _, err := collector.Gatherers(dup, c).Gather(); err == nil || !strings.Contains(err.Error(), "exposed twice") {
+		t.Errorf("duplicate families: %v", err)
 	}
 }

@@ -38,7 +38,11 @@ type Config struct {
 	Projected bool
 	// DetailConcurrency bounds concurrent Gets (default 4).
 	DetailConcurrency int
-	Interval          time.Duration // default 30s
+	// MaxDetailGets: when more projected apps than this need detail (a git
+	// outage turning hundreds of apps OutOfSync), one whole List replaces
+	// the Gets (default 100).
+	MaxDetailGets int
+	Interval      time.Duration // default 30s
 	// StaleAfter: app series from the last good poll are served this long
 	// after it, then dropped (default 5m).
 	StaleAfter time.Duration
@@ -79,6 +83,9 @@ type Poller struct {
 func New(cfg Config) *Poller {
 	if cfg.DetailConcurrency <= 0 {
 		cfg.DetailConcurrency = 4
+	}
+	if cfg.MaxDetailGets <= 0 {
+		cfg.MaxDetailGets = 100
 	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = 30 * time.Second
@@ -166,7 +173,7 @@ func (p *Poller) failed(err error, now time.Time) {
 	last := p.lastSuccess
 	p.mu.Unlock()
 	if changed {
-		p.log.Warn("Argo CD API unavailable; serving the last good snapshot", "cause", cause, "err", err)
+		p.log.Warn("Argo CD API unavailable", "cause", cause, "err", err, "last_success", timeOrNever(last))
 	} else {
 		p.log.Debug("poll failed", "err", err)
 	}
@@ -174,6 +181,13 @@ func (p *Poller) failed(err error, now time.Time) {
 		p.log.Warn("last good snapshot is older than --argocd.stale-after; app series dropped until the API answers",
 			"last_success", last, "stale_after", p.cfg.StaleAfter)
 	}
+}
+
+func timeOrNever(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // Snapshot returns the current picture; app data older than StaleAfter is
@@ -218,6 +232,20 @@ func (p *Poller) fetch(ctx context.Context) ([]argocd.App, error) {
 	}
 	if !p.cfg.Projected {
 		return apps, nil
+	}
+	need := 0
+	for i := range apps {
+		if !apps[i].Detailed && NeedsDetail(&apps[i]) {
+			need++
+		}
+	}
+	switch {
+	case need == 0:
+		return apps, nil
+	case need > p.cfg.MaxDetailGets:
+		p.log.Debug("many apps need detail: one whole List instead of Gets", "apps", need)
+		opts.Fields = nil
+		return p.cfg.Client.List(ctx, opts)
 	}
 	return apps, p.fillDetail(ctx, apps)
 }

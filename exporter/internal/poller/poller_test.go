@@ -61,11 +61,12 @@ func fixtures() [][]byte {
 }
 
 type harness struct {
-	srv  *argocdtest.Server
-	p    *poller.Poller
-	clk  *clock
-	obs  *observer
-	logs *bytes.Buffer
+	srv    *argocdtest.Server
+	client *argocd.Client
+	p      *poller.Poller
+	clk    *clock
+	obs    *observer
+	logs   *bytes.Buffer
 }
 
 func newHarness(t *testing.T, projected bool, items ...[]byte) *harness {
@@ -76,7 +77,7 @@ func newHarness(t *testing.T, projected bool, items ...[]byte) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{srv: srv, clk: &clock{t: time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)}, obs: &observer{}, logs: &bytes.Buffer{}}
+	h := &harness{srv: srv, client: cl, clk: &clock{t: time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)}, obs: &observer{}, logs: &bytes.Buffer{}}
 	h.p = poller.New(poller.Config{
 		Client:     cl,
 		Projected:  projected,
@@ -279,6 +280,25 @@ func TestProjectedFetchesDetailOnlyWhereNeeded(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestManyNeedingDetailMeansOneWholeList(t *testing.T) {
+	h := newHarness(t, true, fixtures()...)
+	h.p = poller.New(poller.Config{Client: h.client, Projected: true, MaxDetailGets: 2, Now: h.clk.Now})
+	if err := h.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if g, l := h.srv.Count("get"), h.srv.Count("list"); g != 0 || l != 2 {
+		t.Errorf("%d Gets and %d Lists, want 0 and 2 (projected, then whole)", g, l)
+	}
+	for _, a := range h.p.Snapshot().Apps {
+		if !a.Detailed {
+			t.Errorf("%s not detailed", a.Key())
+		}
+	}
+	if r := h.srv.Requests()[1]; r.Query.Has("fields") {
+		t.Errorf("second List still projected: %v", r.Query)
 	}
 }
 
