@@ -1,7 +1,3 @@
-// Until this package's main (the CLI struct) is merged, the build tag keeps this file out of
-// builds; remove the constraint on merge.
-//go:build deploymanifest
-
 package main
 
 import (

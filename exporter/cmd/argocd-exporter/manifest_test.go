@@ -1,7 +1,3 @@
-// Until this package's main (the CLI struct) is merged, the build tag keeps this file out of
-// builds; remove the constraint on merge.
-//go:build deploymanifest
-
 package main
 
 import (
@@ -60,8 +56,8 @@ func TestDeployManifestsParse(t *testing.T) {
 func parseDeployed(t *testing.T, args []string, env map[string]string) error {
 	t.Helper()
 	var cli CLI
-	parser, err := kong.New(&cli, kong.Name("argocd-exporter"), kong.Vars{"version": "test"},
-		kong.Exit(func(int) { t.Fatal("the CLI tried to exit") }), kong.Writers(io.Discard, io.Discard))
+	parser, err := kong.New(&cli, append(kongOptions(),
+		kong.Exit(func(int) { t.Fatal("the CLI tried to exit") }), kong.Writers(io.Discard, io.Discard))...)
 	if err != nil {
 		return err
 	}
