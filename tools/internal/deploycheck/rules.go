@@ -171,30 +171,7 @@ func (r *render) checkPod(d *appsv1.Deployment) {
 }
 
 func (r *render) checkContainer(where string, c corev1.Container, volumes map[string]corev1.Volume) {
-	sc := c.SecurityContext
-	switch {
-	case sc == nil:
-		r.errorf("%s: no securityContext", where)
-	default:
-		if sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
-			r.errorf("%s: runAsNonRoot must be true", where)
-		}
-		if sc.RunAsUser == nil || *sc.RunAsUser != RunAsUser {
-			r.errorf("%s: runAsUser must be %d", where, RunAsUser)
-		}
-		if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
-			r.errorf("%s: readOnlyRootFilesystem must be true", where)
-		}
-		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-			r.errorf("%s: allowPrivilegeEscalation must be false", where)
-		}
-		if sc.Capabilities == nil || !reflect.DeepEqual(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
-			r.errorf("%s: capabilities must drop ALL and add none", where)
-		}
-		if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
-			r.errorf("%s: seccompProfile must be RuntimeDefault", where)
-		}
-	}
+	r.checkSecurityContext(where, c.SecurityContext)
 	r.checkProbe(where+" livenessProbe", c.LivenessProbe, "/-/healthy", c.Ports)
 	r.checkProbe(where+" readinessProbe", c.ReadinessProbe, "/-/ready", c.Ports)
 	for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -254,6 +231,36 @@ func (r *render) checkContainer(where string, c corev1.Container, volumes map[st
 				r.errorf("%s: %s lies on a read-only mount", where, name)
 			}
 		}
+	}
+}
+
+// checkSecurityContext wants the "restricted" Pod Security Standard and the image's nonroot user.
+func (r *render) checkSecurityContext(where string, sc *corev1.SecurityContext) {
+	if sc == nil {
+		r.errorf("%s: no securityContext", where)
+		return
+	}
+	for _, b := range []struct {
+		field string
+		got   *bool
+		want  bool
+	}{
+		{"runAsNonRoot", sc.RunAsNonRoot, true},
+		{"readOnlyRootFilesystem", sc.ReadOnlyRootFilesystem, true},
+		{"allowPrivilegeEscalation", sc.AllowPrivilegeEscalation, false},
+	} {
+		if b.got == nil || *b.got != b.want {
+			r.errorf("%s: %s must be %t", where, b.field, b.want)
+		}
+	}
+	if sc.RunAsUser == nil || *sc.RunAsUser != RunAsUser {
+		r.errorf("%s: runAsUser must be %d", where, RunAsUser)
+	}
+	if sc.Capabilities == nil || !reflect.DeepEqual(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+		r.errorf("%s: capabilities must drop ALL and add none", where)
+	}
+	if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		r.errorf("%s: seccompProfile must be RuntimeDefault", where)
 	}
 }
 
