@@ -141,18 +141,11 @@ func TestStateSetsHaveExactlyOneActiveState(t *testing.T) {
 
 func textOf(t testing.TB, g prometheus.Gatherer) string {
 	t.Helper()
-	mfs, err := g.Gather()
+	text, err := testutil.GatherAndFormat(g, expfmt.TypeTextPlain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.String()
+	return string(text)
 }
 
 // TestGatherMatchesRegistry: the fast path /metrics serves (Gather) must

@@ -1,10 +1,10 @@
 package remediate
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -18,16 +18,9 @@ func newTestRegistry(t *testing.T, c prometheus.Collector) *prometheus.Registry 
 // gatherText renders a registry as exposition text, for -update.
 func gatherText(t *testing.T, reg *prometheus.Registry) string {
 	t.Helper()
-	mfs, err := reg.Gather()
+	text, err := testutil.GatherAndFormat(reg, expfmt.TypeTextPlain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return buf.String()
+	return string(text)
 }
