@@ -17,13 +17,14 @@ all: build
 build:
 	./scripts/build.sh $(BIN)
 
-## test: everything CI checks.
-test: lint unit test-tools test-alerts e2e
+## test: everything CI checks; starts with build, the exact commands of the Dockerfile's build stage.
+test: build lint unit test-tools test-alerts e2e
 
 ## lint: go vet, gofmt, and promlint over the exporter's metrics.
 lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l exporter bridge tools); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) test -count=1 -run 'TestExpositionPromlint' ./exporter/cmd/argocd-exporter
 
 ## unit: the product modules' tests (race detector on).
 unit:
@@ -40,8 +41,10 @@ test-tools: tools
 	$(TOOLS) test -count=1 ./...
 
 ## test-alerts: promtool check + unit tests of the alert rules.
+# promtool runs inside tools/ (go -C), so it gets absolute paths.
 test-alerts: tools
-	@echo "alert rule tests: not yet written (issue 5)"
+	$(TOOLS) tool promtool check rules $(CURDIR)/alerts/argocd-monitor.rules.yaml
+	$(TOOLS) tool promtool test rules $(CURDIR)/alerts/tests/*.yaml
 
 ## e2e: real Prometheus, Alertmanager, exporter, bridge and Argo CD simulator on 127.0.0.1.
 # The e2e test files carry the build tag `e2e`, so test-tools' `go test ./...` compiles the
@@ -59,9 +62,14 @@ demo: tools
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-## generate: regenerate every generated file (rules, PrometheusRule, dashboards, golden files stay manual: -update).
+## generate: regenerate every generated file: rules, PrometheusRule, dashboards, rendered manifests (golden test files: go test -update).
+# Relative paths given to the generators resolve against the repository root.
 generate:
-	@echo "generate: nothing yet"
+	$(TOOLS) run ./cmd/alertsgen -params alerts/params.yaml -out-rules alerts/argocd-monitor.rules.yaml \
+		-out-prometheusrule deploy/components/prometheus-operator/prometheusrule.yaml
+	$(TOOLS) run ./cmd/dashgen -params alerts/params.yaml -out-dir dashboards \
+		-out-configmaps deploy/components/prometheus-operator/grafana-dashboards.yaml
+	$(TOOLS) run ./cmd/deploy-render
 
 clean:
 	rm -rf $(BIN)

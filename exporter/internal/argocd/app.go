@@ -55,7 +55,8 @@ type App struct {
 	Name      string
 	Project   string // spec.project
 
-	Labels      map[string]string
+	Labels map[string]string
+	// Annotations holds only the argocd-monitor.io/ ones (see AnnotationPrefix).
 	Annotations map[string]string
 	Deleting    bool // metadata.deletionTimestamp is set
 
@@ -78,6 +79,12 @@ type App struct {
 	OperationInProgress bool
 	// Operation is status.operationState; nil when the app has none.
 	Operation *OperationState
+
+	// Detailed is true when the app came from a whole Application object.
+	// A List item projected with `fields` lacks what the whitelist cannot
+	// project (conditions, reconciledAt, operationState.message): then
+	// Detailed is false and those fields are empty, not known to be empty.
+	Detailed bool
 }
 
 // OperationState is the last (or current) operation's outcome.

@@ -1,0 +1,188 @@
+// Command slack-bridge receives Alertmanager webhooks and posts them to Slack as Block Kit
+// messages (see docs/bridge.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
+)
+
+// CLI holds every flag; each has an env variable. Secrets are read from files or env only.
+type CLI struct {
+	Web struct {
+		ListenAddress []string `name:"listen-address" default:":9798" env:"WEB_LISTEN_ADDRESS" help:"Addresses to listen on."`
+		ConfigFile    string   `name:"config.file" env:"WEB_CONFIG_FILE" help:"exporter-toolkit web config (TLS, basic auth)."`
+	} `embed:"" prefix:"web."`
+	Log struct {
+		Level  string `default:"info" enum:"debug,info,warn,error" env:"LOG_LEVEL" help:"Log level."`
+		Format string `default:"logfmt" enum:"logfmt,json" env:"LOG_FORMAT" help:"Log format."`
+	} `embed:"" prefix:"log."`
+	Slack struct {
+		WebhookURL         string        `name:"webhook-url" env:"SLACK_WEBHOOK_URL" help:"Incoming-webhook URL (webhook mode). Prefer the env variable or the file: argv is visible to every user."`
+		WebhookURLFile     string        `name:"webhook-url-file" env:"SLACK_WEBHOOK_URL_FILE" help:"File holding the incoming-webhook URL."`
+		BotTokenFile       string        `name:"bot-token-file" env:"SLACK_BOT_TOKEN_FILE" help:"File holding the bot token (bot mode); or set SLACK_BOT_TOKEN."`
+		APIURL             string        `name:"api-url" default:"https://slack.com/api/" env:"SLACK_API_URL" help:"Slack Web API base URL; the method name is appended (tests use http://127.0.0.1:PORT/api/)."`
+		Channel            string        `name:"channel" env:"SLACK_CHANNEL" help:"Default channel in bot and console modes."`
+		Console            bool          `name:"console" env:"SLACK_CONSOLE" help:"Console mode: print messages to stdout instead of sending them (make demo)."`
+		ConsoleFile        string        `name:"console-file" env:"SLACK_CONSOLE_FILE" help:"Console mode: append each message's Block Kit JSON to this file, one object per line."`
+		Deadline           time.Duration `name:"deadline" default:"8s" env:"SLACK_DEADLINE" help:"Time to get one notification into Slack, retries and pacing included (keep under Alertmanager's webhook timeout)."`
+		RequestTimeout     time.Duration `name:"request-timeout" default:"5s" env:"SLACK_REQUEST_TIMEOUT" help:"Timeout of one request to Slack."`
+		PerChannelInterval time.Duration `name:"per-channel-interval" default:"1s" env:"SLACK_PER_CHANNEL_INTERVAL" help:"At most one message per channel per interval; 0 turns pacing off."`
+	} `embed:"" prefix:"slack."`
+	Webhook struct {
+		TokenFile   string `name:"token-file" env:"BRIDGE_WEBHOOK_TOKEN_FILE" help:"File holding the Bearer token Alertmanager must send; or set BRIDGE_WEBHOOK_TOKEN. Unset: no authentication."`
+		MaxInFlight int    `name:"max-in-flight" default:"64" env:"BRIDGE_WEBHOOK_MAX_IN_FLIGHT" help:"Concurrent deliveries; further webhooks get an immediate 503."`
+	} `embed:"" prefix:"webhook."`
+	Links struct {
+		ArgoCDURL  string `name:"argocd-url" env:"ARGOCD_URL" help:"Argo CD UI base URL, for app links and buttons."`
+		GrafanaURL string `name:"grafana-url" env:"GRAFANA_URL" help:"Grafana base URL; dashboard_url annotations starting with / are joined to it."`
+	} `embed:"" prefix:"links."`
+	Config struct {
+		File  string `name:"file" env:"BRIDGE_CONFIG_FILE" help:"YAML routes and templates (docs/bridge.md); unset: one default route."`
+		Check bool   `name:"check" help:"Validate the configuration and exit."`
+	} `embed:"" prefix:"config."`
+	State struct {
+		File string        `name:"file" env:"BRIDGE_STATE_FILE" help:"File keeping groupKey -> Slack message across restarts (bot mode); unset: memory only."`
+		TTL  time.Duration `name:"ttl" default:"168h" env:"BRIDGE_STATE_TTL" help:"Forget a group's message after this long without a notification."`
+	} `embed:"" prefix:"state."`
+	Dedupe struct {
+		Window time.Duration `name:"window" default:"2m" env:"BRIDGE_DEDUPE_WINDOW" help:"Acknowledge an identical notification within this window without posting; 0 turns it off."`
+	} `embed:"" prefix:"dedupe."`
+	Version kong.VersionFlag `help:"Print version and exit."`
+}
+
+func main() {
+	var cli CLI
+	kong.Parse(&cli, kong.Name("slack-bridge"),
+		kong.Description("Alertmanager webhooks to Slack Block Kit messages."),
+		kong.Vars{"version": version.Print("slack-bridge")})
+	if err := runUntilSignal(&cli, os.Stdout, os.LookupEnv); err != nil {
+		fmt.Fprintln(os.Stderr, "slack-bridge:", err)
+		os.Exit(1)
+	}
+}
+
+// runUntilSignal runs the bridge until SIGTERM or SIGINT, which start the drain.
+func runUntilSignal(cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	return run(ctx, cli, stdout, env)
+}
+
+func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {
+	logger := newLogger(cli.Log.Level, cli.Log.Format)
+	cfg, err := configure(cli, env)
+	if err != nil {
+		return err
+	}
+	cfg.ConsoleOut, cfg.Logger = stdout, logger
+	if cli.Config.Check {
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "config OK: %d routes, %s mode\n", len(cfg.Router.Routes()), cfg.Mode)
+		return nil
+	}
+	s, err := server.New(cfg)
+	if err != nil {
+		return err
+	}
+	dest := cfg.Channel
+	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != "" {
+		dest = server.RedactURL(cfg.WebhookURL)
+	}
+	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
+		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != "")
+	flags := &web.FlagConfig{WebListenAddresses: &cli.Web.ListenAddress, WebSystemdSocket: new(bool), WebConfigFile: &cli.Web.ConfigFile}
+	return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ListenAndServe(h, flags, logger) })
+}
+
+// configure turns flags, env and secret files into the server's configuration.
+func configure(cli *CLI, env func(string) (string, bool)) (server.Config, error) {
+	router, err := route.Load(cli.Config.File)
+	if err != nil {
+		return server.Config{}, err
+	}
+	webhookURL, err := secret(cli.Slack.WebhookURLFile, "", cli.Slack.WebhookURL, env)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("slack webhook URL: %w", err)
+	}
+	botToken, err := secret(cli.Slack.BotTokenFile, "SLACK_BOT_TOKEN", "", env)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("slack bot token: %w", err)
+	}
+	token, err := secret(cli.Webhook.TokenFile, "BRIDGE_WEBHOOK_TOKEN", "", env)
+	if err != nil {
+		return server.Config{}, fmt.Errorf("webhook token: %w", err)
+	}
+	cfg := server.Config{
+		WebhookURL: webhookURL, BotToken: botToken, APIURL: cli.Slack.APIURL, Channel: cli.Slack.Channel,
+		ConsoleFile: cli.Slack.ConsoleFile, WebhookToken: token, MaxInFlight: cli.Webhook.MaxInFlight,
+		Router: router, ArgoCDURL: cli.Links.ArgoCDURL, GrafanaURL: cli.Links.GrafanaURL,
+		Deadline: cli.Slack.Deadline, AttemptTimeout: cli.Slack.RequestTimeout,
+		PerChannelInterval: cli.Slack.PerChannelInterval, DedupeWindow: cli.Dedupe.Window,
+		StateFile: cli.State.File, StateTTL: cli.State.TTL,
+	}
+	routeURLs := false
+	for _, r := range router.Routes() {
+		routeURLs = routeURLs || r.WebhookURL() != ""
+	}
+	switch {
+	case cli.Slack.Console:
+		cfg.Mode = server.ModeConsole
+	case botToken != "" && (webhookURL != "" || routeURLs):
+		return cfg, errors.New("both a bot token and webhook URLs are set: choose bot mode or webhook mode")
+	case botToken != "":
+		cfg.Mode = server.ModeBot
+	case webhookURL != "" || routeURLs:
+		cfg.Mode = server.ModeWebhook
+	default:
+		return cfg, errors.New("no Slack destination: set SLACK_WEBHOOK_URL (or --slack.webhook-url-file), SLACK_BOT_TOKEN (or --slack.bot-token-file), or --slack.console")
+	}
+	return cfg, nil
+}
+
+// secret reads a file if given, else the env variable, else the flag value; trimmed.
+func secret(file, envName, flagValue string, env func(string) (string, bool)) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return "", fmt.Errorf("%s is empty", file)
+		}
+		return s, nil
+	}
+	if envName != "" {
+		if v, ok := env(envName); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return strings.TrimSpace(flagValue), nil
+}
+
+func newLogger(level, format string) *slog.Logger {
+	cfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
+	_ = cfg.Level.Set(level)
+	_ = cfg.Format.Set(format)
+	return promslog.New(cfg)
+}

@@ -1,0 +1,128 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+)
+
+// blockText counts the runes of all text a block carries (what Slack's size checks count).
+func blockText(b slack.Block) int {
+	n := 0
+	txt := func(t *slack.TextBlockObject) {
+		if t != nil {
+			n += utf8.RuneCountInString(t.Text)
+		}
+	}
+	switch b := b.(type) {
+	case *slack.HeaderBlock:
+		txt(b.Text)
+	case *slack.SectionBlock:
+		txt(b.Text)
+		for _, f := range b.Fields {
+			txt(f)
+		}
+	case *slack.ContextBlock:
+		for _, e := range b.ContextElements.Elements {
+			if t, ok := e.(*slack.TextBlockObject); ok {
+				txt(t)
+			}
+		}
+	case *slack.ActionBlock:
+		for _, e := range b.Elements.ElementSet {
+			if btn, ok := e.(*slack.ButtonBlockElement); ok {
+				txt(btn.Text)
+			}
+		}
+	}
+	return n
+}
+
+// CheckLimits reports the first way m breaks Slack's limits (tests and fuzzing use it).
+func CheckLimits(m *Message) error {
+	if m.Text == "" {
+		return errors.New("fallback text empty")
+	}
+	if utf8.RuneCountInString(m.Text) > MaxFallbackText || !utf8.ValidString(m.Text) {
+		return errors.New("fallback text too long or invalid UTF-8")
+	}
+	all := append(append([]slack.Block{}, m.Header...), m.Body...)
+	if len(all) > MaxBlocks {
+		return fmt.Errorf("%d blocks > %d", len(all), MaxBlocks)
+	}
+	total := 0
+	for i, b := range all {
+		total += blockText(b)
+		if err := checkBlock(b); err != nil {
+			return fmt.Errorf("block %d: %w", i, err)
+		}
+	}
+	if total > MaxBlockText {
+		return fmt.Errorf("block text %d runes > %d", total, MaxBlockText)
+	}
+	return nil
+}
+
+func checkText(t *slack.TextBlockObject, max int, what string) error {
+	if t == nil {
+		return nil
+	}
+	if t.Text == "" {
+		return fmt.Errorf("%s: empty text", what)
+	}
+	if !utf8.ValidString(t.Text) {
+		return fmt.Errorf("%s: invalid UTF-8", what)
+	}
+	if n := utf8.RuneCountInString(t.Text); n > max {
+		return fmt.Errorf("%s: %d runes > %d", what, n, max)
+	}
+	return nil
+}
+
+func checkBlock(b slack.Block) error {
+	switch b := b.(type) {
+	case *slack.HeaderBlock:
+		if b.Text == nil || b.Text.Type != slack.PlainTextType {
+			return errors.New("header needs plain_text")
+		}
+		return checkText(b.Text, MaxHeader, "header")
+	case *slack.SectionBlock:
+		if b.Text == nil && len(b.Fields) == 0 {
+			return errors.New("section without text or fields")
+		}
+		if len(b.Fields) > MaxFields {
+			return fmt.Errorf("%d fields > %d", len(b.Fields), MaxFields)
+		}
+		for _, f := range b.Fields {
+			if err := checkText(f, MaxField, "field"); err != nil {
+				return err
+			}
+		}
+		return checkText(b.Text, MaxSection, "section")
+	case *slack.ContextBlock:
+		n := len(b.ContextElements.Elements)
+		if n == 0 || n > MaxContext {
+			return fmt.Errorf("context with %d elements", n)
+		}
+	case *slack.ActionBlock:
+		n := len(b.Elements.ElementSet)
+		if n == 0 || n > 25 {
+			return fmt.Errorf("actions with %d elements", n)
+		}
+		for _, e := range b.Elements.ElementSet {
+			btn, ok := e.(*slack.ButtonBlockElement)
+			if !ok {
+				continue
+			}
+			if err := checkText(btn.Text, MaxButtonText, "button"); err != nil {
+				return err
+			}
+			if btn.URL == "" || len(btn.URL) > maxURL || safeURL(btn.URL) == "" {
+				return fmt.Errorf("button %q: bad URL", btn.Text.Text)
+			}
+		}
+	}
+	return nil
+}

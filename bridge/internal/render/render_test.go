@@ -1,0 +1,257 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/slack-go/slack"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var testOpts = Options{
+	ArgoCDURL:  "https://argocd.example.com",
+	GrafanaURL: "https://grafana.example.com",
+	Now:        func() time.Time { return time.Date(2026, 11, 20, 12, 5, 0, 0, time.UTC) },
+}
+
+func load(t testing.TB, name string) *webhook.Message {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := webhook.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// bigGroup is a 120-alert group with 5 KB descriptions (Alertmanager cut 30 more).
+func bigGroup(n int) *webhook.Message {
+	m := &webhook.Message{GroupKey: "{}:{alertname=\"ArgoCDAppOutOfSync\"}", TruncatedAlerts: 30}
+	m.Status, m.Receiver, m.ExternalURL = "firing", "slack", "http://alertmanager:9093"
+	m.CommonLabels = template.KV{"alertname": "ArgoCDAppOutOfSync", "severity": "warning"}
+	desc := strings.Repeat("Resource Deployment/api is OutOfSync with the desired state & needs a sync. ", 70)[:5000]
+	start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for i := range n {
+		m.Alerts = append(m.Alerts, template.Alert{
+			Status: "firing",
+			Labels: template.KV{"alertname": "ArgoCDAppOutOfSync", "severity": "warning", "namespace": "apps", "name": fmt.Sprintf("app-%03d", i),
+				"project": "platform", "sync_status": "OutOfSync", "health_status": "Healthy"},
+			Annotations: template.KV{"summary": fmt.Sprintf("app-%03d is OutOfSync", i), "description": desc,
+				"runbook_url": "https://example.com/runbook#outofsync"},
+			StartsAt: start.Add(time.Duration(i) * time.Minute), Fingerprint: fmt.Sprintf("%016x", i),
+		})
+	}
+	return m
+}
+
+func TestGolden(t *testing.T) {
+	big := bigGroup(120)
+	tests := []struct {
+		name string
+		msg  *webhook.Message
+		ov   Overrides
+	}{
+		{"firing", load(t, "firing.json"), Overrides{}},
+		{"resolved", load(t, "resolved.json"), Overrides{}},
+		{"group-120", big, Overrides{}},
+		{"non-ascii", load(t, "non-ascii.json"), Overrides{}},
+		{"non-argocd", load(t, "non-argocd.json"), Overrides{}},
+		{"overrides", load(t, "firing.json"), Overrides{Title: "Custom: payments", Text: "*Custom* text", Fields: []Field{{Title: "Cluster", Value: "prod-eu"}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := Render(tc.msg, tc.ov, testOpts)
+			if err := CheckLimits(msg); err != nil {
+				t.Fatalf("limits: %v", err)
+			}
+			got, err := json.MarshalIndent(msg.WebhookMessage(), "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			path := filepath.Join("testdata", tc.name+".golden.json")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("rendered JSON differs from %s (run with -update and review the diff):\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestRenderBehaviour(t *testing.T) {
+	t.Run("firing has header, app link, buttons, red bar", func(t *testing.T) {
+		m := Render(load(t, "firing.json"), Overrides{}, testOpts)
+		js := mustJSON(t, m)
+		for _, want := range []string{
+			`🔴 Firing: ArgoCDAppDegraded (1)`,
+			`<https://argocd.example.com/applications/argocd/payments|argocd/payments>`,
+			`"text":"Open in Argo CD"`, `"text":"Dashboard"`, `"text":"Runbook"`, `"text":"Silence"`,
+			`https://grafana.example.com/d/argocd-monitor-app/`,
+			`/#/silences/new?filter=%7Balertname%3D%22ArgoCDAppDegraded%22`,
+			`*Receiver:* slack.platform`, `*Health*\nDegraded`,
+		} {
+			if !strings.Contains(js, want) {
+				t.Errorf("missing %s", want)
+			}
+		}
+		if m.Color != ColorCritical {
+			t.Errorf("colour %s, want %s", m.Color, ColorCritical)
+		}
+	})
+	t.Run("resolved is green, says resolved, offers no silence", func(t *testing.T) {
+		m := Render(load(t, "resolved.json"), Overrides{}, testOpts)
+		js := mustJSON(t, m)
+		if m.Color != ColorResolved || !strings.Contains(js, "✅ Resolved: ArgoCDAppDegraded (1)") || strings.Contains(js, `"Silence"`) {
+			t.Errorf("resolved message wrong: colour %s\n%s", m.Color, js)
+		}
+		if !strings.HasPrefix(m.Reply, "✅ Resolved") {
+			t.Errorf("reply %q", m.Reply)
+		}
+	})
+	t.Run("big group is cut with a visible notice", func(t *testing.T) {
+		m := Render(bigGroup(120), Overrides{}, testOpts)
+		js := mustJSON(t, m)
+		if !strings.Contains(js, "… and ") || !strings.Contains(js, "30 left out by Alertmanager") {
+			t.Errorf("no truncation notice:\n%s", js)
+		}
+		if !strings.Contains(js, "(150)") {
+			t.Errorf("header should count all 150 alerts")
+		}
+	})
+	t.Run("fallback text is escaped once", func(t *testing.T) {
+		m := load(t, "firing.json")
+		m.Alerts[0].Annotations["summary"] = "a & b"
+		if got := Render(m, Overrides{}, testOpts).Text; !strings.Contains(got, "a &amp; b") || strings.Contains(got, "&amp;amp;") {
+			t.Errorf("fallback %q", got)
+		}
+	})
+	t.Run("silence leaves out state labels", func(t *testing.T) {
+		js := mustJSON(t, Render(load(t, "firing.json"), Overrides{}, testOpts))
+		if strings.Contains(js, "health_status%3D") || !strings.Contains(js, "name%3D%22payments%22") {
+			t.Errorf("silence filter wrong:\n%s", js)
+		}
+	})
+	t.Run("mrkdwn in label values is escaped", func(t *testing.T) {
+		m := load(t, "firing.json")
+		m.Alerts[0].Annotations["summary"] = "<!channel> & <http://evil|click>"
+		js := mustJSON(t, Render(m, Overrides{}, testOpts))
+		if strings.Contains(js, "<!channel>") || !strings.Contains(js, "&lt;!channel&gt; &amp; &lt;http://evil|click&gt;") {
+			t.Errorf("not escaped:\n%s", js)
+		}
+	})
+	t.Run("no links configured still renders", func(t *testing.T) {
+		m := Render(load(t, "firing.json"), Overrides{}, Options{Now: testOpts.Now})
+		js := mustJSON(t, m)
+		if strings.Contains(js, "Open in Argo CD") || strings.Contains(js, `"Dashboard"`) || !strings.Contains(js, "*argocd/payments*") {
+			t.Errorf("unexpected links:\n%s", js)
+		}
+	})
+}
+
+func mustJSON(t *testing.T, m *Message) string {
+	t.Helper()
+	b, err := json.Marshal(m.WebhookMessage())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Undo JSON's HTML escaping so assertions read like the message.
+	s := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(b))
+	return s
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"hello", 10, "hello"},
+		{"hello", 5, "hello"},
+		{"hello world", 6, "hello…"},
+		{"héllo wörld", 4, "hél…"},
+		{"日本語テキスト", 3, "日本…"},
+		{"🚨🚨🚨", 2, "🚨…"},
+		{"abc", 1, "…"},
+		{"abc", 0, ""},
+	}
+	for _, tc := range tests {
+		if got := truncate(tc.in, tc.max); got != tc.want || !utf8.ValidString(got) {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+	if got := escapeTruncate("a&b", 3); got != "a…" {
+		t.Errorf("escapeTruncate cut inside an entity: %q", got)
+	}
+}
+
+func TestCheckLimitsCatchesViolations(t *testing.T) {
+	m := Render(load(t, "firing.json"), Overrides{}, testOpts)
+	m.Header = []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, strings.Repeat("x", 151), false, false))}
+	if err := CheckLimits(m); err == nil {
+		t.Error("151-rune header passed")
+	}
+	m = Render(load(t, "firing.json"), Overrides{}, testOpts)
+	for range 50 {
+		m.Body = append(m.Body, section(mrkdwn("x"), nil))
+	}
+	if err := CheckLimits(m); err == nil {
+		t.Error("too many blocks passed")
+	}
+}
+
+// FuzzRender feeds arbitrary payloads and templates: rendering never panics and the message
+// always stays within Slack's limits.
+func FuzzRender(f *testing.F) {
+	for _, name := range []string{"firing.json", "resolved.json", "non-ascii.json", "non-argocd.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "", "")
+	}
+	f.Add([]byte(`{"alerts":[{"labels":{"name":"a","namespace":"b"},"annotations":{"summary":"`+strings.Repeat("é&<", 2000)+`"}}],"truncatedAlerts":99}`), strings.Repeat("t", 200), strings.Repeat("x", 4000))
+	f.Fuzz(func(t *testing.T, body []byte, title, text string) {
+		m, err := webhook.Decode(body)
+		if err != nil {
+			return
+		}
+		msg := Render(m, Overrides{Title: title, Text: text, Fields: []Field{{Title: title, Value: text}}}, testOpts)
+		if err := CheckLimits(msg); err != nil {
+			t.Fatalf("limits: %v", err)
+		}
+		if _, err := json.Marshal(msg.WebhookMessage()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func BenchmarkRender100(b *testing.B) {
+	m := bigGroup(100)
+	b.ReportAllocs()
+	for b.Loop() {
+		Render(m, Overrides{}, testOpts)
+	}
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+)
+
+// pipeline is the path every notification takes: route, dedupe, render, deliver.
+type pipeline struct {
+	router    *route.Router
+	dedupe    *dedupe.Window
+	deliverer *slack.Deliverer
+	render    render.Options
+	channel   string // default bot/console channel
+	webhook   string // default webhook URL (secret)
+	metrics   *Metrics
+	logger    *slog.Logger
+	// deadline bounds the whole notification, a wait for a duplicate in flight included.
+	deadline time.Duration
+}
+
+func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
+	ctx, cancel := context.WithTimeout(ctx, p.deadline)
+	defer cancel()
+	rt := p.router.Match(m.MatchLabels())
+	dup, finish, err := p.dedupe.Begin(ctx, dedupe.Key(m.GroupKey, m.Status, m.Fingerprints()))
+	if err != nil {
+		return fmt.Errorf("wait for the same notification in flight: %w", err)
+	}
+	if dup {
+		p.metrics.Duplicates.Inc()
+		p.logger.Debug("duplicate notification acknowledged", "group_key", m.GroupKey, "route", rt.Name)
+		return nil
+	}
+	ov, err := p.router.Overrides(rt, &m.Data)
+	if err != nil {
+		// A broken template must not lose the alert: what rendered is used, the rest is built in.
+		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
+	}
+	msg := render.Render(m, ov, p.render)
+	target := slack.Target{Route: rt.Name, Channel: rt.Channel, WebhookURL: rt.WebhookURL()}
+	if target.Channel == "" {
+		target.Channel = p.channel
+	}
+	if target.WebhookURL == "" {
+		target.WebhookURL = p.webhook
+	}
+	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Resolved: m.Resolved(), Target: target, Message: msg})
+	finish(err == nil)
+	if err != nil {
+		return err
+	}
+	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
+	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
+	return nil
+}

@@ -1,0 +1,411 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func payload(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testConfig is a webhook-mode bridge against fake, with pacing off and a short deadline.
+func testConfig(t testing.TB, fake *slacktest.Server, logs io.Writer) Config {
+	t.Helper()
+	router, err := route.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Config{
+		Mode: ModeWebhook, WebhookURL: fake.WebhookURL(), Router: router, WebhookToken: "am-token",
+		ArgoCDURL: "https://argocd.example.com", Deadline: 2 * time.Second, AttemptTimeout: time.Second,
+		DedupeWindow: 2 * time.Minute, StateTTL: time.Hour, MaxInFlight: 64,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+func post(t testing.TB, url string, body []byte) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/webhook", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer am-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestAnswersToAlertmanager drives the whole bridge over HTTP against a fake Slack.
+func TestAnswersToAlertmanager(t *testing.T) {
+	tests := []struct {
+		name      string
+		script    []slacktest.Response
+		wantCode  int
+		wantBody  string
+		wantSlack int
+		deadline  time.Duration
+	}{
+		{name: "accepted", wantCode: 200, wantSlack: 1},
+		{name: "429 then ok", script: []slacktest.Response{{Status: 429, RetryAfter: "1"}}, wantCode: 200, wantSlack: 2},
+		{name: "invalid payload is 422", script: []slacktest.Response{{Status: 400, Body: "invalid_payload"}}, wantCode: 422, wantBody: "invalid_payload", wantSlack: 1},
+		{name: "slack down is 503", script: slices.Repeat([]slacktest.Response{{Status: 500}}, 50), wantCode: 503, wantBody: "server_error", deadline: 600 * time.Millisecond},
+		{name: "slack hanging is 503", script: slices.Repeat([]slacktest.Response{{Delay: 5 * time.Second}}, 50), wantCode: 503, wantBody: "timeout", deadline: 600 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := slacktest.New()
+			defer fake.Close()
+			fake.Push(tc.script...)
+			var logs syncBuffer
+			cfg := testConfig(t, fake, &logs)
+			cfg.AttemptTimeout = 300 * time.Millisecond
+			if tc.deadline > 0 {
+				cfg.Deadline = tc.deadline
+			}
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httpServer(t, s)
+			code, body := post(t, srv, payload(t, "firing.json"))
+			if code != tc.wantCode || !strings.Contains(body, tc.wantBody) {
+				t.Fatalf("answer %d %q, want %d with %q", code, body, tc.wantCode, tc.wantBody)
+			}
+			if tc.wantSlack > 0 && fake.Count() != tc.wantSlack {
+				t.Errorf("%d Slack requests, want %d", fake.Count(), tc.wantSlack)
+			}
+			if strings.Contains(logs.String(), "SECRET") || strings.Contains(body, "SECRET") {
+				t.Errorf("webhook URL leaked:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func httpServer(t testing.TB, s *Server) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := s.HTTPServer()
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + l.Addr().String()
+}
+
+// startBridge runs a default webhook-mode bridge against a new fake Slack.
+func startBridge(t *testing.T) (*slacktest.Server, *Server, string) {
+	t.Helper()
+	fake := slacktest.New()
+	t.Cleanup(fake.Close)
+	s, err := New(testConfig(t, fake, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, s, httpServer(t, s)
+}
+
+// TestDuplicateFromHAPair: the second Alertmanager's copy is acknowledged without a post.
+func TestDuplicateFromHAPair(t *testing.T) {
+	fake, s, url := startBridge(t)
+	for range 2 {
+		if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+			t.Fatalf("answer %d %s", code, body)
+		}
+	}
+	if fake.Count() != 1 {
+		t.Errorf("%d posts for two copies", fake.Count())
+	}
+	if v := testutil.ToFloat64(s.Metrics().Duplicates); v != 1 {
+		t.Errorf("duplicates = %v", v)
+	}
+	if code, _ := post(t, url, payload(t, "resolved.json")); code != 200 || fake.Count() != 2 {
+		t.Errorf("resolved must post: %d posts", fake.Count())
+	}
+}
+
+// TestBotModeResolvedUpdatesInPlace: through the whole bridge, with the state in a file that
+// a second instance (a restart) reads.
+func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
+	fake := slacktest.New()
+	defer fake.Close()
+	cfg := testConfig(t, fake, io.Discard)
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, "", "xoxb-1", fake.APIURL(), "#argocd"
+	cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
+	s1, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := post(t, httpServer(t, s1), payload(t, "firing.json")); code != 200 {
+		t.Fatalf("firing: %d %s", code, body)
+	}
+	s2, err := New(cfg) // a restart
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := post(t, httpServer(t, s2), payload(t, "resolved.json")); code != 200 {
+		t.Fatalf("resolved: %d %s", code, body)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 3 || reqs[1].Method != "chat.update" || reqs[1].TS != "1700000000.000001" || reqs[2].ThreadTS != "1700000000.000001" {
+		t.Fatalf("want post, update of it, thread reply: %+v", reqs)
+	}
+	if !strings.Contains(reqs[1].Attach, "#2EB67D") || !strings.Contains(reqs[1].Blocks, "Resolved") {
+		t.Errorf("update is not the green resolved message: %s %s", reqs[1].Blocks, reqs[1].Attach)
+	}
+}
+
+// TestDrainOnShutdown: cancelling Run (SIGTERM in the binary) lets an in-flight delivery
+// finish and answer 200 before Run returns.
+func TestDrainOnShutdown(t *testing.T) {
+	fake := slacktest.New()
+	defer fake.Close()
+	fake.Push(slacktest.Response{Delay: 500 * time.Millisecond})
+	s, err := New(testConfig(t, fake, io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logger := slog.New(slog.DiscardHandler)
+	flags := &web.FlagConfig{WebListenAddresses: &[]string{}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.Serve(l, h, flags, logger) })
+	}()
+	url := "http://" + l.Addr().String()
+
+	answer := make(chan int, 1)
+	go func() {
+		code, _ := post(t, url, payload(t, "firing.json"))
+		answer <- code
+	}()
+	for fake.Count() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if code := <-answer; code != 200 {
+		t.Errorf("in-flight delivery answered %d during drain", code)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if _, err := http.Get(url + "/-/healthy"); err == nil {
+		t.Error("still serving after drain")
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	_, _, url := startBridge(t)
+	for path, want := range map[string]string{"/-/healthy": "Healthy", "/-/ready": "Ready", "/metrics": "argocd_monitor_bridge_build_info", "/": "Slack bridge"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d, want 200 with %q", path, resp.StatusCode, want)
+		}
+	}
+	resp, err := http.Get(url + "/webhook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /webhook = %d", resp.StatusCode)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	router, _ := route.Load("")
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"webhook without URL", Config{Mode: ModeWebhook, Router: router, Deadline: time.Second}, "no webhook_url_file"},
+		{"bot without channel", Config{Mode: ModeBot, BotToken: "x", Router: router, Deadline: time.Second}, "no channel"},
+		{"bot without token", Config{Mode: ModeBot, Channel: "#a", Router: router, Deadline: time.Second}, "bot token"},
+		{"unknown mode", Config{Mode: "carrier-pigeon", Router: router, Deadline: time.Second}, "unknown mode"},
+	}
+	for _, tc := range tests {
+		if _, err := New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestMetricFamilies builds the registry the binary serves, drives a webhook through a fake
+// Slack so every family has a series, and compares the family names with
+// bridge/testdata/metric-families.txt (the dashboards read that list; -update rewrites it).
+func TestMetricFamilies(t *testing.T) {
+	_, s, url := startBridge(t)
+	post(t, url, payload(t, "firing.json"))
+	post(t, url, payload(t, "firing.json"))
+
+	mfs, err := s.Metrics().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, mf := range mfs {
+		if len(mf.GetMetric()) == 0 {
+			t.Errorf("family %s has no series", mf.GetName())
+		}
+		names = append(names, mf.GetName())
+	}
+	slices.Sort(names)
+	got := strings.Join(names, "\n") + "\n"
+	path := filepath.Join("..", "..", "testdata", "metric-families.txt")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("metric families changed (run with -update, review, and tell the dashboards):\n%s", got)
+	}
+	for _, n := range []string{"argocd_monitor_bridge_webhooks_total", "argocd_monitor_bridge_notifications_total",
+		"argocd_monitor_bridge_slack_requests_total", "argocd_monitor_bridge_slack_request_duration_seconds", "argocd_monitor_bridge_build_info"} {
+		if !slices.Contains(names, n) {
+			t.Errorf("issue 4 metric %s missing", n)
+		}
+	}
+	problems, err := testutil.GatherAndLint(s.Metrics().Registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, namespace) {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
+	}
+	if err := testutil.GatherAndCompare(s.Metrics().Registry, strings.NewReader(`
+# HELP argocd_monitor_bridge_notifications_total Notifications Slack accepted, by route and group status (firing, resolved).
+# TYPE argocd_monitor_bridge_notifications_total counter
+argocd_monitor_bridge_notifications_total{route="default",status="firing"} 1
+argocd_monitor_bridge_notifications_total{route="default",status="resolved"} 0
+# HELP argocd_monitor_bridge_webhooks_total Alertmanager webhook requests by HTTP answer code.
+# TYPE argocd_monitor_bridge_webhooks_total counter
+argocd_monitor_bridge_webhooks_total{code="200"} 2
+argocd_monitor_bridge_webhooks_total{code="400"} 0
+argocd_monitor_bridge_webhooks_total{code="401"} 0
+argocd_monitor_bridge_webhooks_total{code="405"} 0
+argocd_monitor_bridge_webhooks_total{code="413"} 0
+argocd_monitor_bridge_webhooks_total{code="422"} 0
+argocd_monitor_bridge_webhooks_total{code="503"} 0
+`), "argocd_monitor_bridge_notifications_total", "argocd_monitor_bridge_webhooks_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://hooks.slack.com/services/T/B/SECRET": "https://hooks.slack.com/<redacted>",
+		"https://user:pw@example.com/x?token=SECRET":  "https://example.com/<redacted>",
+		"SECRET": "<redacted>",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestRoutesPickChannelAndTemplates: first matching route decides the channel and the title.
+func TestRoutesPickChannelAndTemplates(t *testing.T) {
+	fake := slacktest.New()
+	defer fake.Close()
+	router, err := route.Parse([]byte(`
+routes:
+  - name: critical
+    matchers: ['severity="critical"']
+    channel: "#crit"
+    title: '{{ .CommonLabels.alertname }} on {{ .CommonLabels.name }} ({{ .Status | toUpper }})'
+  - name: also-critical
+    matchers: ['alertname="ArgoCDAppDegraded"']
+    channel: "#never"
+default_route:
+  channel: "#rest"
+`), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, fake, io.Discard)
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Router = ModeBot, "", "xoxb-1", fake.APIURL(), router
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := httpServer(t, s)
+	if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	other := bytes.ReplaceAll(payload(t, "firing.json"), []byte(`"critical"`), []byte(`"info"`))
+	other = bytes.ReplaceAll(other, []byte(`ArgoCDAppDegraded`), []byte(`Other`))
+	if code, body := post(t, url, other); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 2 || reqs[0].Channel != "#crit" || reqs[1].Channel != "#rest" {
+		t.Fatalf("channels: %+v", reqs)
+	}
+	if !strings.Contains(reqs[0].Blocks, "ArgoCDAppDegraded on payments (FIRING)") {
+		t.Errorf("title template not applied: %s", reqs[0].Blocks)
+	}
+	if v := testutil.ToFloat64(s.Metrics().Notifications.WithLabelValues("critical", "firing")); v != 1 {
+		t.Errorf("notifications_total{route=critical} = %v", v)
+	}
+}

@@ -1,0 +1,201 @@
+package slack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+)
+
+// ErrDeadline is returned (transient) when pacing or Retry-After would push a send past the
+// delivery deadline; Alertmanager's own backoff then retries.
+var ErrDeadline = errors.New("slack delivery deadline reached")
+
+// Notification is one rendered message for one Alertmanager group.
+type Notification struct {
+	GroupKey string
+	Resolved bool
+	Target   Target
+	Message  *render.Message
+}
+
+// Options tune delivery.
+type Options struct {
+	// Deadline bounds one delivery, retries and pacing waits included (keep it under
+	// Alertmanager's webhook timeout).
+	Deadline time.Duration
+	// AttemptTimeout bounds one HTTP request to Slack.
+	AttemptTimeout time.Duration
+	// FirstBackoff is the wait after a transient failure without Retry-After (doubles, max 2s).
+	FirstBackoff time.Duration
+	Clock        Clock
+	Logger       *slog.Logger
+}
+
+// Deliverer sends notifications with retries, pacing and (bot mode) message updates.
+type Deliverer struct {
+	t        Transport
+	state    *state.Store
+	pacer    *Pacer
+	opt      Options
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// NewDeliverer wires a transport. store may be nil (webhook mode keeps no state). requests is
+// slack_requests_total{method,result}, duration slack_request_duration_seconds{method}.
+func NewDeliverer(t Transport, store *state.Store, pacer *Pacer, opt Options, requests *prometheus.CounterVec, duration *prometheus.HistogramVec) *Deliverer {
+	if opt.Clock == nil {
+		opt.Clock = RealClock{}
+	}
+	if opt.FirstBackoff <= 0 {
+		opt.FirstBackoff = 250 * time.Millisecond
+	}
+	if opt.AttemptTimeout <= 0 {
+		opt.AttemptTimeout = opt.Deadline
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, m := range t.Methods() {
+		duration.WithLabelValues(m)
+		for _, r := range Results {
+			requests.WithLabelValues(m, r)
+		}
+	}
+	return &Deliverer{t: t, state: store, pacer: pacer, opt: opt, requests: requests, duration: duration}
+}
+
+// paceKey names what Slack rate-limits: the webhook (bound to one channel) or the channel.
+func paceKey(t Target) string {
+	if t.WebhookURL != "" {
+		sum := sha256.Sum256([]byte(t.WebhookURL))
+		return "webhook:" + hex.EncodeToString(sum[:8])
+	}
+	if t.Channel != "" {
+		return "channel:" + t.Channel
+	}
+	return "route:" + t.Route
+}
+
+// Deliver posts n, or in bot mode updates the group's earlier message and replies in its
+// thread. It returns nil only once Slack accepted everything; an *Error with Permanent() true
+// when Slack refused the message for good; any other error is transient.
+func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
+	ctx, cancel := context.WithTimeout(ctx, d.opt.Deadline)
+	defer cancel()
+	deadline := d.opt.Clock.Now().Add(d.opt.Deadline)
+	key := paceKey(n.Target)
+	threads := d.state != nil && d.t.Threads()
+
+	if threads {
+		if e, ok := d.state.Get(n.GroupKey); ok {
+			ref := Ref{Channel: e.Channel, TS: e.TS}
+			err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, n.Message) })
+			switch {
+			case err == nil:
+				if n.Message.Reply != "" {
+					if err := d.call(ctx, deadline, key, opReply, func(ctx context.Context) error { return d.t.Reply(ctx, ref, n.Message.Reply) }); err != nil {
+						return fmt.Errorf("thread reply: %w", err)
+					}
+				}
+				d.remember(n, ref)
+				return nil
+			case gone(err):
+				d.opt.Logger.Info("original message gone, posting a new one", "group_key", n.GroupKey, "err", err)
+				d.forget(n.GroupKey)
+			default:
+				return fmt.Errorf("update message: %w", err)
+			}
+		}
+	}
+	var ref Ref
+	err := d.call(ctx, deadline, key, opPost, func(ctx context.Context) error {
+		var err error
+		ref, err = d.t.Post(ctx, n.Target, n.Message)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("post message: %w", err)
+	}
+	if threads {
+		d.remember(n, ref)
+	}
+	return nil
+}
+
+// remember keeps a firing group's message for later updates; a resolved group is done. A
+// state write failure is logged, not returned: Slack has the message already.
+func (d *Deliverer) remember(n Notification, ref Ref) {
+	if n.Resolved {
+		d.forget(n.GroupKey)
+		return
+	}
+	if ref.TS == "" {
+		return
+	}
+	if err := d.state.Put(n.GroupKey, state.Entry{Channel: ref.Channel, TS: ref.TS}); err != nil {
+		d.opt.Logger.Error("save state", "err", err)
+	}
+}
+
+func (d *Deliverer) forget(groupKey string) {
+	if err := d.state.Delete(groupKey); err != nil {
+		d.opt.Logger.Error("save state", "err", err)
+	}
+}
+
+// call runs one Slack request with pacing and retries until success, a final error or the
+// deadline.
+func (d *Deliverer) call(ctx context.Context, deadline time.Time, key string, o op, fn func(context.Context) error) error {
+	method := d.t.method(o)
+	backoff := d.opt.FirstBackoff
+	for {
+		wait, ok := d.pacer.Reserve(key, d.opt.Clock.Now(), deadline)
+		if !ok {
+			return fmt.Errorf("%w: channel busy (pacing)", ErrDeadline)
+		}
+		if err := d.opt.Clock.Sleep(ctx, wait); err != nil {
+			return fmt.Errorf("%w: %v", ErrDeadline, err)
+		}
+		actx, cancel := context.WithTimeout(ctx, d.opt.AttemptTimeout)
+		start := time.Now()
+		err := fn(actx)
+		d.duration.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		cancel()
+		e := Classify(err)
+		if e == nil {
+			d.requests.WithLabelValues(method, ResultOK).Inc()
+			return nil
+		}
+		d.requests.WithLabelValues(method, e.Result).Inc()
+		if e.Permanent() {
+			return e
+		}
+		if e.RetryAfter > 0 {
+			// Slack's Retry-After closes the channel for everyone; the next Reserve waits it out.
+			until := d.opt.Clock.Now().Add(e.RetryAfter)
+			d.pacer.Block(key, until)
+			if ctx.Err() != nil || until.After(deadline) {
+				return e
+			}
+			continue
+		}
+		wait, backoff = backoff, min(2*backoff, 2*time.Second)
+		if ctx.Err() != nil || d.opt.Clock.Now().Add(wait).After(deadline) {
+			return e
+		}
+		d.opt.Logger.Debug("slack request failed, retrying", "method", method, "result", e.Result, "wait", wait)
+		if err := d.opt.Clock.Sleep(ctx, wait); err != nil {
+			return e
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode"
+
+	"github.com/slack-go/slack"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+)
+
+// Methods: the method label values of the Slack request metrics.
+const (
+	MethodWebhook     = "webhook"
+	MethodPostMessage = "chat.postMessage"
+	MethodUpdate      = "chat.update"
+	MethodConsole     = "console"
+)
+
+// Target is where a notification goes: a bot-mode channel or a webhook URL (secret).
+type Target struct {
+	Route      string
+	Channel    string
+	WebhookURL string
+}
+
+// Ref points at a posted message (bot and console modes).
+type Ref struct {
+	Channel string
+	TS      string
+}
+
+type op int
+
+const (
+	opPost op = iota
+	opUpdate
+	opReply
+)
+
+// Transport is one way of talking to Slack.
+type Transport interface {
+	Post(ctx context.Context, t Target, m *render.Message) (Ref, error)
+	Update(ctx context.Context, ref Ref, m *render.Message) error
+	Reply(ctx context.Context, ref Ref, text string) error
+	// Threads reports whether Post returns a Ref that Update and Reply can use.
+	Threads() bool
+	// Methods are the metric method labels this transport uses.
+	Methods() []string
+	method(o op) string
+}
+
+// NewHTTPClient is the client for Slack calls; it keeps Slack's short error body (e.g.
+// "invalid_payload") of non-2xx answers in the response status, where slack-go reports it.
+func NewHTTPClient() *http.Client {
+	return &http.Client{Transport: statusBody{http.DefaultTransport.(*http.Transport).Clone()}}
+}
+
+type statusBody struct{ next http.RoundTripper }
+
+func (s statusBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(r)
+	if err != nil || resp.StatusCode < 300 {
+		return resp, err
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 128))
+	text := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r > unicode.MaxASCII || !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, string(b)))
+	if text != "" && !strings.HasPrefix(text, "<") {
+		resp.Status = fmt.Sprintf("%d %s", resp.StatusCode, text)
+	}
+	return resp, nil
+}
+
+// Webhook posts to incoming webhooks. Webhooks return no ts: no updates, no threads.
+type Webhook struct {
+	Client *http.Client
+}
+
+// Post sends m to t.WebhookURL.
+func (w *Webhook) Post(ctx context.Context, t Target, m *render.Message) (Ref, error) {
+	if t.WebhookURL == "" {
+		return Ref{}, &Error{Result: ResultClientError, Reason: "no webhook URL for route " + t.Route}
+	}
+	return Ref{}, slack.PostWebhookCustomHTTPContext(ctx, t.WebhookURL, w.Client, m.WebhookMessage())
+}
+
+var errNoThreads = errors.New("incoming webhooks cannot update or reply")
+
+// Update is impossible with webhooks.
+func (w *Webhook) Update(context.Context, Ref, *render.Message) error { return errNoThreads }
+
+// Reply is impossible with webhooks.
+func (w *Webhook) Reply(context.Context, Ref, string) error { return errNoThreads }
+
+// Threads is false: webhooks never return the message ts.
+func (w *Webhook) Threads() bool { return false }
+
+// Methods are the metric labels used.
+func (w *Webhook) Methods() []string { return []string{MethodWebhook} }
+
+func (w *Webhook) method(op) string { return MethodWebhook }
+
+// Bot uses the Web API with a bot token (scope chat:write).
+type Bot struct {
+	api *slack.Client
+}
+
+// NewBot returns a bot transport; apiURL is the Web API base ending in "/" (slack-go appends
+// the method name, e.g. http://127.0.0.1:PORT/api/ + chat.postMessage).
+func NewBot(token, apiURL string, client *http.Client) *Bot {
+	opts := []slack.Option{slack.OptionHTTPClient(client)}
+	if apiURL != "" {
+		if !strings.HasSuffix(apiURL, "/") {
+			apiURL += "/"
+		}
+		opts = append(opts, slack.OptionAPIURL(apiURL))
+	}
+	return &Bot{api: slack.New(token, opts...)}
+}
+
+func msgOptions(m *render.Message) []slack.MsgOption {
+	return []slack.MsgOption{
+		slack.MsgOptionText(m.Text, false),
+		slack.MsgOptionBlocks(m.Header...),
+		slack.MsgOptionAttachments(m.Attachments()...),
+	}
+}
+
+// Post calls chat.postMessage.
+func (b *Bot) Post(ctx context.Context, t Target, m *render.Message) (Ref, error) {
+	if t.Channel == "" {
+		return Ref{}, &Error{Result: ResultClientError, Reason: "no channel for route " + t.Route}
+	}
+	ch, ts, err := b.api.PostMessageContext(ctx, t.Channel, msgOptions(m)...)
+	if ch == "" {
+		ch = t.Channel // chat.update wants the ID Slack answers, but the name is the best fallback
+	}
+	return Ref{Channel: ch, TS: ts}, err
+}
+
+// Update calls chat.update on the original message.
+func (b *Bot) Update(ctx context.Context, ref Ref, m *render.Message) error {
+	_, _, _, err := b.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, msgOptions(m)...)
+	return err
+}
+
+// Reply posts text in the message's thread.
+func (b *Bot) Reply(ctx context.Context, ref Ref, text string) error {
+	_, _, err := b.api.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
+	return err
+}
+
+// Threads is true.
+func (b *Bot) Threads() bool { return true }
+
+// Methods are the metric labels used.
+func (b *Bot) Methods() []string { return []string{MethodPostMessage, MethodUpdate} }
+
+func (b *Bot) method(o op) string {
+	if o == opUpdate {
+		return MethodUpdate
+	}
+	return MethodPostMessage
+}

@@ -1,0 +1,127 @@
+package webhook
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// MaxBodyBytes is the largest body accepted (Alertmanager's max_alerts keeps real bodies far
+// smaller; 1 MiB bounds memory per request).
+const MaxBodyBytes = 1 << 20
+
+// Notifier delivers one decoded notification. An error whose Permanent method reports true can
+// never succeed (answered 422); any other error is transient (answered 503 so Alertmanager's
+// backoff retries).
+type Notifier interface {
+	Notify(ctx context.Context, m *Message) error
+}
+
+// Codes are the HTTP answers the handler gives, pre-initialised in the webhooks metric.
+var Codes = []int{
+	http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusMethodNotAllowed,
+	http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity, http.StatusServiceUnavailable,
+}
+
+// Handler serves POST /webhook.
+type Handler struct {
+	notifier Notifier
+	token    []byte
+	slots    chan struct{}
+	requests *prometheus.CounterVec
+	logger   *slog.Logger
+}
+
+// NewHandler returns the webhook handler. token empty disables authentication; maxInFlight
+// bounds concurrent deliveries (excess requests get an immediate 503). requests is the
+// webhooks_total{code} counter.
+func NewHandler(n Notifier, token string, maxInFlight int, requests *prometheus.CounterVec, logger *slog.Logger) *Handler {
+	if maxInFlight < 1 {
+		maxInFlight = 1
+	}
+	for _, c := range Codes {
+		requests.WithLabelValues(strconv.Itoa(c))
+	}
+	h := &Handler{notifier: n, slots: make(chan struct{}, maxInFlight), requests: requests, logger: logger}
+	if token != "" {
+		h.token = []byte(token)
+	}
+	return h
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.answer(w, http.StatusMethodNotAllowed, "only POST is accepted")
+		return
+	}
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="slack-bridge"`)
+		h.answer(w, http.StatusUnauthorized, "missing or wrong bearer token")
+		return
+	}
+	// Take a slot before reading the body, so a flood costs neither memory nor Slack quota.
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		h.answer(w, http.StatusServiceUnavailable, "too many deliveries in flight")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			h.answer(w, http.StatusRequestEntityTooLarge, "body larger than 1 MiB")
+			return
+		}
+		h.answer(w, http.StatusBadRequest, "read body: "+err.Error())
+		return
+	}
+	msg, err := Decode(body)
+	if err != nil {
+		h.answer(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err := h.notifier.Notify(r.Context(), msg); err != nil {
+		var p interface{ Permanent() bool }
+		if errors.As(err, &p) && p.Permanent() {
+			h.logger.Error("slack rejected notification", "group_key", msg.GroupKey, "err", err)
+			h.answer(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		h.logger.Warn("notification not delivered, alertmanager will retry", "group_key", msg.GroupKey, "err", err)
+		h.answer(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	h.answer(w, http.StatusOK, "ok")
+}
+
+// authorized compares the Bearer token in constant time; without a configured token every
+// request passes.
+func (h *Handler) authorized(r *http.Request) bool {
+	if h.token == nil {
+		return true
+	}
+	auth := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(auth) < len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[len(prefix):])), h.token) == 1
+}
+
+func (h *Handler) answer(w http.ResponseWriter, code int, text string) {
+	h.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, text+"\n")
+}

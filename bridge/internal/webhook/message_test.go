@@ -1,0 +1,113 @@
+package webhook
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestDecode(t *testing.T) {
+	firing, err := os.ReadFile("testdata/firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		body    string
+		wantErr string
+		check   func(t *testing.T, m *Message)
+	}{
+		{name: "full v4 payload", body: string(firing), check: func(t *testing.T, m *Message) {
+			if m.Version != "4" || m.GroupKey == "" || m.Status != "firing" || m.Receiver != `slack\.platform` || m.NotificationReason != "first notification" {
+				t.Errorf("fields not decoded: %+v", m)
+			}
+			if len(m.Alerts) != 1 || m.Alerts[0].Fingerprint != "c0ffee1234567890" || m.Alerts[0].Annotations["runbook_url"] == "" {
+				t.Errorf("alert not decoded: %+v", m.Alerts)
+			}
+		}},
+		{name: "old alertmanager: only alerts", body: `{"alerts":[{"labels":{"alertname":"X"},"endsAt":"2001-01-01T00:00:00Z"}]}`, check: func(t *testing.T, m *Message) {
+			if m.Status != "resolved" || m.Alerts[0].Status != "resolved" {
+				t.Errorf("status not derived from endsAt: %q/%q", m.Status, m.Alerts[0].Status)
+			}
+			if m.Alerts[0].Fingerprint == "" || m.CommonLabels == nil || m.Alerts[0].Annotations == nil {
+				t.Error("defaults not filled")
+			}
+			if m.MatchLabels()["alertname"] != "X" {
+				t.Error("routing labels should fall back to the first alert")
+			}
+		}},
+		{name: "group status is derived", body: `{"status":"resolved","alerts":[{"status":"resolved"},{"status":"firing"}]}`, check: func(t *testing.T, m *Message) {
+			if m.Status != "firing" {
+				t.Errorf("status %q", m.Status)
+			}
+		}},
+		{name: "unknown fields are accepted", body: `{"future":1,"alerts":[{"status":"firing","new":true}]}`},
+		{name: "empty body", body: ``, wantErr: "empty body"},
+		{name: "malformed", body: `{"alerts":[`, wantErr: "truncated JSON"},
+		{name: "syntax error", body: `{"alerts":x}`, wantErr: "malformed JSON at byte"},
+		{name: "wrong type", body: `{"alerts":{}}`, wantErr: `field "alerts"`},
+		{name: "no alerts", body: `{"status":"firing","alerts":[]}`, wantErr: "no alerts"},
+		{name: "missing alerts", body: `{"status":"firing"}`, wantErr: "no alerts"},
+		{name: "bad alert status", body: `{"alerts":[{"status":"burning"}]}`, wantErr: `unknown status "burning"`},
+		{name: "trailing data", body: `{"alerts":[{}]} {}`, wantErr: "after the JSON object"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Decode([]byte(tc.body))
+			if tc.wantErr != "" {
+				if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want ErrInvalid containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.check != nil {
+				tc.check(t, m)
+			}
+		})
+	}
+}
+
+func TestFingerprintsIdentifyContent(t *testing.T) {
+	a, _ := Decode([]byte(`{"alerts":[{"status":"firing","fingerprint":"b"},{"status":"firing","fingerprint":"a"}]}`))
+	b, _ := Decode([]byte(`{"alerts":[{"status":"firing","fingerprint":"a"},{"status":"firing","fingerprint":"b"}]}`))
+	c, _ := Decode([]byte(`{"alerts":[{"status":"resolved","fingerprint":"a"},{"status":"firing","fingerprint":"b"}]}`))
+	if strings.Join(a.Fingerprints(), ",") != strings.Join(b.Fingerprints(), ",") {
+		t.Error("order must not matter")
+	}
+	if strings.Join(a.Fingerprints(), ",") == strings.Join(c.Fingerprints(), ",") {
+		t.Error("an alert changing status must change the identity")
+	}
+}
+
+// FuzzDecode: any body either decodes into a usable message or fails with ErrInvalid.
+func FuzzDecode(f *testing.F) {
+	firing, err := os.ReadFile("testdata/firing.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(firing)
+	f.Add([]byte(`{"alerts":[{}]}`))
+	f.Add([]byte(`{"alerts":[{"status":"resolved","endsAt":"2001-01-01T00:00:00Z"}],"truncatedAlerts":3}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := Decode(body)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error not marked invalid: %v", err)
+			}
+			return
+		}
+		if len(m.Alerts) == 0 || (m.Status != "firing" && m.Status != "resolved") {
+			t.Fatalf("invalid message accepted: %+v", m)
+		}
+		for _, a := range m.Alerts {
+			if a.Fingerprint == "" || a.Labels == nil || (a.Status != "firing" && a.Status != "resolved") {
+				t.Fatalf("alert not normalized: %+v", a)
+			}
+		}
+		_ = m.MatchLabels()
+	})
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+)
+
+// BenchmarkScrape is GET /metrics on the binary's own handler after a poll
+// of 10k padded apps, as Prometheus 3 asks for it (OpenMetrics, gzip) and
+// as plain text without compression.
+func BenchmarkScrape(b *testing.B) {
+	const n = 10000
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, argocdtest.LargeList(n))
+	}))
+	defer api.Close()
+	cli, err := parse([]string{"--argocd.api=" + api.URL, "--argocd.token=" + token, "--argocd.list-mode=full"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	ex, err := build(cli, reg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ex.poller.Poll(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
+	for _, tc := range []struct{ name, accept, encoding string }{
+		{"text", "text/plain;version=0.0.4", ""},
+		{"openmetrics-gzip", "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.3", "gzip"},
+	} {
+		b.Run(fmt.Sprintf("%s/%d", tc.name, n), func(b *testing.B) {
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "/metrics", nil)
+				req.Header.Set("Accept", tc.accept)
+				if tc.encoding != "" {
+					req.Header.Set("Accept-Encoding", tc.encoding)
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatal(rec.Code)
+				}
+				size = rec.Body.Len()
+			}
+			b.ReportMetric(float64(size)/(1<<20), "MiB/scrape")
+		})
+	}
+}

@@ -1,0 +1,287 @@
+// Command argocd-exporter watches Argo CD applications and exports their
+// health, sync and operation state as Prometheus metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+)
+
+// CLI is the whole command line. Each flag group is its own struct, embedded
+// with a prefix, so more groups (remediation) slot in beside these.
+type CLI struct {
+	ArgoCD ArgoCDFlags `embed:"" prefix:"argocd."`
+	Web    WebFlags    `embed:"" prefix:"web."`
+	Log    LogFlags    `embed:"" prefix:"log."`
+
+	Remediation remediate.Config `embed:"" prefix:"remediation."`
+
+	Version kong.VersionFlag `help:"Print the version and exit."`
+}
+
+// ArgoCDFlags say which Argo CD to watch and how.
+type ArgoCDFlags struct {
+	API                string        `name:"api" env:"ARGOCD_API" required:"" placeholder:"URL" help:"Argo CD API URL, with or without /api/v1 (e.g. https://argocd-server.argocd.svc.cluster.local/api/v1)."`
+	Token              string        `name:"token" env:"ARGOCD_TOKEN" help:"API token (prefer the env var or --argocd.token-file: argv is visible to other processes)."`
+	TokenFile          string        `name:"token-file" env:"ARGOCD_TOKEN_FILE" placeholder:"PATH" help:"File holding the API token; re-read when it changes (a rotated Secret works without a restart)."`
+	CAFile             string        `name:"ca-file" env:"ARGOCD_CA_FILE" placeholder:"PATH" help:"PEM CA bundle to verify the Argo CD server with (default: system roots)."`
+	InsecureSkipVerify bool          `name:"insecure-skip-verify" env:"ARGOCD_INSECURE_SKIP_VERIFY" help:"Do not verify the server's TLS certificate (logs a warning)."`
+	Timeout            time.Duration `name:"timeout" env:"ARGOCD_TIMEOUT" default:"30s" help:"Timeout of one API request, body included."`
+	PollInterval       time.Duration `name:"poll-interval" env:"ARGOCD_POLL_INTERVAL" default:"30s" help:"How often to list the applications."`
+	Selector           string        `name:"selector" env:"ARGOCD_SELECTOR" help:"Label selector of the applications to watch."`
+	Project            []string      `name:"project" env:"ARGOCD_PROJECT" sep:"," placeholder:"PROJECT" help:"Project whose applications to watch (repeatable; default all)."`
+	StaleAfter         time.Duration `name:"stale-after" env:"ARGOCD_STALE_AFTER" default:"5m" help:"Keep serving app series this long after the last good poll, then drop them."`
+	ListMode           string        `name:"list-mode" env:"ARGOCD_LIST_MODE" enum:"projected,full" default:"projected" help:"projected: List only whitelisted fields and Get the apps that need detail; full: List whole Applications (${enum})."`
+	DetailConcurrency  int           `name:"detail-concurrency" env:"ARGOCD_DETAIL_CONCURRENCY" default:"4" help:"Concurrent Gets for detail in projected mode."`
+	MaxDetailGets      int           `name:"max-detail-gets" env:"ARGOCD_MAX_DETAIL_GETS" default:"100" help:"In projected mode, when more apps than this need detail, one whole List replaces the Gets."`
+}
+
+// WebFlags configure the HTTP server (exporter-toolkit conventions).
+type WebFlags struct {
+	ListenAddress []string `name:"listen-address" env:"WEB_LISTEN_ADDRESS" default:":9797" sep:"," help:"Addresses to listen on (repeatable)."`
+	ConfigFile    string   `name:"config.file" env:"WEB_CONFIG_FILE" placeholder:"PATH" help:"exporter-toolkit web config file (TLS, basic auth)."`
+	SystemdSocket bool     `name:"systemd-socket" env:"WEB_SYSTEMD_SOCKET" help:"Use systemd socket activation listeners instead of port listeners (Linux only)."`
+	TelemetryPath string   `name:"telemetry-path" env:"WEB_TELEMETRY_PATH" default:"/metrics" help:"Path under which to expose metrics."`
+}
+
+// LogFlags configure the slog logger.
+type LogFlags struct {
+	Level  string `name:"level" env:"LOG_LEVEL" enum:"debug,info,warn,error" default:"info" help:"Log level (${enum})."`
+	Format string `name:"format" env:"LOG_FORMAT" enum:"logfmt,json" default:"logfmt" help:"Log format (${enum})."`
+}
+
+func main() {
+	var cli CLI
+	kctx := kong.Parse(&cli, kongOptions()...)
+	logger := newLogger(cli.Log, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	kctx.FatalIfErrorf(run(ctx, &cli, logger))
+}
+
+func kongOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("argocd-exporter"),
+		kong.Description("Exports the state of Argo CD applications as Prometheus metrics."),
+		kong.Vars{"version": version.Print("argocd-exporter")},
+	}
+}
+
+func newLogger(f LogFlags, w io.Writer) *slog.Logger {
+	cfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat(), Writer: w}
+	_ = cfg.Level.Set(f.Level)   // kong's enum already checked the value
+	_ = cfg.Format.Set(f.Format) // idem
+	return promslog.New(cfg)
+}
+
+// run wires the exporter and serves until ctx is done, then drains.
+func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	ex, err := build(cli, reg, logger)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode,
+		"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile)
+	if cli.ArgoCD.InsecureSkipVerify {
+		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
+	}
+
+	var wg sync.WaitGroup
+	wg.Go(func() { ex.poller.Run(ctx) })
+	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex, logger), logger)
+	wg.Wait()
+	ex.remediation.Close() // sync calls in flight finish and are recorded
+	return err
+}
+
+// exporter is what build wires together.
+type exporter struct {
+	client      *argocd.Client
+	poller      *poller.Poller
+	remediation *remediate.Engine
+	// gatherer is what /metrics serves: reg plus the app collector, which
+	// stays out of reg so a 10k-app scrape skips the registry's per-series
+	// checks (see collector.Collector.Gather).
+	gatherer prometheus.Gatherer
+}
+
+// build creates the client, poller and collector, registers the exporter's
+// own metrics on reg and returns the gatherer /metrics serves. The
+// metric-contract test calls it too, so the golden list of families is the
+// binary's own.
+func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, error) {
+	f := cli.ArgoCD
+	if f.PollInterval <= 0 {
+		return nil, errors.New("--argocd.poll-interval: must be positive")
+	}
+	if f.Timeout <= 0 {
+		return nil, errors.New("--argocd.timeout: must be positive")
+	}
+	if f.StaleAfter < f.PollInterval {
+		return nil, fmt.Errorf("--argocd.stale-after: %s is shorter than --argocd.poll-interval %s", f.StaleAfter, f.PollInterval)
+	}
+	if f.DetailConcurrency < 1 {
+		return nil, errors.New("--argocd.detail-concurrency: must be at least 1")
+	}
+	if f.MaxDetailGets < 1 {
+		return nil, errors.New("--argocd.max-detail-gets: must be at least 1")
+	}
+	var tokens argocd.TokenSource
+	switch {
+	case f.Token != "" && f.TokenFile != "":
+		return nil, errors.New("--argocd.token and --argocd.token-file: give one, not both")
+	case f.TokenFile != "":
+		ft, err := argocd.NewFileToken(f.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--argocd.token-file: %w", err)
+		}
+		tokens = ft
+	case strings.TrimSpace(f.Token) != "":
+		tokens = argocd.StaticToken(strings.TrimSpace(f.Token))
+	default:
+		return nil, errors.New("--argocd.token-file or --argocd.token (ARGOCD_TOKEN_FILE / ARGOCD_TOKEN): an API token is required")
+	}
+	if _, err := argocd.ParseAPIURL(f.API); err != nil {
+		return nil, fmt.Errorf("--argocd.api: %w", err)
+	}
+	requests := argocd.NewRequestCounter()
+	client, err := argocd.NewClient(argocd.Config{
+		APIURL:             f.API,
+		Token:              tokens,
+		CAFile:             f.CAFile,
+		InsecureSkipVerify: f.InsecureSkipVerify,
+		Timeout:            f.Timeout,
+		UserAgent:          "argocd-monitor/" + version.Version,
+	}, requests)
+	if err != nil {
+		return nil, fmt.Errorf("--argocd.ca-file: %w", err) // the only check left after the ones above
+	}
+	engine, err := remediate.New(cli.Remediation, client, remediate.Options{Logger: logger})
+	if err != nil {
+		return nil, err // flag errors, already checked by kong for the binary
+	}
+	p := poller.New(poller.Config{
+		Client:            client,
+		Selector:          f.Selector,
+		Projects:          f.Project,
+		Projected:         f.ListMode == "projected",
+		DetailConcurrency: f.DetailConcurrency,
+		MaxDetailGets:     f.MaxDetailGets,
+		Interval:          f.PollInterval,
+		StaleAfter:        f.StaleAfter,
+		Observer:          engine,
+		Logger:            logger,
+	})
+	reg.MustRegister(
+		versioncollector.NewCollector("argocd_monitor"),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		requests,
+		p,
+		engine,
+	)
+	return &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
+}
+
+// newHandler routes /metrics, the health endpoints and the landing page.
+func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	// Registers promhttp_metric_handler_* on reg, as node_exporter does.
+	mux.Handle(f.TelemetryPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(ex.gatherer, promhttp.HandlerOpts{
+		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		Registry:            reg,
+		MaxRequestsInFlight: 4,
+		EnableOpenMetrics:   true,
+	})))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = fmt.Fprintln(w, "Healthy")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !ex.poller.Ready() {
+			http.Error(w, "Not ready: first poll of Argo CD not finished", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "Ready")
+	})
+	if f.TelemetryPath != "/" && f.TelemetryPath != "" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "Argo CD Monitor exporter",
+			Description: "Health, sync and operation state of Argo CD applications",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: f.TelemetryPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			logger.Error("landing page", "err", err)
+		} else {
+			mux.Handle("/", landing)
+		}
+	}
+	// No endpoint takes a body; bound it anyway.
+	return http.MaxBytesHandler(mux, 64<<10)
+}
+
+// serve runs the HTTP server until ctx is done, then shuts it down
+// gracefully (in-flight scrapes finish).
+func serve(ctx context.Context, f WebFlags, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // a 10k-app scrape is a few MB
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	addrs, systemd, config := f.ListenAddress, f.SystemdSocket, f.ConfigFile
+	errc := make(chan error, 1)
+	go func() {
+		errc <- web.ListenAndServe(srv, &web.FlagConfig{
+			WebListenAddresses: &addrs,
+			WebSystemdSocket:   &systemd,
+			WebConfigFile:      &config,
+		}, logger)
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("--web.listen-address: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const token = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
+
+// clearEnv unsets every variable the CLI reads, so the machine's environment
+// cannot leak into a test; t.Setenv restores them afterwards.
+func clearEnv(t *testing.T) {
+	for _, k := range []string{"ARGOCD_API", "ARGOCD_TOKEN", "ARGOCD_TOKEN_FILE", "ARGOCD_CA_FILE", "ARGOCD_INSECURE_SKIP_VERIFY",
+		"ARGOCD_TIMEOUT", "ARGOCD_POLL_INTERVAL", "ARGOCD_SELECTOR", "ARGOCD_PROJECT", "ARGOCD_STALE_AFTER", "ARGOCD_LIST_MODE",
+		"ARGOCD_DETAIL_CONCURRENCY", "ARGOCD_MAX_DETAIL_GETS", "WEB_LISTEN_ADDRESS", "WEB_CONFIG_FILE", "WEB_SYSTEMD_SOCKET", "WEB_TELEMETRY_PATH",
+		"LOG_LEVEL", "LOG_FORMAT", "REMEDIATION_MODE", "REMEDIATION_GRACE", "REMEDIATION_BACKOFF", "REMEDIATION_MAX_BACKOFF",
+		"REMEDIATION_MAX_ATTEMPTS", "REMEDIATION_PRUNE", "REMEDIATION_INCLUDE_AUTOMATED", "REMEDIATION_SELECTOR", "REMEDIATION_PROJECT",
+		"REMEDIATION_RESET_ON_NEW_REVISION", "REMEDIATION_MAX_CONCURRENT", "REMEDIATION_RATE_LIMIT", "REMEDIATION_RATE_BURST",
+		"REMEDIATION_STATE_FILE"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+}
+
+func parse(args []string) (*CLI, error) {
+	var cli CLI
+	p, err := kong.New(&cli, append(kongOptions(), kong.Exit(func(int) {}), kong.Writers(io.Discard, io.Discard))...)
+	if err != nil {
+		return nil, err
+	}
+	_, err = p.Parse(args)
+	return &cli, err
+}
+
+func tokenFile(t *testing.T, tok string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(p, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCLI(t *testing.T) {
+	tf := tokenFile(t, token)
+	unreadable := filepath.Join(t.TempDir(), "missing-token")
+	badCA := tokenFile(t, "not a certificate")
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		env   map[string]string
+		err   string // substring of the parse or build error; names the flag
+		check func(t *testing.T, c *CLI)
+	}{
+		{name: "env only", env: map[string]string{"ARGOCD_API": "https://argocd.example.com", "ARGOCD_TOKEN_FILE": tf,
+			"ARGOCD_PROJECT": "a,b", "ARGOCD_POLL_INTERVAL": "10s", "LOG_FORMAT": "json"},
+			check: func(t *testing.T, c *CLI) {
+				if c.ArgoCD.TokenFile != tf || c.ArgoCD.PollInterval != 10*time.Second || !slices.Equal(c.ArgoCD.Project, []string{"a", "b"}) || c.Log.Format != "json" {
+					t.Errorf("%+v", c)
+				}
+				if c.ArgoCD.Timeout != 30*time.Second || c.ArgoCD.StaleAfter != 5*time.Minute || c.ArgoCD.ListMode != "projected" ||
+					!slices.Equal(c.Web.ListenAddress, []string{":9797"}) || c.Web.TelemetryPath != "/metrics" || c.Log.Level != "info" {
+					t.Errorf("defaults: %+v", c)
+				}
+			}},
+		{name: "flags beat env", args: []string{"--argocd.api=http://127.0.0.1:8080/api/v1", "--argocd.project=x", "--argocd.project=y",
+			"--argocd.selector=team=a", "--web.listen-address=127.0.0.1:1", "--web.listen-address=127.0.0.1:2", "--web.telemetry-path=/m",
+			"--argocd.list-mode=full", "--log.level=debug"},
+			env: map[string]string{"ARGOCD_TOKEN": token, "ARGOCD_PROJECT": "ignored"},
+			check: func(t *testing.T, c *CLI) {
+				if !slices.Equal(c.ArgoCD.Project, []string{"x", "y"}) || c.ArgoCD.Selector != "team=a" || len(c.Web.ListenAddress) != 2 ||
+					c.Web.TelemetryPath != "/m" || c.ArgoCD.ListMode != "full" || c.ArgoCD.Token != token {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{name: "api required", env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.api"},
+		{name: "bad api url", args: []string{"--argocd.api=argocd:8080"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.api"},
+		{name: "no token", args: []string{"--argocd.api=http://a"}, err: "--argocd.token-file or --argocd.token"},
+		{name: "both tokens", args: []string{"--argocd.api=http://a", "--argocd.token-file=" + tf}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "give one, not both"},
+		{name: "unreadable token file", args: []string{"--argocd.api=http://a", "--argocd.token-file=" + unreadable}, err: "--argocd.token-file: token file: stat"},
+		{name: "bad duration", args: []string{"--argocd.api=http://a", "--argocd.poll-interval=soon"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.poll-interval"},
+		{name: "bad duration in env", args: []string{"--argocd.api=http://a"}, env: map[string]string{"ARGOCD_TOKEN": token, "ARGOCD_TIMEOUT": "5 minutes"}, err: "--argocd.timeout"},
+		{name: "zero interval", args: []string{"--argocd.api=http://a", "--argocd.poll-interval=0s"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.poll-interval: must be positive"},
+		{name: "stale before poll", args: []string{"--argocd.api=http://a", "--argocd.stale-after=10s"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.stale-after"},
+		{name: "zero max detail gets", args: []string{"--argocd.api=http://a", "--argocd.max-detail-gets=0"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.max-detail-gets"},
+		{name: "bad list mode", args: []string{"--argocd.api=http://a", "--argocd.list-mode=watch"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.list-mode"},
+		{name: "bad log level", args: []string{"--argocd.api=http://a", "--log.level=loud"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--log.level"},
+		{name: "remediation from env", args: []string{"--argocd.api=http://a"},
+			env: map[string]string{"ARGOCD_TOKEN": token, "REMEDIATION_MODE": "dry-run", "REMEDIATION_PROJECT": "a,b", "REMEDIATION_STATE_FILE": "/var/lib/m/state.json"},
+			check: func(t *testing.T, c *CLI) {
+				r := c.Remediation
+				if r.Mode != "dry-run" || !slices.Equal(r.Project, []string{"a", "b"}) || r.StateFile != "/var/lib/m/state.json" ||
+					r.MaxAttempts != 3 || r.Grace != 2*time.Minute || !r.ResetOnNewRevision {
+					t.Errorf("%+v", r)
+				}
+			}},
+		{name: "bad remediation flags", args: []string{"--argocd.api=http://a", "--remediation.max-attempts=0", "--remediation.backoff=1h"},
+			env: map[string]string{"ARGOCD_TOKEN": token}, err: "--remediation.max-attempts"},
+		{name: "bad remediation mode", args: []string{"--argocd.api=http://a"}, env: map[string]string{"ARGOCD_TOKEN": token, "REMEDIATION_MODE": "yes"},
+			err: "--remediation.mode"},
+		{name: "bad ca file", args: []string{"--argocd.api=http://a", "--argocd.ca-file=" + badCA}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.ca-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			cli, err := parse(tc.args)
+			if err == nil {
+				_, err = build(cli, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+			}
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one naming %q", err, tc.err)
+				}
+				if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), token) {
+					t.Errorf("error is not one clean line: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, cli)
+		})
+	}
+}
+
+// newTestExporter builds the binary's registry against a fake Argo CD.
+func newTestExporter(t *testing.T, srv *argocdtest.Server, args ...string) (*CLI, *prometheus.Registry, *exporter, *bytes.Buffer) {
+	t.Helper()
+	clearEnv(t)
+	cli, err := parse(append([]string{"--argocd.api=" + srv.URL, "--argocd.timeout=500ms"}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	reg := prometheus.NewRegistry()
+	ex, err := build(cli, reg, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cli, reg, ex, logs
+}
+
+// fixtures are the real fixtures, one given the timestamps a live Argo CD
+// reports, so every app family has a series.
+func fixtures() [][]byte {
+	var items [][]byte
+	for _, f := range argocdtest.AllFixtures {
+		items = append(items, argocdtest.Fixture(f))
+	}
+	items[1] = argocdtest.Patch(items[1], map[string]any{
+		"status.reconciledAt": "2026-11-26T01:58:00Z", "status.health.lastTransitionTime": "2026-11-26T01:40:00Z"})
+	return items
+}
+
+// TestMetricFamilies is the metric-name contract: the binary's own registry,
+// after a poll and a sync against the fake, must expose exactly the families
+// in exporter/testdata/metric-families.txt, each with at least one series.
+// With no grace, the poll makes the remediation engine sync the degraded
+// my-app-4, so the remediation families have series too.
+func TestMetricFamilies(t *testing.T) {
+	srv := argocdtest.NewServer(token, fixtures()...)
+	defer srv.Close()
+	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--remediation.grace=0s")
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler)) // registers the handler's own metrics, as run does
+	ctx := context.Background()
+	if err := ex.poller.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ex.remediation.Wait()
+	if err := ex.client.Sync(ctx, argocd.SyncRequest{Name: "my-app-4", AppNamespace: "argocd", Project: "important-project"}); err != nil {
+		t.Fatal(err)
+	}
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
+	mfs, err := ex.gatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, mf := range mfs {
+		if len(mf.GetMetric()) == 0 {
+			t.Errorf("%s has no series", mf.GetName())
+		}
+		names = append(names, mf.GetName())
+	}
+	slices.Sort(names)
+	got := strings.Join(names, "\n") + "\n"
+	path := filepath.Join("..", "..", "testdata", "metric-families.txt")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -run TestMetricFamilies -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("metric families changed (a public contract; review, then -update):\n got:\n%s\nwant:\n%s", got, want)
+	}
+	for _, n := range []string{"argocd_monitor_build_info", "argocd_monitor_app_conditions", "argocd_monitor_app_reconciled_timestamp_seconds",
+		"argocd_monitor_app_health_transition_timestamp_seconds", "argocd_monitor_api_requests_total", "go_goroutines", "process_cpu_seconds_total",
+		"argocd_monitor_remediation_syncs_total", "argocd_monitor_app_remediation_next_attempt_timestamp_seconds"} {
+		if !slices.Contains(names, n) {
+			t.Errorf("%s missing", n)
+		}
+	}
+}
+
+// TestExpositionPromlint runs everything the binary exposes through promlint
+// (make lint runs it).
+func TestExpositionPromlint(t *testing.T) {
+	srv := argocdtest.NewServer(token, fixtures()...)
+	defer srv.Close()
+	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token))
+	if err := ex.poller.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	problems, err := promlint.New(rec.Body).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func TestHandler(t *testing.T) {
+	srv := argocdtest.NewServer(token, fixtures()...)
+	defer srv.Close()
+	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--web.telemetry-path=/prom")
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, _ := get("/-/healthy"); code != 200 {
+		t.Errorf("/-/healthy = %d", code)
+	}
+	if code, _ := get("/-/ready"); code != http.StatusServiceUnavailable {
+		t.Errorf("/-/ready before the first poll = %d, want 503", code)
+	}
+	if code, body := get("/prom"); code != 200 || !strings.Contains(body, "argocd_monitor_api_up 0") || strings.Contains(body, "argocd_monitor_app_info") {
+		t.Errorf("/prom before the first poll = %d:\n%s", code, body)
+	}
+	// A failed first poll still makes the exporter ready: api_up 0 is the news.
+	srv.SetFaults(argocdtest.Fault{Status: 401, Message: "invalid session"})
+	_ = ex.poller.Poll(context.Background())
+	if code, _ := get("/-/ready"); code != 200 {
+		t.Errorf("/-/ready after a failed poll = %d, want 200", code)
+	}
+	srv.SetFaults()
+	_ = ex.poller.Poll(context.Background())
+	code, body := get("/prom")
+	if code != 200 || !strings.Contains(body, "argocd_monitor_api_up 1") || !strings.Contains(body, `argocd_monitor_app_info{auto_sync="true"`) ||
+		!strings.Contains(body, `argocd_monitor_api_requests_total{code="401",endpoint="list"} 1`) {
+		t.Errorf("/prom = %d:\n%s", code, body)
+	}
+	if code, body := get("/"); code != 200 || !strings.Contains(body, `href="/prom"`) {
+		t.Errorf("landing page = %d:\n%s", code, body)
+	}
+}
+
+func TestTokenFileRotation(t *testing.T) {
+	srv := argocdtest.NewServer(token, fixtures()...)
+	defer srv.Close()
+	tf := tokenFile(t, token)
+	_, _, ex, logs := newTestExporter(t, srv, "--argocd.token-file="+tf)
+	ctx := context.Background()
+	if err := ex.poller.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Argo CD's token is rotated before the Secret is: 401, logged with the cause.
+	const rotated = "eyJhbGciOi.eyJzdWIiOiJuZXcifQ.bmV3"
+	srv.SetToken(rotated)
+	if err := ex.poller.Poll(ctx); !argocd.IsUnauthorized(err) {
+		t.Fatalf("poll with the old token: %v", err)
+	}
+	// The kubelet updates the mounted Secret: the next poll uses it.
+	later := time.Now().Add(time.Minute)
+	if err := os.WriteFile(tf, []byte(rotated+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(tf, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := ex.poller.Poll(ctx); err != nil {
+		t.Fatalf("poll after rotation: %v", err)
+	}
+	if !ex.poller.Snapshot().Up {
+		t.Error("api not up after rotation")
+	}
+	if l := logs.String(); !strings.Contains(l, "token expired or wrong") || strings.Contains(l, token) || strings.Contains(l, rotated) {
+		t.Errorf("logs:\n%s", l)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestRunServesAndDrains starts the real server on loopback, scrapes it and
+// stops it the way SIGTERM does (context cancel).
+func TestRunServesAndDrains(t *testing.T) {
+	srv := argocdtest.NewServer(token, fixtures()...)
+	defer srv.Close()
+	clearEnv(t)
+	addr := freePort(t)
+	t.Setenv("ARGOCD_TOKEN", token)
+	cli, err := parse([]string{"--argocd.api=" + srv.URL + "/api/v1", "--web.listen-address=" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cli, slog.New(slog.DiscardHandler)) }()
+
+	var body string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://%s/-/ready", addr))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := http.Get(fmt.Sprintf("http://%s/metrics", addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	body = string(b)
+	if !strings.Contains(body, "argocd_monitor_api_up 1") || !strings.Contains(body, "argocd_monitor_apps 4") {
+		t.Errorf("metrics:\n%s", body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}

@@ -1,0 +1,134 @@
+package argocd_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+)
+
+func TestLargeListIsRealistic(t *testing.T) {
+	n, err := io.Copy(io.Discard, argocdtest.LargeList(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if per := n / 100; per < 11<<10 || per > 13<<10 {
+		t.Errorf("%d bytes an item, want about 12 KB", per)
+	}
+	apps, err := argocd.DecodeList(argocdtest.LargeList(100))
+	if err != nil || len(apps) != 100 || apps[99].Name != "app-99" || !apps[0].Detailed {
+		t.Fatalf("%d apps, %v", len(apps), err)
+	}
+}
+
+// heapSampler records the peak of live heap objects above the baseline
+// while a benchmark runs (runtime/metrics: no stop-the-world).
+type heapSampler struct {
+	stop     chan struct{}
+	done     sync.WaitGroup
+	base     uint64
+	peak     uint64
+	cpuStart time.Duration
+}
+
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+func heapNow() uint64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startSampler() *heapSampler {
+	runtime.GC()
+	h := &heapSampler{stop: make(chan struct{}), base: heapNow(), cpuStart: cpuTime()}
+	h.done.Go(func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			if v := heapNow(); v > h.peak {
+				h.peak = v
+			}
+			select {
+			case <-h.stop:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return h
+}
+
+func (h *heapSampler) report(b *testing.B) {
+	close(h.stop)
+	h.done.Wait()
+	cpu := cpuTime() - h.cpuStart
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/1e9, "cpu-s/op")
+	b.ReportMetric(float64(h.peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(h.peak-min(h.peak, h.base))/(1<<20), "peak-heap-growth-MiB")
+}
+
+// benchList runs list once an op for 1k and 10k apps and reports CPU and
+// peak heap beside ns/op.
+func benchList(b *testing.B, list func(n int) ([]argocd.App, error)) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			size, _ := io.Copy(io.Discard, argocdtest.LargeList(n))
+			b.SetBytes(size)
+			b.ReportAllocs()
+			h := startSampler()
+			b.ResetTimer()
+			for range b.N {
+				apps, err := list(n)
+				if err != nil || len(apps) != n {
+					b.Fatal(len(apps), err)
+				}
+			}
+			b.StopTimer()
+			h.report(b)
+		})
+	}
+}
+
+// BenchmarkDecodeList decodes whole (unprojected) List bodies of 1k and 10k
+// apps, about 12 MB and 120 MB, streamed from a generator.
+func BenchmarkDecodeList(b *testing.B) {
+	benchList(b, func(n int) ([]argocd.App, error) { return argocd.DecodeList(argocdtest.LargeList(n)) })
+}
+
+// BenchmarkPollList is one poll as the exporter does it: Client.List over
+// HTTP against a server streaming the whole body (the server's generator is
+// cheap next to the decoder, but its CPU is included).
+func BenchmarkPollList(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("selector"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, argocdtest.LargeList(n))
+	}))
+	defer srv.Close()
+	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(testToken), Timeout: time.Minute}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchList(b, func(n int) ([]argocd.App, error) {
+		// The fake reads the app count from the selector.
+		return cl.List(context.Background(), argocd.ListOptions{Selector: strconv.Itoa(n)})
+	})
+}

@@ -1,0 +1,300 @@
+package argocd
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is what NewClient needs. APIURL may end in /api/v1 or not.
+type Config struct {
+	APIURL             string
+	Token              TokenSource
+	CAFile             string
+	InsecureSkipVerify bool
+	Timeout            time.Duration // per request, body included; 0 means 30s
+	UserAgent          string
+	// HTTPClient replaces the client built from CAFile/InsecureSkipVerify
+	// (tests); Timeout still applies through the request context.
+	HTTPClient *http.Client
+}
+
+// Client calls the Argo CD REST API. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL // ends in /api/v1
+	token     TokenSource
+	http      *http.Client
+	timeout   time.Duration
+	userAgent string
+	requests  *prometheus.CounterVec
+}
+
+// ListOptions selects the applications a List returns.
+type ListOptions struct {
+	Selector string   // label selector
+	Projects []string // repeatable `projects`
+	// Fields is the `fields` projection (e.g. "items.metadata.name"); empty
+	// asks for whole Applications. See ProjectedFields.
+	Fields []string
+}
+
+// ProjectedFields is every List path the exporter reads that Argo CD's
+// `fields` whitelist allows. What the whitelist cannot project (conditions,
+// reconciledAt, operationState.message) needs a Get.
+var ProjectedFields = []string{
+	"items.metadata.name",
+	"items.metadata.namespace",
+	"items.metadata.labels",
+	"items.metadata.annotations",
+	"items.metadata.deletionTimestamp",
+	"items.spec.project",
+	"items.spec.destination",
+	"items.spec.source",
+	"items.spec.sources",
+	"items.spec.syncPolicy",
+	"items.status.health",
+	"items.status.sync.status",
+	"items.status.sync.revision",
+	"items.status.operationState.phase",
+	"items.status.operationState.startedAt",
+	"items.status.operationState.finishedAt",
+	"items.operation.sync",
+}
+
+// NewClient checks cfg and builds a client. requests, when not nil, counts
+// every call by endpoint ("list", "get", "sync") and code (HTTP status,
+// "timeout" or "error").
+func NewClient(cfg Config, requests *prometheus.CounterVec) (*Client, error) {
+	base, err := ParseAPIURL(cfg.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Token == nil {
+		return nil, errors.New("no token source")
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		tlsCfg := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in flag, warned about at start
+		if cfg.CAFile != "" {
+			pem, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("ca file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("ca file %s: no PEM certificate found", cfg.CAFile)
+			}
+			tlsCfg.RootCAs = pool
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tlsCfg
+		tr.MaxIdleConnsPerHost = 8 // List plus concurrent detail Gets
+		hc = &http.Client{Transport: tr}
+	}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = "argocd-monitor"
+	}
+	return &Client{base: base, token: cfg.Token, http: hc, timeout: timeout, userAgent: ua, requests: requests}, nil
+}
+
+// NewRequestCounter is argocd_monitor_api_requests_total{endpoint,code}.
+func NewRequestCounter() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "argocd_monitor_api_requests_total",
+		Help: "Requests to the Argo CD API by endpoint (list, get, sync) and code (HTTP status, timeout or error).",
+	}, []string{"endpoint", "code"})
+}
+
+// ParseAPIURL accepts the server's base URL with or without /api/v1 and
+// returns it ending in /api/v1.
+func ParseAPIURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("api url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("api url %q: scheme must be http or https", raw)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("api url %q: no host", raw)
+	}
+	if u.User != nil {
+		return nil, errors.New("api url: credentials in the URL are not supported, use --argocd.token-file")
+	}
+	p := strings.TrimRight(u.Path, "/")
+	p = strings.TrimSuffix(p, "/api/v1")
+	u.Path = p + "/api/v1"
+	u.RawQuery, u.Fragment, u.RawPath = "", "", ""
+	return u, nil
+}
+
+// BaseURL is the API root the client calls (ends in /api/v1).
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// List returns the applications matching opts, decoding the body as a stream.
+func (c *Client) List(ctx context.Context, opts ListOptions) ([]App, error) {
+	q := url.Values{}
+	if opts.Selector != "" {
+		q.Set("selector", opts.Selector)
+	}
+	for _, p := range opts.Projects {
+		q.Add("projects", p)
+	}
+	if len(opts.Fields) > 0 {
+		q.Set("fields", strings.Join(opts.Fields, ","))
+	}
+	var apps []App
+	err := c.do(ctx, "list", http.MethodGet, "applications", q, nil, func(body io.Reader) error {
+		var err error
+		apps, err = DecodeList(body)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list applications: %w", err)
+	}
+	return apps, nil
+}
+
+// Get returns one whole application. appNamespace and project may be empty;
+// naming the project makes a missing app a 404 instead of a 403.
+func (c *Client) Get(ctx context.Context, name, appNamespace, project string) (App, error) {
+	q := url.Values{}
+	if appNamespace != "" {
+		q.Set("appNamespace", appNamespace)
+	}
+	if project != "" {
+		q.Set("project", project)
+	}
+	var app App
+	err := c.do(ctx, "get", http.MethodGet, "applications/"+url.PathEscape(name), q, nil, func(body io.Reader) error {
+		var err error
+		app, err = DecodeApp(body)
+		return err
+	})
+	if err != nil {
+		return App{}, fmt.Errorf("get application %s: %w", name, err)
+	}
+	return app, nil
+}
+
+// SyncRequest names the app to sync. Project is always sent (a missing app
+// is then a 404, and Argo CD checks the app belongs to it).
+type SyncRequest struct {
+	Name         string
+	AppNamespace string
+	Project      string
+	Prune        bool
+}
+
+// Sync asks Argo CD to sync an application to its target revision, with no
+// retryStrategy: the caller owns the retries. Errors: ErrOperationInProgress,
+// ErrAppDeleting (both inside an *APIError), IsForbidden for RBAC or a sync
+// window, IsRetryable for 5xx and timeouts.
+func (c *Client) Sync(ctx context.Context, req SyncRequest) error {
+	if req.Name == "" {
+		return errors.New("sync: no application name")
+	}
+	body, err := json.Marshal(struct {
+		Project      string `json:"project"`
+		Prune        bool   `json:"prune"`
+		AppNamespace string `json:"appNamespace,omitempty"`
+	}{req.Project, req.Prune, req.AppNamespace})
+	if err != nil {
+		return err
+	}
+	err = c.do(ctx, "sync", http.MethodPost, "applications/"+url.PathEscape(req.Name)+"/sync", nil, body, func(body io.Reader) error {
+		// The answer is the updated Application; we only need it to be complete.
+		_, err := io.Copy(io.Discard, body)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sync application %s: %w", req.Name, err)
+	}
+	return nil
+}
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// do runs one request with the per-request timeout, counts it, turns non-2xx
+// answers into *APIError and hands a 2xx body to read. Errors never contain
+// the token, and name the path rather than the full URL.
+func (c *Client) do(ctx context.Context, endpoint, method, path string, q url.Values, body []byte, read func(io.Reader) error) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	status := 0
+	defer func() {
+		if c.requests != nil && !errors.Is(err, context.Canceled) {
+			c.requests.WithLabelValues(endpoint, codeLabel(status, err)).Inc()
+		}
+	}()
+
+	token, err := c.token.Token()
+	if err != nil {
+		return err
+	}
+	target := c.base.String() + "/" + path // path segments are escaped by the caller
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return scrubURL(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		status = resp.StatusCode
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return errorFromBody(resp.StatusCode, b, token)
+	}
+	if err := read(resp.Body); err != nil {
+		// A body cut short by the deadline is a timeout, not bad JSON.
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err // counted as code "error": the answer was unusable
+	}
+	status = resp.StatusCode
+	return nil
+}
+
+// scrubURL drops the URL from a transport error (*url.Error): it may carry
+// query strings, and the cause is what matters.
+func scrubURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}

@@ -1,0 +1,346 @@
+package argocd_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+)
+
+const testToken = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
+
+func allFixtures() [][]byte {
+	var items [][]byte
+	for _, f := range argocdtest.AllFixtures {
+		items = append(items, argocdtest.Fixture(f))
+	}
+	return items
+}
+
+func newClient(t *testing.T, url string, timeout time.Duration) (*argocd.Client, *prometheus.CounterVec) {
+	t.Helper()
+	reqs := argocd.NewRequestCounter()
+	cl, err := argocd.NewClient(argocd.Config{APIURL: url, Token: argocd.StaticToken(testToken), Timeout: timeout}, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, reqs
+}
+
+func TestParseAPIURL(t *testing.T) {
+	for _, tc := range []struct {
+		in, want, err string
+	}{
+		{in: "https://argocd.example.com", want: "https://argocd.example.com/api/v1"},
+		{in: "https://argocd.example.com/", want: "https://argocd.example.com/api/v1"},
+		{in: "https://argocd.example.com/api/v1", want: "https://argocd.example.com/api/v1"},
+		{in: "https://argocd.example.com/api/v1/", want: "https://argocd.example.com/api/v1"},
+		{in: "http://10.0.0.1:8080/argocd", want: "http://10.0.0.1:8080/argocd/api/v1"},
+		{in: "http://10.0.0.1:8080/argocd/api/v1?x=1", want: "http://10.0.0.1:8080/argocd/api/v1"},
+		{in: "argocd.example.com", err: "scheme"},
+		{in: "ftp://argocd.example.com", err: "scheme"},
+		{in: "https://", err: "no host"},
+		{in: "https://user:pw@argocd.example.com", err: "credentials"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			u, err := argocd.ParseAPIURL(tc.in)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || u.String() != tc.want {
+				t.Fatalf("got %v, %v; want %s", u, err, tc.want)
+			}
+		})
+	}
+}
+
+func byKey(apps []argocd.App) map[string]argocd.App {
+	m := map[string]argocd.App{}
+	for _, a := range apps {
+		m[a.Key()] = a
+	}
+	return m
+}
+
+func TestListDecodesFixtures(t *testing.T) {
+	rec := time.Date(2025, 1, 29, 8, 40, 0, 0, time.UTC)
+	items := allFixtures()
+	// Real List items carry reconciledAt, health transition times and
+	// annotations; the fixtures lack them, so add some.
+	items[1] = argocdtest.Patch(items[1], map[string]any{
+		"status.reconciledAt":              rec.Format(time.RFC3339),
+		"status.health.lastTransitionTime": "2025-01-29T08:30:00Z",
+		"metadata.annotations": map[string]any{
+			"argocd-monitor.io/auto-sync":                      "false",
+			"kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("x", 4096),
+		},
+		"status.resources": []any{map[string]any{"kind": "Deployment", "name": "web", "status": "OutOfSync"}},
+	})
+	srv := argocdtest.NewServer(testToken, items...)
+	defer srv.Close()
+
+	for _, tc := range []struct {
+		name     string
+		opts     argocd.ListOptions
+		detailed map[string]bool
+	}{
+		{name: "full", opts: argocd.ListOptions{}, detailed: map[string]bool{
+			"argocd/my-app-2": true, "argocd/my-app-4": true, "argocd/my-app": true, "fake-argocd-ns/my-app": true}},
+		{name: "projected", opts: argocd.ListOptions{Fields: argocd.ProjectedFields}, detailed: map[string]bool{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl, reqs := newClient(t, srv.URL+"/api/v1/", time.Second)
+			apps, err := cl.List(context.Background(), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(apps) != 4 {
+				t.Fatalf("got %d apps, want 4", len(apps))
+			}
+			m := byKey(apps)
+			a2 := m["argocd/my-app-2"]
+			if a2.Project != "important-project" || a2.Health != argocd.HealthHealthy || a2.Sync != argocd.SyncSynced ||
+				!a2.AutoSync || !a2.OperationInProgress || a2.DestServer != "cluster1" || a2.DestNamespace != "dummy-namespace" ||
+				a2.Repo != "https://github.com/argoproj/argocd-example-apps.git" || a2.Labels["team-name"] != "my-team" {
+				t.Errorf("my-app-2 = %+v", a2)
+			}
+			a4 := m["argocd/my-app-4"]
+			if a4.Health != argocd.HealthDegraded || a4.Sync != argocd.SyncOutOfSync || a4.AutoSync || a4.OperationInProgress {
+				t.Errorf("my-app-4 = %+v", a4)
+			}
+			if got := a4.HealthTransition; !got.Equal(time.Date(2025, 1, 29, 8, 30, 0, 0, time.UTC)) {
+				t.Errorf("my-app-4 health transition = %v", got)
+			}
+			if len(a4.Annotations) != 1 || a4.Annotations["argocd-monitor.io/auto-sync"] != "false" {
+				t.Errorf("my-app-4 annotations = %v, want only the argocd-monitor.io one", a4.Annotations)
+			}
+			if tc.name == "full" {
+				if a4.Conditions["ExcludedResourceWarning"] != 2 || a4.Conditions["OrphanedResourceWarning"] != 1 {
+					t.Errorf("my-app-4 conditions = %v", a4.Conditions)
+				}
+				if !a4.ReconciledAt.Equal(rec) {
+					t.Errorf("my-app-4 reconciledAt = %v", a4.ReconciledAt)
+				}
+			} else if a4.Conditions != nil || !a4.ReconciledAt.IsZero() {
+				t.Errorf("projected my-app-4 has unprojectable fields: %+v", a4)
+			}
+			run := m["argocd/my-app"]
+			if run.Operation == nil || run.Operation.Phase != argocd.PhaseRunning ||
+				!run.Operation.StartedAt.Equal(time.Date(2025, 1, 29, 8, 42, 34, 0, time.UTC)) {
+				t.Errorf("my-app operation = %+v", run.Operation)
+			}
+			ok := m["fake-argocd-ns/my-app"]
+			if ok.Operation == nil || ok.Operation.Phase != argocd.PhaseSucceeded || !ok.AutoSync ||
+				ok.DestServer != "https://localhost:6443" || ok.Health != argocd.HealthUnknown || ok.Sync != argocd.SyncUnknown {
+				t.Errorf("fake-argocd-ns/my-app = %+v op %+v", ok, ok.Operation)
+			}
+			if want := map[bool]string{true: "successfully synced", false: ""}[tc.name == "full"]; ok.Operation.Message != want {
+				t.Errorf("operation message = %q, want %q", ok.Operation.Message, want)
+			}
+			for k, a := range m {
+				if a.Detailed != tc.detailed[k] {
+					t.Errorf("%s: Detailed = %v, want %v", k, a.Detailed, tc.detailed[k])
+				}
+			}
+			if got := testutil.ToFloat64(reqs.WithLabelValues("list", "200")); got != 1 {
+				t.Errorf("list 200 counted %v times", got)
+			}
+		})
+	}
+	// The request itself: bearer token, fields projection, path.
+	r := srv.Requests()[1]
+	if r.Path != "/api/v1/applications" || r.Authorization != "Bearer "+testToken ||
+		!strings.Contains(r.Query["fields"][0], "items.status.health") {
+		t.Errorf("projected list request = %+v", r)
+	}
+}
+
+func TestListQuery(t *testing.T) {
+	srv := argocdtest.NewServer(testToken)
+	defer srv.Close()
+	cl, _ := newClient(t, srv.URL, time.Second)
+	apps, err := cl.List(context.Background(), argocd.ListOptions{Selector: "team=a,tier!=db", Projects: []string{"p1", "p2"}})
+	if err != nil || len(apps) != 0 {
+		t.Fatalf("empty list: %v, %v", apps, err)
+	}
+	q := srv.Requests()[0].Query
+	if q.Get("selector") != "team=a,tier!=db" || strings.Join(q["projects"], ",") != "p1,p2" || q.Has("fields") {
+		t.Errorf("query = %v", q)
+	}
+}
+
+func TestListFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		fault     argocdtest.Fault
+		code      string
+		retryable bool
+		check     func(error) bool
+		cause     string
+	}{
+		{name: "500", fault: argocdtest.Fault{Status: 500, Message: "rpc error: internal"}, code: "500", retryable: true,
+			check: func(err error) bool { var ae *argocd.APIError; return errors.As(err, &ae) && ae.StatusCode == 500 }, cause: "server error"},
+		{name: "503", fault: argocdtest.Fault{Status: 503, Message: "unavailable"}, code: "503", retryable: true,
+			check: func(err error) bool { return !argocd.IsForbidden(err) }, cause: "server error"},
+		{name: "401", fault: argocdtest.Fault{Status: 401, Message: "invalid session: token is expired"}, code: "401",
+			check: argocd.IsUnauthorized, cause: "token expired or wrong"},
+		{name: "403", fault: argocdtest.Fault{Status: 403, Message: "permission denied"}, code: "403",
+			check: argocd.IsForbidden, cause: "applications, get"},
+		{name: "truncated", fault: argocdtest.Fault{Truncate: true}, code: "error", retryable: true,
+			check: func(err error) bool { return errors.Is(err, argocd.ErrMalformedResponse) }, cause: "malformed"},
+		{name: "not json", fault: argocdtest.Fault{Body: "<html>login</html>"}, code: "error", retryable: true,
+			check: func(err error) bool { return errors.Is(err, argocd.ErrMalformedResponse) }, cause: "malformed"},
+		{name: "slow", fault: argocdtest.Fault{Delay: 5 * time.Second}, code: "timeout", retryable: true,
+			check: argocd.IsTimeout, cause: "timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := argocdtest.NewServer(testToken, allFixtures()...)
+			defer srv.Close()
+			srv.SetFaults(tc.fault)
+			cl, reqs := newClient(t, srv.URL, 200*time.Millisecond)
+			apps, err := cl.List(context.Background(), argocd.ListOptions{})
+			if err == nil || apps != nil {
+				t.Fatalf("List = %d apps, %v; want an error and no apps", len(apps), err)
+			}
+			if !tc.check(err) {
+				t.Errorf("error %v not classified as expected", err)
+			}
+			if argocd.IsRetryable(err) != tc.retryable {
+				t.Errorf("IsRetryable(%v) = %v", err, !tc.retryable)
+			}
+			if c := argocd.Cause(err); !strings.Contains(c, tc.cause) {
+				t.Errorf("Cause = %q, want it to mention %q", c, tc.cause)
+			}
+			if strings.Contains(err.Error(), testToken) || strings.Contains(err.Error(), srv.URL) {
+				t.Errorf("error leaks token or URL: %v", err)
+			}
+			if got := testutil.ToFloat64(reqs.WithLabelValues("list", tc.code)); got != 1 {
+				t.Errorf("api_requests_total{endpoint=list,code=%s} = %v, want 1", tc.code, got)
+			}
+		})
+	}
+}
+
+func TestGet(t *testing.T) {
+	srv := argocdtest.NewServer(testToken, allFixtures()...)
+	defer srv.Close()
+	cl, reqs := newClient(t, srv.URL, time.Second)
+	a, err := cl.Get(context.Background(), "my-app-4", "argocd", "important-project")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Detailed || a.Conditions["ExcludedResourceWarning"] != 2 {
+		t.Errorf("Get = %+v", a)
+	}
+	q := srv.Requests()[0].Query
+	if q.Get("appNamespace") != "argocd" || q.Get("project") != "important-project" {
+		t.Errorf("query = %v", q)
+	}
+	_, err = cl.Get(context.Background(), "gone", "argocd", "important-project")
+	if !argocd.IsNotFound(err) {
+		t.Errorf("missing app: %v, want 404", err)
+	}
+	if testutil.ToFloat64(reqs.WithLabelValues("get", "200")) != 1 || testutil.ToFloat64(reqs.WithLabelValues("get", "404")) != 1 {
+		t.Error("get requests not counted by code")
+	}
+}
+
+func TestSync(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		msg    string
+		check  func(error) bool
+		code   string
+		retry  bool
+	}{
+		{name: "accepted", check: func(err error) bool { return err == nil }, code: "200"},
+		{name: "in progress", status: 400, msg: "another operation is already in progress",
+			check: func(err error) bool { return errors.Is(err, argocd.ErrOperationInProgress) }, code: "400"},
+		{name: "deleting", status: 400, msg: "application is deleting",
+			check: func(err error) bool { return errors.Is(err, argocd.ErrAppDeleting) }, code: "400"},
+		{name: "rbac", status: 403, msg: "permission denied: applications, sync, important-project/my-app-4, sub: argocd-monitor",
+			check: argocd.IsForbidden, code: "403"},
+		{name: "sync window", status: 403, msg: "cannot sync: blocked by sync window",
+			check: argocd.IsForbidden, code: "403"},
+		{name: "other 400", status: 400, msg: "application spec is invalid",
+			check: func(err error) bool {
+				var ae *argocd.APIError
+				return errors.As(err, &ae) && ae.StatusCode == 400 && !errors.Is(err, argocd.ErrOperationInProgress) && !errors.Is(err, argocd.ErrAppDeleting)
+			}, code: "400"},
+		{name: "500", status: 500, msg: "boom", check: func(err error) bool { return err != nil }, code: "500", retry: true},
+		{name: "echoed token", status: 500, msg: "bad token " + testToken,
+			check: func(err error) bool { return err != nil && !strings.Contains(err.Error(), testToken) }, code: "500", retry: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := argocdtest.NewServer(testToken, allFixtures()...)
+			defer srv.Close()
+			srv.OnSync(func(string, map[string]any) (int, string) { return tc.status, tc.msg })
+			cl, reqs := newClient(t, srv.URL, time.Second)
+			err := cl.Sync(context.Background(), argocd.SyncRequest{Name: "my-app-4", AppNamespace: "argocd", Project: "important-project", Prune: true})
+			if !tc.check(err) {
+				t.Fatalf("Sync error %v not as expected", err)
+			}
+			if argocd.IsRetryable(err) != tc.retry {
+				t.Errorf("IsRetryable = %v", !tc.retry)
+			}
+			r := srv.Requests()[0]
+			if r.Method != http.MethodPost || r.Path != "/api/v1/applications/my-app-4/sync" || r.ContentType != "application/json" {
+				t.Errorf("request = %s %s %q", r.Method, r.Path, r.ContentType)
+			}
+			var body map[string]any
+			if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]any{"project": "important-project", "prune": true, "appNamespace": "argocd"}
+			if len(body) != len(want) || body["project"] != want["project"] || body["prune"] != true || body["appNamespace"] != "argocd" {
+				t.Errorf("body = %s, want exactly %v", r.Body, want)
+			}
+			if got := testutil.ToFloat64(reqs.WithLabelValues("sync", tc.code)); got != 1 {
+				t.Errorf("sync %s counted %v", tc.code, got)
+			}
+		})
+	}
+}
+
+func TestSyncTimeoutIsRetryable(t *testing.T) {
+	srv := argocdtest.NewServer(testToken, allFixtures()...)
+	defer srv.Close()
+	srv.SetFaults(argocdtest.Fault{Endpoint: "sync", Delay: 5 * time.Second})
+	cl, reqs := newClient(t, srv.URL, 100*time.Millisecond)
+	err := cl.Sync(context.Background(), argocd.SyncRequest{Name: "my-app-4", Project: "important-project"})
+	if !argocd.IsTimeout(err) || !argocd.IsRetryable(err) || argocd.IsForbidden(err) {
+		t.Fatalf("err = %v, want a retryable timeout", err)
+	}
+	if got := testutil.ToFloat64(reqs.WithLabelValues("sync", "timeout")); got != 1 {
+		t.Errorf("sync timeout counted %v", got)
+	}
+}
+
+func TestCanceledIsNotRetryableNorCounted(t *testing.T) {
+	srv := argocdtest.NewServer(testToken, allFixtures()...)
+	defer srv.Close()
+	srv.SetFaults(argocdtest.Fault{Delay: 5 * time.Second})
+	cl, reqs := newClient(t, srv.URL, 5*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, err := cl.List(ctx, argocd.ListOptions{})
+	if !errors.Is(err, context.Canceled) || argocd.IsRetryable(err) {
+		t.Fatalf("err = %v", err)
+	}
+	if n := testutil.CollectAndCount(reqs); n != 0 {
+		t.Errorf("%d series counted for a canceled request", n)
+	}
+}

@@ -1,0 +1,215 @@
+package collector_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+type source struct{ s poller.Snapshot }
+
+func (s source) Snapshot() poller.Snapshot { return s.s }
+
+// fixtureApps decodes the real fixtures, with the timestamps and a
+// condition-free healthy app a real List would also carry.
+func fixtureApps(t *testing.T) []argocd.App {
+	t.Helper()
+	items := [][]byte{
+		argocdtest.Patch(argocdtest.Fixture(argocdtest.AutomatedWithOperation), map[string]any{
+			"status.reconciledAt": "2026-11-26T01:59:30Z", "status.health.lastTransitionTime": "2026-11-20T10:00:00Z"}),
+		argocdtest.Patch(argocdtest.Fixture(argocdtest.DegradedOutOfSync), map[string]any{
+			"status.reconciledAt": "2026-11-26T01:58:00Z", "status.health.lastTransitionTime": "2026-11-26T01:40:00Z"}),
+		argocdtest.Fixture(argocdtest.OperationRunning),
+		argocdtest.Fixture(argocdtest.OperationSucceeded),
+		// A newer Argo CD's states and an operation phase we do not know.
+		argocdtest.Patch(argocdtest.Fixture(argocdtest.OperationRunning), map[string]any{
+			"metadata.name": "future", "status.health.status": "Stalled", "status.sync.status": "Drifting",
+			"status.operationState.phase": "Paused"}),
+	}
+	var body bytes.Buffer
+	body.WriteString(`{"items":[`)
+	body.Write(bytes.Join(items, []byte(",")))
+	body.WriteString(`]}`)
+	apps, err := argocd.DecodeList(&body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apps
+}
+
+func golden(t *testing.T, name string, got []byte) []byte {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	return want
+}
+
+func render(t *testing.T, c prometheus.Collector) []byte {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	return []byte(textOf(t, reg))
+}
+
+func TestCollectorGolden(t *testing.T) {
+	last := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		snap   poller.Snapshot
+		golden string
+	}{
+		{"up", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: last, Attempted: true}, "up.prom"},
+		// Argo CD down but the snapshot is fresh: app series stay, api_up 0.
+		{"down, fresh snapshot", poller.Snapshot{Apps: fixtureApps(t)[:1], Up: false, LastSuccess: last, Attempted: true}, "down-fresh.prom"},
+		// Down past stale-after: the poller withholds the apps.
+		{"down, stale", poller.Snapshot{Up: false, LastSuccess: last, Attempted: true}, "down-stale.prom"},
+		{"never polled", poller.Snapshot{}, "never.prom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := collector.New(source{tc.snap})
+			want := golden(t, tc.golden, render(t, c))
+			if err := testutil.CollectAndCompare(c, bytes.NewReader(want)); err != nil {
+				t.Fatal(err)
+			}
+			problems, err := testutil.CollectAndLint(c)
+			if err != nil || len(problems) != 0 {
+				t.Fatalf("lint: %v %+v", err, problems)
+			}
+		})
+	}
+}
+
+func TestStateSetsHaveExactlyOneActiveState(t *testing.T) {
+	c := collector.New(source{poller.Snapshot{Apps: fixtureApps(t), Up: true}})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		name := mf.GetName()
+		if name != "argocd_monitor_app_health_status" && name != "argocd_monitor_app_sync_status" {
+			continue
+		}
+		perApp := map[string][2]int{} // series, sum
+		for _, m := range mf.GetMetric() {
+			var key []string
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "namespace" || l.GetName() == "name" {
+					key = append(key, l.GetValue())
+				}
+			}
+			k := strings.Join(key, "/")
+			v := perApp[k]
+			v[0]++
+			v[1] += int(m.GetGauge().GetValue())
+			perApp[k] = v
+		}
+		want := map[string]int{"argocd_monitor_app_health_status": len(argocd.HealthStatuses), "argocd_monitor_app_sync_status": len(argocd.SyncStatuses)}[name]
+		for k, v := range perApp {
+			if v[0] != want || v[1] != 1 {
+				t.Errorf("%s %s: %d series summing to %d, want %d summing to 1", name, k, v[0], v[1], want)
+			}
+		}
+	}
+}
+
+func textOf(t testing.TB, g prometheus.Gatherer) string {
+	t.Helper()
+	text, err := testutil.GatherAndFormat(g, expfmt.TypeTextPlain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(text)
+}
+
+// TestGatherMatchesRegistry: the fast path /metrics serves (Gather) must
+// equal what a pedantic registry makes of Collect, which checks and sorts
+// every series itself.
+func TestGatherMatchesRegistry(t *testing.T) {
+	large, err := argocd.DecodeList(argocdtest.LargeList(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Vary what the padded fixtures share, so every sort key matters.
+	for i := range large {
+		a := &large[i]
+		a.Namespace = []string{"argocd", "team-a", "apps"}[i%3]
+		a.Project = []string{"p2", "p1"}[i%2]
+		a.DestServer = []string{"https://b", "https://a", ""}[i%3]
+		a.AutoSync = i%5 == 0
+		if i%7 == 0 {
+			a.Conditions = map[string]int{"SyncError": 1, "ComparisonError": 2}
+		}
+		if i%11 == 0 {
+			a.ReconciledAt = time.Time{}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		snap poller.Snapshot
+	}{
+		{"fixtures", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: time.Unix(1700000000, 0)}},
+		{"1k padded", poller.Snapshot{Apps: large, Up: false, LastSuccess: time.Unix(1700000000, 0)}},
+		{"empty", poller.Snapshot{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := collector.New(source{tc.snap})
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(c)
+			want := textOf(t, reg)
+			got := textOf(t, c)
+			if got != want {
+				t.Fatalf("Gather differs from the registry's rendering of Collect (%d vs %d bytes)", len(got), len(want))
+			}
+		})
+	}
+}
+
+func TestGatherers(t *testing.T) {
+	c := collector.New(source{poller.Snapshot{Apps: fixtureApps(t), Up: true}})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "argocd_monitor_zz_total", Help: "x"}),
+		prometheus.NewCounter(prometheus.CounterOpts{Name: "aaa_total", Help: "x"}))
+	mfs, err := collector.Gatherers(reg, c).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	if !slices.IsSorted(names) || names[0] != "aaa_total" || names[len(names)-1] != "argocd_monitor_zz_total" {
+		t.Errorf("families = %v", names)
+	}
+	dup := prometheus.NewRegistry()
+	dup.MustRegister(c)
+	if _, err := collector.Gatherers(dup, c).Gather(); err == nil || !strings.Contains(err.Error(), "exposed twice") {
+		t.Errorf("duplicate families: %v", err)
+	}
+}

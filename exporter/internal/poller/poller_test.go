@@ -1,0 +1,394 @@
+package poller_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+)
+
+const token = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type observer struct {
+	mu    sync.Mutex
+	calls []observation
+}
+
+type observation struct {
+	apps []argocd.App
+	now  time.Time
+}
+
+func (o *observer) Observe(_ context.Context, apps []argocd.App, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls = append(o.calls, observation{apps, now})
+}
+
+func (o *observer) Calls() []observation {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]observation(nil), o.calls...)
+}
+
+func fixtures() [][]byte {
+	var items [][]byte
+	for _, f := range argocdtest.AllFixtures {
+		items = append(items, argocdtest.Fixture(f))
+	}
+	return items
+}
+
+type harness struct {
+	srv    *argocdtest.Server
+	client *argocd.Client
+	p      *poller.Poller
+	clk    *clock
+	obs    *observer
+	logs   *bytes.Buffer
+}
+
+func newHarness(t *testing.T, projected bool, items ...[]byte) *harness {
+	t.Helper()
+	srv := argocdtest.NewServer(token, items...)
+	t.Cleanup(srv.Close)
+	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(token), Timeout: 300 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{srv: srv, client: cl, clk: &clock{t: time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)}, obs: &observer{}, logs: &bytes.Buffer{}}
+	h.p = poller.New(poller.Config{
+		Client:     cl,
+		Projected:  projected,
+		Interval:   30 * time.Second,
+		StaleAfter: 5 * time.Minute,
+		Observer:   h.obs,
+		Logger:     slog.New(slog.NewTextHandler(&lockedWriter{w: h.logs}, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Now:        h.clk.Now,
+	})
+	return h
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func keys(apps []argocd.App) string {
+	var k []string
+	for _, a := range apps {
+		k = append(k, a.Key())
+	}
+	return strings.Join(k, " ")
+}
+
+func TestPollSnapshotAndObserver(t *testing.T) {
+	h := newHarness(t, false, fixtures()...)
+	if s := h.p.Snapshot(); s.Up || s.Attempted || s.Apps != nil || h.p.Ready() {
+		t.Fatalf("before the first poll: %+v", s)
+	}
+	if err := h.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := h.p.Snapshot()
+	if !s.Up || !s.Attempted || !h.p.Ready() || !s.LastSuccess.Equal(h.clk.Now()) || len(s.Apps) != 4 {
+		t.Fatalf("after a good poll: %+v", s)
+	}
+	calls := h.obs.Calls()
+	if len(calls) != 1 || len(calls[0].apps) != 4 || !calls[0].now.Equal(h.clk.Now()) {
+		t.Fatalf("observer calls = %+v", calls)
+	}
+
+	// An app deleted in Argo CD vanishes on the next successful poll.
+	h.srv.SetItems(argocdtest.Fixture(argocdtest.DegradedOutOfSync))
+	h.clk.Add(30 * time.Second)
+	if err := h.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(h.p.Snapshot().Apps); got != "argocd/my-app-4" {
+		t.Errorf("after deletion: %s", got)
+	}
+	if n := len(h.obs.Calls()); n != 2 {
+		t.Errorf("observer called %d times, want 2", n)
+	}
+}
+
+func TestFaultsKeepSnapshotAndLogOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault argocdtest.Fault
+		cause string
+	}{
+		{"500", argocdtest.Fault{Status: 500, Message: "internal"}, "server error (500)"},
+		{"401", argocdtest.Fault{Status: 401, Message: "invalid session: token is expired"}, "token expired or wrong"},
+		{"403", argocdtest.Fault{Status: 403, Message: "permission denied"}, "applications, get"},
+		{"truncated", argocdtest.Fault{Truncate: true}, "malformed or truncated JSON"},
+		{"slow", argocdtest.Fault{Delay: 3 * time.Second}, "timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, false, fixtures()...)
+			ctx := context.Background()
+			if err := h.p.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			good := h.p.Snapshot()
+
+			h.srv.SetFaults(tc.fault)
+			for range 3 {
+				h.clk.Add(30 * time.Second)
+				if err := h.p.Poll(ctx); err == nil {
+					t.Fatal("poll succeeded against a failing server")
+				}
+			}
+			s := h.p.Snapshot()
+			if s.Up {
+				t.Error("Up after a failed poll")
+			}
+			if keys(s.Apps) != keys(good.Apps) || !s.LastSuccess.Equal(good.LastSuccess) {
+				t.Errorf("snapshot not kept: %s, last success %v", keys(s.Apps), s.LastSuccess)
+			}
+			if n := len(h.obs.Calls()); n != 1 {
+				t.Errorf("observer called %d times, want 1 (failed polls are not observed)", n)
+			}
+			logs := h.logs.String()
+			if n := strings.Count(logs, "Argo CD API unavailable"); n != 1 {
+				t.Errorf("outage logged %d times, want once:\n%s", n, logs)
+			}
+			if !strings.Contains(logs, tc.cause) {
+				t.Errorf("log lacks the cause %q:\n%s", tc.cause, logs)
+			}
+			if strings.Contains(logs, token) {
+				t.Error("token in the logs")
+			}
+
+			h.srv.SetFaults()
+			if err := h.p.Poll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !h.p.Snapshot().Up || !strings.Contains(h.logs.String(), "Argo CD API reachable again") {
+				t.Errorf("recovery not seen or not logged:\n%s", h.logs.String())
+			}
+		})
+	}
+}
+
+func TestCauseChangeIsLoggedAgain(t *testing.T) {
+	h := newHarness(t, false, fixtures()...)
+	ctx := context.Background()
+	h.srv.SetFaults(argocdtest.Fault{Status: 500})
+	_ = h.p.Poll(ctx)
+	_ = h.p.Poll(ctx)
+	h.srv.SetFaults(argocdtest.Fault{Status: 401})
+	_ = h.p.Poll(ctx)
+	if n := strings.Count(h.logs.String(), "Argo CD API unavailable"); n != 2 {
+		t.Errorf("logged %d times, want 2 (first failure, then a new cause):\n%s", n, h.logs.String())
+	}
+	if !h.p.Ready() || h.p.Snapshot().Up {
+		t.Error("a failed first poll must make the exporter ready with api down")
+	}
+}
+
+func TestStaleSnapshotIsDropped(t *testing.T) {
+	h := newHarness(t, false, fixtures()...)
+	ctx := context.Background()
+	if err := h.p.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.SetFaults(argocdtest.Fault{Status: 503})
+	h.clk.Add(4 * time.Minute)
+	_ = h.p.Poll(ctx)
+	if n := len(h.p.Snapshot().Apps); n != 4 {
+		t.Fatalf("4m into an outage: %d apps, want the last good 4", n)
+	}
+	h.clk.Add(61 * time.Second)
+	_ = h.p.Poll(ctx)
+	s := h.p.Snapshot()
+	if s.Apps != nil || s.Up || s.LastSuccess.IsZero() {
+		t.Fatalf("past stale-after: %+v", s)
+	}
+	if !strings.Contains(h.logs.String(), "older than --argocd.stale-after") {
+		t.Errorf("staleness not logged:\n%s", h.logs.String())
+	}
+	h.srv.SetFaults()
+	if err := h.p.Poll(ctx); err != nil || len(h.p.Snapshot().Apps) != 4 {
+		t.Fatalf("recovery: %v", err)
+	}
+}
+
+func TestProjectedFetchesDetailOnlyWhereNeeded(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ignore bool
+		gets   int
+	}{
+		// my-app-2 is Synced and Healthy: no Get. The three others need detail.
+		{"server projects", false, 3},
+		{"server ignores fields", true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, true, fixtures()...)
+			h.srv.IgnoreFields(tc.ignore)
+			if err := h.p.Poll(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if n := h.srv.Count("get"); n != tc.gets {
+				t.Errorf("%d Gets, want %d", n, tc.gets)
+			}
+			apps := map[string]argocd.App{}
+			for _, a := range h.p.Snapshot().Apps {
+				apps[a.Key()] = a
+			}
+			if a := apps["argocd/my-app-4"]; !a.Detailed || a.Conditions["ExcludedResourceWarning"] != 2 {
+				t.Errorf("degraded app lacks detail: %+v", a)
+			}
+			if a := apps["fake-argocd-ns/my-app"]; a.Operation == nil || a.Operation.Message != "successfully synced" {
+				t.Errorf("operation message missing: %+v", a.Operation)
+			}
+			if a := apps["argocd/my-app-2"]; a.Detailed != tc.ignore || !a.OperationInProgress {
+				t.Errorf("healthy app: %+v", a)
+			}
+			for _, r := range h.srv.Requests() {
+				if r.Path == "/api/v1/applications" && !strings.Contains(r.Query.Get("fields"), "items.status.health") {
+					t.Errorf("list without projection: %v", r.Query)
+				}
+			}
+		})
+	}
+}
+
+func TestManyNeedingDetailMeansOneWholeList(t *testing.T) {
+	h := newHarness(t, true, fixtures()...)
+	h.p = poller.New(poller.Config{Client: h.client, Projected: true, MaxDetailGets: 2, Now: h.clk.Now})
+	if err := h.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if g, l := h.srv.Count("get"), h.srv.Count("list"); g != 0 || l != 2 {
+		t.Errorf("%d Gets and %d Lists, want 0 and 2 (projected, then whole)", g, l)
+	}
+	for _, a := range h.p.Snapshot().Apps {
+		if !a.Detailed {
+			t.Errorf("%s not detailed", a.Key())
+		}
+	}
+	if r := h.srv.Requests()[1]; r.Query.Has("fields") {
+		t.Errorf("second List still projected: %v", r.Query)
+	}
+}
+
+func TestProjectedDetailFailures(t *testing.T) {
+	t.Run("404 keeps the projected app", func(t *testing.T) {
+		h := newHarness(t, true, fixtures()...)
+		h.srv.SetFaults(argocdtest.Fault{Endpoint: "get", Status: 404, Message: "not found"})
+		if err := h.p.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(h.p.Snapshot().Apps); n != 4 {
+			t.Errorf("%d apps", n)
+		}
+	})
+	t.Run("500 fails the poll and keeps the old snapshot", func(t *testing.T) {
+		h := newHarness(t, true, fixtures()...)
+		if err := h.p.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		h.srv.SetFaults(argocdtest.Fault{Endpoint: "get", Status: 500})
+		if err := h.p.Poll(context.Background()); err == nil {
+			t.Fatal("poll succeeded")
+		}
+		if s := h.p.Snapshot(); s.Up || len(s.Apps) != 4 {
+			t.Errorf("snapshot: up %v, %d apps", s.Up, len(s.Apps))
+		}
+	})
+}
+
+// countingClient serves n unhealthy projected apps and records how many Gets
+// run at once.
+type countingClient struct {
+	n             int
+	inFlight, max atomic.Int32
+}
+
+func (c *countingClient) List(context.Context, argocd.ListOptions) ([]argocd.App, error) {
+	apps := make([]argocd.App, c.n)
+	for i := range apps {
+		apps[i] = argocd.App{Namespace: "argocd", Name: fmt.Sprint("app-", i), Health: argocd.HealthDegraded, Sync: argocd.SyncOutOfSync}
+	}
+	return apps, nil
+}
+
+func (c *countingClient) Get(_ context.Context, name, ns, _ string) (argocd.App, error) {
+	n := c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+	for {
+		m := c.max.Load()
+		if n <= m || c.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(time.Millisecond)
+	return argocd.App{Namespace: ns, Name: name, Health: argocd.HealthDegraded, Detailed: true}, nil
+}
+
+func TestDetailConcurrencyIsBounded(t *testing.T) {
+	cl := &countingClient{n: 60}
+	p := poller.New(poller.Config{Client: cl, Projected: true, DetailConcurrency: 3})
+	if err := p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if m := cl.max.Load(); m > 3 || m < 1 {
+		t.Errorf("max concurrent Gets = %d, want 1..3", m)
+	}
+	for _, a := range p.Snapshot().Apps {
+		if !a.Detailed {
+			t.Fatalf("%s not detailed", a.Key())
+		}
+	}
+}
+
+func TestRunStopsWithContext(t *testing.T) {
+	h := newHarness(t, false, fixtures()...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.p.Run(ctx); close(done) }()
+	deadline := time.After(5 * time.Second)
+	for !h.p.Ready() {
+		select {
+		case <-deadline:
+			t.Fatal("first poll never finished")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}

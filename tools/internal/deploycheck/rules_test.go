@@ -1,0 +1,186 @@
+package deploycheck
+
+import (
+	"strings"
+	"testing"
+
+	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// TestCheckCatchesBrokenManifests breaks one promise at a time in the production render and
+// expects Check to name it.
+func TestCheckCatchesBrokenManifests(t *testing.T) {
+	type objs = []Object
+	deployment := func(o objs, name string) *appsv1.Deployment {
+		for _, x := range o {
+			if d, ok := x.(*appsv1.Deployment); ok && d.Name == name {
+				return d
+			}
+		}
+		t.Fatalf("no Deployment %s", name)
+		return nil
+	}
+	container := func(o objs, name string) *corev1.Container {
+		return &deployment(o, name).Spec.Template.Spec.Containers[0]
+	}
+	two := int32(2)
+	tests := []struct {
+		name    string
+		mutate  func(objs) objs
+		wantErr string
+	}{
+		{"writable root filesystem", func(o objs) objs {
+			f := false
+			container(o, BridgeName).SecurityContext.ReadOnlyRootFilesystem = &f
+			return o
+		}, "slack-bridge container slack-bridge: readOnlyRootFilesystem must be true"},
+		{"root user", func(o objs) objs {
+			u := int64(0)
+			container(o, ExporterName).SecurityContext.RunAsUser = &u
+			return o
+		}, "runAsUser must be 65532"},
+		{"capability added", func(o objs) objs {
+			container(o, ExporterName).SecurityContext.Capabilities.Add = []corev1.Capability{"NET_ADMIN"}
+			return o
+		}, "capabilities must drop ALL"},
+		{"two exporters", func(o objs) objs { deployment(o, ExporterName).Spec.Replicas = &two; return o }, "replicas must be 1"},
+		{"rolling exporter", func(o objs) objs {
+			deployment(o, ExporterName).Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
+			return o
+		}, "strategy must be Recreate"},
+		{"no state file", func(o objs) objs { container(o, ExporterName).Args = container(o, ExporterName).Args[:3]; return o }, "no --remediation.state-file="},
+		{"no PDB", func(o objs) objs {
+			var out objs
+			for _, x := range o {
+				if x.GetObjectKind().GroupVersionKind().Kind != "PodDisruptionBudget" {
+					out = append(out, x)
+				}
+			}
+			return out
+		}, "no PodDisruptionBudget"},
+		{"inlined Secret", func(o objs) objs {
+			s := &corev1.Secret{StringData: map[string]string{"token": "x"}}
+			s.Name, s.Namespace = "argocd-monitor-argocd-token", "argocd-monitor"
+			return append(o, s)
+		}, "never inlined"},
+		{"wrong liveness path", func(o objs) objs {
+			container(o, ExporterName).LivenessProbe.HTTPGet.Path = "/healthz"
+			return o
+		}, `path "/healthz", want "/-/healthy"`},
+		{"no memory limit", func(o objs) objs {
+			delete(container(o, BridgeName).Resources.Limits, corev1.ResourceMemory)
+			return o
+		}, "memory request and limit must both be set"},
+		{"missing ConfigMap key", func(o objs) objs {
+			container(o, ExporterName).Env[0].ValueFrom.ConfigMapKeyRef.Key = "ARGOCD_SERVER"
+			return o
+		}, `reads key "ARGOCD_SERVER" missing`},
+		{"token through subPath", func(o objs) objs {
+			container(o, ExporterName).VolumeMounts[0].SubPath = "token"
+			return o
+		}, "subPath"},
+		{"file flag reads a key the Secret lacks", func(o objs) objs {
+			c := container(o, BridgeName)
+			for i, a := range c.Args {
+				if strings.HasPrefix(a, "--slack.webhook-url-file=") {
+					c.Args[i] = "--slack.webhook-url-file=/etc/argocd-monitor/slack/url"
+				}
+			}
+			return o
+		}, `reads key "url", not a key of Secret argocd-monitor-slack`},
+		{"file flag outside mounts", func(o objs) objs {
+			c := container(o, ExporterName)
+			c.Args = append(c.Args, "--argocd.ca-file=/etc/ssl/argocd/ca.crt")
+			return o
+		}, "--argocd.ca-file points outside every volumeMount"},
+		{"volume with two sources", func(o objs) objs {
+			v := &deployment(o, ExporterName).Spec.Template.Spec.Volumes[1]
+			v.HostPath = &corev1.HostPathVolumeSource{Path: "/var/lib"}
+			return o
+		}, "volume state has 2 sources"},
+		{"unknown Secret", func(o objs) objs {
+			deployment(o, ExporterName).Spec.Template.Spec.Volumes[0].Secret.SecretName = "argocd-monitor-secret"
+			return o
+		}, `unknown Secret "argocd-monitor-secret"`},
+		{"service targets a missing port", func(o objs) objs {
+			for _, x := range o {
+				if s, ok := x.(*corev1.Service); ok && s.Name == BridgeName {
+					s.Spec.Ports[0].TargetPort = intstr.FromString("web")
+				}
+			}
+			return o
+		}, "targetPort web is not a port"},
+		{"alertmanager posts to another namespace", func(o objs) objs {
+			for _, x := range o {
+				if ac, ok := x.(*monitoringv1alpha1.AlertmanagerConfig); ok {
+					u := "http://slack-bridge.monitoring.svc:9798/webhook"
+					ac.Spec.Receivers[0].WebhookConfigs[0].URL = &u
+				}
+			}
+			return o
+		}, "want http://slack-bridge.argocd-monitor.svc:9798/webhook"},
+		{"alertmanager without token", func(o objs) objs {
+			for _, x := range o {
+				if ac, ok := x.(*monitoringv1alpha1.AlertmanagerConfig); ok {
+					ac.Spec.Receivers[0].WebhookConfigs[0].HTTPConfig = nil
+				}
+			}
+			return o
+		}, "must authenticate with Bearer"},
+		{"object in another namespace", func(o objs) objs {
+			deployment(o, BridgeName).Namespace = "default"
+			return o
+		}, `namespace "default", want "argocd-monitor"`},
+		{"dashboard ConfigMap too large", func(o objs) objs {
+			for _, x := range o {
+				if cm, ok := x.(*corev1.ConfigMap); ok && cm.Labels["grafana_dashboard"] == "1" {
+					cm.Data["huge.json"] = strings.Repeat("x", 1<<20)
+				}
+			}
+			return o
+		}, "the API server accepts at most 1048576"},
+		{"alert selects a job nobody scrapes", func(o objs) objs {
+			for _, x := range o {
+				if s, ok := x.(*corev1.Service); ok && s.Name == ExporterName {
+					s.Labels["argocd-monitor.io/job"] = "exporter"
+				}
+			}
+			return o
+		}, `selects job "argocd-monitor-exporter", but the ServiceMonitors produce [argocd-monitor-bridge exporter]`},
+		{"dashboard selects a job nobody scrapes", func(o objs) objs {
+			for _, x := range o {
+				if cm, ok := x.(*corev1.ConfigMap); ok && cm.Labels["grafana_dashboard"] == "1" {
+					cm.Data["x.json"] = `{"targets": [{"expr": "up{job=\"argocd-exporter\"}"}]}`
+				}
+			}
+			return o
+		}, `dashboard x.json: selects job "argocd-exporter"`},
+		{"jobLabel names a missing Service label", func(o objs) objs {
+			for _, x := range o {
+				if s, ok := x.(*corev1.Service); ok && s.Name == BridgeName {
+					delete(s.Labels, "argocd-monitor.io/job")
+				}
+			}
+			return o
+		}, "jobLabel argocd-monitor.io/job is not a label of Service slack-bridge"},
+		{"unlabelled object", func(o objs) objs {
+			delete(deployment(o, BridgeName).Labels, PartOfLabel)
+			return o
+		}, "Deployment slack-bridge: label app.kubernetes.io/part-of=argocd-monitor missing"},
+		{"exporter without egress policy", func(o objs) objs {
+			deployment(o, ExporterName).Spec.Template.Labels = map[string]string{"app.kubernetes.io/name": "other"}
+			return o
+		}, "Deployment argocd-exporter: NetworkPolicies must restrict"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Check(tt.mutate(decodeRendered(t, "production")), "argocd-monitor")
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Check() = %v\nwant an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
