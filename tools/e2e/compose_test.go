@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -28,8 +29,7 @@ type composeFile struct {
 // mounted file exists, Prometheus and Alertmanager mount the very configs the stack runner
 // renders, and every flag given to our binaries exists in their --help.
 func TestComposeMatchesStack(t *testing.T) {
-	wd, _ := os.Getwd()
-	root, err := stack.FindRoot(wd)
+	root, err := repofile.FindRootFromWD()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
@@ -41,11 +42,7 @@ type e2e struct {
 func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := stack.FindRoot(wd)
+	root, err := repofile.FindRootFromWD()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/demo"
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -37,11 +38,7 @@ func run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	root, err := stack.FindRoot(wd)
+	root, err := repofile.FindRootFromWD()
 	if err != nil {
 		return err
 	}

@@ -93,19 +93,3 @@ func runCmd(cmd *exec.Cmd) error {
 	}
 	return nil
 }
-
-// FindRoot returns the repository root: the nearest parent of dir holding go.work.
-func FindRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.work above %s: run from inside the argocd-monitor repository", dir)
-		}
-	}
-}

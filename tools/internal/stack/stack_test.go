@@ -10,25 +10,17 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := FindRoot(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
+)
 
 // The committed local configs must keep every address the runner replaces, and nothing of the
 // container network may survive rendering.
 func TestRenderLocalConfigs(t *testing.T) {
-	root := repoRoot(t)
+	root, err := repofile.FindRootFromWD()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	tests := []struct {
 		src  string
