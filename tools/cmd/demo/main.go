@@ -94,7 +94,9 @@ func run(ctx context.Context, args []string) error {
 			if *exitWhenDone {
 				return nil
 			}
-			fmt.Println("The stack keeps running: try the URLs above. Ctrl-C stops everything.")
+			fmt.Printf("The stack keeps running. Repair the stuck app and watch the alert resolve:\n"+
+				"  curl -X POST %s/sim/apps/stuck/state -d '{\"health\":\"Healthy\",\"sync\":\"Synced\"}'\n"+
+				"Ctrl-C stops everything.\n", st.SimURL)
 		}
 	}
 }
