@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string) error {
 	sim.Apps = *apps
 	fmt.Println("starting the stack on 127.0.0.1 (logs in", workDir+")")
 	st, err := stack.Start(ctx, stack.Config{
-		Root: root, Work: workDir, Bin: bins, Sim: sim,
+		Root: root, Work: workDir, Bin: bins, Sim: sim, SimPort: 8080,
 		Slack: stack.Slack{Console: true, Channel: "#argocd-demo"},
 		Log:   os.Stdout,
 	})

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -142,4 +143,14 @@ func freePort() (int, error) {
 		return 0, errors.New("not a TCP address")
 	}
 	return addr.Port, nil
+}
+
+// portFree reports whether a loopback port can be bound right now.
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }

@@ -29,6 +29,9 @@ type Config struct {
 	Work   string   // logs, configs, tokens and data; created, previous data removed
 	Bin    Binaries // from Build
 	Params string   // alert params file relative to Root; default DefaultParams
+	// SimPort is the simulator's port when free (0 or taken: any free port). The demo asks for
+	// 8080, the argocdURL of DefaultParams, so the links in the alerts' descriptions work.
+	SimPort int
 
 	Slack       Slack
 	Sim         SimTimings
@@ -134,6 +137,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		if ports[i], err = freePort(); err != nil {
 			return nil, fmt.Errorf("free port: %w", err)
 		}
+	}
+	if cfg.SimPort != 0 && portFree(cfg.SimPort) {
+		ports[0] = cfg.SimPort
 	}
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 	simAddr, exporterAddr, bridgeAddr, promAddr, amAddr := addr(ports[0]), addr(ports[1]), addr(ports[2]), addr(ports[3]), addr(ports[4])

@@ -2,10 +2,12 @@ package stack
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -151,5 +153,16 @@ func TestFreePort(t *testing.T) {
 	p, err := freePort()
 	if err != nil || p <= 0 || p > 65535 {
 		t.Fatalf("port %d, err %v", p, err)
+	}
+	if !portFree(p) {
+		t.Fatalf("port %d from freePort is not free", p)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if portFree(p) {
+		t.Fatalf("port %d reported free while listened on", p)
 	}
 }
