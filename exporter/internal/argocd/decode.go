@@ -217,7 +217,7 @@ func decodeList(r io.Reader) ([]App, error) {
 			return nil, fmt.Errorf("unexpected %v in list object", tok)
 		}
 		if key != "items" {
-			var skip struct{}
+			var skip json.RawMessage // any JSON value: metadata, kind, apiVersion...
 			if err := dec.Decode(&skip); err != nil {
 				return nil, fmt.Errorf("list %s: %w", key, err)
 			}

@@ -31,6 +31,8 @@ func TestDecodeList(t *testing.T) {
 		{name: "fixtures", body: string(listOf(allFixtures()...)), n: 4},
 		{name: "items null", body: `{"metadata":{},"items":null}`, n: 0},
 		{name: "no items key", body: `{"metadata":{}}`, n: 0},
+		// A proxy or another client library may add the Kubernetes envelope.
+		{name: "kind and apiVersion envelope", body: `{"kind":"ApplicationList","apiVersion":"argoproj.io/v1alpha1","metadata":{},"items":[` + string(app) + `]}`, n: 1},
 		{name: "items first, metadata last", body: `{"items":[` + string(app) + `],"metadata":{"resourceVersion":"2"}}`, n: 1},
 		{name: "newer enum values and multi-source", body: string(listOf(newer)), n: 1, check: func(t *testing.T, apps []argocd.App) {
 			a := apps[0]
