@@ -62,6 +62,16 @@ demo: tools
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
+## fuzz: every fuzz target of the product and tools modules, FUZZTIME each (default 10s).
+FUZZTIME ?= 10s
+fuzz:
+	@set -e; \
+	run() { for pkg in $$("$$@" list ./...); do \
+	  for f in $$("$$@" test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; "$$@" test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done; }; \
+	(cd exporter && run $(GO)); (cd bridge && run $(GO)); GOWORK=off run $(GO) -C tools
+
 ## generate: regenerate every generated file: rules, PrometheusRule, dashboards, rendered manifests (golden test files: go test -update).
 # Relative paths given to the generators resolve against the repository root.
 generate:

@@ -70,12 +70,19 @@ type CLI struct {
 
 func main() {
 	var cli CLI
-	kong.Parse(&cli, kong.Name("slack-bridge"),
-		kong.Description("Alertmanager webhooks to Slack Block Kit messages."),
-		kong.Vars{"version": version.Print("slack-bridge")})
+	kong.Parse(&cli, kongOptions()...)
 	if err := runUntilSignal(&cli, os.Stdout, os.LookupEnv); err != nil {
 		fmt.Fprintln(os.Stderr, "slack-bridge:", err)
 		os.Exit(1)
+	}
+}
+
+// kongOptions are the parser options of main; tests parse with the same ones.
+func kongOptions() []kong.Option {
+	return []kong.Option{
+		kong.Name("slack-bridge"),
+		kong.Description("Alertmanager webhooks to Slack Block Kit messages."),
+		kong.Vars{"version": version.Print("slack-bridge")},
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 func parse(t *testing.T, args ...string) *CLI {
 	t.Helper()
 	var cli CLI
-	p, err := kong.New(&cli, kong.Vars{"version": "test"})
+	p, err := kong.New(&cli, kongOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

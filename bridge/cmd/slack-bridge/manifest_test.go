@@ -56,8 +56,8 @@ func TestDeployManifestsParse(t *testing.T) {
 func parseDeployed(t *testing.T, args []string, env map[string]string) error {
 	t.Helper()
 	var cli CLI
-	parser, err := kong.New(&cli, kong.Name("slack-bridge"), kong.Vars{"version": "test"},
-		kong.Exit(func(int) { t.Fatal("the CLI tried to exit") }), kong.Writers(io.Discard, io.Discard))
+	parser, err := kong.New(&cli, append(kongOptions(),
+		kong.Exit(func(int) { t.Fatal("the CLI tried to exit") }), kong.Writers(io.Discard, io.Discard))...)
 	if err != nil {
 		return err
 	}
