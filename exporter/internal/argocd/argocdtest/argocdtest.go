@@ -1,7 +1,8 @@
 // Package argocdtest is an httptest fake of the Argo CD API (List, Get, Sync)
 // serving real Application fixtures, with fault injection, for the tests of
 // every package that talks to Argo CD. It honours List's `fields` projection
-// and its whitelist the way argocd-server does, unless told to ignore it.
+// and its whitelist through the simulator's projection (argocdsim.ProjectListItem),
+// unless told to ignore it.
 package argocdtest
 
 import (
@@ -14,10 +15,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 //go:embed testdata/*.json
@@ -269,70 +271,23 @@ func find(items [][]byte, name, ns string) []byte {
 	return nil
 }
 
-// listWhitelist is argocd-server's List `fields` whitelist (3.x).
-var listWhitelist = map[string]bool{}
-
-func init() {
-	for _, p := range strings.Fields(`metadata.name metadata.namespace metadata.annotations metadata.labels
-		metadata.creationTimestamp metadata.deletionTimestamp spec spec.destination spec.project spec.source
-		spec.sources spec.sourceHydrator spec.syncPolicy status.sourceHydrator status.summary status.health
-		status.resources status.sync.status status.sync.revision status.operationState.phase
-		status.operationState.startedAt status.operationState.finishedAt status.operationState.operation.sync
-		operation.sync`) {
-		listWhitelist[p] = true
-	}
-}
-
 func listBody(items [][]byte, q url.Values, ignoreFields bool) []byte {
-	var fields []string
-	if f := strings.Join(q["fields"], ","); f != "" && !ignoreFields {
-		for _, p := range strings.Split(f, ",") {
-			if p = strings.TrimPrefix(strings.TrimSpace(p), "items."); listWhitelist[p] {
-				fields = append(fields, p)
-			}
-		}
-		sort.Strings(fields)
-	}
+	fields := strings.Join(q["fields"], ",")
 	var buf bytes.Buffer
 	buf.WriteString(`{"metadata":{"resourceVersion":"4242"},"items":[`)
 	for i, it := range items {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		if fields != nil {
-			it = project(it, fields)
+		if !ignoreFields {
+			if projected, err := argocdsim.ProjectListItem(it, fields); err == nil {
+				it = projected
+			} // an item a test made unparseable is served as it is
 		}
 		buf.Write(it)
 	}
 	buf.WriteString("]}")
 	return buf.Bytes()
-}
-
-// project keeps only the given dotted paths of an item.
-func project(item []byte, fields []string) []byte {
-	var src map[string]any
-	if err := json.Unmarshal(item, &src); err != nil {
-		return item
-	}
-	dst := map[string]any{}
-	for _, f := range fields {
-		parts := strings.Split(f, ".")
-		var v any = src
-		for _, k := range parts {
-			m, ok := v.(map[string]any)
-			if !ok {
-				v = nil
-				break
-			}
-			v = m[k]
-		}
-		if v == nil {
-			continue
-		}
-		setPath(dst, parts, v)
-	}
-	b, _ := json.Marshal(dst)
-	return b
 }
 
 // setPath sets m's nested key path to v, creating objects on the way; a nil
