@@ -23,11 +23,7 @@ func NewResolver(root string) (Resolver, error) {
 		}
 		return Resolver{Root: abs}, nil
 	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return Resolver{}, err
-	}
-	found, err := FindRoot(wd)
+	found, err := FindRootFromWD()
 	if err != nil {
 		return Resolver{}, err
 	}
