@@ -246,9 +246,32 @@ func (c *Client) do(ctx context.Context, endpoint, method, path string, q url.Va
 		}
 	}()
 
+	resp, err := c.send(ctx, method, path, q, body, "application/json")
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			status = ae.StatusCode
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if err := read(resp.Body); err != nil {
+		// A body cut short by the deadline is a timeout, not bad JSON.
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err // counted as code "error": the answer was unusable
+	}
+	status = resp.StatusCode
+	return nil
+}
+
+// send makes one request and returns a 2xx response; any other answer is
+// read (bounded) into an *APIError and closed.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body []byte, accept string) (*http.Response, error) {
 	token, err := c.token.Token()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	target := c.base.String() + "/" + path // path segments are escaped by the caller
 	if len(q) > 0 {
@@ -260,33 +283,24 @@ func (c *Client) do(ctx context.Context, endpoint, method, path string, q url.Va
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", c.userAgent)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return scrubURL(err)
+		return nil, scrubURL(err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		status = resp.StatusCode
+		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return errorFromBody(resp.StatusCode, b, token)
+		return nil, errorFromBody(resp.StatusCode, b, token)
 	}
-	if err := read(resp.Body); err != nil {
-		// A body cut short by the deadline is a timeout, not bad JSON.
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err // counted as code "error": the answer was unusable
-	}
-	status = resp.StatusCode
-	return nil
+	return resp, nil
 }
 
 // scrubURL drops the URL from a transport error (*url.Error): it may carry
