@@ -1,0 +1,28 @@
+package remediate
+
+import "time"
+
+// NextDue is when the engine's next decision falls due (a grace period or a
+// backoff ends), if one is scheduled. A watcher, which only hears of
+// changes, shows the engine the snapshot again then.
+func (e *Engine) NextDue() (time.Time, bool) {
+	if e.cfg.Mode == ModeOff {
+		return time.Time{}, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var next time.Time
+	for _, st := range e.apps {
+		if st.Paused || st.InFlight || st.StreakStart.IsZero() {
+			continue
+		}
+		t := st.StreakStart.Add(e.cfg.Grace)
+		if st.NotBefore.After(t) {
+			t = st.NotBefore
+		}
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	return next, !next.IsZero()
+}

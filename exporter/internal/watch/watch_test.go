@@ -1,0 +1,410 @@
+package watch_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const testToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
+
+// pipeNet is an in-memory network (net.Pipe) so that HTTP runs inside a
+// synctest bubble, where fake time drives keepalives, stalls and backoff.
+type pipeNet struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeNet() *pipeNet { return &pipeNet{conns: make(chan net.Conn), done: make(chan struct{})} }
+
+func (l *pipeNet) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeNet) Close() error { l.once.Do(func() { close(l.done) }); return nil }
+
+func (l *pipeNet) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80} }
+
+func (l *pipeNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	c, s := net.Pipe()
+	select {
+	case l.conns <- s:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// faults sits in front of the simulator: it counts Lists and breaks the
+// Watch stream the ways proxies and servers do.
+type faults struct {
+	mu       sync.Mutex
+	lists    int
+	refuse   bool   // answer the stream 503
+	stall    bool   // answer the stream's headers, then nothing
+	cutAfter int    // end the stream after this many writes (0: never)
+	drop     string // swallow the events of this app
+}
+
+func (f *faults) set(fn func(f *faults)) { f.mu.Lock(); fn(f); f.mu.Unlock() }
+
+func (f *faults) listCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.lists }
+
+func (f *faults) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		refuse, stall, cut := f.refuse, f.stall, f.cutAfter
+		if r.URL.Path == "/api/v1/applications" {
+			f.lists++
+		}
+		f.mu.Unlock()
+		if !strings.HasPrefix(r.URL.Path, "/api/v1/stream/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		switch {
+		case refuse:
+			http.Error(w, `{"error":"unavailable","code":14,"message":"unavailable"}`, http.StatusServiceUnavailable)
+		case stall:
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		default:
+			next.ServeHTTP(&faultyWriter{ResponseWriter: w, f: f, left: cut}, r)
+		}
+	})
+}
+
+type faultyWriter struct {
+	http.ResponseWriter
+	f    *faults
+	left int
+}
+
+func (w *faultyWriter) Write(b []byte) (int, error) {
+	w.f.mu.Lock()
+	drop := w.f.drop
+	w.f.mu.Unlock()
+	if drop != "" && strings.Contains(string(b), `"name":"`+drop+`"`) {
+		return len(b), nil
+	}
+	if w.left > 0 {
+		if w.left--; w.left == 0 {
+			return 0, net.ErrClosed
+		}
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *faultyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type env struct {
+	logs    *logLines
+	sim     *argocdsim.Sim
+	faults  *faults
+	poller  *poller.Poller
+	watcher *watch.Watcher
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+const (
+	pollInterval = 30 * time.Second
+	resync       = 10 * time.Minute
+	stall        = 45 * time.Second
+)
+
+// start runs a simulator with filler apps app-00001..app-00003 and a
+// watcher against it, all inside the calling synctest bubble.
+func start(t *testing.T, fs *faults) *env {
+	t.Helper()
+	sim, err := argocdsim.New(argocdsim.Config{Token: testToken, Apps: 3, NoScenario: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pn := newPipeNet()
+	srv := &http.Server{Handler: fs.wrap(sim.Handler())}
+	go func() { _ = srv.Serve(pn) }()
+	tr := &http.Transport{DialContext: pn.dial}
+	cl, err := argocd.NewClient(argocd.Config{APIURL: "http://argocd.test", Token: argocd.StaticToken(testToken),
+		HTTPClient: &http.Client{Transport: tr}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := poller.New(poller.Config{Client: cl, Projected: true, Interval: pollInterval})
+	logs := &logLines{}
+	w := watch.New(watch.Config{Client: cl, Poller: p, Projected: true, ResyncInterval: resync,
+		PollInterval: pollInterval, StallTimeout: stall, Logger: slog.New(logs)})
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &env{logs: logs, sim: sim, faults: fs, poller: p, watcher: w, cancel: cancel, done: make(chan struct{})}
+	go func() { w.Run(ctx); close(e.done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-e.done
+		_ = srv.Close()
+		tr.CloseIdleConnections()
+	})
+	synctest.Wait()
+	return e
+}
+
+// logLines records the messages logged at info and above.
+type logLines struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logLines) Enabled(_ context.Context, lvl slog.Level) bool { return lvl >= slog.LevelInfo }
+
+func (l *logLines) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, r.Message)
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logLines) WithGroup(string) slog.Handler      { return l }
+
+func (l *logLines) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.msgs...)
+}
+
+func (e *env) app(name string) (argocd.App, bool) {
+	for _, a := range e.poller.Snapshot().Apps {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return argocd.App{}, false
+}
+
+func (e *env) watchUp() float64 { return e.metric("argocd_monitor_watch_up", "") }
+
+// metric reads one of the watcher's series: the gauge, or the counter of
+// one event type.
+func (e *env) metric(name, typ string) float64 {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e.watcher)
+	mfs, err := reg.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.Metric {
+			if typ == "" {
+				return m.GetGauge().GetValue()
+			}
+			if m.Label[0].GetValue() == typ {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	panic("no series " + name + " " + typ)
+}
+
+func (e *env) health(t *testing.T, name string) argocd.HealthStatus {
+	t.Helper()
+	a, ok := e.app(name)
+	if !ok {
+		t.Fatalf("%s not in the snapshot", name)
+	}
+	return a.Health
+}
+
+func degrade(t *testing.T, sim *argocdsim.Sim, name string) {
+	t.Helper()
+	h := argocd.HealthDegraded
+	if err := sim.SetState(name, argocdsim.ControlState{Health: &h}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := start(t, &faults{})
+		if e.watchUp() != 1 || len(e.poller.Snapshot().Apps) != 3 {
+			t.Fatalf("watch_up %v, %d apps", e.watchUp(), len(e.poller.Snapshot().Apps))
+		}
+		lists := e.faults.listCount()
+		time.Sleep(2 * time.Second) // a quiet spell after the initial ADDED burst
+		degrade(t, e.sim, "app-00002")
+		synctest.Wait()
+		// Published at once: the first change after a quiet spell is not held back.
+		if h := e.health(t, "app-00002"); h != argocd.HealthDegraded {
+			t.Fatalf("health %s right after the event", h)
+		}
+		a, _ := e.app("app-00002")
+		if !a.Detailed {
+			t.Error("a projected stream event should carry detail")
+		}
+		if err := e.sim.Delete("app-00003"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // past the coalescing window
+		synctest.Wait()
+		if _, ok := e.app("app-00003"); ok {
+			t.Fatal("DELETED app still in the snapshot")
+		}
+		mfs, err := collector.New(e.poller).Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.Metric {
+				for _, l := range m.Label {
+					if l.GetValue() == "app-00003" {
+						t.Fatalf("%s still has a series of the deleted app", mf.GetName())
+					}
+				}
+			}
+		}
+		if got := e.faults.listCount(); got != lists {
+			t.Errorf("%d Lists while the stream was up, want none", got-lists)
+		}
+		if n := e.metric("argocd_monitor_watch_events_total", "deleted"); n != 1 {
+			t.Errorf("deleted events %v", n)
+		}
+	})
+}
+
+func TestReconnectAfterEOF(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := &faults{cutAfter: 2} // two ADDED, then the connection ends
+		e := start(t, fs)
+		fs.set(func(f *faults) { f.cutAfter = 0 })
+		// Down until the backoff (1s) is over, then back.
+		if e.watchUp() != 0 {
+			t.Fatal("watch_up 1 after the stream ended")
+		}
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		if e.watchUp() != 1 {
+			t.Fatal("no reconnect after the backoff")
+		}
+		degrade(t, e.sim, "app-00001")
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if h := e.health(t, "app-00001"); h != argocd.HealthDegraded {
+			t.Fatalf("health %s after reconnect", h)
+		}
+	})
+}
+
+func TestReconnectAfterStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := &faults{stall: true}
+		e := start(t, fs)
+		if e.watchUp() != 1 {
+			t.Fatal("a stream that answered should count as up until it stalls")
+		}
+		fs.set(func(f *faults) { f.stall = false })
+		time.Sleep(stall - time.Second)
+		synctest.Wait()
+		if e.watchUp() != 1 {
+			t.Fatal("cut before the stall timeout")
+		}
+		time.Sleep(2*time.Second + time.Second) // stall timeout, then the 1s backoff
+		synctest.Wait()
+		if e.watchUp() != 1 {
+			t.Fatal("no reconnect after the stall")
+		}
+		degrade(t, e.sim, "app-00003")
+		time.Sleep(time.Second) // the coalescing window after the reconnect's ADDED burst
+		synctest.Wait()
+		if h := e.health(t, "app-00003"); h != argocd.HealthDegraded {
+			t.Fatalf("health %s after reconnect", h)
+		}
+	})
+}
+
+func TestFallbackToPollingAndBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := &faults{refuse: true}
+		e := start(t, fs)
+		if e.watchUp() != 0 {
+			t.Fatal("watch_up 1 with the stream refused")
+		}
+		lists := fs.listCount()
+		degrade(t, e.sim, "app-00001")
+		time.Sleep(pollInterval + time.Second)
+		synctest.Wait()
+		if got := fs.listCount() - lists; got != 1 {
+			t.Fatalf("%d Lists in one poll interval with the stream down, want 1", got)
+		}
+		if h := e.health(t, "app-00001"); h != argocd.HealthDegraded {
+			t.Fatalf("polling did not see the change: %s", h)
+		}
+		if !e.poller.Snapshot().Up {
+			t.Error("api_up 0 while polls succeed")
+		}
+		// The stream comes back: the next reconnect (backoff at most 1m) finds it.
+		fs.set(func(f *faults) { f.refuse = false })
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		if e.watchUp() != 1 {
+			t.Fatal("stream not resumed")
+		}
+		// Several failed reconnects, two changes of mode: two lines.
+		want := []string{"watch stream down, polling Argo CD instead", "watching Argo CD applications"}
+		if got := e.logs.list(); !slices.Equal(got, want) {
+			t.Errorf("log lines %q, want %q", got, want)
+		}
+		lists = fs.listCount()
+		time.Sleep(3 * pollInterval)
+		synctest.Wait()
+		if got := fs.listCount() - lists; got != 0 {
+			t.Errorf("%d Lists with the stream back, want 0 until the resync", got)
+		}
+	})
+}
+
+func TestResyncHealsAMissedEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fs := &faults{}
+		e := start(t, fs)
+		fs.set(func(f *faults) { f.drop = "app-00002" })
+		degrade(t, e.sim, "app-00002")
+		time.Sleep(resync - time.Minute)
+		synctest.Wait()
+		if h := e.health(t, "app-00002"); h == argocd.HealthDegraded {
+			t.Fatal("the dropped event arrived anyway: the test proves nothing")
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if h := e.health(t, "app-00002"); h != argocd.HealthDegraded {
+			t.Fatalf("health %s after the resync", h)
+		}
+		if e.watchUp() != 1 {
+			t.Error("the resync should not take the stream down")
+		}
+	})
+}
