@@ -3,9 +3,9 @@ package watch_test
 import (
 	"context"
 	"log/slog"
-	"slices"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
