@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/valyala/fastjson"
 )
 
 // EventType is the type of one Watch stream event.
@@ -42,6 +44,7 @@ type StreamReader struct {
 	br  *bufio.Reader
 	sse bool
 	buf []byte // the line being assembled
+	p   fastjson.Parser
 }
 
 // NewStreamReader reads events from r; sse says which framing r uses.
@@ -66,7 +69,7 @@ func (s *StreamReader) Next() (Event, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		return decodeEvent(line)
+		return decodeEvent(&s.p, line)
 	}
 }
 
@@ -87,7 +90,7 @@ func (s *StreamReader) nextSSE() (Event, error) {
 		switch {
 		case len(line) == 0:
 			if have {
-				return decodeEvent(data)
+				return decodeEvent(&s.p, data)
 			}
 		case line[0] == ':':
 			if !have {
@@ -135,43 +138,40 @@ func (s *StreamReader) line() ([]byte, error) {
 	}
 }
 
-// wireEvent is one stream message: a result or an error.
-type wireEvent struct {
-	Result *struct {
-		Type        string   `json:"type"`
-		Application *wireApp `json:"application"`
-	} `json:"result"`
-	Error *struct {
-		HTTPCode int    `json:"http_code"`
-		Message  string `json:"message"`
-	} `json:"error"`
-}
-
-func decodeEvent(b []byte) (Event, error) {
-	var w wireEvent
-	if err := json.Unmarshal(b, &w); err != nil {
+func decodeEvent(p *fastjson.Parser, b []byte) (Event, error) {
+	v, err := p.ParseBytes(b)
+	if err != nil {
 		return Event{}, fmt.Errorf("%w: stream event: %v", ErrMalformedResponse, err)
 	}
-	switch {
-	case w.Error != nil:
-		code := w.Error.HTTPCode
+	if e := v.Get("error"); e != nil && e.Type() != fastjson.TypeNull {
+		code := e.GetInt("http_code")
 		if code < 400 || code > 599 {
 			code = 500 // an error object is never a success
 		}
-		return Event{}, errorFromBody(code, mustJSON(map[string]string{"message": w.Error.Message}), "")
-	case w.Result == nil:
+		return Event{}, errorFromBody(code, mustJSON(map[string]string{"message": string(e.GetStringBytes("message"))}), "")
+	}
+	res := v.Get("result")
+	if res == nil || res.Type() != fastjson.TypeObject {
 		return Event{}, fmt.Errorf("%w: stream event without result", ErrMalformedResponse)
 	}
-	typ := EventType(w.Result.Type)
+	typ := EventType(res.GetStringBytes("type"))
 	switch typ {
 	case EventAdded, EventModified, EventDeleted:
 	default:
 		return Event{Type: EventUnknown}, nil
 	}
-	if w.Result.Application == nil || w.Result.Application.Metadata.Name == "" {
+	app := res.Get("application")
+	if app == nil {
+		return Event{}, fmt.Errorf("%w: %s event without application", ErrMalformedResponse, typ)
+	}
+	a, err := appFromValue(app)
+	if err != nil {
+		return Event{}, fmt.Errorf("%w: %s event: %v", ErrMalformedResponse, typ, err)
+	}
+	if a.Name == "" {
 		return Event{}, fmt.Errorf("%w: %s event without metadata.name", ErrMalformedResponse, typ)
 	}
-	return Event{Type: typ, App: w.Result.Application.toApp()}, nil
+	return Event{Type: typ, App: a}, nil
 }
 
 func mustJSON(v any) []byte {
