@@ -29,6 +29,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
 )
 
 // CLI is the whole command line. Each flag group is its own struct, embedded
@@ -51,7 +52,9 @@ type ArgoCDFlags struct {
 	CAFile             string        `name:"ca-file" env:"ARGOCD_CA_FILE" placeholder:"PATH" help:"PEM CA bundle to verify the Argo CD server with (default: system roots)."`
 	InsecureSkipVerify bool          `name:"insecure-skip-verify" env:"ARGOCD_INSECURE_SKIP_VERIFY" help:"Do not verify the server's TLS certificate (logs a warning)."`
 	Timeout            time.Duration `name:"timeout" env:"ARGOCD_TIMEOUT" default:"30s" help:"Timeout of one API request, body included."`
-	PollInterval       time.Duration `name:"poll-interval" env:"ARGOCD_POLL_INTERVAL" default:"30s" help:"How often to list the applications."`
+	PollInterval       time.Duration `name:"poll-interval" env:"ARGOCD_POLL_INTERVAL" default:"30s" help:"How often to list the applications (with --argocd.watch: only while the stream is down)."`
+	Watch              bool          `name:"watch" env:"ARGOCD_WATCH" default:"true" negatable:"" help:"Follow Argo CD's application stream after one List instead of listing every poll interval (--no-argocd.watch: poll only)."`
+	ResyncInterval     time.Duration `name:"resync-interval" env:"ARGOCD_RESYNC_INTERVAL" default:"10m" help:"With --argocd.watch, a full List this often heals anything the stream missed."`
 	Selector           string        `name:"selector" env:"ARGOCD_SELECTOR" help:"Label selector of the applications to watch."`
 	Project            []string      `name:"project" env:"ARGOCD_PROJECT" sep:"," placeholder:"PROJECT" help:"Project whose applications to watch (repeatable; default all)."`
 	StaleAfter         time.Duration `name:"stale-after" env:"ARGOCD_STALE_AFTER" default:"5m" help:"Keep serving app series this long after the last good poll, then drop them."`
@@ -105,14 +108,18 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode,
+	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode, "watch", cli.ArgoCD.Watch,
 		"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile)
 	if cli.ArgoCD.InsecureSkipVerify {
 		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 	}
 
 	var wg sync.WaitGroup
-	wg.Go(func() { ex.poller.Run(ctx) })
+	if ex.watcher != nil {
+		wg.Go(func() { ex.watcher.Run(ctx) })
+	} else {
+		wg.Go(func() { ex.poller.Run(ctx) })
+	}
 	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex, logger), logger)
 	wg.Wait()
 	ex.remediation.Close() // sync calls in flight finish and are recorded
@@ -123,6 +130,7 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 type exporter struct {
 	client      *argocd.Client
 	poller      *poller.Poller
+	watcher     *watch.Watcher // nil with --no-argocd.watch
 	remediation *remediate.Engine
 	// gatherer is what /metrics serves: reg plus the app collector, which
 	// stays out of reg so a 10k-app scrape skips the registry's per-series
@@ -144,6 +152,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	}
 	if f.StaleAfter < f.PollInterval {
 		return nil, fmt.Errorf("--argocd.stale-after: %s is shorter than --argocd.poll-interval %s", f.StaleAfter, f.PollInterval)
+	}
+	if f.Watch && f.ResyncInterval <= 0 {
+		return nil, errors.New("--argocd.resync-interval: must be positive")
 	}
 	if f.DetailConcurrency < 1 {
 		return nil, errors.New("--argocd.detail-concurrency: must be at least 1")
@@ -205,7 +216,22 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		p,
 		engine,
 	)
-	return &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
+	ex := &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p))}
+	if f.Watch {
+		ex.watcher = watch.New(watch.Config{
+			Client:         client,
+			Poller:         p,
+			Selector:       f.Selector,
+			Projects:       f.Project,
+			Projected:      f.ListMode == "projected",
+			ResyncInterval: f.ResyncInterval,
+			PollInterval:   f.PollInterval,
+			Due:            engine,
+			Logger:         logger,
+		})
+		reg.MustRegister(ex.watcher)
+	}
+	return ex, nil
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.

@@ -50,6 +50,8 @@ func fixtureApps(t *testing.T) []argocd.App {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What the poller stamps: when the sync status was first seen.
+	apps[1].SyncSince = time.Date(2026, 11, 26, 0, 30, 0, 0, time.UTC)
 	return apps
 }
 
@@ -141,11 +143,19 @@ func TestStateSetsHaveExactlyOneActiveState(t *testing.T) {
 
 func textOf(t testing.TB, g prometheus.Gatherer) string {
 	t.Helper()
-	text, err := testutil.GatherAndFormat(g, expfmt.TypeTextPlain)
+	// Not testutil.GatherAndFormat: without metric names it keeps none.
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(text)
+	var text bytes.Buffer
+	enc := expfmt.NewEncoder(&text, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return text.String()
 }
 
 // TestGatherMatchesRegistry: the fast path /metrics serves (Gather) must

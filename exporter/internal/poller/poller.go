@@ -77,6 +77,8 @@ type Poller struct {
 	attempted   bool
 	lastCause   string // cause of the current outage, for log-once
 	staleLogged bool
+
+	since sinceTracker // owned by whoever replaces the snapshot (one goroutine)
 }
 
 // New builds a Poller; it does nothing until Run or Poll.
@@ -146,6 +148,7 @@ func (p *Poller) Poll(ctx context.Context) error {
 		p.failed(err, now)
 		return err
 	}
+	p.stampSyncSince(apps, now)
 	p.mu.Lock()
 	wasUp, attempted := p.up, p.attempted
 	p.apps, p.up, p.lastSuccess, p.attempted = apps, true, now, true
