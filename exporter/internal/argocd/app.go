@@ -68,12 +68,12 @@ type App struct {
 	Health           HealthStatus
 	HealthTransition time.Time // status.health.lastTransitionTime; zero when not reported
 	Sync             SyncStatus
-	Revision         string    // status.sync.revision: the commit the app is compared against
+	Revision         string // status.sync.revision: the commit the app is compared against
 	// SyncSince is when the current sync status began. Argo CD does not
 	// report it: the poller stamps it when it sees the status change, so
 	// after a restart it starts from the first snapshot (a lower bound).
-	SyncSince time.Time
-	ReconciledAt     time.Time // status.reconciledAt; zero when not reported
+	SyncSince    time.Time
+	ReconciledAt time.Time // status.reconciledAt; zero when not reported
 
 	// Conditions counts status.conditions by type.
 	Conditions map[string]int
