@@ -16,6 +16,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -139,7 +140,11 @@ const (
 
 // start runs a simulator with filler apps app-00001..app-00003 and a
 // watcher against it, all inside the calling synctest bubble.
-func start(t *testing.T, fs *faults) *env {
+func start(t *testing.T, fs *faults) *env { return startWith(t, fs, nil) }
+
+// startWith is start with a remediation engine (made with the watcher's
+// client) observing the snapshot.
+func startWith(t *testing.T, fs *faults, newEngine func(*argocd.Client) *remediate.Engine) *env {
 	t.Helper()
 	sim, err := argocdsim.New(argocdsim.Config{Token: testToken, Apps: 3, NoScenario: true})
 	if err != nil {
@@ -149,21 +154,29 @@ func start(t *testing.T, fs *faults) *env {
 	srv := &http.Server{Handler: fs.wrap(sim.Handler())}
 	go func() { _ = srv.Serve(pn) }()
 	tr := &http.Transport{DialContext: pn.dial}
-	cl, err := argocd.NewClient(argocd.Config{APIURL: "http://argocd.test", Token: argocd.StaticToken(testToken),
-		HTTPClient: &http.Client{Transport: tr}}, nil)
-	if err != nil {
-		t.Fatal(err)
+	cl := newClient(t, tr)
+	var engine *remediate.Engine
+	if newEngine != nil {
+		engine = newEngine(cl)
 	}
-	p := poller.New(poller.Config{Client: cl, Projected: true, Interval: pollInterval})
+	pc := poller.Config{Client: cl, Projected: true, Interval: pollInterval}
+	wc := watch.Config{Client: cl, Projected: true, ResyncInterval: resync, PollInterval: pollInterval, StallTimeout: stall}
+	if engine != nil {
+		pc.Observer, wc.Due = engine, engine
+	}
+	p := poller.New(pc)
 	logs := &logLines{}
-	w := watch.New(watch.Config{Client: cl, Poller: p, Projected: true, ResyncInterval: resync,
-		PollInterval: pollInterval, StallTimeout: stall, Logger: slog.New(logs)})
+	wc.Poller, wc.Logger = p, slog.New(logs)
+	w := watch.New(wc)
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &env{logs: logs, sim: sim, faults: fs, poller: p, watcher: w, cancel: cancel, done: make(chan struct{})}
 	go func() { w.Run(ctx); close(e.done) }()
 	t.Cleanup(func() {
 		cancel()
 		<-e.done
+		if engine != nil {
+			engine.Close()
+		}
 		_ = srv.Close()
 		tr.CloseIdleConnections()
 	})
@@ -193,6 +206,16 @@ func (l *logLines) list() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.msgs...)
+}
+
+func newClient(t *testing.T, tr http.RoundTripper) *argocd.Client {
+	t.Helper()
+	cl, err := argocd.NewClient(argocd.Config{APIURL: "http://argocd.test", Token: argocd.StaticToken(testToken),
+		HTTPClient: &http.Client{Transport: tr}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
 }
 
 func (e *env) app(name string) (argocd.App, bool) {
@@ -405,6 +428,50 @@ func TestResyncHealsAMissedEvent(t *testing.T) {
 		}
 		if e.watchUp() != 1 {
 			t.Error("the resync should not take the stream down")
+		}
+	})
+}
+
+// The remediation grace starts when the change arrives, and the engine is
+// woken when it ends: no poll in between.
+func TestRemediationStartsAtGraceAfterTheEvent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const grace = 20 * time.Second
+		cfg := remediate.DefaultConfig()
+		cfg.Grace = grace
+		// The engine syncs through its own client to the same simulator.
+		fs := &faults{}
+		e := startWith(t, fs, func(cl *argocd.Client) *remediate.Engine {
+			en, err := remediate.New(cfg, cl, remediate.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return en
+		})
+		var name string
+		for _, a := range e.poller.Snapshot().Apps {
+			if !a.AutoSync {
+				name = a.Name
+				break
+			}
+		}
+		if name == "" {
+			t.Fatal("no app without auto-sync among the fillers")
+		}
+		time.Sleep(5 * time.Second) // no poll or resync near the change
+		degrade(t, e.sim, name)
+		time.Sleep(grace - time.Second)
+		synctest.Wait()
+		if n := e.sim.SyncCounts()[name].Calls; n != 0 {
+			t.Fatalf("%d syncs before the grace was over", n)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if n := e.sim.SyncCounts()[name].Calls; n != 1 {
+			t.Fatalf("%d syncs within grace + 1s of the change, want 1", n)
+		}
+		if got := e.faults.listCount(); got != 1 {
+			t.Errorf("%d Lists, want only the seed", got)
 		}
 	})
 }
