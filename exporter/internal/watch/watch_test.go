@@ -3,6 +3,7 @@ package watch_test
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"net"
 	"net/http"
 	"slices"
@@ -123,6 +124,7 @@ func (w *faultyWriter) Write(b []byte) (int, error) {
 func (w *faultyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 type env struct {
+	client  *argocd.Client
 	logs    *logLines
 	sim     *argocdsim.Sim
 	faults  *faults
@@ -169,7 +171,7 @@ func startWith(t *testing.T, fs *faults, newEngine func(*argocd.Client) *remedia
 	wc.Poller, wc.Logger = p, slog.New(logs)
 	w := watch.New(wc)
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{logs: logs, sim: sim, faults: fs, poller: p, watcher: w, cancel: cancel, done: make(chan struct{})}
+	e := &env{client: cl, logs: logs, sim: sim, faults: fs, poller: p, watcher: w, cancel: cancel, done: make(chan struct{})}
 	go func() { w.Run(ctx); close(e.done) }()
 	t.Cleanup(func() {
 		cancel()
@@ -285,9 +287,15 @@ func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
 		if h := e.health(t, "app-00002"); h != argocd.HealthDegraded {
 			t.Fatalf("health %s right after the event", h)
 		}
+		// The projected event carries every field a whole Application gives.
 		a, _ := e.app("app-00002")
-		if !a.Detailed {
-			t.Error("a projected stream event should carry detail")
+		full, err := e.client.Get(context.Background(), "app-00002", "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.SyncSince = time.Time{}
+		if !reflect.DeepEqual(a, full) {
+			t.Errorf("from the stream:\n%+v\nfrom Get:\n%+v", a, full)
 		}
 		if err := e.sim.Delete("app-00003"); err != nil {
 			t.Fatal(err)
