@@ -70,7 +70,9 @@ type RemediationTimings struct {
 // grace, +backoff, +2*backoff, each taking pickup+duration.
 var (
 	DefaultSim         = SimTimings{DegradeAfter: 20 * time.Second, SyncPickup: 500 * time.Millisecond, SyncDuration: 2 * time.Second}
-	DefaultRemediation = RemediationTimings{Poll: time.Second, Grace: 3 * time.Second, Backoff: 2 * time.Second, MaxBackoff: 4 * time.Second}
+	// The exporter watches the stream: the poll interval only matters while it is down, and is
+	// long so that the end-to-end test shows events, not polls, driving remediation.
+	DefaultRemediation = RemediationTimings{Poll: 30 * time.Second, Grace: 3 * time.Second, Backoff: 2 * time.Second, MaxBackoff: 4 * time.Second}
 )
 
 // Stack is a running stack.
