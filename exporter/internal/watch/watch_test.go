@@ -3,9 +3,9 @@ package watch_test
 import (
 	"context"
 	"log/slog"
-	"reflect"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
