@@ -78,7 +78,10 @@ type Poller struct {
 	lastCause   string // cause of the current outage, for log-once
 	staleLogged bool
 
-	since sinceTracker // owned by whoever replaces the snapshot (one goroutine)
+	// Watch events not yet folded into apps (see Apply), and where each app
+	// of apps is.
+	pending map[appKey]argocd.Event
+	index   map[appKey]int
 }
 
 // New builds a Poller; it does nothing until Run or Poll.
@@ -148,10 +151,10 @@ func (p *Poller) Poll(ctx context.Context) error {
 		p.failed(err, now)
 		return err
 	}
-	p.stampSyncSince(apps, now)
 	p.mu.Lock()
 	wasUp, attempted := p.up, p.attempted
-	p.apps, p.up, p.lastSuccess, p.attempted = apps, true, now, true
+	p.replaceLocked(apps, now)
+	p.up, p.lastSuccess, p.attempted = true, now, true
 	p.lastCause, p.staleLogged = "", false
 	p.mu.Unlock()
 	if attempted && !wasUp {
@@ -197,8 +200,9 @@ func timeOrNever(t time.Time) string {
 // withheld so a long outage shows no ghosts.
 func (p *Poller) Snapshot() Snapshot {
 	now := p.cfg.Now()
-	p.mu.RLock()
-	defer p.mu.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.foldLocked()
 	s := Snapshot{Up: p.up, LastSuccess: p.lastSuccess, Attempted: p.attempted}
 	if !p.lastSuccess.IsZero() && now.Sub(p.lastSuccess) <= p.cfg.StaleAfter {
 		s.Apps = p.apps

@@ -48,12 +48,8 @@ type Config struct {
 	StallTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait before reconnecting (1s, 1m).
 	MinBackoff, MaxBackoff time.Duration
-	// Coalesce: events are published at most this often, so a burst of
-	// thousands (every reconnect starts with ADDED for every app) builds
-	// a few snapshots, not thousands (1s).
-	Coalesce time.Duration
-	Due      Due // optional
-	Logger   *slog.Logger
+	Due                    Due // optional
+	Logger                 *slog.Logger
 }
 
 // Watcher runs the watch; it is a prometheus.Collector of its metrics.
@@ -62,14 +58,7 @@ type Watcher struct {
 	log    *slog.Logger
 	up     prometheus.Gauge
 	events *prometheus.CounterVec
-
-	// Owned by Run's goroutine.
-	pending map[key]argocd.Event // latest event per app since the last publish
-	first   time.Time            // arrival of the oldest pending event
-	last    time.Time            // last publish
 }
-
-type key struct{ namespace, name string }
 
 // Event type label values.
 var eventLabels = map[argocd.EventType]string{
@@ -89,7 +78,6 @@ func New(cfg Config) *Watcher {
 	def(&cfg.StallTimeout, 45*time.Second)
 	def(&cfg.MinBackoff, time.Second)
 	def(&cfg.MaxBackoff, time.Minute)
-	def(&cfg.Coalesce, time.Second)
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -105,7 +93,6 @@ func New(cfg Config) *Watcher {
 			Name: "argocd_monitor_watch_events_total",
 			Help: "Events read from the Argo CD watch stream by type (added, modified, deleted, keepalive, unknown).",
 		}, []string{"type"}),
-		pending: map[key]argocd.Event{},
 	}
 	for _, l := range eventLabels {
 		w.events.WithLabelValues(l)
@@ -179,18 +166,24 @@ func (w *Watcher) Run(ctx context.Context) {
 				"down_for", sinceOrZero(downSince))
 			downSince = time.Time{}
 		case ev := <-events:
-			w.handle(ev)
-			w.schedule(publish)
-			if ev.Type != argocd.EventKeepalive {
+			// With what else is queued: a burst (every connect starts with
+			// ADDED for every app) is applied in a few batches.
+			batch := []argocd.Event{ev}
+			for len(events) > 0 && len(batch) < cap(events) {
+				batch = append(batch, <-events)
+			}
+			if w.apply(ctx, batch) {
 				backoff = w.cfg.MinBackoff // the stream works: a later cut reconnects quickly
 			}
+			w.armWake(wake)
 		case end := <-ended:
-			// Events sent before the end are all in the channel: apply them.
+			// Events sent before the end are all in the channel and good.
+			var batch []argocd.Event
 			for len(events) > 0 {
-				w.handle(<-events)
+				batch = append(batch, <-events)
 			}
+			w.apply(ctx, batch)
 			events, ended = nil, nil
-			w.flush(ctx, publish, wake) // what arrived before the end is good
 			if ctx.Err() != nil {
 				return
 			}
@@ -200,27 +193,22 @@ func (w *Watcher) Run(ctx context.Context) {
 			backoff = min(backoff*2, w.cfg.MaxBackoff)
 		case <-poll.C:
 			_ = w.cfg.Poller.Poll(ctx)
-			w.dropPending()
 			w.armWake(wake)
 			poll.Reset(w.cfg.PollInterval)
 		case <-resync.C:
 			// Events that arrive meanwhile wait in the channel and are applied
 			// on top of the List: each carries a whole state newer than the
 			// request.
-			w.flush(ctx, publish, wake)
 			if w.cfg.Poller.Poll(ctx) == nil {
 				w.log.Debug("resync done")
 			}
 			w.armWake(wake)
 			resync.Reset(w.cfg.ResyncInterval)
-		case <-publish.C:
-			w.flush(ctx, publish, wake)
 		case <-wake.C:
 			// The engine has a decision due (grace or backoff over): show it
 			// the snapshot again. While polling, the polls do.
 			if connected {
-				w.flush(ctx, publish, wake)
-				w.cfg.Poller.Publish(ctx, w.cfg.Poller.Apps(), time.Now())
+				w.cfg.Poller.Reobserve(ctx, time.Now())
 				w.armWake(wake)
 			}
 		}
@@ -292,45 +280,27 @@ func (w *Watcher) read(ctx context.Context, st *argocd.Stream, out chan<- argocd
 	}
 }
 
-// handle records one event; the snapshot changes at the next publish.
-func (w *Watcher) handle(ev argocd.Event) {
-	w.events.WithLabelValues(eventLabels[ev.Type]).Inc()
-	switch ev.Type {
-	case argocd.EventAdded, argocd.EventModified, argocd.EventDeleted:
-		if len(w.pending) == 0 {
-			w.first = time.Now()
+// apply counts a batch of events and hands the changes to the poller; it
+// reports whether the batch held more than keepalives.
+func (w *Watcher) apply(ctx context.Context, batch []argocd.Event) bool {
+	changes := batch[:0:0]
+	for _, ev := range batch {
+		w.events.WithLabelValues(eventLabels[ev.Type]).Inc()
+		switch ev.Type {
+		case argocd.EventAdded, argocd.EventModified, argocd.EventDeleted:
+			changes = append(changes, ev)
 		}
-		w.pending[key{ev.App.Namespace, ev.App.Name}] = ev
-	case argocd.EventKeepalive:
-		w.cfg.Poller.Touch(time.Now())
 	}
-}
-
-// schedule arms the publish timer: at once when the last publish is older
-// than Coalesce (a lone change shows without delay), else when it is.
-func (w *Watcher) schedule(publish *time.Timer) {
-	if len(w.pending) == 0 {
-		return
+	now := time.Now()
+	if len(changes) == 0 {
+		if len(batch) > 0 {
+			w.cfg.Poller.Touch(now)
+		}
+		return false
 	}
-	publish.Reset(max(0, w.cfg.Coalesce-time.Since(w.last)))
+	w.cfg.Poller.Apply(ctx, changes, now)
+	return true
 }
-
-// flush applies the pending events to the snapshot and publishes it.
-func (w *Watcher) flush(ctx context.Context, publish, wake *time.Timer) {
-	publish.Stop()
-	if len(w.pending) == 0 {
-		return
-	}
-	apps := apply(w.cfg.Poller.Apps(), w.pending)
-	w.dropPending()
-	w.last = time.Now()
-	// The first event's arrival, not now: the grace timer starts when the
-	// change arrived.
-	w.cfg.Poller.Publish(ctx, apps, w.first)
-	w.armWake(wake)
-}
-
-func (w *Watcher) dropPending() { clear(w.pending) }
 
 // armWake sets the wake timer to the engine's next due decision, at least a
 // second away (an app busy with an operation can be due and stay so).
@@ -342,32 +312,6 @@ func (w *Watcher) armWake(wake *time.Timer) {
 	if t, ok := w.cfg.Due.NextDue(); ok {
 		wake.Reset(max(time.Until(t), time.Second))
 	}
-}
-
-// apply returns a new snapshot: base with the events applied. base is
-// shared with readers and left as it is.
-func apply(base []argocd.App, pending map[key]argocd.Event) []argocd.App {
-	out := make([]argocd.App, 0, len(base)+len(pending))
-	seen := make(map[key]bool, len(pending))
-	for i := range base {
-		k := key{base[i].Namespace, base[i].Name}
-		ev, ok := pending[k]
-		switch {
-		case !ok:
-			out = append(out, base[i])
-		case ev.Type == argocd.EventDeleted:
-			seen[k] = true
-		default:
-			seen[k] = true
-			out = append(out, ev.App)
-		}
-	}
-	for k, ev := range pending {
-		if !seen[k] && ev.Type != argocd.EventDeleted {
-			out = append(out, ev.App)
-		}
-	}
-	return out
 }
 
 // newTimer returns a timer firing after d, or a stopped one when d < 0.
