@@ -148,8 +148,8 @@ func ParseAPIURL(raw string) (*url.URL, error) {
 // BaseURL is the API root the client calls (ends in /api/v1).
 func (c *Client) BaseURL() string { return c.base.String() }
 
-// List returns the applications matching opts, decoding the body as a stream.
-func (c *Client) List(ctx context.Context, opts ListOptions) ([]App, error) {
+// query is the List (and Watch) query selecting the applications.
+func (opts ListOptions) query() url.Values {
 	q := url.Values{}
 	if opts.Selector != "" {
 		q.Set("selector", opts.Selector)
@@ -160,6 +160,12 @@ func (c *Client) List(ctx context.Context, opts ListOptions) ([]App, error) {
 	if len(opts.Fields) > 0 {
 		q.Set("fields", strings.Join(opts.Fields, ","))
 	}
+	return q
+}
+
+// List returns the applications matching opts, decoding the body as a stream.
+func (c *Client) List(ctx context.Context, opts ListOptions) ([]App, error) {
+	q := opts.query()
 	var apps []App
 	err := c.do(ctx, "list", http.MethodGet, "applications", q, nil, func(body io.Reader) error {
 		var err error

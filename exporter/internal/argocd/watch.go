@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,16 +77,7 @@ type Stream struct {
 // overall timeout (the stream lives for hours); connecting and the answer's
 // headers are bounded by the client's timeout, silence by StallTimeout.
 func (c *Client) Watch(ctx context.Context, opts WatchOptions) (_ *Stream, err error) {
-	q := url.Values{}
-	if opts.Selector != "" {
-		q.Set("selector", opts.Selector)
-	}
-	for _, p := range opts.Projects {
-		q.Add("projects", p)
-	}
-	if len(opts.Fields) > 0 {
-		q.Set("fields", strings.Join(opts.Fields, ","))
-	}
+	q := ListOptions{Selector: opts.Selector, Projects: opts.Projects, Fields: opts.Fields}.query()
 	if opts.ResourceVersion != "" {
 		q.Set("resourceVersion", opts.ResourceVersion)
 	}
