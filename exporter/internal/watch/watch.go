@@ -128,12 +128,11 @@ func (w *Watcher) Run(ctx context.Context) {
 		backoff   = w.cfg.MinBackoff
 	)
 	connect := newTimer(0)
-	poll := newTimer(-1)    // armed while the stream is down
-	resync := newTimer(-1)  // armed while the stream is up
-	publish := newTimer(-1) // armed while events are pending
-	wake := newTimer(-1)    // armed for the remediation engine's next decision
+	poll := newTimer(-1)   // armed while the stream is down
+	resync := newTimer(-1) // armed while the stream is up
+	wake := newTimer(-1)   // armed for the remediation engine's next decision
 	defer func() {
-		for _, t := range []*time.Timer{connect, poll, resync, publish, wake} {
+		for _, t := range []*time.Timer{connect, poll, resync, wake} {
 			t.Stop()
 		}
 	}()

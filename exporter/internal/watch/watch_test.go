@@ -280,10 +280,9 @@ func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
 			t.Fatalf("watch_up %v, %d apps", e.watchUp(), len(e.poller.Snapshot().Apps))
 		}
 		lists := e.faults.listCount()
-		time.Sleep(2 * time.Second) // a quiet spell after the initial ADDED burst
 		degrade(t, e.sim, "app-00002")
 		synctest.Wait()
-		// Published at once: the first change after a quiet spell is not held back.
+		// Applied as it arrives: no time passes, no List.
 		if h := e.health(t, "app-00002"); h != argocd.HealthDegraded {
 			t.Fatalf("health %s right after the event", h)
 		}
@@ -300,7 +299,7 @@ func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
 		if err := e.sim.Delete("app-00003"); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Second) // past the coalescing window
+		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		if _, ok := e.app("app-00003"); ok {
 			t.Fatal("DELETED app still in the snapshot")
@@ -369,7 +368,6 @@ func TestReconnectAfterStall(t *testing.T) {
 			t.Fatal("no reconnect after the stall")
 		}
 		degrade(t, e.sim, "app-00003")
-		time.Sleep(time.Second) // the coalescing window after the reconnect's ADDED burst
 		synctest.Wait()
 		if h := e.health(t, "app-00003"); h != argocd.HealthDegraded {
 			t.Fatalf("health %s after reconnect", h)
