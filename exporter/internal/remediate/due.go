@@ -2,10 +2,12 @@ package remediate
 
 import "time"
 
-// NextDue is when the engine's next decision falls due (a grace period or a
-// backoff ends), if one is scheduled. A watcher, which only hears of
-// changes, shows the engine the snapshot again then.
-func (e *Engine) NextDue() (time.Time, bool) {
+// NextDue is when the engine's next decision falls due after now (a grace
+// period or a backoff ends), if one is scheduled. A watcher, which only
+// hears of changes, shows the engine the snapshot again then. A decision
+// already due and not taken waits for a change (an operation to finish),
+// which comes as an event.
+func (e *Engine) NextDue(now time.Time) (time.Time, bool) {
 	if e.cfg.Mode == ModeOff {
 		return time.Time{}, false
 	}
@@ -20,7 +22,7 @@ func (e *Engine) NextDue() (time.Time, bool) {
 		if st.NotBefore.After(t) {
 			t = st.NotBefore
 		}
-		if next.IsZero() || t.Before(next) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
 	}

@@ -27,7 +27,7 @@ type Client interface {
 // Due is what the remediation engine tells about its next decision: with
 // events, nothing else would wake it when a grace period or backoff ends.
 type Due interface {
-	NextDue() (time.Time, bool)
+	NextDue(now time.Time) (time.Time, bool)
 }
 
 // Config configures a Watcher. Zero durations get the defaults noted.
@@ -301,15 +301,15 @@ func (w *Watcher) apply(ctx context.Context, batch []argocd.Event) bool {
 	return true
 }
 
-// armWake sets the wake timer to the engine's next due decision, at least a
-// second away (an app busy with an operation can be due and stay so).
+// armWake sets the wake timer to the engine's next due decision.
 func (w *Watcher) armWake(wake *time.Timer) {
 	wake.Stop()
 	if w.cfg.Due == nil {
 		return
 	}
-	if t, ok := w.cfg.Due.NextDue(); ok {
-		wake.Reset(max(time.Until(t), time.Second))
+	now := time.Now()
+	if t, ok := w.cfg.Due.NextDue(now); ok {
+		wake.Reset(t.Sub(now))
 	}
 }
 
