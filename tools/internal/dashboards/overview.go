@@ -165,7 +165,7 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 		WithPanel(syncs).
 		WithPanel(timeseries.NewPanelBuilder().Title("Apps being remediated and paused").Height(8).Span(24).
 			Description("Being remediated: attempts left in the current streak. Paused: remediation gave up and a person must act.").
-			WithTarget(query("A", fmt.Sprintf("sum(%s{%s})", alertrules.RecordRemediating, f), "being remediated")).
+			WithTarget(query("A", fmt.Sprintf("sum(%s{%s}) or vector(0)", alertrules.RecordRemediating, f), "being remediated")).
 			WithTarget(query("B", fmt.Sprintf("sum(%s{%s})", alertrules.RecordPaused, f), "paused")).
 			LineInterpolation(common.LineInterpolationStepAfter).Legend(listLegend()).Min(0).Decimals(0).
 			OverrideByName("being remediated", fixedColor("orange")).OverrideByName("paused", fixedColor("red")))
