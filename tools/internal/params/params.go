@@ -237,6 +237,14 @@ func (p *Params) decode(b []byte) error {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return errors.New("more than one YAML document")
 	}
+	// A section left empty ("alerts:") decodes as null, which zeroes it: it keeps the defaults.
+	d := Default()
+	if p.Alerts == nil {
+		p.Alerts = d.Alerts
+	}
+	if p.Components == (Components{}) {
+		p.Components = d.Components
+	}
 	return p.Validate()
 }
 

@@ -73,6 +73,9 @@ func TestLoadEmptyAndMissing(t *testing.T) {
 	if p.GrafanaURL != Default().GrafanaURL {
 		t.Errorf("empty file changed defaults")
 	}
+	if p, err := Load(write(t, "alerts:\ncomponents:\n")); err != nil || len(p.Alerts) != len(AlertNames) || !p.Components.Enabled {
+		t.Errorf("empty sections: %v, %d alerts, components %+v", err, len(p.Alerts), p.Components)
+	}
 	if p, err := Load(""); err != nil || p.ArgoCDURL != Default().ArgoCDURL {
 		t.Errorf("Load(\"\") = %v, %v", p.ArgoCDURL, err)
 	}
@@ -152,6 +155,7 @@ func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
 		"", "alerts:\n  ArgoCDAppDegraded: {for: 10s}\n", "exporterSelector: job=\"x\"\n",
 		"bridgeFailureWindow: 1s\n", "alerts: {ArgoCDMonitorDown: {severity: page}}\n", "- [\n",
+		"components: {enabled: false, selector: ''}\n", "alerts: {ArgoCDRedisUnreachable: [1]}\n",
 	} {
 		f.Add([]byte(seed))
 	}
