@@ -61,7 +61,7 @@ demo: tools
 ## bench: the benchmarks named in the issues, with -benchmem.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	$(TOOLS) test -run '^$$' -bench . -benchmem ./internal/alertrules
+	$(TOOLS) test -run '^$$' -bench . -benchmem ./internal/dashboards
 
 ## fuzz: every fuzz target of the product and tools modules, FUZZTIME each (default 10s).
 FUZZTIME ?= 10s

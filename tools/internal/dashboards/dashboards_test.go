@@ -414,7 +414,7 @@ func evalRange(t *testing.T, engine *promql.Engine, storage storage.Queryable, e
 
 // recordRules evaluates the generated recording rules once a minute over the storage and appends
 // what they write, in rule order, as Prometheus' rule manager does.
-func recordRules(t *testing.T, engine *promql.Engine, st *teststorage.TestStorage, from, to time.Time) {
+func recordRules(t testing.TB, engine *promql.Engine, st *teststorage.TestStorage, from, to time.Time) {
 	t.Helper()
 	g, err := alertrules.Build(params.Default())
 	if err != nil {

@@ -1,4 +1,4 @@
-package alertrules
+package dashboards
 
 import (
 	"context"
@@ -7,18 +7,16 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/promql"
-	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
-	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/util/teststorage"
 
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/params"
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/alertrules"
 )
 
 // BenchmarkDegradedPerProject answers "how many apps are Degraded per project" at 10,000 apps
 // (60,000 health series) from the raw state set and from argocd_monitor:app_health_status:count,
-// as docs/promql.md does. The recorded series is written once by evaluating the rule.
+// as docs/promql.md and the Overview do. The recorded series are written once by evaluating the
+// recording rules.
 func BenchmarkDegradedPerProject(b *testing.B) {
 	ctx := context.Background()
 	st := teststorage.New(b)
@@ -44,21 +42,11 @@ func BenchmarkDegradedPerProject(b *testing.B) {
 	}
 	engine := promqltest.NewTestEngine(b, false, 5*time.Minute, 1_000_000)
 
-	g, err := Build(params.Default())
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, grp := range g.Groups {
-		for _, r := range grp.Rules {
-			if r.Record == RecordHealth {
-				recordOnce(b, engine, st, r, at)
-			}
-		}
-	}
+	recordRules(b, engine, st, at, at)
 
 	for _, bc := range []struct{ name, expr string }{
 		{"raw", `sum by (project) (max by (namespace, name, project) (argocd_monitor_app_health_status{health_status="Degraded"}))`},
-		{"recorded", `sum by (project) (` + RecordHealth + `{health_status="Degraded"})`},
+		{"recorded", `sum by (project) (` + alertrules.RecordHealth + `{health_status="Degraded"})`},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -77,28 +65,5 @@ func BenchmarkDegradedPerProject(b *testing.B) {
 				q.Close()
 			}
 		})
-	}
-}
-
-// recordOnce evaluates recording rule r at at and appends what it writes.
-func recordOnce(b *testing.B, engine *promql.Engine, st *teststorage.TestStorage, r Rule, at time.Time) {
-	ctx := context.Background()
-	expr, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	vec, err := rules.NewRecordingRule(r.Record, expr, labels.EmptyLabels()).
-		Eval(ctx, 0, at, rules.EngineQueryFunc(engine, st), nil, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	app := st.Appender(ctx)
-	for _, s := range vec {
-		if _, err := app.Append(0, s.Metric, at.UnixMilli(), s.F); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := app.Commit(); err != nil {
-		b.Fatal(err)
 	}
 }
