@@ -15,7 +15,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 func parse(t *testing.T, args ...string) *CLI {
@@ -81,9 +81,9 @@ func TestConfigCheck(t *testing.T) {
 // TestSIGTERMDrains sends the process a real SIGTERM while a delivery is in flight: the webhook
 // still gets its 200 and the bridge exits cleanly.
 func TestSIGTERMDrains(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
-	fake.Push(slacktest.Response{Delay: 400 * time.Millisecond})
+	fake := slackfake.New("")
+	defer fake.Serve().Close()
+	fake.Push(slackfake.Response{Delay: 400 * time.Millisecond})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -11,17 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 // benchBridge is a webhook-mode bridge with pacing off against a fake Slack that answers at
 // once, and distinct-group payloads to send it.
 func benchBridge(b *testing.B) (*Server, func(i int64) []byte) {
-	fake := slacktest.New()
-	fake.Record = false
-	b.Cleanup(fake.Close)
+	fake := slackfake.New("")
+	fake.KeepCountOnly()
+	b.Cleanup(fake.Serve().Close) // over loopback, as in production
 	cfg := testConfig(b, fake, io.Discard)
-	cfg.Logger = nil
+	cfg.Logger, cfg.HTTPClient = nil, nil
 	cfg.MaxInFlight = 256
 	s, err := New(cfg)
 	if err != nil {

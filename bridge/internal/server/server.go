@@ -60,8 +60,7 @@ type Config struct {
 	StateFile          string
 	StateTTL           time.Duration
 
-	// Clock drives pacing and retry waits (nil = wall clock); HTTPClient talks to Slack.
-	Clock      slack.Clock
+	// HTTPClient talks to Slack (nil: slack.NewHTTPClient over the default transport).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 }
@@ -75,6 +74,14 @@ type Server struct {
 	closers  []io.Closer
 }
 
+// Configuration errors, in the server's words; the binary maps them to its flags.
+var (
+	ErrNoWebhookURL = errors.New("no webhook URL: the route has no webhook_url_file and there is no default webhook URL")
+	ErrNoChannel    = errors.New("no channel: the route names none and there is no default channel")
+	ErrNoBotToken   = errors.New("bot mode needs a bot token")
+	ErrDeadline     = errors.New("the delivery deadline must be positive")
+)
+
 // Validate checks that every route can reach Slack in the chosen mode.
 func (c *Config) Validate() error {
 	if c.Router == nil {
@@ -84,14 +91,14 @@ func (c *Config) Validate() error {
 		switch c.Mode {
 		case ModeWebhook:
 			if r.WebhookURL() == "" && c.WebhookURL == "" {
-				return fmt.Errorf("route %s: no webhook_url_file and no --slack.webhook-url", r.Name)
+				return fmt.Errorf("route %s: %w", r.Name, ErrNoWebhookURL)
 			}
 		case ModeBot:
 			if r.WebhookURLFile != "" {
 				return fmt.Errorf("route %s: webhook_url_file is for webhook mode; bot mode posts to channels", r.Name)
 			}
 			if r.Channel == "" && c.Channel == "" {
-				return fmt.Errorf("route %s: no channel and no --slack.channel", r.Name)
+				return fmt.Errorf("route %s: %w", r.Name, ErrNoChannel)
 			}
 		case ModeConsole:
 		default:
@@ -99,10 +106,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Mode == ModeBot && c.BotToken == "" {
-		return errors.New("bot mode needs a bot token")
+		return ErrNoBotToken
 	}
 	if c.Deadline <= 0 {
-		return errors.New("--slack.deadline must be positive")
+		return ErrDeadline
 	}
 	return nil
 }
@@ -116,10 +123,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = slack.NewHTTPClient()
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = slack.RealClock{}
+		cfg.HTTPClient = slack.NewHTTPClient(nil)
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 64
@@ -133,7 +137,7 @@ func New(cfg Config) (*Server, error) {
 		transport = &slack.Webhook{Client: cfg.HTTPClient}
 	case ModeBot, ModeConsole:
 		var err error
-		if store, err = state.Open(cfg.StateFile, cfg.StateTTL, cfg.Clock.Now); err != nil {
+		if store, err = state.Open(cfg.StateFile, cfg.StateTTL); err != nil {
 			return nil, err
 		}
 		if cfg.Mode == ModeBot {
@@ -143,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 			if out == nil {
 				out = io.Discard
 			}
-			c, err := slack.NewConsole(out, cfg.ConsoleFile, cfg.Clock.Now)
+			c, err := slack.NewConsole(out, cfg.ConsoleFile)
 			if err != nil {
 				return nil, err
 			}
@@ -152,13 +156,13 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	deliverer := slack.NewDeliverer(transport, store, slack.NewPacer(cfg.PerChannelInterval), slack.Options{
-		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Clock: cfg.Clock, Logger: cfg.Logger,
+		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Logger: cfg.Logger,
 	}, s.metrics.SlackRequests, s.metrics.SlackDuration)
 	p := &pipeline{
 		router:    cfg.Router,
-		dedupe:    dedupe.New(cfg.DedupeWindow, cfg.Clock.Now),
+		dedupe:    dedupe.New(cfg.DedupeWindow),
 		deliverer: deliverer,
-		render:    render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL, Now: cfg.Clock.Now},
+		render:    render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL},
 		channel:   cfg.Channel,
 		webhook:   cfg.WebhookURL,
 		metrics:   s.metrics,

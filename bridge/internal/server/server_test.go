@@ -8,19 +8,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -51,8 +54,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// testConfig is a webhook-mode bridge against fake, with pacing off and a short deadline.
-func testConfig(t testing.TB, fake *slacktest.Server, logs io.Writer) Config {
+// testConfig is a webhook-mode bridge against fake (in process), with pacing off and a short
+// deadline.
+func testConfig(t testing.TB, fake *slackfake.Fake, logs io.Writer) Config {
 	t.Helper()
 	router, err := route.Load("")
 	if err != nil {
@@ -61,7 +65,7 @@ func testConfig(t testing.TB, fake *slacktest.Server, logs io.Writer) Config {
 	return Config{
 		Mode: ModeWebhook, WebhookURL: fake.WebhookURL(), Router: router, WebhookToken: "am-token",
 		ArgoCDURL: "https://argocd.example.com", Deadline: 2 * time.Second, AttemptTimeout: time.Second,
-		DedupeWindow: 2 * time.Minute, StateTTL: time.Hour, MaxInFlight: 64,
+		DedupeWindow: 2 * time.Minute, StateTTL: time.Hour, MaxInFlight: 64, HTTPClient: slack.NewHTTPClient(fake),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
@@ -79,26 +83,26 @@ func post(t testing.TB, url string, body []byte) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestAnswersToAlertmanager drives the whole bridge over HTTP against a fake Slack.
+// TestAnswersToAlertmanager drives the whole bridge through its handler against a fake Slack,
+// on synctest's clock.
 func TestAnswersToAlertmanager(t *testing.T) {
 	tests := []struct {
 		name      string
-		script    []slacktest.Response
+		script    []slackfake.Response
 		wantCode  int
 		wantBody  string
 		wantSlack int
 		deadline  time.Duration
 	}{
 		{name: "accepted", wantCode: 200, wantSlack: 1},
-		{name: "429 then ok", script: []slacktest.Response{{Status: 429, RetryAfter: "1"}}, wantCode: 200, wantSlack: 2},
-		{name: "invalid payload is 422", script: []slacktest.Response{{Status: 400, Body: "invalid_payload"}}, wantCode: 422, wantBody: "invalid_payload", wantSlack: 1},
-		{name: "slack down is 503", script: slices.Repeat([]slacktest.Response{{Status: 500}}, 50), wantCode: 503, wantBody: "server_error", deadline: 600 * time.Millisecond},
-		{name: "slack hanging is 503", script: slices.Repeat([]slacktest.Response{{Delay: 5 * time.Second}}, 50), wantCode: 503, wantBody: "timeout", deadline: 600 * time.Millisecond},
+		{name: "429 then ok", script: []slackfake.Response{{Status: 429, RetryAfter: "1"}}, wantCode: 200, wantSlack: 2},
+		{name: "invalid payload is 422", script: []slackfake.Response{{Status: 400, Body: "invalid_payload"}}, wantCode: 422, wantBody: "invalid_payload", wantSlack: 1},
+		{name: "slack down is 503", script: slices.Repeat([]slackfake.Response{{Status: 500}}, 50), wantCode: 503, wantBody: "server_error", deadline: 600 * time.Millisecond},
+		{name: "slack hanging is 503", script: slices.Repeat([]slackfake.Response{{Delay: 5 * time.Second}}, 50), wantCode: 503, wantBody: "timeout", deadline: 600 * time.Millisecond},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := slacktest.New()
-			defer fake.Close()
+		t.Run(tc.name, func(t *testing.T) { synctest.Test(t, func(t *testing.T) {
+			fake := slackfake.New("")
 			fake.Push(tc.script...)
 			var logs syncBuffer
 			cfg := testConfig(t, fake, &logs)
@@ -110,8 +114,7 @@ func TestAnswersToAlertmanager(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv := httpServer(t, s)
-			code, body := post(t, srv, payload(t, "firing.json"))
+			code, body := serve(s, payload(t, "firing.json"))
 			if code != tc.wantCode || !strings.Contains(body, tc.wantBody) {
 				t.Fatalf("answer %d %q, want %d with %q", code, body, tc.wantCode, tc.wantBody)
 			}
@@ -121,8 +124,17 @@ func TestAnswersToAlertmanager(t *testing.T) {
 			if strings.Contains(logs.String(), "SECRET") || strings.Contains(body, "SECRET") {
 				t.Errorf("webhook URL leaked:\n%s", logs.String())
 			}
-		})
+		})})
 	}
+}
+
+// serve hands one webhook to the bridge's handler in process.
+func serve(s *Server, body []byte) (int, string) {
+	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer am-token")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
 }
 
 func httpServer(t testing.TB, s *Server) string {
@@ -138,10 +150,9 @@ func httpServer(t testing.TB, s *Server) string {
 }
 
 // startBridge runs a default webhook-mode bridge against a new fake Slack.
-func startBridge(t *testing.T) (*slacktest.Server, *Server, string) {
+func startBridge(t *testing.T) (*slackfake.Fake, *Server, string) {
 	t.Helper()
-	fake := slacktest.New()
-	t.Cleanup(fake.Close)
+	fake := slackfake.New("")
 	s, err := New(testConfig(t, fake, io.Discard))
 	if err != nil {
 		t.Fatal(err)
@@ -171,8 +182,7 @@ func TestDuplicateFromHAPair(t *testing.T) {
 // TestBotModeResolvedUpdatesInPlace: through the whole bridge, with the state in a file that
 // a second instance (a restart) reads.
 func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	fake := slackfake.New("xoxb-1")
 	cfg := testConfig(t, fake, io.Discard)
 	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, "", "xoxb-1", fake.APIURL(), "#argocd"
 	cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
@@ -190,8 +200,8 @@ func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
 	if code, body := post(t, httpServer(t, s2), payload(t, "resolved.json")); code != 200 {
 		t.Fatalf("resolved: %d %s", code, body)
 	}
-	reqs := fake.Requests()
-	if len(reqs) != 3 || reqs[1].Method != "chat.update" || reqs[1].TS != "1700000000.000001" || reqs[2].ThreadTS != "1700000000.000001" {
+	reqs := fake.Messages()
+	if len(reqs) != 3 || reqs[1].Method != slackfake.MethodUpdate || reqs[1].TS != reqs[0].TS || reqs[2].ThreadTS != reqs[0].TS {
 		t.Fatalf("want post, update of it, thread reply: %+v", reqs)
 	}
 	if !strings.Contains(reqs[1].Attach, "#2EB67D") || !strings.Contains(reqs[1].Blocks, "Resolved") {
@@ -202,9 +212,8 @@ func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
 // TestDrainOnShutdown: cancelling Run (SIGTERM in the binary) lets an in-flight delivery
 // finish and answer 200 before Run returns.
 func TestDrainOnShutdown(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
-	fake.Push(slacktest.Response{Delay: 500 * time.Millisecond})
+	fake := slackfake.New("")
+	fake.Push(slackfake.Response{Delay: 500 * time.Millisecond})
 	s, err := New(testConfig(t, fake, io.Discard))
 	if err != nil {
 		t.Fatal(err)
@@ -366,8 +375,7 @@ func TestRedactURL(t *testing.T) {
 
 // TestRoutesPickChannelAndTemplates: first matching route decides the channel and the title.
 func TestRoutesPickChannelAndTemplates(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	fake := slackfake.New("")
 	router, err := route.Parse([]byte(`
 routes:
   - name: critical

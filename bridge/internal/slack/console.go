@@ -22,7 +22,6 @@ type Console struct {
 	mu   sync.Mutex
 	out  io.Writer
 	file io.WriteCloser
-	now  func() time.Time
 	seq  int
 }
 
@@ -38,11 +37,8 @@ type ConsoleRecord struct {
 }
 
 // NewConsole writes to out and appends to path ("" for none).
-func NewConsole(out io.Writer, path string, now func() time.Time) (*Console, error) {
-	c := &Console{out: out, now: now}
-	if c.now == nil {
-		c.now = time.Now
-	}
+func NewConsole(out io.Writer, path string) (*Console, error) {
+	c := &Console{out: out}
 	if path != "" {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
@@ -102,7 +98,7 @@ func (c *Console) method(op) string { return MethodConsole }
 
 func (c *Console) nextTS() string {
 	c.seq++
-	return fmt.Sprintf("%d.%06d", c.now().Unix(), c.seq)
+	return fmt.Sprintf("%d.%06d", time.Now().Unix(), c.seq)
 }
 
 func (c *Console) appendJSON(rec ConsoleRecord) error {

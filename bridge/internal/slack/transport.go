@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/slack-go/slack"
@@ -55,18 +57,30 @@ type Transport interface {
 	method(o op) string
 }
 
-// NewHTTPClient is the client for Slack calls; it keeps Slack's short error body (e.g.
-// "invalid_payload") of non-2xx answers in the response status, where slack-go reports it.
-func NewHTTPClient() *http.Client {
-	return &http.Client{Transport: statusBody{http.DefaultTransport.(*http.Transport).Clone()}}
+// NewHTTPClient is the client for Slack calls over next (nil: a clone of the default
+// transport). It keeps Slack's short error body (e.g. "invalid_payload") of non-2xx answers in
+// the response status, where slack-go reports it, and turns a Retry-After given as an HTTP date
+// into the delta-seconds form, the only one slack-go reads.
+func NewHTTPClient(next http.RoundTripper) *http.Client {
+	if next == nil {
+		next = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	return &http.Client{Transport: answerFixes{next}}
 }
 
-type statusBody struct{ next http.RoundTripper }
+type answerFixes struct{ next http.RoundTripper }
 
-func (s statusBody) RoundTrip(r *http.Request) (*http.Response, error) {
+func (s answerFixes) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := s.next.RoundTrip(r)
 	if err != nil || resp.StatusCode < 300 {
 		return resp, err
+	}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		if d, ok := parseRetryAfter(v, time.Now()); ok {
+			resp.Header.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+		} else {
+			resp.Header.Del("Retry-After") // unreadable: a plain 429, retried with backoff
+		}
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 128))
 	text := strings.TrimSpace(strings.Map(func(r rune) rune {
@@ -79,6 +93,20 @@ func (s statusBody) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Status = fmt.Sprintf("%d %s", resp.StatusCode, text)
 	}
 	return resp, nil
+}
+
+// parseRetryAfter reads Retry-After (RFC 9110 10.2.3): delta-seconds or an HTTP date, as the
+// wait from now (0 for a date in the past).
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
 }
 
 // Webhook posts to incoming webhooks. Webhooks return no ts: no updates, no threads.
