@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
@@ -93,6 +95,8 @@ func runUntilSignal(cli *CLI, stdout io.Writer, env func(string) (string, bool))
 	return run(ctx, cli, stdout, env)
 }
 
+// run is the bridge's lifecycle: configure, bind every listener, then run the actors under one
+// errgroup; the first actor error cancels the rest and is run's result.
 func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {
 	logger := newLogger(cli.Log.Level, cli.Log.Format)
 	cfg, err := configure(cli, env)
@@ -102,15 +106,27 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 	cfg.ConsoleOut, cfg.Logger = stdout, logger
 	if cli.Config.Check {
 		if err := cfg.Validate(); err != nil {
-			return err
+			return flagError(err)
 		}
 		fmt.Fprintf(stdout, "config OK: %d routes, %s mode\n", len(cfg.Router.Routes()), cfg.Mode)
 		return nil
 	}
 	s, err := server.New(cfg)
 	if err != nil {
+		return flagError(err)
+	}
+	if err := web.Validate(cli.Web.ConfigFile); err != nil {
+		return fmt.Errorf("--web.config.file=%s: %w", cli.Web.ConfigFile, err)
+	}
+	listeners, err := listen(cli.Web.ListenAddress)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
 	dest := cfg.Channel
 	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != "" {
 		dest = server.RedactURL(cfg.WebhookURL)
@@ -118,7 +134,43 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
 		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != "")
 	flags := &web.FlagConfig{WebListenAddresses: &cli.Web.ListenAddress, WebSystemdSocket: new(bool), WebConfigFile: &cli.Web.ConfigFile}
-	return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ListenAndServe(h, flags, logger) })
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ServeMultiple(listeners, h, flags, logger) })
+	})
+	return g.Wait()
+}
+
+// listen binds every --web.listen-address before anything starts, so a taken port ends the
+// process at once with the address named.
+func listen(addrs []string) ([]net.Listener, error) {
+	var ls []net.Listener
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range ls {
+				_ = l.Close()
+			}
+			return nil, fmt.Errorf("--web.listen-address=%s: %w", a, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// flagError names the flags that fix a configuration error of the server package.
+func flagError(err error) error {
+	for sentinel, hint := range map[error]string{
+		server.ErrNoWebhookURL: "set --slack.webhook-url-file (or SLACK_WEBHOOK_URL) or the route's webhook_url_file",
+		server.ErrNoChannel:    "set --slack.channel or the route's channel",
+		server.ErrNoBotToken:   "set --slack.bot-token-file or SLACK_BOT_TOKEN",
+		server.ErrDeadline:     "check --slack.deadline",
+	} {
+		if errors.Is(err, sentinel) {
+			return fmt.Errorf("%w (%s)", err, hint)
+		}
+	}
+	return err
 }
 
 // configure turns flags, env and secret files into the server's configuration.

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -130,5 +132,55 @@ func TestSIGTERMDrains(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("bridge exit: %v", err)
+	}
+}
+
+// TestCannotStartExitsWithOneLine runs the built binary where it cannot serve: it must exit
+// non-zero at once with one line naming the flag. The product promise is 1 s; the test allows
+// a loaded machine 15 s.
+func TestCannotStartExitsWithOneLine(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "slack-bridge")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freeAddr := free.Addr().String()
+	free.Close()
+	tests := []struct {
+		name, flag, arg string
+	}{
+		{"port taken", "--web.listen-address", "--web.listen-address=" + taken.Addr().String()},
+		{"web config missing", "--web.config.file", "--web.config.file=/nonexistent"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "--slack.console", "--web.listen-address="+freeAddr, tc.arg)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if ctx.Err() != nil {
+				t.Fatal("still running after 15s")
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+				t.Fatalf("exit: %v", err)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.flag) {
+				t.Errorf("stderr is not one line naming %s:\n%s", tc.flag, stderr.String())
+			}
+		})
 	}
 }

@@ -101,30 +101,32 @@ func TestAnswersToAlertmanager(t *testing.T) {
 		{name: "slack hanging is 503", script: slices.Repeat([]slackfake.Response{{Delay: 5 * time.Second}}, 50), wantCode: 503, wantBody: "timeout", deadline: 600 * time.Millisecond},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { synctest.Test(t, func(t *testing.T) {
-			fake := slackfake.New("")
-			fake.Push(tc.script...)
-			var logs syncBuffer
-			cfg := testConfig(t, fake, &logs)
-			cfg.AttemptTimeout = 300 * time.Millisecond
-			if tc.deadline > 0 {
-				cfg.Deadline = tc.deadline
-			}
-			s, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			code, body := serve(s, payload(t, "firing.json"))
-			if code != tc.wantCode || !strings.Contains(body, tc.wantBody) {
-				t.Fatalf("answer %d %q, want %d with %q", code, body, tc.wantCode, tc.wantBody)
-			}
-			if tc.wantSlack > 0 && fake.Count() != tc.wantSlack {
-				t.Errorf("%d Slack requests, want %d", fake.Count(), tc.wantSlack)
-			}
-			if strings.Contains(logs.String(), "SECRET") || strings.Contains(body, "SECRET") {
-				t.Errorf("webhook URL leaked:\n%s", logs.String())
-			}
-		})})
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				fake := slackfake.New("")
+				fake.Push(tc.script...)
+				var logs syncBuffer
+				cfg := testConfig(t, fake, &logs)
+				cfg.AttemptTimeout = 300 * time.Millisecond
+				if tc.deadline > 0 {
+					cfg.Deadline = tc.deadline
+				}
+				s, err := New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				code, body := serve(s, payload(t, "firing.json"))
+				if code != tc.wantCode || !strings.Contains(body, tc.wantBody) {
+					t.Fatalf("answer %d %q, want %d with %q", code, body, tc.wantCode, tc.wantBody)
+				}
+				if tc.wantSlack > 0 && fake.Count() != tc.wantSlack {
+					t.Errorf("%d Slack requests, want %d", fake.Count(), tc.wantSlack)
+				}
+				if strings.Contains(logs.String(), "SECRET") || strings.Contains(body, "SECRET") {
+					t.Errorf("webhook URL leaked:\n%s", logs.String())
+				}
+			})
+		})
 	}
 }
 
