@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/slack-go/slack"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 // Slack's limits, and our own budget for all block text together (Slack reports
@@ -93,7 +93,7 @@ func (m *Message) WebhookMessage() *slack.WebhookMessage {
 }
 
 // Render builds the message for one notification.
-func Render(n *webhook.Message, ov Overrides, opt Options) *Message {
+func Render(n *notification.Message, ov Overrides, opt Options) *Message {
 	now := time.Now
 	if opt.Now != nil {
 		now = opt.Now
@@ -103,7 +103,7 @@ func Render(n *webhook.Message, ov Overrides, opt Options) *Message {
 }
 
 type renderer struct {
-	n      *webhook.Message
+	n      *notification.Message
 	opt    Options
 	now    time.Time
 	body   []slack.Block

@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/slack-go/slack"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -26,13 +26,13 @@ var testOpts = Options{
 	Now:        func() time.Time { return time.Date(2026, 11, 20, 12, 5, 0, 0, time.UTC) },
 }
 
-func load(t testing.TB, name string) *webhook.Message {
+func load(t testing.TB, name string) *notification.Message {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := webhook.Decode(b)
+	m, err := notification.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +40,8 @@ func load(t testing.TB, name string) *webhook.Message {
 }
 
 // bigGroup is a 120-alert group with 5 KB descriptions (Alertmanager cut 30 more).
-func bigGroup(n int) *webhook.Message {
-	m := &webhook.Message{GroupKey: "{}:{alertname=\"ArgoCDAppOutOfSync\"}", TruncatedAlerts: 30}
+func bigGroup(n int) *notification.Message {
+	m := &notification.Message{GroupKey: "{}:{alertname=\"ArgoCDAppOutOfSync\"}", TruncatedAlerts: 30}
 	m.Status, m.Receiver, m.ExternalURL = "firing", "slack", "http://alertmanager:9093"
 	m.CommonLabels = template.KV{"alertname": "ArgoCDAppOutOfSync", "severity": "warning"}
 	desc := strings.Repeat("Resource Deployment/api is OutOfSync with the desired state & needs a sync. ", 70)[:5000]
@@ -63,7 +63,7 @@ func TestGolden(t *testing.T) {
 	big := bigGroup(120)
 	tests := []struct {
 		name string
-		msg  *webhook.Message
+		msg  *notification.Message
 		ov   Overrides
 	}{
 		{"firing", load(t, "firing.json"), Overrides{}},
@@ -234,7 +234,7 @@ func FuzzRender(f *testing.F) {
 	}
 	f.Add([]byte(`{"alerts":[{"labels":{"name":"a","namespace":"b"},"annotations":{"summary":"`+strings.Repeat("é&<", 2000)+`"}}],"truncatedAlerts":99}`), strings.Repeat("t", 200), strings.Repeat("x", 4000))
 	f.Fuzz(func(t *testing.T, body []byte, title, text string) {
-		m, err := webhook.Decode(body)
+		m, err := notification.Decode(body)
 		if err != nil {
 			return
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/alertmanager/template"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 func TestExampleConfigLoads(t *testing.T) {
@@ -35,14 +37,14 @@ func TestExampleConfigLoads(t *testing.T) {
 	rt := r.Match(map[string]string{"alertname": "ArgoCDAutoSyncPaused"})
 	data := sampleData()
 	data.Alerts = append(data.Alerts, template.Alert{Labels: template.KV{"name": "orders"}})
-	ov, err := r.Overrides(rt, data)
+	ov, err := r.Overrides(rt, &notification.Message{Data: *data})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ov.Title != "[FIRING] ArgoCDAppDegraded: payments, orders" {
 		t.Errorf("title override = %q", ov.Title)
 	}
-	ov, _ = r.Overrides(r.Match(map[string]string{"severity": "critical"}), data)
+	ov, _ = r.Overrides(r.Match(map[string]string{"severity": "critical"}), &notification.Message{Data: *data})
 	if len(ov.Fields) != 1 || ov.Fields[0].Value != "in-cluster" {
 		t.Errorf("fields override = %+v", ov.Fields)
 	}
@@ -120,7 +122,7 @@ func TestOverridesRuntimeErrorKeepsRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ov, err := r.Overrides(r.Routes()[0], &template.Data{Status: "firing"})
+	ov, err := r.Overrides(r.Routes()[0], &notification.Message{Data: template.Data{Status: "firing"}})
 	if err == nil || ov.Text != "ok firing" {
 		t.Errorf("err=%v text=%q: a failing title must not lose the text", err, ov.Text)
 	}

@@ -177,7 +177,12 @@ func New(cfg Config) (*Server, error) {
 
 	s.mux = http.NewServeMux()
 	s.mux.Handle("/webhook", webhook.NewHandler(p, cfg.WebhookToken, cfg.MaxInFlight, s.metrics.Webhooks, cfg.Logger))
-	s.mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
+	// As the exporter: scrape counts in promhttp_metric_handler_*, OpenMetrics when asked for.
+	s.mux.Handle("/metrics", promhttp.InstrumentMetricHandler(s.metrics.Registry,
+		promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError), Registry: s.metrics.Registry,
+			MaxRequestsInFlight: 4, EnableOpenMetrics: true,
+		})))
 	s.mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
 	s.mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if s.draining.Load() {

@@ -1,3 +1,6 @@
+// Package webhook owns the bridge's HTTP input: the /webhook handler that authenticates, bounds
+// and decodes each request and answers it according to what happened to the Slack delivery
+// behind it.
 package webhook
 
 import (
@@ -11,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 // MaxBodyBytes is the largest body accepted (Alertmanager's max_alerts keeps real bodies far
@@ -21,7 +26,7 @@ const MaxBodyBytes = 1 << 20
 // never succeed (answered 422); any other error is transient (answered 503 so Alertmanager's
 // backoff retries).
 type Notifier interface {
-	Notify(ctx context.Context, m *Message) error
+	Notify(ctx context.Context, m *notification.Message) error
 }
 
 // Codes are the HTTP answers the handler gives, pre-initialised in the webhooks metric.
@@ -85,7 +90,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusBadRequest, "read body: "+err.Error())
 		return
 	}
-	msg, err := Decode(body)
+	msg, err := notification.Decode(body)
 	if err != nil {
 		h.answer(w, http.StatusBadRequest, err.Error())
 		return
