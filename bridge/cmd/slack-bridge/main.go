@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
 )
 
@@ -99,7 +100,7 @@ func runUntilSignal(cli *CLI, stdout io.Writer, env func(string) (string, bool))
 // errgroup; the first actor error cancels the rest and is run's result.
 func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {
 	logger := newLogger(cli.Log.Level, cli.Log.Format)
-	cfg, err := configure(cli, env)
+	cfg, err := configure(cli, env, logger)
 	if err != nil {
 		return err
 	}
@@ -128,11 +129,11 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 		}
 	}()
 	dest := cfg.Channel
-	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != "" {
-		dest = server.RedactURL(cfg.WebhookURL)
+	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != nil {
+		dest = server.RedactURL(cfg.WebhookURL())
 	}
 	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
-		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != "")
+		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil)
 	flags := &web.FlagConfig{WebListenAddresses: &cli.Web.ListenAddress, WebSystemdSocket: new(bool), WebConfigFile: &cli.Web.ConfigFile}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -174,20 +175,20 @@ func flagError(err error) error {
 }
 
 // configure turns flags, env and secret files into the server's configuration.
-func configure(cli *CLI, env func(string) (string, bool)) (server.Config, error) {
+func configure(cli *CLI, env func(string) (string, bool), logger *slog.Logger) (server.Config, error) {
 	router, err := route.Load(cli.Config.File)
 	if err != nil {
 		return server.Config{}, err
 	}
-	webhookURL, err := secret(cli.Slack.WebhookURLFile, "", cli.Slack.WebhookURL, env)
+	webhookURL, err := secret(cli.Slack.WebhookURLFile, "", cli.Slack.WebhookURL, secretfile.URL, env, logger)
 	if err != nil {
 		return server.Config{}, fmt.Errorf("slack webhook URL: %w", err)
 	}
-	botToken, err := secret(cli.Slack.BotTokenFile, "SLACK_BOT_TOKEN", "", env)
+	botToken, err := secret(cli.Slack.BotTokenFile, "SLACK_BOT_TOKEN", "", nil, env, logger)
 	if err != nil {
 		return server.Config{}, fmt.Errorf("slack bot token: %w", err)
 	}
-	token, err := secret(cli.Webhook.TokenFile, "BRIDGE_WEBHOOK_TOKEN", "", env)
+	token, err := secret(cli.Webhook.TokenFile, "BRIDGE_WEBHOOK_TOKEN", "", nil, env, logger)
 	if err != nil {
 		return server.Config{}, fmt.Errorf("webhook token: %w", err)
 	}
@@ -206,11 +207,11 @@ func configure(cli *CLI, env func(string) (string, bool)) (server.Config, error)
 	switch {
 	case cli.Slack.Console:
 		cfg.Mode = server.ModeConsole
-	case botToken != "" && (webhookURL != "" || routeURLs):
+	case botToken != nil && (webhookURL != nil || routeURLs):
 		return cfg, errors.New("both a bot token and webhook URLs are set: choose bot mode or webhook mode")
-	case botToken != "":
+	case botToken != nil:
 		cfg.Mode = server.ModeBot
-	case webhookURL != "" || routeURLs:
+	case webhookURL != nil || routeURLs:
 		cfg.Mode = server.ModeWebhook
 	default:
 		return cfg, errors.New("no Slack destination: set SLACK_WEBHOOK_URL (or --slack.webhook-url-file), SLACK_BOT_TOKEN (or --slack.bot-token-file), or --slack.console")
@@ -218,25 +219,26 @@ func configure(cli *CLI, env func(string) (string, bool)) (server.Config, error)
 	return cfg, nil
 }
 
-// secret reads a file if given, else the env variable, else the flag value; trimmed.
-func secret(file, envName, flagValue string, env func(string) (string, bool)) (string, error) {
+// secret is a file if given (read again when it changes), else the env variable, else the flag
+// value; trimmed; nil when none is set.
+func secret(file, envName, flagValue string, check func(string) error, env func(string) (string, bool), logger *slog.Logger) (func() string, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
+		f, err := secretfile.Read(file, check, logger)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("%s is empty", file)
-		}
-		return s, nil
+		return f.Value, nil
 	}
+	v := strings.TrimSpace(flagValue)
 	if envName != "" {
-		if v, ok := env(envName); ok {
-			return strings.TrimSpace(v), nil
+		if e, ok := env(envName); ok {
+			v = strings.TrimSpace(e)
 		}
 	}
-	return strings.TrimSpace(flagValue), nil
+	if v == "" {
+		return nil, nil
+	}
+	return func() string { return v }, nil
 }
 
 func newLogger(level, format string) *slog.Logger {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
@@ -182,5 +186,72 @@ func TestCannotStartExitsWithOneLine(t *testing.T) {
 				t.Errorf("stderr is not one line naming %s:\n%s", tc.flag, stderr.String())
 			}
 		})
+	}
+}
+
+// TestSecretFilesRotate: a rotated bot token file and webhook token file take effect without a
+// restart; a broken rotation keeps the last good value.
+func TestSecretFilesRotate(t *testing.T) {
+	dir := t.TempDir()
+	botFile, amFile := filepath.Join(dir, "bot"), filepath.Join(dir, "am")
+	rotate := func(path, v string) {
+		t.Helper()
+		if err := os.WriteFile(path+".new", []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".new", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rotate(botFile, "xoxb-old\n")
+	rotate(amFile, "am-old\n")
+	cli := parse(t, "--slack.bot-token-file="+botFile, "--webhook.token-file="+amFile, "--slack.channel=#a", "--slack.per-channel-interval=0")
+	cfg, err := configure(cli, func(string) (string, bool) { return "", false }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := slackfake.New("")
+	cfg.HTTPClient = slack.NewHTTPClient(fake)
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile("../../internal/server/testdata/firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(amToken string) int {
+		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+amToken)
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := send("am-old"); code != http.StatusOK {
+		t.Fatalf("before rotation: %d", code)
+	}
+	rotate(botFile, "xoxb-new\n")
+	rotate(amFile, "am-new\n")
+	body = bytes.ReplaceAll(body, []byte(`"firing"`), []byte(`"resolved"`)) // not a duplicate
+	if code := send("am-old"); code != http.StatusUnauthorized {
+		t.Errorf("old webhook token after rotation: %d, want 401", code)
+	}
+	if code := send("am-new"); code != http.StatusOK {
+		t.Fatalf("new webhook token: %d", code)
+	}
+	rotate(botFile, "\n") // a broken rotation
+	body = bytes.ReplaceAll(body, []byte(`"resolved"`), []byte(`"firing"`))
+	body = bytes.ReplaceAll(body, []byte(`payments`), []byte(`orders`))
+	if code := send("am-new"); code != http.StatusOK {
+		t.Fatalf("after a broken rotation: %d", code)
+	}
+	var tokens []string
+	for _, r := range fake.Requests() {
+		tokens = append(tokens, r.Token)
+	}
+	// firing (old), resolved update and thread reply (new), the next group after the broken
+	// rotation (still new).
+	if got := strings.Join(tokens, ","); got != "xoxb-old,xoxb-new,xoxb-new,xoxb-new" {
+		t.Errorf("bot tokens sent: %s", got)
 	}
 }

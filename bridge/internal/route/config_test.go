@@ -94,6 +94,16 @@ func TestParseErrors(t *testing.T) {
 	if r.Routes()[0].WebhookURL() != "https://hooks.slack.com/services/T/B/SECRET" {
 		t.Error("webhook URL not read from file")
 	}
+	// A rotated Secret (a new file renamed over the old) takes effect without a reload.
+	if err := os.WriteFile(filepath.Join(dir, "url.new"), []byte("https://hooks.slack.com/services/T/B/ROTATED\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "url.new"), filepath.Join(dir, "url")); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Routes()[0].WebhookURL(); got != "https://hooks.slack.com/services/T/B/ROTATED" {
+		t.Errorf("after rotation: %q", got)
+	}
 }
 
 func TestEmptyConfigIsDefaultRoute(t *testing.T) {

@@ -20,7 +20,7 @@ type pipeline struct {
 	deliverer *slack.Deliverer
 	render    render.Options
 	channel   string // default bot/console channel
-	webhook   string // default webhook URL (secret)
+	webhook   func() string // default webhook URL (secret); nil = none
 	metrics   *Metrics
 	logger    *slog.Logger
 	// deadline bounds the whole notification, a wait for a duplicate in flight included.
@@ -50,8 +50,8 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	if target.Channel == "" {
 		target.Channel = p.channel
 	}
-	if target.WebhookURL == "" {
-		target.WebhookURL = p.webhook
+	if target.WebhookURL == "" && p.webhook != nil {
+		target.WebhookURL = p.webhook()
 	}
 	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Resolved: m.Resolved(), Target: target, Message: msg})
 	finish(err == nil)

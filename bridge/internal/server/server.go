@@ -39,14 +39,15 @@ const (
 // Config is everything the bridge needs; main fills it from flags, env and files.
 type Config struct {
 	Mode        Mode
-	WebhookURL  string // default incoming-webhook URL (secret)
-	BotToken    string // secret
+	// Secrets are functions, so a value read from a file follows the file (secretfile); nil = unset.
+	WebhookURL  func() string // default incoming-webhook URL
+	BotToken    func() string
 	APIURL      string // Web API base, e.g. https://slack.com/api/
 	Channel     string // default channel (bot, console)
 	ConsoleOut  io.Writer
 	ConsoleFile string
 
-	WebhookToken string // Bearer token Alertmanager must send (secret); "" = no auth
+	WebhookToken func() string // Bearer token Alertmanager must send; nil = no auth
 	MaxInFlight  int
 
 	Router     *route.Router
@@ -90,7 +91,7 @@ func (c *Config) Validate() error {
 	for _, r := range c.Router.Routes() {
 		switch c.Mode {
 		case ModeWebhook:
-			if r.WebhookURL() == "" && c.WebhookURL == "" {
+			if r.WebhookURL() == "" && c.WebhookURL == nil {
 				return fmt.Errorf("route %s: %w", r.Name, ErrNoWebhookURL)
 			}
 		case ModeBot:
@@ -105,7 +106,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("unknown mode %q", c.Mode)
 		}
 	}
-	if c.Mode == ModeBot && c.BotToken == "" {
+	if c.Mode == ModeBot && c.BotToken == nil {
 		return ErrNoBotToken
 	}
 	if c.Deadline <= 0 {

@@ -63,12 +63,14 @@ func testConfig(t testing.TB, fake *slackfake.Fake, logs io.Writer) Config {
 		t.Fatal(err)
 	}
 	return Config{
-		Mode: ModeWebhook, WebhookURL: fake.WebhookURL(), Router: router, WebhookToken: "am-token",
+		Mode: ModeWebhook, WebhookURL: fake.WebhookURL, Router: router, WebhookToken: static("am-token"),
 		ArgoCDURL: "https://argocd.example.com", Deadline: 2 * time.Second, AttemptTimeout: time.Second,
 		DedupeWindow: 2 * time.Minute, StateTTL: time.Hour, MaxInFlight: 64, HTTPClient: slack.NewHTTPClient(fake),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
+
+func static(v string) func() string { return func() string { return v } }
 
 func post(t testing.TB, url string, body []byte) (int, string) {
 	t.Helper()
@@ -186,7 +188,7 @@ func TestDuplicateFromHAPair(t *testing.T) {
 func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
 	fake := slackfake.New("xoxb-1")
 	cfg := testConfig(t, fake, io.Discard)
-	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, "", "xoxb-1", fake.APIURL(), "#argocd"
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "#argocd"
 	cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
 	s1, err := New(cfg)
 	if err != nil {
@@ -284,7 +286,7 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"webhook without URL", Config{Mode: ModeWebhook, Router: router, Deadline: time.Second}, "no webhook_url_file"},
-		{"bot without channel", Config{Mode: ModeBot, BotToken: "x", Router: router, Deadline: time.Second}, "no channel"},
+		{"bot without channel", Config{Mode: ModeBot, BotToken: static("x"), Router: router, Deadline: time.Second}, "no channel"},
 		{"bot without token", Config{Mode: ModeBot, Channel: "#a", Router: router, Deadline: time.Second}, "bot token"},
 		{"unknown mode", Config{Mode: "carrier-pigeon", Router: router, Deadline: time.Second}, "unknown mode"},
 	}
@@ -394,7 +396,7 @@ default_route:
 		t.Fatal(err)
 	}
 	cfg := testConfig(t, fake, io.Discard)
-	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Router = ModeBot, "", "xoxb-1", fake.APIURL(), router
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Router = ModeBot, nil, static("xoxb-1"), fake.APIURL(), router
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func newRig(t *testing.T, mode string, interval time.Duration) *rig {
 	var tr Transport
 	var store *state.Store
 	if mode == "bot" {
-		tr = NewBot("xoxb-test-token", fake.APIURL(), NewHTTPClient(fake))
+		tr = NewBot(func() string { return "xoxb-test-token" }, fake.APIURL(), NewHTTPClient(fake))
 		store, _ = state.Open("", time.Hour)
 	} else {
 		tr = &Webhook{Client: NewHTTPClient(fake)}

@@ -140,12 +140,14 @@ func (w *Webhook) method(op) string { return MethodWebhook }
 
 // Bot uses the Web API with a bot token (scope chat:write).
 type Bot struct {
-	api *slack.Client
+	token func() string
+	opts  []slack.Option
 }
 
-// NewBot returns a bot transport; apiURL is the Web API base ending in "/" (slack-go appends
-// the method name, e.g. http://127.0.0.1:PORT/api/ + chat.postMessage).
-func NewBot(token, apiURL string, client *http.Client) *Bot {
+// NewBot returns a bot transport; token is called per request (a rotated token file takes
+// effect at once); apiURL is the Web API base ending in "/" (slack-go appends the method name,
+// e.g. http://127.0.0.1:PORT/api/ + chat.postMessage).
+func NewBot(token func() string, apiURL string, client *http.Client) *Bot {
 	opts := []slack.Option{slack.OptionHTTPClient(client)}
 	if apiURL != "" {
 		if !strings.HasSuffix(apiURL, "/") {
@@ -153,8 +155,11 @@ func NewBot(token, apiURL string, client *http.Client) *Bot {
 		}
 		opts = append(opts, slack.OptionAPIURL(apiURL))
 	}
-	return &Bot{api: slack.New(token, opts...)}
+	return &Bot{token: token, opts: opts}
 }
+
+// api is a client with the current token (slack-go keeps the token per client; one is cheap).
+func (b *Bot) api() *slack.Client { return slack.New(b.token(), b.opts...) }
 
 func msgOptions(m *render.Message) []slack.MsgOption {
 	return []slack.MsgOption{
@@ -169,7 +174,7 @@ func (b *Bot) Post(ctx context.Context, t Target, m *render.Message) (Ref, error
 	if t.Channel == "" {
 		return Ref{}, &Error{Result: ResultClientError, Reason: "no channel for route " + t.Route}
 	}
-	ch, ts, err := b.api.PostMessageContext(ctx, t.Channel, msgOptions(m)...)
+	ch, ts, err := b.api().PostMessageContext(ctx, t.Channel, msgOptions(m)...)
 	if ch == "" {
 		ch = t.Channel // chat.update wants the ID Slack answers, but the name is the best fallback
 	}
@@ -178,13 +183,13 @@ func (b *Bot) Post(ctx context.Context, t Target, m *render.Message) (Ref, error
 
 // Update calls chat.update on the original message.
 func (b *Bot) Update(ctx context.Context, ref Ref, m *render.Message) error {
-	_, _, _, err := b.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, msgOptions(m)...)
+	_, _, _, err := b.api().UpdateMessageContext(ctx, ref.Channel, ref.TS, msgOptions(m)...)
 	return err
 }
 
 // Reply posts text in the message's thread.
 func (b *Bot) Reply(ctx context.Context, ref Ref, text string) error {
-	_, _, err := b.api.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
+	_, _, err := b.api().PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
 	return err
 }
 

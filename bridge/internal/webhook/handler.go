@@ -38,27 +38,24 @@ var Codes = []int{
 // Handler serves POST /webhook.
 type Handler struct {
 	notifier Notifier
-	token    []byte
+	token    func() string
 	slots    chan struct{}
 	requests *prometheus.CounterVec
 	logger   *slog.Logger
 }
 
-// NewHandler returns the webhook handler. token empty disables authentication; maxInFlight
+// NewHandler returns the webhook handler. token nil disables authentication (it is called per
+// request, so a rotated token file takes effect at once); maxInFlight
 // bounds concurrent deliveries (excess requests get an immediate 503). requests is the
 // webhooks_total{code} counter.
-func NewHandler(n Notifier, token string, maxInFlight int, requests *prometheus.CounterVec, logger *slog.Logger) *Handler {
+func NewHandler(n Notifier, token func() string, maxInFlight int, requests *prometheus.CounterVec, logger *slog.Logger) *Handler {
 	if maxInFlight < 1 {
 		maxInFlight = 1
 	}
 	for _, c := range Codes {
 		requests.WithLabelValues(strconv.Itoa(c))
 	}
-	h := &Handler{notifier: n, slots: make(chan struct{}, maxInFlight), requests: requests, logger: logger}
-	if token != "" {
-		h.token = []byte(token)
-	}
-	return h
+	return &Handler{notifier: n, token: token, slots: make(chan struct{}, maxInFlight), requests: requests, logger: logger}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -120,7 +117,8 @@ func (h *Handler) authorized(r *http.Request) bool {
 	if len(auth) < len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[len(prefix):])), h.token) == 1
+	want := h.token()
+	return want != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[len(prefix):])), []byte(want)) == 1
 }
 
 func (h *Handler) answer(w http.ResponseWriter, code int, text string) {

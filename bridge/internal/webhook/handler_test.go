@@ -67,7 +67,7 @@ func TestHandler(t *testing.T) {
 			h := NewHandler(notifierFunc(func(_ context.Context, m *notification.Message) error {
 				called = true
 				return tc.notify
-			}), token, 4, counter, slog.New(slog.DiscardHandler))
+			}), func() string { return token }, 4, counter, slog.New(slog.DiscardHandler))
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			req, _ := http.NewRequest(tc.method, srv.URL, strings.NewReader(tc.body))
@@ -107,7 +107,7 @@ func TestFloodGetsFast503(t *testing.T) {
 		started.Done()
 		<-release
 		return nil
-	}), "", slots, newCounter(), slog.New(slog.DiscardHandler))
+	}), nil, slots, newCounter(), slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	body := `{"alerts":[{"status":"firing"}]}`
