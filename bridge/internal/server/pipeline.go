@@ -19,7 +19,7 @@ type pipeline struct {
 	dedupe    *dedupe.Window
 	deliverer *slack.Deliverer
 	render    render.Options
-	channel   string // default bot/console channel
+	channel   string        // default bot/console channel
 	webhook   func() string // default webhook URL (secret); nil = none
 	metrics   *Metrics
 	logger    *slog.Logger

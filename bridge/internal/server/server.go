@@ -38,7 +38,7 @@ const (
 
 // Config is everything the bridge needs; main fills it from flags, env and files.
 type Config struct {
-	Mode        Mode
+	Mode Mode
 	// Secrets are functions, so a value read from a file follows the file (secretfile); nil = unset.
 	WebhookURL  func() string // default incoming-webhook URL
 	BotToken    func() string
