@@ -414,3 +414,25 @@ func parseForm(r *http.Request) (url.Values, string, error) {
 	}
 	return form, token, nil
 }
+
+// Control serves the fake's control API, for a test driving the slack-fake binary:
+// GET /fake/requests (every request, JSON), POST /fake/fail (a Plan, JSON).
+func (f *Fake) Control() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /fake/requests", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(f.Requests())
+	})
+	mux.HandleFunc("POST /fake/fail", func(w http.ResponseWriter, r *http.Request) {
+		var p Plan
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&p); err != nil {
+			http.Error(w, "plan: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.Fail(p)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
