@@ -224,7 +224,7 @@ func TestSecretFilesRotate(t *testing.T) {
 		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+amToken)
 		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, req)
+		s.HTTPServer().Handler.ServeHTTP(rec, req)
 		return rec.Code
 	}
 	if code := send("am-old"); code != http.StatusOK {

@@ -113,10 +113,3 @@ func (w *Window) sweepLocked() {
 		}
 	}
 }
-
-// Len is the number of remembered keys (delivered or in flight).
-func (w *Window) Len() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.m)
-}

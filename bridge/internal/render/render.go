@@ -51,11 +51,10 @@ const (
 	ColorOther    = "#868686"
 )
 
-// Options are the deployment's links and the clock used for "since" fields.
+// Options are the deployment's links.
 type Options struct {
 	ArgoCDURL  string
 	GrafanaURL string
-	Now        func() time.Time
 }
 
 // Field is a title/value pair from a route's template override.
@@ -94,11 +93,7 @@ func (m *Message) WebhookMessage() *slack.WebhookMessage {
 
 // Render builds the message for one notification.
 func Render(n *notification.Message, ov Overrides, opt Options) *Message {
-	now := time.Now
-	if opt.Now != nil {
-		now = opt.Now
-	}
-	r := &renderer{n: n, opt: opt, now: now()}
+	r := &renderer{n: n, opt: opt, now: time.Now()}
 	return r.render(ov)
 }
 

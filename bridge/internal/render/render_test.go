@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
@@ -23,7 +24,6 @@ var update = flag.Bool("update", false, "rewrite golden files")
 var testOpts = Options{
 	ArgoCDURL:  "https://argocd.example.com",
 	GrafanaURL: "https://grafana.example.com",
-	Now:        func() time.Time { return time.Date(2026, 11, 20, 12, 5, 0, 0, time.UTC) },
 }
 
 func load(t testing.TB, name string) *notification.Message {
@@ -59,6 +59,17 @@ func bigGroup(n int) *notification.Message {
 	return m
 }
 
+// renderTime is "now" of the golden files' "since" fields.
+var renderTime = time.Date(2026, 11, 20, 12, 5, 0, 0, time.UTC)
+
+// atRenderTime runs f in a synctest bubble whose clock reads renderTime.
+func atRenderTime(t *testing.T, f func(t *testing.T)) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(renderTime)) // instant in the bubble
+		f(t)
+	})
+}
+
 func TestGolden(t *testing.T) {
 	big := bigGroup(120)
 	tests := []struct {
@@ -75,28 +86,30 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := Render(tc.msg, tc.ov, testOpts)
-			if err := CheckLimits(msg); err != nil {
-				t.Fatalf("limits: %v", err)
-			}
-			got, err := json.MarshalIndent(msg.WebhookMessage(), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tc.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
+			atRenderTime(t, func(t *testing.T) {
+				msg := Render(tc.msg, tc.ov, testOpts)
+				if err := CheckLimits(msg); err != nil {
+					t.Fatalf("limits: %v", err)
+				}
+				got, err := json.MarshalIndent(msg.WebhookMessage(), "", "  ")
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("rendered JSON differs from %s (run with -update and review the diff):\n%s", path, got)
-			}
+				got = append(got, '\n')
+				path := filepath.Join("testdata", tc.name+".golden.json")
+				if *update {
+					if err := os.WriteFile(path, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run with -update)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("rendered JSON differs from %s (run with -update and review the diff):\n%s", path, got)
+				}
+			})
 		})
 	}
 }
@@ -163,7 +176,7 @@ func TestRenderBehaviour(t *testing.T) {
 		}
 	})
 	t.Run("no links configured still renders", func(t *testing.T) {
-		m := Render(load(t, "firing.json"), Overrides{}, Options{Now: testOpts.Now})
+		m := Render(load(t, "firing.json"), Overrides{}, Options{})
 		js := mustJSON(t, m)
 		if strings.Contains(js, "Open in Argo CD") || strings.Contains(js, `"Dashboard"`) || !strings.Contains(js, "*argocd/payments*") {
 			t.Errorf("unexpected links:\n%s", js)

@@ -82,13 +82,13 @@ func sameFile(a, b os.FileInfo) bool {
 	return a != nil && os.SameFile(a, b) && a.ModTime().Equal(b.ModTime()) && a.Size() == b.Size()
 }
 
-// ErrNotURL is the check error of URL for content that is not an http(s) URL.
-var ErrNotURL = errors.New("does not hold an http(s) URL")
+// errNotURL is the check error of URL for content that is not an http(s) URL.
+var errNotURL = errors.New("does not hold an http(s) URL")
 
 // URL is a check for files holding a URL (Slack webhook URLs).
 func URL(v string) error {
 	if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
-		return ErrNotURL
+		return errNotURL
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func benchBridge(b *testing.B) (*Server, func(i int64) []byte) {
 // groups, pacing off, instant fake Slack. webhooks/s is the sustained rate.
 func BenchmarkWebhookThroughput(b *testing.B) {
 	s, body := benchBridge(b)
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewServer(s.mux)
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var seq, failed atomic.Int64
@@ -73,7 +73,7 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 // loopback included); reports p50 and p99 of the handler's own time.
 func BenchmarkHandlerLatency(b *testing.B) {
 	s, body := benchBridge(b)
-	h := s.Handler()
+	h := s.mux
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	var i int64

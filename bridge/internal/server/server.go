@@ -209,12 +209,6 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler serves every endpoint.
-func (s *Server) Handler() http.Handler { return s.mux }
-
-// Metrics returns the server's metrics and registry.
-func (s *Server) Metrics() *Metrics { return s.metrics }
-
 // HTTPServer returns the HTTP server with timeouts that fit the delivery deadline.
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{

@@ -137,7 +137,7 @@ func serve(s *Server, body []byte) (int, string) {
 	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer am-token")
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, req)
+	s.mux.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.String()
 }
 
@@ -175,7 +175,7 @@ func TestDuplicateFromHAPair(t *testing.T) {
 	if fake.Count() != 1 {
 		t.Errorf("%d posts for two copies", fake.Count())
 	}
-	if v := testutil.ToFloat64(s.Metrics().Duplicates); v != 1 {
+	if v := testutil.ToFloat64(s.metrics.Duplicates); v != 1 {
 		t.Errorf("duplicates = %v", v)
 	}
 	if code, _ := post(t, url, payload(t, "resolved.json")); code != 200 || fake.Count() != 2 {
@@ -305,7 +305,7 @@ func TestMetricFamilies(t *testing.T) {
 	post(t, url, payload(t, "firing.json"))
 	post(t, url, payload(t, "firing.json"))
 
-	mfs, err := s.Metrics().Registry.Gather()
+	mfs, err := s.metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestMetricFamilies(t *testing.T) {
 			t.Errorf("issue 4 metric %s missing", n)
 		}
 	}
-	problems, err := testutil.GatherAndLint(s.Metrics().Registry)
+	problems, err := testutil.GatherAndLint(s.metrics.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestMetricFamilies(t *testing.T) {
 			t.Errorf("lint: %s: %s", p.Metric, p.Text)
 		}
 	}
-	if err := testutil.GatherAndCompare(s.Metrics().Registry, strings.NewReader(`
+	if err := testutil.GatherAndCompare(s.metrics.Registry, strings.NewReader(`
 # HELP argocd_monitor_bridge_notifications_total Notifications Slack accepted, by route and group status (firing, resolved).
 # TYPE argocd_monitor_bridge_notifications_total counter
 argocd_monitor_bridge_notifications_total{route="default",status="firing"} 1
@@ -417,7 +417,7 @@ default_route:
 	if !strings.Contains(reqs[0].Blocks, "ArgoCDAppDegraded on payments (FIRING)") {
 		t.Errorf("title template not applied: %s", reqs[0].Blocks)
 	}
-	if v := testutil.ToFloat64(s.Metrics().Notifications.WithLabelValues("critical", "firing")); v != 1 {
+	if v := testutil.ToFloat64(s.metrics.Notifications.WithLabelValues("critical", "firing")); v != 1 {
 		t.Errorf("notifications_total{route=critical} = %v", v)
 	}
 }

@@ -25,8 +25,8 @@ type Console struct {
 	seq  int
 }
 
-// ConsoleRecord is one line of the console file.
-type ConsoleRecord struct {
+// consoleRecord is one line of the console file.
+type consoleRecord struct {
 	Method      string             `json:"method"`
 	Channel     string             `json:"channel"`
 	TS          string             `json:"ts"`
@@ -66,21 +66,21 @@ func (c *Console) Post(_ context.Context, t Target, m *render.Message) (Ref, err
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ref := Ref{Channel: ch, TS: c.nextTS()}
-	return ref, c.write(ConsoleRecord{Method: MethodPostMessage, Channel: ch, TS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}, "NEW", m)
+	return ref, c.write(consoleRecord{Method: MethodPostMessage, Channel: ch, TS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}, "NEW", m)
 }
 
 // Update prints the replacement of an earlier message.
 func (c *Console) Update(_ context.Context, ref Ref, m *render.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.write(ConsoleRecord{Method: MethodUpdate, Channel: ref.Channel, TS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}, "UPDATE "+ref.TS, m)
+	return c.write(consoleRecord{Method: MethodUpdate, Channel: ref.Channel, TS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}, "UPDATE "+ref.TS, m)
 }
 
 // Reply prints a thread reply.
 func (c *Console) Reply(_ context.Context, ref Ref, text string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rec := ConsoleRecord{Method: MethodPostMessage, Channel: ref.Channel, TS: c.nextTS(), ThreadTS: ref.TS, Text: text}
+	rec := consoleRecord{Method: MethodPostMessage, Channel: ref.Channel, TS: c.nextTS(), ThreadTS: ref.TS, Text: text}
 	if err := c.appendJSON(rec); err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (c *Console) nextTS() string {
 	return fmt.Sprintf("%d.%06d", time.Now().Unix(), c.seq)
 }
 
-func (c *Console) appendJSON(rec ConsoleRecord) error {
+func (c *Console) appendJSON(rec consoleRecord) error {
 	if c.file == nil {
 		return nil
 	}
@@ -113,11 +113,11 @@ func (c *Console) appendJSON(rec ConsoleRecord) error {
 	return err
 }
 
-func (c *Console) write(rec ConsoleRecord, what string, m *render.Message) error {
+func (c *Console) write(rec consoleRecord, what string, m *render.Message) error {
 	if err := c.appendJSON(rec); err != nil {
 		return err
 	}
-	_, err := io.WriteString(c.out, Readable(rec.Channel, what, m))
+	_, err := io.WriteString(c.out, readable(rec.Channel, what, m))
 	return err
 }
 
@@ -133,9 +133,9 @@ func unlink(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
-// Readable renders a message for a terminal: header, each section's text and fields, buttons
+// readable renders a message for a terminal: header, each section's text and fields, buttons
 // as URLs, context last.
-func Readable(channel, what string, m *render.Message) string {
+func readable(channel, what string, m *render.Message) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "── %s · %s · colour %s ──\n", channel, what, m.Color)
 	for _, blk := range append(append([]slack.Block{}, m.Header...), m.Body...) {

@@ -91,14 +91,6 @@ func (s *Store) Delete(key string) error {
 	return s.saveLocked()
 }
 
-// Len is the number of live entries.
-func (s *Store) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expireLocked()
-	return len(s.m)
-}
-
 func (s *Store) expired(e Entry) bool { return s.ttl > 0 && time.Now().Sub(e.Updated) > s.ttl }
 
 func (s *Store) expireLocked() {

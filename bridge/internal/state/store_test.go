@@ -50,8 +50,8 @@ func testStoreSurvivesRestartAndExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s3.Len() != 0 {
-		t.Errorf("%d entries after delete and expiry", s3.Len())
+	if n := len(s3.m); n != 0 {
+		t.Errorf("%d entries after delete and expiry", n)
 	}
 	// No temp files are left behind.
 	files, _ := os.ReadDir(filepath.Dir(path))
