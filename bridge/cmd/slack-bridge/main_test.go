@@ -109,17 +109,19 @@ func TestSIGTERMDrains(t *testing.T) {
 	answered := make(chan struct{})
 	go func() {
 		defer close(answered)
-		for range 100 { // the listener may not be up yet
+		// The listener may not be up yet; a loaded machine gets a generous minute.
+		for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(20 * time.Millisecond) {
 			if resp, err = http.Post("http://"+addr+"/webhook", "application/json", bytes.NewReader(body)); err == nil {
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 	for fake.Count() == 0 {
 		select {
 		case err := <-done:
 			t.Fatalf("bridge exited early: %v", err)
+		case <-answered:
+			t.Fatalf("answered before Slack was called: %v", err)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

@@ -153,22 +153,24 @@ func httpServer(t testing.TB, s *Server) string {
 	return "http://" + l.Addr().String()
 }
 
-// startBridge runs a default webhook-mode bridge against a new fake Slack.
-func startBridge(t *testing.T) (*slackfake.Fake, *Server, string) {
+// newBridge builds a default webhook-mode bridge against a new fake Slack.
+func newBridge(t *testing.T) (*slackfake.Fake, *Server) {
 	t.Helper()
 	fake := slackfake.New("")
 	s, err := New(testConfig(t, fake, io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fake, s, httpServer(t, s)
+	return fake, s
 }
 
 // TestDuplicateFromHAPair: the second Alertmanager's copy is acknowledged without a post.
-func TestDuplicateFromHAPair(t *testing.T) {
-	fake, s, url := startBridge(t)
+func TestDuplicateFromHAPair(t *testing.T) { synctest.Test(t, testDuplicateFromHAPair) }
+
+func testDuplicateFromHAPair(t *testing.T) {
+	fake, s := newBridge(t)
 	for range 2 {
-		if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+		if code, body := serve(s, payload(t, "firing.json")); code != 200 {
 			t.Fatalf("answer %d %s", code, body)
 		}
 	}
@@ -178,7 +180,7 @@ func TestDuplicateFromHAPair(t *testing.T) {
 	if v := testutil.ToFloat64(s.metrics.Duplicates); v != 1 {
 		t.Errorf("duplicates = %v", v)
 	}
-	if code, _ := post(t, url, payload(t, "resolved.json")); code != 200 || fake.Count() != 2 {
+	if code, _ := serve(s, payload(t, "resolved.json")); code != 200 || fake.Count() != 2 {
 		t.Errorf("resolved must post: %d posts", fake.Count())
 	}
 }
@@ -186,6 +188,10 @@ func TestDuplicateFromHAPair(t *testing.T) {
 // TestBotModeResolvedUpdatesInPlace: through the whole bridge, with the state in a file that
 // a second instance (a restart) reads.
 func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
+	synctest.Test(t, testBotModeResolvedUpdatesInPlace)
+}
+
+func testBotModeResolvedUpdatesInPlace(t *testing.T) {
 	fake := slackfake.New("xoxb-1")
 	cfg := testConfig(t, fake, io.Discard)
 	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "#argocd"
@@ -194,14 +200,14 @@ func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, body := post(t, httpServer(t, s1), payload(t, "firing.json")); code != 200 {
+	if code, body := serve(s1, payload(t, "firing.json")); code != 200 {
 		t.Fatalf("firing: %d %s", code, body)
 	}
 	s2, err := New(cfg) // a restart
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, body := post(t, httpServer(t, s2), payload(t, "resolved.json")); code != 200 {
+	if code, body := serve(s2, payload(t, "resolved.json")); code != 200 {
 		t.Fatalf("resolved: %d %s", code, body)
 	}
 	reqs := fake.Messages()
@@ -218,7 +224,9 @@ func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
 func TestDrainOnShutdown(t *testing.T) {
 	fake := slackfake.New("")
 	fake.Push(slackfake.Response{Delay: 500 * time.Millisecond})
-	s, err := New(testConfig(t, fake, io.Discard))
+	cfg := testConfig(t, fake, io.Discard)
+	cfg.Deadline, cfg.AttemptTimeout = time.Minute, time.Minute // real time here: no deadline is tested
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +264,8 @@ func TestDrainOnShutdown(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
-	_, _, url := startBridge(t)
+	_, s := newBridge(t)
+	url := httpServer(t, s)
 	for path, want := range map[string]string{"/-/healthy": "Healthy", "/-/ready": "Ready", "/metrics": "argocd_monitor_bridge_build_info", "/": "Slack bridge"} {
 		resp, err := http.Get(url + path)
 		if err != nil {
@@ -300,10 +309,12 @@ func TestValidate(t *testing.T) {
 // TestMetricFamilies builds the registry the binary serves, drives a webhook through a fake
 // Slack so every family has a series, and compares the family names with
 // bridge/testdata/metric-families.txt (the dashboards read that list; -update rewrites it).
-func TestMetricFamilies(t *testing.T) {
-	_, s, url := startBridge(t)
-	post(t, url, payload(t, "firing.json"))
-	post(t, url, payload(t, "firing.json"))
+func TestMetricFamilies(t *testing.T) { synctest.Test(t, testMetricFamilies) }
+
+func testMetricFamilies(t *testing.T) {
+	_, s := newBridge(t)
+	serve(s, payload(t, "firing.json"))
+	serve(s, payload(t, "firing.json"))
 
 	mfs, err := s.metrics.Registry.Gather()
 	if err != nil {
@@ -379,6 +390,10 @@ func TestRedactURL(t *testing.T) {
 
 // TestRoutesPickChannelAndTemplates: first matching route decides the channel and the title.
 func TestRoutesPickChannelAndTemplates(t *testing.T) {
+	synctest.Test(t, testRoutesPickChannelAndTemplates)
+}
+
+func testRoutesPickChannelAndTemplates(t *testing.T) {
 	fake := slackfake.New("")
 	router, err := route.Parse([]byte(`
 routes:
@@ -401,13 +416,12 @@ default_route:
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := httpServer(t, s)
-	if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+	if code, body := serve(s, payload(t, "firing.json")); code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
 	other := bytes.ReplaceAll(payload(t, "firing.json"), []byte(`"critical"`), []byte(`"info"`))
 	other = bytes.ReplaceAll(other, []byte(`ArgoCDAppDegraded`), []byte(`Other`))
-	if code, body := post(t, url, other); code != 200 {
+	if code, body := serve(s, other); code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
 	reqs := fake.Requests()

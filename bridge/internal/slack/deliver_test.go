@@ -135,6 +135,10 @@ func repeat(r slackfake.Response, n int) []slackfake.Response {
 // TestBotUpdatesOriginalAndThreads: firing posts; resolved updates that message in place and
 // replies in its thread; the next firing starts a new message.
 func TestBotUpdatesOriginalAndThreads(t *testing.T) {
+	synctest.Test(t, testBotUpdatesOriginalAndThreads)
+}
+
+func testBotUpdatesOriginalAndThreads(t *testing.T) {
 	r := newRig(t, "bot", 0)
 	ctx := context.Background()
 	for _, resolved := range []bool{false, true, false} {
@@ -162,6 +166,10 @@ func TestBotUpdatesOriginalAndThreads(t *testing.T) {
 }
 
 func TestBotUpdateOfDeletedMessagePostsNew(t *testing.T) {
+	synctest.Test(t, testBotUpdateOfDeletedMessagePostsNew)
+}
+
+func testBotUpdateOfDeletedMessagePostsNew(t *testing.T) {
 	r := newRig(t, "bot", 0)
 	ctx := context.Background()
 	if err := r.d.Deliver(ctx, r.note("g1", false)); err != nil {
@@ -230,6 +238,10 @@ func TestPacerSlots(t *testing.T) {
 }
 
 func TestPacingPastDeadlineIsTransient(t *testing.T) {
+	synctest.Test(t, testPacingPastDeadlineIsTransient)
+}
+
+func testPacingPastDeadlineIsTransient(t *testing.T) {
 	r := newRig(t, "webhook", time.Second)
 	n := r.note("g", false)
 	// Nine deliveries in flight booked the next 9s of the channel: past the 8s deadline.
@@ -271,13 +283,21 @@ func TestGivingUpReportsLastFailure(t *testing.T) {
 	})
 }
 
-func TestNetworkErrorHidesWebhookURL(t *testing.T) {
+type refused struct{}
+
+func (refused) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
+}
+
+// TestNetworkErrorHidesWebhookURL: the HTTP client's error names the URL (the secret); the
+// classified error must not.
+func TestNetworkErrorHidesWebhookURL(t *testing.T) { synctest.Test(t, testNetworkErrorHidesWebhookURL) }
+
+func testNetworkErrorHidesWebhookURL(t *testing.T) {
 	fake := slackfake.New("")
-	srv := fake.Serve()
-	srv.Close()
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r", Help: "h"}, []string{"method", "result"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d", Help: "h"}, []string{"method"})
-	d := NewDeliverer(&Webhook{Client: NewHTTPClient(nil)}, nil, NewPacer(0), Options{Deadline: 50 * time.Millisecond}, requests, duration)
+	d := NewDeliverer(&Webhook{Client: NewHTTPClient(refused{})}, nil, NewPacer(0), Options{Deadline: time.Second}, requests, duration)
 	err := d.Deliver(context.Background(), Notification{Message: &render.Message{Text: "x"}, Target: Target{Route: "default", WebhookURL: fake.WebhookURL()}})
 	if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), ResultNetworkError) {
 		t.Fatalf("err = %v", err)
