@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
@@ -96,8 +95,8 @@ func runUntilSignal(cli *CLI, stdout io.Writer, env func(string) (string, bool))
 	return run(ctx, cli, stdout, env)
 }
 
-// run is the bridge's lifecycle: configure, bind every listener, then run the actors under one
-// errgroup; the first actor error cancels the rest and is run's result.
+// run is the bridge's lifecycle: configure, check the web config and bind every listener, then
+// start serving (server.Run: the actors under one errgroup; the first error ends them all).
 func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {
 	logger := newLogger(cli.Log.Level, cli.Log.Format)
 	cfg, err := configure(cli, env, logger)
@@ -135,11 +134,7 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
 		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil)
 	flags := &web.FlagConfig{WebListenAddresses: &cli.Web.ListenAddress, WebSystemdSocket: new(bool), WebConfigFile: &cli.Web.ConfigFile}
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ServeMultiple(listeners, h, flags, logger) })
-	})
-	return g.Wait()
+	return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ServeMultiple(listeners, h, flags, logger) })
 }
 
 // listen binds every --web.listen-address before anything starts, so a taken port ends the

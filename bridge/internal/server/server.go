@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
@@ -222,33 +223,35 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-// Run serves with serve (web.ListenAndServe in the binary, web.Serve on a test listener) until
-// ctx ends, then drains: /-/ready turns 503, no new connections are accepted, and in-flight
-// deliveries finish (bounded by the delivery deadline) before Run returns.
+// Run serves with serve (web.ServeMultiple on listeners bound beforehand) until ctx ends or
+// serving fails, under one errgroup: the serving actor, and the drain that the first of those
+// starts: /-/ready turns 503, no new connections are accepted, and in-flight deliveries finish
+// (bounded by the delivery deadline) before Run returns serving's error, if any.
 func (s *Server) Run(ctx context.Context, srv *http.Server, serve func(*http.Server) error) error {
 	defer func() {
 		for _, c := range s.closers {
 			_ = c.Close()
 		}
 	}()
-	errc := make(chan error, 1)
-	go func() { errc <- serve(srv) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	s.draining.Store(true)
-	s.cfg.Logger.Info("draining in-flight deliveries")
-	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.Deadline+5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(dctx); err != nil {
-		return fmt.Errorf("drain: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := serve(srv); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		s.draining.Store(true)
+		s.cfg.Logger.Info("draining in-flight deliveries")
+		dctx, cancel := context.WithTimeout(context.Background(), s.cfg.Deadline+5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(dctx); err != nil {
+			return fmt.Errorf("drain: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
 }
 
 // RedactURL hides everything after the host of a URL (webhook URLs carry their secret in the

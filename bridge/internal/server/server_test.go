@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -434,4 +435,17 @@ default_route:
 	if v := testutil.ToFloat64(s.metrics.Notifications.WithLabelValues("critical", "firing")); v != 1 {
 		t.Errorf("notifications_total{route=critical} = %v", v)
 	}
+}
+
+// TestRunEndsWhenServingFails: a serving error ends Run (and the drain) with that error,
+// without waiting for a signal.
+func TestRunEndsWhenServingFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, s := newBridge(t)
+		boom := errors.New("boom")
+		err := s.Run(context.Background(), s.HTTPServer(), func(*http.Server) error { return boom })
+		if !errors.Is(err, boom) {
+			t.Fatalf("Run = %v, want the serving error", err)
+		}
+	})
 }
