@@ -197,6 +197,9 @@ func (f *Fake) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // ServeHTTP answers /api/chat.postMessage, /api/chat.update and /services/... webhooks.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.count++
+	f.mu.Unlock()
 	var req Request
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/"):
@@ -230,9 +233,6 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f.mu.Lock()
-	f.count++
-	f.mu.Unlock()
 	resp, scripted := f.next(req)
 	if resp.Delay > 0 {
 		t := time.NewTimer(resp.Delay)
