@@ -20,6 +20,12 @@ func TestDecodeList(t *testing.T) {
 		"status.health.status": "Stalled", "status.sync.status": "Drifting", "metadata.deletionTimestamp": "2026-01-01T00:00:00Z",
 		"spec.source": nil, "spec.sources": []any{map[string]any{"repoURL": "https://a"}, map[string]any{"repoURL": "https://b"}},
 		"spec.syncPolicy": map[string]any{"automated": map[string]any{"enabled": false}},
+		"status.sync.revision": nil, "status.sync.revisions": []any{"aaa", "bbb"},
+	})
+	// A multi-source app seen only through its last sync's result.
+	synced := argocdtest.Patch(app, map[string]any{
+		"status.sync.revision": nil, "status.operationState": map[string]any{"phase": "Succeeded",
+			"syncResult": map[string]any{"revisions": []any{"ccc", "ddd"}}},
 	})
 	for _, tc := range []struct {
 		name  string
@@ -36,8 +42,14 @@ func TestDecodeList(t *testing.T) {
 		{name: "items first, metadata last", body: `{"items":[` + string(app) + `],"metadata":{"resourceVersion":"2"}}`, n: 1},
 		{name: "newer enum values and multi-source", body: string(listOf(newer)), n: 1, check: func(t *testing.T, apps []argocd.App) {
 			a := apps[0]
-			if a.Health != argocd.HealthUnknown || a.Sync != argocd.SyncUnknown || !a.Deleting || a.Repo != "https://a" || a.AutoSync {
+			if a.Health != argocd.HealthUnknown || a.Sync != argocd.SyncUnknown || !a.Deleting || a.Repo != "https://a" || a.AutoSync ||
+				a.Revision != "aaa,bbb" {
 				t.Errorf("got %+v", a)
+			}
+		}},
+		{name: "multi-source revisions from syncResult", body: string(listOf(synced)), n: 1, check: func(t *testing.T, apps []argocd.App) {
+			if got := apps[0].Revision; got != "ccc,ddd" {
+				t.Errorf("revision %q, want ccc,ddd", got)
 			}
 		}},
 		{name: "timestamp of the wrong type", body: string(listOf(argocdtest.Patch(app, map[string]any{

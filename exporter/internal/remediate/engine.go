@@ -423,6 +423,12 @@ func (e *Engine) finish(j job, err error) {
 		e.undo(j) // not an attempt: try again at the next poll
 		e.metrics.count(st, resultBusy)
 		e.log.Debug("remediation sync refused: operation in progress", "app", st.key())
+	case errors.Is(err, argocd.ErrAppDeleting):
+		// Neither an attempt nor an error: the app is going away, so it
+		// leaves scope (the next snapshot shows its deletionTimestamp).
+		e.metrics.forget(st)
+		delete(e.apps, j.key)
+		e.log.Debug("remediation sync refused: application is deleting", "app", st.key())
 	case argocd.IsForbidden(err):
 		e.undo(j)
 		st.Errors++

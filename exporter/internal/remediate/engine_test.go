@@ -381,6 +381,23 @@ func TestBusyAnswerIsNotAnAttempt(t *testing.T) {
 	}
 }
 
+// An app deleted between the poll and the sync call is neither an attempt
+// nor an error: it leaves scope, with no backoff, no error series, no warning.
+func TestDeletingAppLeavesScope(t *testing.T) {
+	s := newScenario(t, testConfig())
+	s.fake.add(&fakeApp{app: outOfSync("going"), deleting: true})
+	s.run(2 * time.Minute)
+	if st := s.state("argocd/going"); st.Attempts != 0 || st.Errors != 0 || st.worthKeeping() {
+		t.Errorf("state = %+v, want none", st)
+	}
+	if n := testutil.CollectAndCount(s.eng); n != 0 {
+		t.Errorf("%d series for a deleting app, want 0", n)
+	}
+	if n := s.logs.count("level=WARN"); n != 0 {
+		t.Errorf("warnings for a deleting app:\n%s", s.logs)
+	}
+}
+
 func TestRefusedCallsAreNotAttemptsAndBackOff(t *testing.T) {
 	for _, tc := range []struct {
 		name, result, warning string

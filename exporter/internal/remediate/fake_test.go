@@ -34,6 +34,7 @@ type fakeApp struct {
 	forbidden bool   // 403 on sync
 	broken    bool   // 500 on sync
 	busyOnce  bool   // answer the next sync with "operation in progress" (a race the snapshot missed)
+	deleting  bool   // answer syncs with "application is deleting" (deleted since the snapshot)
 	failMsg   string // Argo CD's message when the operation fails
 	stage     int    // 0 idle, 1 requested, 2 running, 3 progressing
 }
@@ -95,7 +96,7 @@ func (f *fakeArgo) syncLocked(req argocd.SyncRequest) error {
 		return &argocd.APIError{StatusCode: http.StatusForbidden, Message: fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: argocd-monitor", req.Project, req.Name)}
 	case a.broken:
 		return &argocd.APIError{StatusCode: http.StatusInternalServerError, Message: "rpc error: code = Unavailable desc = connection refused"}
-	case a.app.Deleting:
+	case a.app.Deleting || a.deleting:
 		return argocd.ErrAppDeleting
 	case a.app.OperationInProgress || a.busyOnce:
 		a.busyOnce = false
