@@ -1,6 +1,7 @@
 package argocd_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -101,7 +102,7 @@ func TestListDecodesFixtures(t *testing.T) {
 		{name: "projected", opts: argocd.ListOptions{Fields: argocd.ProjectedFields}, detailed: map[string]bool{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cl, reqs := newClient(t, srv.URL+"/api/v1/", time.Second)
+			cl, reqs := newClient(t, srv.URL+"/api/v1/", time.Minute)
 			apps, err := cl.List(context.Background(), tc.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -170,7 +171,7 @@ func TestListDecodesFixtures(t *testing.T) {
 func TestListQuery(t *testing.T) {
 	srv := argocdtest.NewServer(testToken)
 	defer srv.Close()
-	cl, _ := newClient(t, srv.URL, time.Second)
+	cl, _ := newClient(t, srv.URL, time.Minute)
 	apps, err := cl.List(context.Background(), argocd.ListOptions{Selector: "team=a,tier!=db", Projects: []string{"p1", "p2"}})
 	if err != nil || len(apps) != 0 {
 		t.Fatalf("empty list: %v, %v", apps, err)
@@ -189,6 +190,7 @@ func TestListFaults(t *testing.T) {
 		retryable bool
 		check     func(error) bool
 		cause     string
+		timeout   time.Duration // of the client; only the timeout case is about time
 	}{
 		{name: "500", fault: argocdtest.Fault{Status: 500, Message: "rpc error: internal"}, code: "500", retryable: true,
 			check: func(err error) bool { var ae *argocd.APIError; return errors.As(err, &ae) && ae.StatusCode == 500 }, cause: "server error"},
@@ -202,14 +204,15 @@ func TestListFaults(t *testing.T) {
 			check: func(err error) bool { return errors.Is(err, argocd.ErrMalformedResponse) }, cause: "malformed"},
 		{name: "not json", fault: argocdtest.Fault{Body: "<html>login</html>"}, code: "error", retryable: true,
 			check: func(err error) bool { return errors.Is(err, argocd.ErrMalformedResponse) }, cause: "malformed"},
-		{name: "slow", fault: argocdtest.Fault{Delay: 5 * time.Second}, code: "timeout", retryable: true,
-			check: argocd.IsTimeout, cause: "timeout"},
+		{name: "slow", fault: argocdtest.Fault{Delay: time.Minute}, code: "timeout", retryable: true,
+			check: argocd.IsTimeout, cause: "timeout", timeout: 200 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := argocdtest.NewServer(testToken, allFixtures()...)
 			defer srv.Close()
 			srv.SetFaults(tc.fault)
-			cl, reqs := newClient(t, srv.URL, 200*time.Millisecond)
+			timeout := cmp.Or(tc.timeout, time.Minute)
+			cl, reqs := newClient(t, srv.URL, timeout)
 			apps, err := cl.List(context.Background(), argocd.ListOptions{})
 			if err == nil || apps != nil {
 				t.Fatalf("List = %d apps, %v; want an error and no apps", len(apps), err)
@@ -236,7 +239,7 @@ func TestListFaults(t *testing.T) {
 func TestGet(t *testing.T) {
 	srv := argocdtest.NewServer(testToken, allFixtures()...)
 	defer srv.Close()
-	cl, reqs := newClient(t, srv.URL, time.Second)
+	cl, reqs := newClient(t, srv.URL, time.Minute)
 	a, err := cl.Get(context.Background(), "my-app-4", "argocd", "important-project")
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +291,7 @@ func TestSync(t *testing.T) {
 			srv := argocdtest.NewServer(testToken, allFixtures()...)
 			defer srv.Close()
 			srv.OnSync(func(string, map[string]any) (int, string) { return tc.status, tc.msg })
-			cl, reqs := newClient(t, srv.URL, time.Second)
+			cl, reqs := newClient(t, srv.URL, time.Minute)
 			err := cl.Sync(context.Background(), argocd.SyncRequest{Name: "my-app-4", AppNamespace: "argocd", Project: "important-project", Prune: true})
 			if !tc.check(err) {
 				t.Fatalf("Sync error %v not as expected", err)
@@ -318,7 +321,7 @@ func TestSync(t *testing.T) {
 func TestSyncTimeoutIsRetryable(t *testing.T) {
 	srv := argocdtest.NewServer(testToken, allFixtures()...)
 	defer srv.Close()
-	srv.SetFaults(argocdtest.Fault{Endpoint: "sync", Delay: 5 * time.Second})
+	srv.SetFaults(argocdtest.Fault{Endpoint: "sync", Delay: time.Minute})
 	cl, reqs := newClient(t, srv.URL, 100*time.Millisecond)
 	err := cl.Sync(context.Background(), argocd.SyncRequest{Name: "my-app-4", Project: "important-project"})
 	if !argocd.IsTimeout(err) || !argocd.IsRetryable(err) || argocd.IsForbidden(err) {
@@ -332,8 +335,8 @@ func TestSyncTimeoutIsRetryable(t *testing.T) {
 func TestCanceledIsNotRetryableNorCounted(t *testing.T) {
 	srv := argocdtest.NewServer(testToken, allFixtures()...)
 	defer srv.Close()
-	srv.SetFaults(argocdtest.Fault{Delay: 5 * time.Second})
-	cl, reqs := newClient(t, srv.URL, 5*time.Second)
+	srv.SetFaults(argocdtest.Fault{Delay: time.Minute})
+	cl, reqs := newClient(t, srv.URL, time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	_, err := cl.List(ctx, argocd.ListOptions{})

@@ -62,10 +62,10 @@ type wireApp struct {
 		} `json:"conditions"`
 		History        presence `json:"history"`
 		OperationState *struct {
-			Phase      string   `json:"phase"`
-			Message    string   `json:"message"`
-			StartedAt  string   `json:"startedAt"`
-			FinishedAt string   `json:"finishedAt"`
+			Phase      string `json:"phase"`
+			Message    string `json:"message"`
+			StartedAt  string `json:"startedAt"`
+			FinishedAt string `json:"finishedAt"`
 			SyncResult *struct {
 				Revision  string   `json:"revision"`
 				Revisions []string `json:"revisions"`

@@ -19,7 +19,7 @@ func TestDecodeList(t *testing.T) {
 	newer := argocdtest.Patch(app, map[string]any{
 		"status.health.status": "Stalled", "status.sync.status": "Drifting", "metadata.deletionTimestamp": "2026-01-01T00:00:00Z",
 		"spec.source": nil, "spec.sources": []any{map[string]any{"repoURL": "https://a"}, map[string]any{"repoURL": "https://b"}},
-		"spec.syncPolicy": map[string]any{"automated": map[string]any{"enabled": false}},
+		"spec.syncPolicy":      map[string]any{"automated": map[string]any{"enabled": false}},
 		"status.sync.revision": nil, "status.sync.revisions": []any{"aaa", "bbb"},
 	})
 	// A multi-source app seen only through its last sync's result.

@@ -17,7 +17,7 @@ func TestErrorMessagesAreBounded(t *testing.T) {
 	srv := argocdtest.NewServer(testToken, allFixtures()...)
 	defer srv.Close()
 	srv.SetFaults(argocdtest.Fault{Status: 502, Message: strings.Repeat("é", 1000)})
-	cl, _ := newClient(t, srv.URL, time.Second)
+	cl, _ := newClient(t, srv.URL, time.Minute)
 	_, err := cl.List(context.Background(), argocd.ListOptions{})
 	if err == nil || len(err.Error()) > 400 || !utf8.ValidString(err.Error()) || !argocd.IsRetryable(err) {
 		t.Fatalf("err = %q (%d bytes)", err, len(err.Error()))

@@ -48,7 +48,6 @@ type Config struct {
 	StaleAfter time.Duration
 	Observer   Observer // optional
 	Logger     *slog.Logger
-	Now        func() time.Time // default time.Now
 }
 
 // Snapshot is what the collector renders.
@@ -93,9 +92,6 @@ func New(cfg Config) *Poller {
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = 5 * time.Minute
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -135,9 +131,9 @@ func (p *Poller) Run(ctx context.Context) {
 // the Observer called; on failure the last good snapshot is kept and Up goes
 // false. The returned error is for callers that want it (tests).
 func (p *Poller) Poll(ctx context.Context) error {
-	start := p.cfg.Now()
+	start := time.Now()
 	apps, err := p.fetch(ctx)
-	now := p.cfg.Now()
+	now := time.Now()
 	if ctx.Err() != nil && err != nil {
 		return err // shutting down: not an outage
 	}
@@ -193,7 +189,7 @@ func timeOrNever(t time.Time) string {
 // Snapshot returns the current picture; app data older than StaleAfter is
 // withheld so a long outage shows no ghosts.
 func (p *Poller) Snapshot() Snapshot {
-	now := p.cfg.Now()
+	now := time.Now()
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	s := Snapshot{Up: p.up, LastSuccess: p.lastSuccess, Attempted: p.attempted}

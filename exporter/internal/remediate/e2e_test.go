@@ -50,7 +50,7 @@ func TestEndToEndRealClientAndPoller(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.eng = s.newEngine(client)
-			p := poller.New(poller.Config{Client: client, Observer: s.eng, Now: s.now, Projected: mode == "projected"})
+			p := poller.New(poller.Config{Client: client, Observer: observeAt{s.eng, s.now}, Projected: mode == "projected"})
 			for s.now().Before(t0.Add(20 * time.Minute)) {
 				s.fake.advance(s.now())
 				if err := p.Poll(context.Background()); err != nil {
@@ -87,4 +87,14 @@ func TestEndToEndRealClientAndPoller(t *testing.T) {
 			}
 		})
 	}
+}
+
+// observeAt hands the engine the scenario's time instead of the poll's.
+type observeAt struct {
+	eng *Engine
+	now func() time.Time
+}
+
+func (o observeAt) Observe(ctx context.Context, apps []argocd.App, _ time.Time) {
+	o.eng.Observe(ctx, apps, o.now())
 }
