@@ -43,7 +43,7 @@ type CLI struct {
 	Web    WebFlags    `embed:"" prefix:"web."`
 	Log    LogFlags    `embed:"" prefix:"log."`
 
-	Remediation remediate.Config `embed:"" prefix:"remediation."`
+	Remediation RemediationFlags `embed:"" prefix:"remediation."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -199,9 +199,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if err != nil {
 		return nil, fmt.Errorf("--argocd.ca-file: %w", err) // the only check left after the ones above
 	}
-	engine, err := remediate.New(cli.Remediation, client, remediate.Options{Logger: logger})
+	engine, err := remediate.New(cli.Remediation.config(), client, remediate.Options{Logger: logger})
 	if err != nil {
-		return nil, err // flag errors, already checked by kong for the binary
+		return nil, flagErrors(err) // already checked by kong for the binary
 	}
 	p := poller.New(poller.Config{
 		Client:            client,

@@ -61,7 +61,7 @@ func (b *syncBuffer) count(parts ...string) int {
 }
 
 func testConfig() Config {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.RateLimit = 0 // the limiter runs on real time; its own test covers it
 	return cfg
 }
