@@ -12,6 +12,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 )
 
 // Client is the part of *argocd.Client the poller uses.
@@ -249,44 +250,32 @@ func (p *Poller) fetch(ctx context.Context) ([]argocd.App, error) {
 // fillDetail replaces, in place, the projected apps that need detail with
 // their whole Application, at most DetailConcurrency Gets at a time. An app
 // deleted since the List (404) keeps its projected form; any other failure
-// fails the poll, like a failed List.
-func (p *Poller) fillDetail(parent context.Context, apps []argocd.App) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		sem      = make(chan struct{}, p.cfg.DetailConcurrency)
-	)
+// fails the poll, like a failed List, and cancels the Gets not yet done.
+func (p *Poller) fillDetail(ctx context.Context, apps []argocd.App) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.DetailConcurrency)
 	for i := range apps {
 		a := &apps[i]
 		if a.Detailed || !NeedsDetail(a) {
 			continue
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			full, err := p.cfg.Client.Get(ctx, a.Name, a.Namespace, a.Project)
+		g.Go(func() error {
+			full, err := p.cfg.Client.Get(gctx, a.Name, a.Namespace, a.Project)
 			switch {
 			case err == nil:
 				*a = full
 			case argocd.IsNotFound(err):
 			default:
-				errOnce.Do(func() { firstErr = err; cancel() })
+				return err
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	return parent.Err()
+	return ctx.Err()
 }
