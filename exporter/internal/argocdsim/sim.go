@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -89,9 +90,16 @@ type Sim struct {
 	cfg   Config
 	start time.Time
 
+	token atomic.Pointer[string] // the Bearer token clients must send (SetToken rotates it)
+
+	ignoreFields atomic.Bool // List answers whole items whatever `fields` asks
+	faultMu      sync.Mutex
+	faults       []Fault
+	requests     []Request // the last maxRequests
+
 	mu    sync.Mutex
-	apps  map[string]*app
-	names []string // sorted, for List order
+	apps  map[string]*app // by appKey
+	names []string        // appKeys, sorted, for List order
 	rv    uint64   // list resourceVersion: bumped on every change
 	subs  map[*subscriber]struct{}
 	syncs map[string]*SyncStats
@@ -156,18 +164,26 @@ func New(cfg Config) (*Sim, error) {
 		s.add(fillerApp(i, fx, s.start))
 	}
 	sort.Strings(s.names)
+	s.token.Store(&cfg.Token)
 	return s, nil
 }
 
 func (s *Sim) add(a *app) {
 	s.rv++
 	a.rv = s.rv
-	s.apps[a.name] = a
-	s.names = append(s.names, a.name)
+	k := appKey(a.namespace, a.name)
+	s.apps[k] = a
+	s.names = append(s.names, k)
 }
 
-// Token returns the Bearer token clients must send.
-func (s *Sim) Token() string { return s.cfg.Token }
+// appKey is an app's key in Sim.apps: its name in the control-plane
+// namespace, namespace/name elsewhere (Applications in any namespace).
+func appKey(namespace, name string) string {
+	if namespace == "" || namespace == Namespace {
+		return name
+	}
+	return namespace + "/" + name
+}
 
 // Advance applies every transition due at now (the ticker in Run calls it; tests call it with
 // their clock). Each changed app is announced to Watch subscribers as MODIFIED.
@@ -190,7 +206,7 @@ func (s *Sim) advanceLocked(now time.Time) {
 	// Filler apps only change through sync or the control API; walking 10k of them on every
 	// tick would be wasted work, so only those with an operation in flight are stepped.
 	for _, a := range s.apps {
-		if a.scenario == "" && a.op != nil && a.stepTo(now) {
+		if a.scenario == "" && a.raw == nil && a.op != nil && a.stepTo(now) {
 			s.changedLocked(a, eventModified)
 		}
 	}
@@ -228,8 +244,9 @@ func (s *Sim) statsLocked(name string) *SyncStats {
 // app is one simulated Application: a fixture document (metadata, spec) plus the state the
 // story changes. Status is always rendered from the state.
 type app struct {
-	name     string
-	project  string
+	name      string
+	namespace string // "" is Namespace
+	project   string
 	scenario string // "" for filler apps
 	base     map[string]any
 
@@ -260,6 +277,10 @@ type app struct {
 
 	rv       uint64
 	listJSON []byte // cached List item encoding; nil when stale
+
+	// raw, when set, is the whole document served for the app (SetItems):
+	// a frozen Application whose status no story or sync changes.
+	raw map[string]any
 }
 
 type condition struct {

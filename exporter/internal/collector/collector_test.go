@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 )
@@ -31,14 +31,14 @@ func (s source) Snapshot() poller.Snapshot { return s.s }
 func fixtureApps(t *testing.T) []argocd.App {
 	t.Helper()
 	items := [][]byte{
-		argocdtest.Patch(argocdtest.Fixture(argocdtest.AutomatedWithOperation), map[string]any{
+		argocdsim.Patch(argocdsim.Fixture(argocdsim.AutomatedWithOperation), map[string]any{
 			"status.reconciledAt": "2026-11-26T01:59:30Z", "status.health.lastTransitionTime": "2026-11-20T10:00:00Z"}),
-		argocdtest.Patch(argocdtest.Fixture(argocdtest.DegradedOutOfSync), map[string]any{
+		argocdsim.Patch(argocdsim.Fixture(argocdsim.DegradedOutOfSync), map[string]any{
 			"status.reconciledAt": "2026-11-26T01:58:00Z", "status.health.lastTransitionTime": "2026-11-26T01:40:00Z"}),
-		argocdtest.Fixture(argocdtest.OperationRunning),
-		argocdtest.Fixture(argocdtest.OperationSucceeded),
+		argocdsim.Fixture(argocdsim.OperationRunning),
+		argocdsim.Fixture(argocdsim.OperationSucceeded),
 		// A newer Argo CD's states and an operation phase we do not know.
-		argocdtest.Patch(argocdtest.Fixture(argocdtest.OperationRunning), map[string]any{
+		argocdsim.Patch(argocdsim.Fixture(argocdsim.OperationRunning), map[string]any{
 			"metadata.name": "future", "status.health.status": "Stalled", "status.sync.status": "Drifting",
 			"status.operationState.phase": "Paused"}),
 	}
@@ -152,7 +152,7 @@ func textOf(t testing.TB, g prometheus.Gatherer) string {
 // equal what a pedantic registry makes of Collect, which checks and sorts
 // every series itself.
 func TestGatherMatchesRegistry(t *testing.T) {
-	large, err := argocd.DecodeList(argocdtest.LargeList(1000))
+	large, err := argocd.DecodeList(argocdsim.LargeList(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

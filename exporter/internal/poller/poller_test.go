@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 )
 
@@ -44,14 +44,14 @@ func (o *observer) Calls() []observation {
 
 func fixtures() [][]byte {
 	var items [][]byte
-	for _, f := range argocdtest.AllFixtures {
-		items = append(items, argocdtest.Fixture(f))
+	for _, f := range argocdsim.AllFixtures {
+		items = append(items, argocdsim.Fixture(f))
 	}
 	return items
 }
 
 type harness struct {
-	srv    *argocdtest.Server
+	srv    *argocdsim.Server
 	client *argocd.Client
 	p      *poller.Poller
 	obs    *observer
@@ -66,7 +66,7 @@ func newHarness(t *testing.T, projected bool, items ...[]byte) *harness {
 // newHarnessTimeout takes the client's timeout: short only in tests about it.
 func newHarnessTimeout(t *testing.T, projected bool, timeout time.Duration, items ...[]byte) *harness {
 	t.Helper()
-	srv := argocdtest.NewServer(token, items...)
+	srv := argocdsim.NewServer(token, items...)
 	t.Cleanup(srv.Close)
 	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(token), Timeout: timeout}, nil)
 	if err != nil {
@@ -127,7 +127,7 @@ func TestPollSnapshotAndObserver(t *testing.T) {
 	}
 
 	// An app deleted in Argo CD vanishes on the next successful poll.
-	h.srv.SetItems(argocdtest.Fixture(argocdtest.DegradedOutOfSync))
+	h.srv.SetItems(argocdsim.Fixture(argocdsim.DegradedOutOfSync))
 	if err := h.p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -142,15 +142,15 @@ func TestPollSnapshotAndObserver(t *testing.T) {
 func TestFaultsKeepSnapshotAndLogOnce(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		fault   argocdtest.Fault
+		fault   argocdsim.Fault
 		cause   string
 		timeout time.Duration // of the client; only the timeout case is about time
 	}{
-		{"500", argocdtest.Fault{Status: 500, Message: "internal"}, "server error (500)", time.Minute},
-		{"401", argocdtest.Fault{Status: 401, Message: "invalid session: token is expired"}, "token expired or wrong", time.Minute},
-		{"403", argocdtest.Fault{Status: 403, Message: "permission denied"}, "applications, get", time.Minute},
-		{"truncated", argocdtest.Fault{Truncate: true}, "malformed or truncated JSON", time.Minute},
-		{"slow", argocdtest.Fault{Delay: time.Minute}, "timeout", 300 * time.Millisecond},
+		{"500", argocdsim.Fault{Status: 500, Message: "internal"}, "server error (500)", time.Minute},
+		{"401", argocdsim.Fault{Status: 401, Message: "invalid session: token is expired"}, "token expired or wrong", time.Minute},
+		{"403", argocdsim.Fault{Status: 403, Message: "permission denied"}, "applications, get", time.Minute},
+		{"truncated", argocdsim.Fault{Truncate: true}, "malformed or truncated JSON", time.Minute},
+		{"slow", argocdsim.Fault{Delay: time.Minute}, "timeout", 300 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarnessTimeout(t, false, tc.timeout, fixtures()...)
@@ -201,10 +201,10 @@ func TestFaultsKeepSnapshotAndLogOnce(t *testing.T) {
 func TestCauseChangeIsLoggedAgain(t *testing.T) {
 	h := newHarness(t, false, fixtures()...)
 	ctx := context.Background()
-	h.srv.SetFaults(argocdtest.Fault{Status: 500})
+	h.srv.SetFaults(argocdsim.Fault{Status: 500})
 	_ = h.p.Poll(ctx)
 	_ = h.p.Poll(ctx)
-	h.srv.SetFaults(argocdtest.Fault{Status: 401})
+	h.srv.SetFaults(argocdsim.Fault{Status: 401})
 	_ = h.p.Poll(ctx)
 	if n := strings.Count(h.logs.String(), "Argo CD API unavailable"); n != 2 {
 		t.Errorf("logged %d times, want 2 (first failure, then a new cause):\n%s", n, h.logs.String())
@@ -351,7 +351,7 @@ func TestManyNeedingDetailMeansOneWholeList(t *testing.T) {
 func TestProjectedDetailFailures(t *testing.T) {
 	t.Run("404 keeps the projected app", func(t *testing.T) {
 		h := newHarness(t, true, fixtures()...)
-		h.srv.SetFaults(argocdtest.Fault{Endpoint: "get", Status: 404, Message: "not found"})
+		h.srv.SetFaults(argocdsim.Fault{Endpoint: "get", Status: 404, Message: "not found"})
 		if err := h.p.Poll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -364,7 +364,7 @@ func TestProjectedDetailFailures(t *testing.T) {
 		if err := h.p.Poll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		h.srv.SetFaults(argocdtest.Fault{Endpoint: "get", Status: 500})
+		h.srv.SetFaults(argocdsim.Fault{Endpoint: "get", Status: 500})
 		if err := h.p.Poll(context.Background()); err == nil {
 			t.Fatal("poll succeeded")
 		}
