@@ -73,7 +73,7 @@ func TestEndToEndRealClientAndPoller(t *testing.T) {
 			if mode == "projected" && s.fake.gets == 0 {
 				t.Error("projected mode fetched no detail: the pause message could not have come from Argo CD")
 			}
-			if st := s.state("argocd/stuck"); !st.Paused || st.Attempts != 3 {
+			if st := s.state("argocd/stuck"); st.Phase != PhasePaused || st.Attempts != 3 {
 				t.Errorf("stuck: %+v, want paused after 3", st)
 			}
 			if got := s.counter("argocd/locked", "forbidden"); got < 1 {

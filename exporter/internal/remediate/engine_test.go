@@ -152,7 +152,7 @@ func TestFixableAppGetsOneSyncAndResets(t *testing.T) {
 		t.Fatalf("sync calls at %v, want %v (after the 2m grace)", got, want)
 	}
 	st := s.state("argocd/guestbook")
-	if st.Attempts != 0 || st.Paused || st.worthKeeping() {
+	if st.Attempts != 0 || st.Phase == PhasePaused || st.worthKeeping() {
 		t.Errorf("state after recovery = %+v, want reset", st)
 	}
 	for result, want := range map[string]float64{"triggered": 1, "succeeded": 1, "failed": 0, "busy": 0} {
@@ -204,7 +204,7 @@ func TestOutcomes(t *testing.T) {
 			if got := s.counter("argocd/app", "failed"); got != tc.failed {
 				t.Errorf("failed = %v, want %v", got, tc.failed)
 			}
-			if st := s.state("argocd/app"); float64(st.Attempts) != tc.attempt || st.Paused != tc.paused {
+			if st := s.state("argocd/app"); float64(st.Attempts) != tc.attempt || (st.Phase == PhasePaused) != tc.paused {
 				t.Errorf("state = %+v, want attempts %v paused %v", st, tc.attempt, tc.paused)
 			}
 		})
@@ -224,7 +224,7 @@ func TestStuckAppGetsMaxAttemptsSpacedByBackoffThenPauses(t *testing.T) {
 		t.Fatalf("sync calls at %v, want %v", got, want)
 	}
 	st := s.state("argocd/stuck")
-	if st.Attempts != 3 || !st.Paused {
+	if st.Attempts != 3 || st.Phase != PhasePaused {
 		t.Fatalf("state = %+v, want 3 attempts, paused", st)
 	}
 	if got := s.counter("argocd/stuck", "failed"); got != 3 {
@@ -236,7 +236,7 @@ func TestStuckAppGetsMaxAttemptsSpacedByBackoffThenPauses(t *testing.T) {
 
 	// Restart from the state file: still paused, no 4th sync.
 	s.eng = s.newEngine(s.fake)
-	if st := s.state("argocd/stuck"); st.Attempts != 3 || !st.Paused {
+	if st := s.state("argocd/stuck"); st.Attempts != 3 || st.Phase != PhasePaused {
 		t.Fatalf("state after restart = %+v, want 3 attempts, paused", st)
 	}
 	s.run(30 * time.Minute)
@@ -324,7 +324,7 @@ func TestCrashLoopNeverExceedsMaxAttempts(t *testing.T) {
 			if calls < cfg.MaxAttempts {
 				t.Fatalf("%d sync calls, want %d: the engine gave up too early", calls, cfg.MaxAttempts)
 			}
-			if st := s.state("argocd/stuck"); !st.Paused {
+			if st := s.state("argocd/stuck"); st.Phase != PhasePaused {
 				t.Fatalf("state = %+v, want paused", st)
 			}
 		})
@@ -420,7 +420,7 @@ func TestRefusedCallsAreNotAttemptsAndBackOff(t *testing.T) {
 				t.Fatalf("refused calls at %v, want %v", refused, want)
 			}
 			st := s.state("argocd/refused")
-			if st.Attempts != 0 || st.Paused {
+			if st.Attempts != 0 || st.Phase == PhasePaused {
 				t.Errorf("state = %+v, want no attempts, not paused", st)
 			}
 			if got := s.counter("argocd/refused", tc.result); got != 5 {
@@ -444,7 +444,7 @@ func TestDryRunDecidesCountsAndPausesButNeverSyncs(t *testing.T) {
 		t.Fatalf("%d sync calls in dry-run", n)
 	}
 	st := s.state("argocd/stuck")
-	if st.Attempts != 3 || !st.Paused {
+	if st.Attempts != 3 || st.Phase != PhasePaused {
 		t.Errorf("state = %+v, want 3 attempts, paused", st)
 	}
 	if got := s.counter("argocd/stuck", "dry_run"); got != 3 {
@@ -469,7 +469,7 @@ func TestModeOffDoesNothing(t *testing.T) {
 
 func TestNewRevisionUnpauses(t *testing.T) {
 	s := runStuck(t, testConfig(), 10*time.Minute)
-	if st := s.state("argocd/stuck"); !st.Paused {
+	if st := s.state("argocd/stuck"); st.Phase != PhasePaused {
 		t.Fatalf("state = %+v, want paused", st)
 	}
 	// A new commit: a fresh chance, after a fresh grace.
@@ -480,7 +480,7 @@ func TestNewRevisionUnpauses(t *testing.T) {
 	if len(calls) != 4 || calls[3] != start+2*time.Minute {
 		t.Fatalf("sync calls at %v, want a 4th at %v", calls, start+2*time.Minute)
 	}
-	if st := s.state("argocd/stuck"); st.Attempts != 0 || st.Paused {
+	if st := s.state("argocd/stuck"); st.Attempts != 0 || st.Phase == PhasePaused {
 		t.Errorf("state = %+v, want reset after the fixing sync", st)
 	}
 }
@@ -494,7 +494,7 @@ func TestNewRevisionKeepsPauseWhenDisabled(t *testing.T) {
 	if n := len(s.fake.callsFor("argocd/stuck")); n != 3 {
 		t.Fatalf("%d sync calls, want 3", n)
 	}
-	if st := s.state("argocd/stuck"); !st.Paused {
+	if st := s.state("argocd/stuck"); st.Phase != PhasePaused {
 		t.Errorf("state = %+v, want still paused", st)
 	}
 }
@@ -641,7 +641,7 @@ func TestCloseStopsWaitingCalls(t *testing.T) {
 	attempts := 0
 	for _, st := range apps {
 		attempts += st.Attempts
-		if st.InFlight {
+		if st.Phase == PhaseInFlight {
 			t.Errorf("%s still in flight in the state file", st.key())
 		}
 	}
