@@ -59,7 +59,6 @@ func projectListItem(doc map[string]any, fs fieldSelection) map[string]any {
 	return out
 }
 
-
 func lookup(doc map[string]any, path string) (any, bool) {
 	var cur any = doc
 	for part := range strings.SplitSeq(path, ".") {

@@ -100,7 +100,7 @@ type Sim struct {
 	mu    sync.Mutex
 	apps  map[string]*app // by appKey
 	names []string        // appKeys, sorted, for List order
-	rv    uint64   // list resourceVersion: bumped on every change
+	rv    uint64          // list resourceVersion: bumped on every change
 	subs  map[*subscriber]struct{}
 	syncs map[string]*SyncStats
 }
@@ -247,8 +247,8 @@ type app struct {
 	name      string
 	namespace string // "" is Namespace
 	project   string
-	scenario string // "" for filler apps
-	base     map[string]any
+	scenario  string // "" for filler apps
+	base      map[string]any
 
 	labels      map[string]string
 	annotations map[string]string
