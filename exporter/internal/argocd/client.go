@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,6 +26,9 @@ type Config struct {
 	InsecureSkipVerify bool
 	Timeout            time.Duration // per request, body included; 0 means 30s
 	UserAgent          string
+	// DialContext, when set, replaces the network dialer: tests serve the
+	// API in memory (argocdsim.Pipe) to run on testing/synctest's clock.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client calls the Argo CD REST API. It is safe for concurrent use.
@@ -97,8 +101,12 @@ func NewClient(cfg Config, requests *prometheus.CounterVec) (*Client, error) {
 	if err := hcfg.Validate(); err != nil {
 		return nil, err
 	}
-	hc, err := config.NewClientFromConfig(hcfg, "argocd", config.WithUserAgent(ua),
-		config.WithSecretManager(tokenManager{cfg.Token}), config.WithIdleConnTimeout(90*time.Second))
+	opts := []config.HTTPClientOption{config.WithUserAgent(ua), config.WithSecretManager(tokenManager{cfg.Token}),
+		config.WithIdleConnTimeout(90 * time.Second)}
+	if cfg.DialContext != nil {
+		opts = append(opts, config.WithDialContextFunc(cfg.DialContext))
+	}
+	hc, err := config.NewClientFromConfig(hcfg, "argocd", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("ca file: %w", err)
 	}

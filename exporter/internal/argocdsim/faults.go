@@ -26,6 +26,7 @@ type Fault struct {
 
 // Request is one API request the simulator received.
 type Request struct {
+	At                                       time.Time
 	Method, Path, ContentType, Authorization string
 	Query                                    url.Values
 	Body                                     string
@@ -111,7 +112,7 @@ func (s *Sim) faulty(next http.Handler) http.Handler {
 			s.requests = s.requests[1:]
 		}
 		s.requests = append(s.requests, Request{
-			Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
+			At: s.cfg.Now(), Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
 			Authorization: r.Header.Get("Authorization"), Query: r.URL.Query(), Body: string(body),
 		})
 		var fault *Fault

@@ -35,8 +35,6 @@ type Options struct {
 	// Store keeps the state across restarts; nil means a FileStore on
 	// Config.StateFile, or memory only when that is empty.
 	Store Store
-	// Now is the clock (time.Now when nil); tests inject a fake one.
-	Now func() time.Time
 }
 
 // Engine decides and performs remediation syncs. Observe is called by the
@@ -47,7 +45,6 @@ type Engine struct {
 	projects map[string]bool
 	syncer   Syncer
 	log      *slog.Logger
-	now      func() time.Time
 	limiter  *rate.Limiter // nil: unlimited
 	sem      chan struct{}
 	// closeCtx is cancelled by Close: calls still waiting for a slot give up.
@@ -86,7 +83,6 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 		selector: sel,
 		syncer:   syncer,
 		log:      opts.Logger,
-		now:      opts.Now,
 		sem:      make(chan struct{}, cfg.MaxConcurrent),
 		apps:     map[appKey]*appState{},
 		metrics:  newMetrics(),
@@ -94,9 +90,6 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	e.closeCtx, e.cancel = context.WithCancel(context.Background())
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
-	}
-	if e.now == nil {
-		e.now = time.Now
 	}
 	if len(cfg.Project) > 0 {
 		e.projects = make(map[string]bool, len(cfg.Project))
@@ -311,7 +304,7 @@ func (e *Engine) run(ctx context.Context, j job) {
 
 // finish records Argo CD's answer to a sync call.
 func (e *Engine) finish(j job, err error) {
-	now := e.now()
+	now := time.Now()
 	e.mu.Lock()
 	st := j.st
 	if e.apps[j.key] != st { // forgotten meanwhile: nothing to record

@@ -21,7 +21,6 @@ type fakeArgo struct {
 	calls []syncCall
 
 	inFlight, maxInFlight int
-	gets                  int // GETs of one Application over HTTP
 	// hook, when set, runs inside Sync outside the lock (barriers, crashes).
 	hook func(req argocd.SyncRequest)
 }
@@ -184,8 +183,9 @@ func (f *fakeArgo) callCount() int {
 	return len(f.calls)
 }
 
-// t0 is the scenarios' start time; call times are reported relative to it.
-var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+// t0 is when every synctest bubble starts, so the scenarios' start time;
+// call times are reported relative to it.
+var t0 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func outOfSync(name string) argocd.App {
 	return argocd.App{Name: name, Sync: argocd.SyncOutOfSync, Health: argocd.HealthHealthy, Revision: "aaaa"}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -106,67 +107,67 @@ func TestTransitions(t *testing.T) {
 // Healthy snapshots) sees more than max-attempts accepted syncs.
 func TestNeverMoreThanMaxAttemptsPerStreak(t *testing.T) {
 	for seed := range uint64(60) {
-		rng := rand.New(rand.NewPCG(seed, 16))
-		cfg := defaultConfig()
-		cfg.RateLimit = 0
-		cfg.MaxAttempts = 1 + rng.IntN(4)
-		doc := &memStore{}
-		s := newScenario(t, cfg)
-		s.fake.add(&fakeApp{app: outOfSync("prop"), hollow: true}) // a sync that "succeeds" leaves it broken
-		start := func() (*Engine, *crashSyncer, *atomic.Bool) {
-			dead := &atomic.Bool{}
-			cs := &crashSyncer{fake: s.fake, crashed: make(chan struct{}), release: make(chan struct{})}
-			e, err := New(cfg, cs, Options{Store: mortalStore{doc, dead}, Now: s.now})
-			if err != nil {
-				t.Fatal(err)
+		synctest.Test(t, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 16))
+			cfg := defaultConfig()
+			cfg.RateLimit = 0
+			cfg.MaxAttempts = 1 + rng.IntN(4)
+			doc := &memStore{}
+			s := newScenario(t, cfg)
+			s.fake.add(&fakeApp{app: outOfSync("prop"), hollow: true}) // a sync that "succeeds" leaves it broken
+			start := func() (*Engine, *crashSyncer, *atomic.Bool) {
+				dead := &atomic.Bool{}
+				cs := &crashSyncer{fake: s.fake, crashed: make(chan struct{}), release: make(chan struct{})}
+				e, err := New(cfg, cs, Options{Store: mortalStore{doc, dead}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return e, cs, dead
 			}
-			return e, cs, dead
-		}
-		eng, cs, dead := start()
-		streak := 0
-		for step := range 150 {
-			switch rng.IntN(12) {
-			case 0: // the app recovers
-				s.fake.set("argocd/prop", func(a *fakeApp) { a.app.Sync, a.app.Health = argocd.SyncSynced, argocd.HealthHealthy })
-			case 1, 2: // it breaks (again)
-				s.fake.set("argocd/prop", func(a *fakeApp) { a.app.Sync = argocd.SyncOutOfSync })
-			case 3: // a clean restart
-				eng.Close()
-				eng, cs, dead = start()
-			}
-			answer := rng.IntN(6)
-			s.fake.set("argocd/prop", func(a *fakeApp) {
-				a.busyOnce, a.forbidden, a.broken = answer == 1, answer == 2, answer == 3
-			})
-			cs.crash.Store(answer == 4)
+			eng, cs, dead := start()
+			streak := 0
+			for step := range 150 {
+				switch rng.IntN(12) {
+				case 0: // the app recovers
+					s.fake.set("argocd/prop", func(a *fakeApp) { a.app.Sync, a.app.Health = argocd.SyncSynced, argocd.HealthHealthy })
+				case 1, 2: // it breaks (again)
+					s.fake.set("argocd/prop", func(a *fakeApp) { a.app.Sync = argocd.SyncOutOfSync })
+				case 3: // a clean restart
+					eng.Close()
+					eng, cs, dead = start()
+				}
+				answer := rng.IntN(6)
+				s.fake.set("argocd/prop", func(a *fakeApp) {
+					a.busyOnce, a.forbidden, a.broken = answer == 1, answer == 2, answer == 3
+				})
+				cs.crash.Store(answer == 4)
 
-			now := s.now()
-			s.fake.advance(now)
-			snap := s.fake.snapshot()
-			before := s.fake.callCount()
-			eng.Observe(context.Background(), snap, now)
-			done := make(chan struct{})
-			go func(e *Engine) { e.Wait(); close(done) }(eng)
-			select {
-			case <-done:
-			case <-cs.crashed: // the process dies with the call in flight
-				dead.Store(true)
-				close(cs.release)
-				<-done
-				eng, cs, dead = start()
+				now := s.now()
+				s.fake.advance(now)
+				snap := s.fake.snapshot()
+				before := s.fake.callCount()
+				eng.Observe(context.Background(), snap, now)
+				done := make(chan struct{})
+				go func(e *Engine) { e.Wait(); close(done) }(eng)
+				select {
+				case <-done:
+				case <-cs.crashed: // the process dies with the call in flight
+					dead.Store(true)
+					close(cs.release)
+					<-done
+					eng, cs, dead = start()
+				}
+				streak += s.fake.callCount() - before
+				if streak > cfg.MaxAttempts {
+					t.Fatalf("seed %d step %d: %d accepted syncs in one streak, max-attempts %d", seed, step, streak, cfg.MaxAttempts)
+				}
+				if healthy(&snap[0]) && !busy(&snap[0]) {
+					streak = 0 // the engine saw the recovery: a new streak
+				}
+				time.Sleep(time.Duration(rng.IntN(150)) * time.Second)
 			}
-			streak += s.fake.callCount() - before
-			if streak > cfg.MaxAttempts {
-				t.Fatalf("seed %d step %d: %d accepted syncs in one streak, max-attempts %d", seed, step, streak, cfg.MaxAttempts)
-			}
-			if healthy(&snap[0]) && !busy(&snap[0]) {
-				streak = 0 // the engine saw the recovery: a new streak
-			}
-			s.mu.Lock()
-			s.clock = s.clock.Add(time.Duration(rng.IntN(150)) * time.Second)
-			s.mu.Unlock()
-		}
-		eng.Close()
+			eng.Close()
+		})
 	}
 }
 

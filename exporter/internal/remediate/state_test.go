@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -20,28 +21,30 @@ func TestCorruptStateFileIsReplaced(t *testing.T) {
 		{"empty file", ``},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig()
-			cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
-			if err := os.WriteFile(cfg.StateFile, []byte(tc.content), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s := newScenario(t, cfg)
-			if n := s.logs.count("level=ERROR", "remediation state unusable"); n != 1 {
-				t.Errorf("error logs = %d, want 1:\n%s", n, s.logs)
-			}
-			data, err := os.ReadFile(cfg.StateFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if apps, err := decodeState(data); err != nil || len(apps) != 0 {
-				t.Fatalf("state file after start = %q (%v), want a valid empty state", data, err)
-			}
-			// And the engine works.
-			s.fake.add(&fakeApp{app: outOfSync("stuck")})
-			s.run(3 * time.Minute)
-			if n := s.fake.callCount(); n == 0 {
-				t.Fatal("no sync after starting from a corrupt state file")
-			}
+			synctest.Test(t, func(t *testing.T) {
+				cfg := testConfig()
+				cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
+				if err := os.WriteFile(cfg.StateFile, []byte(tc.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				s := newScenario(t, cfg)
+				if n := s.logs.count("level=ERROR", "remediation state unusable"); n != 1 {
+					t.Errorf("error logs = %d, want 1:\n%s", n, s.logs)
+				}
+				data, err := os.ReadFile(cfg.StateFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if apps, err := decodeState(data); err != nil || len(apps) != 0 {
+					t.Fatalf("state file after start = %q (%v), want a valid empty state", data, err)
+				}
+				// And the engine works.
+				s.fake.add(&fakeApp{app: outOfSync("stuck")})
+				s.run(3 * time.Minute)
+				if n := s.fake.callCount(); n == 0 {
+					t.Fatal("no sync after starting from a corrupt state file")
+				}
+			})
 		})
 	}
 }
@@ -86,44 +89,46 @@ func TestStateFileRoundTrip(t *testing.T) {
 // (five booleans, forbiddenLogged among them) loads with the same meaning,
 // and is written back as version 2 without log throttling in it.
 func TestVersion1StateFileIsRead(t *testing.T) {
-	v1 := `{"version":1,"apps":{
+	synctest.Test(t, func(t *testing.T) {
+		v1 := `{"version":1,"apps":{
 		"argocd/flying":{"project":"p","streakStart":"2026-11-26T03:00:00Z","attempts":2,"pending":true,"inFlight":true,"requestedAt":"2026-11-26T03:02:00Z","notBefore":"2026-11-26T03:04:00Z"},
 		"argocd/waiting":{"project":"p","streakStart":"2026-11-26T03:00:00Z","attempts":1,"pending":true,"dryRun":true},
 		"argocd/stopped":{"project":"p","streakStart":"2026-11-26T03:00:00Z","attempts":3,"paused":true},
 		"argocd/refused":{"project":"p","streakStart":"2026-11-26T03:00:00Z","errors":2,"notBefore":"2026-11-26T03:05:00Z","forbiddenLogged":true},
 		"argocd/new":{"project":"p","streakStart":"2026-11-26T03:00:00Z"}}}`
-	apps, err := decodeState([]byte(v1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for key, want := range map[string]Phase{
-		"argocd/flying": PhaseInFlight, "argocd/waiting": PhaseAwaiting, "argocd/stopped": PhasePaused,
-		"argocd/refused": PhaseDue, "argocd/new": PhaseGrace,
-	} {
-		if got := apps[keyOf(key)].Phase; got != want {
-			t.Errorf("%s: phase %q, want %q", key, got, want)
+		apps, err := decodeState([]byte(v1))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if st := apps[keyOf("argocd/waiting")]; !st.DryRun || st.Attempts != 1 {
-		t.Errorf("argocd/waiting = %+v", st)
-	}
-	enc, err := encodeState(apps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s := string(enc); !strings.Contains(s, `"version":2`) || strings.Contains(s, "forbiddenLogged") || strings.Contains(s, "inFlight\":true") {
-		t.Errorf("re-encoded: %s", s)
-	}
-	// A restart reads the crashed call's outcome like any other.
-	cfg := testConfig()
-	cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
-	if err := os.WriteFile(cfg.StateFile, []byte(v1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := newScenario(t, cfg)
-	if st := s.state("argocd/flying"); st.Phase != PhaseAwaiting || st.Attempts != 2 {
-		t.Errorf("argocd/flying after restart = %+v, want awaiting with 2 attempts", st)
-	}
+		for key, want := range map[string]Phase{
+			"argocd/flying": PhaseInFlight, "argocd/waiting": PhaseAwaiting, "argocd/stopped": PhasePaused,
+			"argocd/refused": PhaseDue, "argocd/new": PhaseGrace,
+		} {
+			if got := apps[keyOf(key)].Phase; got != want {
+				t.Errorf("%s: phase %q, want %q", key, got, want)
+			}
+		}
+		if st := apps[keyOf("argocd/waiting")]; !st.DryRun || st.Attempts != 1 {
+			t.Errorf("argocd/waiting = %+v", st)
+		}
+		enc, err := encodeState(apps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := string(enc); !strings.Contains(s, `"version":2`) || strings.Contains(s, "forbiddenLogged") || strings.Contains(s, "inFlight\":true") {
+			t.Errorf("re-encoded: %s", s)
+		}
+		// A restart reads the crashed call's outcome like any other.
+		cfg := testConfig()
+		cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
+		if err := os.WriteFile(cfg.StateFile, []byte(v1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s := newScenario(t, cfg)
+		if st := s.state("argocd/flying"); st.Phase != PhaseAwaiting || st.Attempts != 2 {
+			t.Errorf("argocd/flying after restart = %+v, want awaiting with 2 attempts", st)
+		}
+	})
 }
 
 func TestMissingStateFileStartsEmpty(t *testing.T) {
@@ -134,18 +139,20 @@ func TestMissingStateFileStartsEmpty(t *testing.T) {
 }
 
 func TestUnwritableStateFileSkipsSyncs(t *testing.T) {
-	cfg := testConfig()
-	dir := t.TempDir()
-	cfg.StateFile = filepath.Join(dir, "missing-dir", "state.json")
-	s := newScenario(t, cfg)
-	s.fake.add(&fakeApp{app: outOfSync("stuck")})
-	s.run(10 * time.Minute)
-	if n := s.fake.callCount(); n != 0 {
-		t.Fatalf("%d sync calls although attempts could not be recorded", n)
-	}
-	if st := s.state("argocd/stuck"); st.Attempts != 0 {
-		t.Errorf("state = %+v, want the unrecorded attempts taken back", st)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		dir := t.TempDir()
+		cfg.StateFile = filepath.Join(dir, "missing-dir", "state.json")
+		s := newScenario(t, cfg)
+		s.fake.add(&fakeApp{app: outOfSync("stuck")})
+		s.run(10 * time.Minute)
+		if n := s.fake.callCount(); n != 0 {
+			t.Fatalf("%d sync calls although attempts could not be recorded", n)
+		}
+		if st := s.state("argocd/stuck"); st.Attempts != 0 {
+			t.Errorf("state = %+v, want the unrecorded attempts taken back", st)
+		}
+	})
 }
 
 func FuzzDecodeState(f *testing.F) {
