@@ -198,8 +198,6 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 // DecodeApp decodes one Application object (a Get answer).
 func DecodeApp(r io.Reader) (App, error) {
 	var w wireApp
