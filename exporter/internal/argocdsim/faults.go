@@ -112,7 +112,7 @@ func (s *Sim) faulty(next http.Handler) http.Handler {
 			s.requests = s.requests[1:]
 		}
 		s.requests = append(s.requests, Request{
-			At: s.cfg.Now(), Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
+			At: time.Now(), Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
 			Authorization: r.Header.Get("Authorization"), Query: r.URL.Query(), Body: string(body),
 		})
 		var fault *Fault

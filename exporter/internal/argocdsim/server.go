@@ -173,7 +173,7 @@ func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
 	fs := parseFields(r.URL.Query().Get("fields"))
 
 	s.mu.Lock()
-	s.advanceLocked(s.cfg.Now())
+	s.advanceLocked(time.Now())
 	rv := s.rv
 	var items [][]byte
 	var docs []map[string]any
@@ -240,7 +240,7 @@ func (s *Sim) findLocked(name, project, namespace string) (*app, int, string) {
 func (s *Sim) handleGet(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
-	now := s.cfg.Now()
+	now := time.Now()
 	s.advanceLocked(now)
 	a, code, msg := s.findLocked(r.PathValue("name"), q.Get("project"), q.Get("appNamespace"))
 	if a == nil {
@@ -329,7 +329,7 @@ func (s *Sim) handleSync(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	now := s.cfg.Now()
+	now := time.Now()
 	s.advanceLocked(now)
 	st := s.statsLocked(name)
 	st.Calls++
@@ -396,7 +396,9 @@ func (s *Sim) Run(ctx context.Context, tick time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.Advance(s.cfg.Now())
+			s.mu.Lock()
+			s.advanceLocked(time.Now())
+			s.mu.Unlock()
 		}
 	}
 }

@@ -71,8 +71,6 @@ type Config struct {
 	SyncDuration time.Duration
 	// KeepAlive is the SSE keepalive interval of the Watch stream.
 	KeepAlive time.Duration
-	// Now is the clock; tests inject one.
-	Now func() time.Time
 	// Logger logs sync calls and control changes; nil discards.
 	Logger *slog.Logger
 }
@@ -118,9 +116,6 @@ type SyncStats struct {
 
 // New builds a simulator with the scenario apps and cfg.Apps filler apps.
 func New(cfg Config) (*Sim, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -150,7 +145,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{
 		cfg:   cfg,
-		start: cfg.Now(),
+		start: time.Now(),
 		apps:  make(map[string]*app, cfg.Apps+len(ScenarioApps)),
 		subs:  make(map[*subscriber]struct{}),
 		syncs: make(map[string]*SyncStats),
@@ -185,14 +180,8 @@ func appKey(namespace, name string) string {
 	return namespace + "/" + name
 }
 
-// Advance applies every transition due at now (the ticker in Run calls it; tests call it with
-// their clock). Each changed app is announced to Watch subscribers as MODIFIED.
-func (s *Sim) Advance(now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceLocked(now)
-}
-
+// advanceLocked applies every transition due at now (Run's ticker, and each request, call it).
+// Each changed app is announced to Watch subscribers as MODIFIED.
 func (s *Sim) advanceLocked(now time.Time) {
 	for _, name := range ScenarioApps {
 		a := s.apps[name]
