@@ -72,12 +72,11 @@ func newScenario(t *testing.T, cfg Config) *scenario {
 		t.Fatal("a scenario starts a synctest bubble: call newScenario first thing inside synctest.Test")
 	}
 	s := &scenario{t: t, cfg: cfg, logs: &syncBuffer{}}
-	s.fake = newFakeArgo(s.now)
+	s.fake = newFakeArgo()
 	s.eng = s.newEngine(s.fake)
 	return s
 }
 
-func (s *scenario) now() time.Time { return time.Now() }
 
 // newEngine builds an engine on the scenario's clock, as a (re)start would.
 func (s *scenario) newEngine(syncer Syncer) *Engine {
@@ -92,7 +91,7 @@ func (s *scenario) newEngine(syncer Syncer) *Engine {
 
 // poll is one successful poll: operations advance, the engine observes.
 func (s *scenario) poll() {
-	now := s.now()
+	now := time.Now()
 	s.fake.advance(now)
 	s.eng.Observe(context.Background(), s.fake.snapshot(), now)
 	s.eng.jobs.Wait()
@@ -100,8 +99,8 @@ func (s *scenario) poll() {
 
 // run polls every 30s until d has passed.
 func (s *scenario) run(d time.Duration) {
-	end := s.now().Add(d)
-	for !s.now().After(end) {
+	end := time.Now().Add(d)
+	for !time.Now().After(end) {
 		s.poll()
 		time.Sleep(pollInterval)
 	}
@@ -308,12 +307,12 @@ func TestCrashLoopNeverExceedsMaxAttempts(t *testing.T) {
 						e.Wait() // its last writes land before the temp dir goes
 					}
 				})
-				for s.now().Before(t0.Add(60 * time.Minute)) {
+				for time.Now().Before(t0.Add(60 * time.Minute)) {
 					cs := crashingSyncer{fake: s.fake, crashOn: crashOn, calls: &calls, mu: &mu, sent: tc.sent, crashed: make(chan struct{}), release: release}
 					s.eng = s.newEngine(cs)
 					dead = append(dead, s.eng)
-					for s.now().Before(t0.Add(60 * time.Minute)) {
-						now := s.now()
+					for time.Now().Before(t0.Add(60 * time.Minute)) {
+						now := time.Now()
 						s.fake.advance(now)
 						s.eng.Observe(context.Background(), s.fake.snapshot(), now)
 						done := make(chan struct{})
@@ -433,7 +432,7 @@ func TestRefusedCallsAreNotAttemptsAndBackOff(t *testing.T) {
 				tc.app.app = outOfSync("refused")
 				s.fake.add(&tc.app)
 				var refused []time.Duration
-				s.fake.hook = func(argocd.SyncRequest) { refused = append(refused, s.now().Sub(t0)) }
+				s.fake.hook = func(argocd.SyncRequest) { refused = append(refused, time.Now().Sub(t0)) }
 				s.run(20 * time.Minute)
 
 				// Refused calls back off like attempts: 1m, 2m, 4m, 8m after each.
@@ -501,7 +500,7 @@ func TestNewRevisionUnpauses(t *testing.T) {
 		}
 		// A new commit: a fresh chance, after a fresh grace.
 		s.fake.set("argocd/stuck", func(a *fakeApp) { a.app.Revision = "bbbb"; a.fixable = true })
-		start := s.now().Sub(t0)
+		start := time.Now().Sub(t0)
 		s.run(10 * time.Minute)
 		calls := s.fake.callsFor("argocd/stuck")
 		if len(calls) != 4 || calls[3] != start+2*time.Minute {

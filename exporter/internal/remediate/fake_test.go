@@ -15,7 +15,6 @@ import (
 // following polls: Running first, then Succeeded (fixable apps) or Failed.
 type fakeArgo struct {
 	mu    sync.Mutex
-	now   func() time.Time
 	apps  map[string]*fakeApp
 	order []string
 	calls []syncCall
@@ -44,8 +43,8 @@ type syncCall struct {
 	Prune bool
 }
 
-func newFakeArgo(now func() time.Time) *fakeArgo {
-	return &fakeArgo{now: now, apps: map[string]*fakeApp{}}
+func newFakeArgo() *fakeArgo {
+	return &fakeArgo{apps: map[string]*fakeApp{}}
 }
 
 func (f *fakeArgo) add(a *fakeApp) *fakeApp {
@@ -101,7 +100,7 @@ func (f *fakeArgo) syncLocked(req argocd.SyncRequest) error {
 		a.busyOnce = false
 		return argocd.ErrOperationInProgress
 	}
-	f.calls = append(f.calls, syncCall{Key: a.app.Key(), At: f.now(), Prune: req.Prune})
+	f.calls = append(f.calls, syncCall{Key: a.app.Key(), At: time.Now(), Prune: req.Prune})
 	a.app.OperationInProgress = true
 	a.stage = 1
 	return nil

@@ -142,7 +142,7 @@ func TestNeverMoreThanMaxAttemptsPerStreak(t *testing.T) {
 				})
 				cs.crash.Store(answer == 4)
 
-				now := s.now()
+				now := time.Now()
 				s.fake.advance(now)
 				snap := s.fake.snapshot()
 				before := s.fake.callCount()
