@@ -77,7 +77,6 @@ func newScenario(t *testing.T, cfg Config) *scenario {
 	return s
 }
 
-
 // newEngine builds an engine on the scenario's clock, as a (re)start would.
 func (s *scenario) newEngine(syncer Syncer) *Engine {
 	s.t.Helper()
