@@ -1,9 +1,11 @@
-// Package argocdsim simulates the subset of the Argo CD API server the exporter uses (List with
-// the `fields` whitelist, Get, Sync, the Watch stream, Bearer auth and Argo CD's error shapes),
-// with applications built from real Application fixtures and a time-scaled story told by a few
-// scenario apps. It is the exporter's realistic test and benchmark server and the Argo CD of
-// `make demo` and the end-to-end test. A small control API (/sim/...) lets tests change states and
-// count sync calls.
+// Package argocdsim is the one stand-in for Argo CD: it simulates the subset of the API server
+// the exporter uses (List with the `fields` whitelist, Get, Sync, the Watch stream, Bearer auth
+// and Argo CD's error shapes), with applications built from real Application fixtures and a
+// time-scaled story told by a few scenario apps. It is the Argo CD of `make demo` and the
+// end-to-end test, and of every package's tests: NewServer serves exact (patched) fixtures,
+// SetFaults injects errors, truncation and delays, Requests logs what arrived, and ServePipe
+// serves it in memory for tests on testing/synctest's clock. A small control API (/sim/...) lets
+// tests change states and count sync calls.
 package argocdsim
 
 import (
