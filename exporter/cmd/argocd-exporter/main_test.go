@@ -152,7 +152,7 @@ func TestCLI(t *testing.T) {
 func newTestExporter(t *testing.T, srv *argocdsim.Server, args ...string) (*CLI, *prometheus.Registry, *exporter, *bytes.Buffer) {
 	t.Helper()
 	clearEnv(t)
-	cli, err := parse(append([]string{"--argocd.api=" + srv.URL, "--argocd.timeout=500ms"}, args...))
+	cli, err := parse(append([]string{"--argocd.api=" + srv.URL, "--argocd.timeout=1m"}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
