@@ -25,7 +25,7 @@ func TestBinaryExitsWhenPortIsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--web.listen-address="+taken.Addr().String())
 	var stderr bytes.Buffer

@@ -427,7 +427,7 @@ func TestRunStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { h.p.Run(ctx); close(done) }()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(time.Minute)
 	for !h.p.Ready() {
 		select {
 		case <-deadline:
@@ -438,7 +438,7 @@ func TestRunStopsWithContext(t *testing.T) {
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("Run did not return after cancel")
 	}
 }
