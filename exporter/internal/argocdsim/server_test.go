@@ -320,7 +320,7 @@ type watchClient struct {
 func (f *fixture) watch(t *testing.T, query string, sse bool) *watchClient {
 	t.Helper()
 	// A missing event fails the read (and the test) instead of hanging until the test timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.url+"/api/v1/stream/applications"+query, nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
