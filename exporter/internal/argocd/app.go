@@ -68,7 +68,9 @@ type App struct {
 	Health           HealthStatus
 	HealthTransition time.Time // status.health.lastTransitionTime; zero when not reported
 	Sync             SyncStatus
-	Revision         string // status.sync.revision: the commit the app is compared against
+	// Revision is the commit the app is compared against: status.sync.revision,
+	// or status.sync.revisions joined by "," for a multi-source app.
+	Revision string
 	// SyncSince is when the current sync status began. Argo CD does not
 	// report it: the poller stamps it when it sees the status change, so
 	// after a restart it starts from the first snapshot (a lower bound).

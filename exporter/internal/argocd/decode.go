@@ -2,7 +2,6 @@ package argocd
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -132,7 +131,6 @@ func appFromValue(v *fastjson.Value) (App, error) {
 		Health:           parseHealth(r.str(v, "status", "health", "status")),
 		HealthTransition: parseTime(r.str(v, "status", "health", "lastTransitionTime")),
 		Sync:             parseSync(r.str(v, "status", "sync", "status")),
-		Revision:         r.str(v, "status", "sync", "revision"),
 		ReconciledAt:     parseTime(r.str(v, "status", "reconciledAt")),
 
 		OperationInProgress: present(v, "operation"),
@@ -140,6 +138,7 @@ func appFromValue(v *fastjson.Value) (App, error) {
 	if a.DestServer == "" {
 		a.DestServer = r.str(v, "spec", "destination", "name")
 	}
+	a.Revision = r.revision(v)
 	if a.Repo = r.str(v, "spec", "source", "repoURL"); a.Repo == "" {
 		if srcs := r.array(v, "spec", "sources"); len(srcs) > 0 {
 			a.Repo = r.str(srcs[0], "repoURL")
@@ -179,6 +178,25 @@ func appFromValue(v *fastjson.Value) (App, error) {
 	return a, nil
 }
 
+// revision is the commit (or, for a multi-source app, the comma-joined
+// commits) the app is compared against: status.sync.revision(s), else the
+// last sync's result.
+func (r *fieldReader) revision(v *fastjson.Value) string {
+	for _, base := range [][]string{{"status", "sync"}, {"status", "operationState", "syncResult"}} {
+		if rev := r.str(v, append(base, "revision")...); rev != "" {
+			return rev
+		}
+		if revs := r.array(v, append(base, "revisions")...); len(revs) > 0 {
+			parts := make([]string, len(revs))
+			for i, x := range revs {
+				parts[i] = r.str(x)
+			}
+			return strings.Join(parts, ",")
+		}
+	}
+	return ""
+}
+
 func ourAnnotation(k []byte) bool { return bytes.HasPrefix(k, []byte(AnnotationPrefix)) }
 
 func parseHealth(s string) HealthStatus {
@@ -210,8 +228,6 @@ func parseTime(s string) time.Time {
 	}
 	return t
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // maxAppSize bounds one Application object (a Get answer or a List item).
 const maxAppSize = 64 << 20

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 // streamEvent is one event on one line, as the server writes it.
@@ -22,7 +22,7 @@ func streamEvent(typ string, app []byte) string {
 }
 
 func TestStreamReader(t *testing.T) {
-	app := argocdtest.Fixture(argocdtest.DegradedOutOfSync) // argocd/my-app-4
+	app := argocdsim.Fixture(argocdsim.DegradedOutOfSync) // argocd/my-app-4
 	ev := streamEvent("MODIFIED", app)
 	small := `{"result":{"type":"DELETED","application":{"metadata":{"name":"gone","namespace":"argocd"}}}}`
 	type want struct {
@@ -96,8 +96,8 @@ func isErr(target error) func(error) bool {
 }
 
 func TestStreamEventDecodesLikeList(t *testing.T) {
-	for _, fx := range argocdtest.AllFixtures {
-		b := argocdtest.Fixture(fx)
+	for _, fx := range argocdsim.AllFixtures {
+		b := argocdsim.Fixture(fx)
 		rd := argocd.NewStreamReader(strings.NewReader("data: "+streamEvent("ADDED", b)+"\n\n"), true)
 		ev, err := rd.Next()
 		if err != nil {
@@ -117,7 +117,7 @@ func TestStreamEventDecodesLikeList(t *testing.T) {
 // known type names an app, and the reader always ends with an error.
 func FuzzStreamReader(f *testing.F) {
 	small := `{"result":{"type":"DELETED","application":{"metadata":{"name":"gone"}}}}`
-	f.Add([]byte("data: "+streamEvent("ADDED", argocdtest.Fixture(argocdtest.OperationRunning))+"\n\n:\n"), true)
+	f.Add([]byte("data: "+streamEvent("ADDED", argocdsim.Fixture(argocdsim.OperationRunning))+"\n\n:\n"), true)
 	f.Add([]byte(small+"\n"+small), false)
 	f.Add([]byte(":\r\n\r\ndata: {\n\n"), true)
 	f.Add([]byte(`{"error":{"http_code":503,"message":"x"}}`+"\n"), false)

@@ -94,9 +94,9 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions) (_ *Stream, err e
 	// The client's timeout covers the wait for the answer's headers only.
 	var timedOut atomic.Bool
 	headers := time.AfterFunc(c.timeout, func() { timedOut.Store(true); cancel() })
-	resp, err := c.send(ctx, http.MethodGet, "stream/applications", q, nil, "text/event-stream")
+	resp, rbody, err := c.send(ctx, http.MethodGet, "stream/applications", q, nil, "text/event-stream")
 	if !headers.Stop() && err == nil {
-		resp.Body.Close()
+		rbody.Close()
 		err = context.Canceled
 	}
 	if err != nil {
@@ -111,10 +111,10 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions) (_ *Stream, err e
 	}
 	status = resp.StatusCode
 	sse := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
-	st := &Stream{body: resp.Body, cancel: cancel, projected: len(opts.Fields) > 0}
-	var body io.Reader = resp.Body
+	st := &Stream{body: rbody, cancel: cancel, projected: len(opts.Fields) > 0}
+	var body io.Reader = rbody
 	if opts.StallTimeout > 0 {
-		st.stall = newStallReader(resp.Body, opts.StallTimeout, cancel)
+		st.stall = newStallReader(rbody, opts.StallTimeout, cancel)
 		body = st.stall
 	}
 	st.rd = NewStreamReader(body, sse)

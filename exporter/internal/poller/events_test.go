@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -58,20 +59,21 @@ func TestSyncSinceFollowsTheStatus(t *testing.T) {
 
 // A List keeps SyncSince where the status did not change.
 func TestSyncSinceSurvivesAList(t *testing.T) {
-	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	apps := []argocd.App{{Namespace: "argocd", Name: "a", Sync: argocd.SyncOutOfSync}}
-	now := t0
-	p := poller.New(poller.Config{Client: staticList{apps}, Now: func() time.Time { return now }})
-	if err := p.Poll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	now = t0.Add(time.Hour)
-	if err := p.Poll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := p.Apps()[0].SyncSince; !got.Equal(t0) {
-		t.Fatalf("since %v after a second List, want %v", got, t0)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		apps := []argocd.App{{Namespace: "argocd", Name: "a", Sync: argocd.SyncOutOfSync}}
+		p := poller.New(poller.Config{Client: staticList{apps}})
+		if err := p.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Hour)
+		if err := p.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Apps()[0].SyncSince; !got.Equal(t0) {
+			t.Fatalf("since %v after a second List, want %v", got, t0)
+		}
+	})
 }
 
 type staticList struct{ apps []argocd.App }

@@ -34,5 +34,5 @@ func (e *Engine) ObserveChanges(ctx context.Context, changed, deleted []argocd.A
 		dirty = e.forgetLocked(appKey{deleted[i].Namespace, deleted[i].Name}) || dirty
 	}
 	e.mu.Unlock()
-	e.dispatch(ctx, jobs, dirty)
+	e.dispatch(ctx, jobs, dirty, now)
 }

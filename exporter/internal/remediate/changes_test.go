@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -12,6 +13,10 @@ import (
 // state (a full Observe would forget an app it does not see), deleted and
 // out-of-scope ones are forgotten with their series.
 func TestObserveChanges(t *testing.T) {
+	synctest.Test(t, testObserveChanges)
+}
+
+func testObserveChanges(t *testing.T) {
 	s := newScenario(t, testConfig())
 	s.fake.add(&fakeApp{app: outOfSync("a")})
 	s.fake.add(&fakeApp{app: outOfSync("b")})
@@ -30,8 +35,8 @@ func TestObserveChanges(t *testing.T) {
 	}
 	optedOut := apps[byName["b"]]
 	optedOut.Annotations = map[string]string{AnnotationAutoSync: "false"}
-	s.eng.ObserveChanges(ctx, nil, nil, s.now()) // nothing: nothing changes
-	s.eng.ObserveChanges(ctx, append(apps[:0:0], optedOut), append(apps[:0:0], apps[byName["c"]]), s.now())
+	s.eng.ObserveChanges(ctx, nil, nil, time.Now()) // nothing: nothing changes
+	s.eng.ObserveChanges(ctx, append(apps[:0:0], optedOut), append(apps[:0:0], apps[byName["c"]]), time.Now())
 	s.eng.Wait()
 	if st := s.state("argocd/a"); st.Attempts != 1 {
 		t.Errorf("a, not in the changes, lost its state: %+v", st)

@@ -15,7 +15,9 @@ func (e *Engine) NextDue(now time.Time) (time.Time, bool) {
 	defer e.mu.Unlock()
 	var next time.Time
 	for _, st := range e.apps {
-		if st.Paused || st.InFlight || st.StreakStart.IsZero() {
+		switch st.Phase {
+		case PhaseGrace, PhaseDue, PhaseAwaiting:
+		default: // idle, paused, or a call in flight: nothing falls due
 			continue
 		}
 		t := st.StreakStart.Add(e.cfg.Grace)

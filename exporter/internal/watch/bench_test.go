@@ -152,7 +152,7 @@ func BenchmarkHourAt10k(b *testing.B) {
 			var cpu time.Duration
 			var peak uint64
 			for range b.N {
-				engine, err := remediate.New(remediate.DefaultConfig(), nopSyncer{}, remediate.Options{})
+				engine, err := remediate.New(remediationConfig(2*time.Minute), nopSyncer{}, remediate.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -225,6 +225,12 @@ func (c listClient) List(context.Context, argocd.ListOptions) ([]argocd.App, err
 
 func (c listClient) Get(context.Context, string, string, string) (argocd.App, error) {
 	return argocd.App{}, fmt.Errorf("no Get in this benchmark")
+}
+
+// remediationConfig is the engine with the exporter's flag defaults but grace.
+func remediationConfig(grace time.Duration) remediate.Config {
+	return remediate.Config{Mode: remediate.ModeOn, Grace: grace, Backoff: time.Minute, MaxBackoff: 10 * time.Minute,
+		MaxAttempts: 3, ResetOnNewRevision: true, MaxConcurrent: 5, RateLimit: 1, RateBurst: 5}
 }
 
 type nopSyncer struct{}

@@ -3,11 +3,9 @@ package watch_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"reflect"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -24,110 +22,10 @@ import (
 
 const testToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
 
-// pipeNet is an in-memory network (net.Pipe) so that HTTP runs inside a
-// synctest bubble, where fake time drives keepalives, stalls and backoff.
-type pipeNet struct {
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newPipeNet() *pipeNet { return &pipeNet{conns: make(chan net.Conn), done: make(chan struct{})} }
-
-func (l *pipeNet) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeNet) Close() error { l.once.Do(func() { close(l.done) }); return nil }
-
-func (l *pipeNet) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 80} }
-
-func (l *pipeNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	c, s := net.Pipe()
-	select {
-	case l.conns <- s:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// faults sits in front of the simulator: it counts Lists and breaks the
-// Watch stream the ways proxies and servers do.
-type faults struct {
-	mu       sync.Mutex
-	lists    int
-	refuse   bool   // answer the stream 503
-	stall    bool   // answer the stream's headers, then nothing
-	cutAfter int    // end the stream after this many writes (0: never)
-	drop     string // swallow the events of this app
-}
-
-func (f *faults) set(fn func(f *faults)) { f.mu.Lock(); fn(f); f.mu.Unlock() }
-
-func (f *faults) listCount() int { f.mu.Lock(); defer f.mu.Unlock(); return f.lists }
-
-func (f *faults) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		refuse, stall, cut := f.refuse, f.stall, f.cutAfter
-		if r.URL.Path == "/api/v1/applications" {
-			f.lists++
-		}
-		f.mu.Unlock()
-		if !strings.HasPrefix(r.URL.Path, "/api/v1/stream/") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		switch {
-		case refuse:
-			http.Error(w, `{"error":"unavailable","code":14,"message":"unavailable"}`, http.StatusServiceUnavailable)
-		case stall:
-			w.Header().Set("Content-Type", "text/event-stream")
-			w.WriteHeader(http.StatusOK)
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
-		default:
-			next.ServeHTTP(&faultyWriter{ResponseWriter: w, f: f, left: cut}, r)
-		}
-	})
-}
-
-type faultyWriter struct {
-	http.ResponseWriter
-	f    *faults
-	left int
-}
-
-func (w *faultyWriter) Write(b []byte) (int, error) {
-	w.f.mu.Lock()
-	drop := w.f.drop
-	w.f.mu.Unlock()
-	if drop != "" && strings.Contains(string(b), `"name":"`+drop+`"`) {
-		return len(b), nil
-	}
-	if w.left > 0 {
-		if w.left--; w.left == 0 {
-			return 0, net.ErrClosed
-		}
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *faultyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 type env struct {
 	client  *argocd.Client
 	logs    *logLines
 	sim     *argocdsim.Sim
-	faults  *faults
 	poller  *poller.Poller
 	watcher *watch.Watcher
 	cancel  context.CancelFunc
@@ -140,23 +38,25 @@ const (
 	stall        = 45 * time.Second
 )
 
-// start runs a simulator with filler apps app-00001..app-00003 and a
-// watcher against it, all inside the calling synctest bubble.
-func start(t *testing.T, fs *faults) *env { return startWith(t, fs, nil) }
+// start runs a simulator with filler apps app-00001..app-00003, with the
+// faults given, and a watcher against it, all inside the calling synctest
+// bubble (the simulator served in memory).
+func start(t *testing.T, faults ...argocdsim.Fault) *env { return startWith(t, nil, faults...) }
 
 // startWith is start with a remediation engine (made with the watcher's
 // client) observing the snapshot.
-func startWith(t *testing.T, fs *faults, newEngine func(*argocd.Client) *remediate.Engine) *env {
+func startWith(t *testing.T, newEngine func(*argocd.Client) *remediate.Engine, faults ...argocdsim.Fault) *env {
 	t.Helper()
 	sim, err := argocdsim.New(argocdsim.Config{Token: testToken, Apps: 3, NoScenario: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pn := newPipeNet()
-	srv := &http.Server{Handler: fs.wrap(sim.Handler())}
-	go func() { _ = srv.Serve(pn) }()
-	tr := &http.Transport{DialContext: pn.dial}
-	cl := newClient(t, tr)
+	sim.SetFaults(faults...)
+	pipe := sim.ServePipe()
+	cl, err := argocd.NewClient(argocd.Config{APIURL: argocdsim.PipeURL, Token: argocd.StaticToken(testToken), DialContext: pipe.DialContext}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var engine *remediate.Engine
 	if newEngine != nil {
 		engine = newEngine(cl)
@@ -171,7 +71,7 @@ func startWith(t *testing.T, fs *faults, newEngine func(*argocd.Client) *remedia
 	wc.Poller, wc.Logger = p, slog.New(logs)
 	w := watch.New(wc)
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{client: cl, logs: logs, sim: sim, faults: fs, poller: p, watcher: w, cancel: cancel, done: make(chan struct{})}
+	e := &env{client: cl, logs: logs, sim: sim, poller: p, watcher: w, cancel: cancel, done: make(chan struct{})}
 	go func() { w.Run(ctx); close(e.done) }()
 	t.Cleanup(func() {
 		cancel()
@@ -179,8 +79,7 @@ func startWith(t *testing.T, fs *faults, newEngine func(*argocd.Client) *remedia
 		if engine != nil {
 			engine.Close()
 		}
-		_ = srv.Close()
-		tr.CloseIdleConnections()
+		_ = pipe.Close()
 	})
 	synctest.Wait()
 	return e
@@ -208,16 +107,6 @@ func (l *logLines) list() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.msgs...)
-}
-
-func newClient(t *testing.T, tr http.RoundTripper) *argocd.Client {
-	t.Helper()
-	cl, err := argocd.NewClient(argocd.Config{APIURL: "http://argocd.test", Token: argocd.StaticToken(testToken),
-		HTTPClient: &http.Client{Transport: tr}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl
 }
 
 func (e *env) app(name string) (argocd.App, bool) {
@@ -275,11 +164,11 @@ func degrade(t *testing.T, sim *argocdsim.Sim, name string) {
 
 func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := start(t, &faults{})
+		e := start(t)
 		if e.watchUp() != 1 || len(e.poller.Snapshot().Apps) != 3 {
 			t.Fatalf("watch_up %v, %d apps", e.watchUp(), len(e.poller.Snapshot().Apps))
 		}
-		lists := e.faults.listCount()
+		lists := e.sim.Count("list")
 		degrade(t, e.sim, "app-00002")
 		synctest.Wait()
 		// Applied as it arrives: no time passes, no List.
@@ -317,7 +206,7 @@ func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
 				}
 			}
 		}
-		if got := e.faults.listCount(); got != lists {
+		if got := e.sim.Count("list"); got != lists {
 			t.Errorf("%d Lists while the stream was up, want none", got-lists)
 		}
 		if n := e.metric("argocd_monitor_watch_events_total", "deleted"); n != 1 {
@@ -328,9 +217,8 @@ func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
 
 func TestReconnectAfterEOF(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs := &faults{cutAfter: 2} // two ADDED, then the connection ends
-		e := start(t, fs)
-		fs.set(func(f *faults) { f.cutAfter = 0 })
+		e := start(t, argocdsim.Fault{Endpoint: "watch", CutAfter: 2}) // one ADDED, then the connection ends
+		e.sim.SetFaults()
 		// Down until the backoff (1s) is over, then back.
 		if e.watchUp() != 0 {
 			t.Fatal("watch_up 1 after the stream ended")
@@ -351,12 +239,11 @@ func TestReconnectAfterEOF(t *testing.T) {
 
 func TestReconnectAfterStall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs := &faults{stall: true}
-		e := start(t, fs)
+		e := start(t, argocdsim.Fault{Endpoint: "watch", Stall: true})
 		if e.watchUp() != 1 {
 			t.Fatal("a stream that answered should count as up until it stalls")
 		}
-		fs.set(func(f *faults) { f.stall = false })
+		e.sim.SetFaults()
 		time.Sleep(stall - time.Second)
 		synctest.Wait()
 		if e.watchUp() != 1 {
@@ -377,16 +264,15 @@ func TestReconnectAfterStall(t *testing.T) {
 
 func TestFallbackToPollingAndBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs := &faults{refuse: true}
-		e := start(t, fs)
+		e := start(t, argocdsim.Fault{Endpoint: "watch", Status: http.StatusServiceUnavailable, Message: "unavailable"})
 		if e.watchUp() != 0 {
 			t.Fatal("watch_up 1 with the stream refused")
 		}
-		lists := fs.listCount()
+		lists := e.sim.Count("list")
 		degrade(t, e.sim, "app-00001")
 		time.Sleep(pollInterval + time.Second)
 		synctest.Wait()
-		if got := fs.listCount() - lists; got != 1 {
+		if got := e.sim.Count("list") - lists; got != 1 {
 			t.Fatalf("%d Lists in one poll interval with the stream down, want 1", got)
 		}
 		if h := e.health(t, "app-00001"); h != argocd.HealthDegraded {
@@ -396,7 +282,7 @@ func TestFallbackToPollingAndBack(t *testing.T) {
 			t.Error("api_up 0 while polls succeed")
 		}
 		// The stream comes back: the next reconnect (backoff at most 1m) finds it.
-		fs.set(func(f *faults) { f.refuse = false })
+		e.sim.SetFaults()
 		time.Sleep(time.Minute + time.Second)
 		synctest.Wait()
 		if e.watchUp() != 1 {
@@ -407,10 +293,10 @@ func TestFallbackToPollingAndBack(t *testing.T) {
 		if got := e.logs.list(); !slices.Equal(got, want) {
 			t.Errorf("log lines %q, want %q", got, want)
 		}
-		lists = fs.listCount()
+		lists = e.sim.Count("list")
 		time.Sleep(3 * pollInterval)
 		synctest.Wait()
-		if got := fs.listCount() - lists; got != 0 {
+		if got := e.sim.Count("list") - lists; got != 0 {
 			t.Errorf("%d Lists with the stream back, want 0 until the resync", got)
 		}
 	})
@@ -418,9 +304,7 @@ func TestFallbackToPollingAndBack(t *testing.T) {
 
 func TestResyncHealsAMissedEvent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		fs := &faults{}
-		e := start(t, fs)
-		fs.set(func(f *faults) { f.drop = "app-00002" })
+		e := start(t, argocdsim.Fault{Endpoint: "watch", DropApp: "app-00002"})
 		degrade(t, e.sim, "app-00002")
 		time.Sleep(resync - time.Minute)
 		synctest.Wait()
@@ -443,11 +327,9 @@ func TestResyncHealsAMissedEvent(t *testing.T) {
 func TestRemediationStartsAtGraceAfterTheEvent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const grace = 20 * time.Second
-		cfg := remediate.DefaultConfig()
-		cfg.Grace = grace
+		cfg := watch.RemediationConfig(grace)
 		// The engine syncs through its own client to the same simulator.
-		fs := &faults{}
-		e := startWith(t, fs, func(cl *argocd.Client) *remediate.Engine {
+		e := startWith(t, func(cl *argocd.Client) *remediate.Engine {
 			en, err := remediate.New(cfg, cl, remediate.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -476,7 +358,7 @@ func TestRemediationStartsAtGraceAfterTheEvent(t *testing.T) {
 		if n := e.sim.SyncCounts()[name].Calls; n != 1 {
 			t.Fatalf("%d syncs within grace + 1s of the change, want 1", n)
 		}
-		if got := e.faults.listCount(); got != 1 {
+		if got := e.sim.Count("list"); got != 1 {
 			t.Errorf("%d Lists, want only the seed", got)
 		}
 	})
