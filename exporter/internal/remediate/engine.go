@@ -34,6 +34,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil); tests inject a fake one.
 	Now func() time.Time
+	// Store, when set, keeps the state instead of Config.StateFile: a
+	// ConfigMap every replica shares.
+	Store Store
+	// Leader, when set, limits remediation to the replica that leads.
+	Leader Leadership
 }
 
 // Engine decides and performs remediation syncs. Observe is called by the
@@ -57,6 +62,12 @@ type Engine struct {
 	gen  uint64
 
 	persistMu sync.Mutex
+
+	store  Store      // nil: Config.StateFile or memory only
+	leader Leadership // nil: always remediate
+	// leading: this replica remediated at its last Observe; reload: read
+	// the shared store before deciding again. Both under mu.
+	leading, reload bool
 
 	metrics *metrics
 }
@@ -86,6 +97,10 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 		sem:      make(chan struct{}, cfg.MaxConcurrent),
 		apps:     map[appKey]*appState{},
 		metrics:  newMetrics(),
+		store:    opts.Store,
+		leader:   opts.Leader,
+		leading:  opts.Leader == nil,
+		reload:   true,
 	}
 	e.closeCtx, e.cancel = context.WithCancel(context.Background())
 	if e.log == nil {
@@ -103,7 +118,7 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	if cfg.RateLimit > 0 {
 		e.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), cfg.RateBurst)
 	}
-	if cfg.StateFile != "" && cfg.Mode != ModeOff {
+	if cfg.StateFile != "" && cfg.Mode != ModeOff && e.store == nil {
 		apps, corrupt, err := loadState(cfg.StateFile)
 		if corrupt {
 			e.log.Error("remediation state file unusable, starting empty and replacing it", "path", cfg.StateFile, "err", err)
@@ -129,6 +144,9 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 // a poller may pass a per-poll context.
 func (e *Engine) Observe(ctx context.Context, apps []argocd.App, now time.Time) {
 	if e.cfg.Mode == ModeOff {
+		return
+	}
+	if (e.leader != nil || e.store != nil) && !e.takeTurn(ctx) {
 		return
 	}
 	var jobs []job
@@ -170,7 +188,7 @@ func (e *Engine) Observe(ctx context.Context, apps []argocd.App, now time.Time) 
 
 	if dirty {
 		if err := e.persist(); err != nil {
-			e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)
+			e.log.Error("write remediation state file", "path", e.cfg.StateFile, "store", e.store, "err", err)
 			if len(jobs) > 0 {
 				// Syncing without a recorded attempt could exceed max-attempts
 				// in a crash loop: skip this round instead.
@@ -396,9 +414,18 @@ func (e *Engine) run(ctx context.Context, j job) {
 			return
 		}
 	}
+	// Checked last, after every wait: a replica that no longer leads makes
+	// no call, and a call ends by the time another replica can lead.
+	timeout := syncTimeout
+	if until, ok := e.leadingUntil(); !ok {
+		e.finish(j, errNotLeading)
+		return
+	} else if !until.IsZero() {
+		timeout = min(timeout, until.Sub(e.now()))
+	}
 	// The call itself is not cancelled on shutdown: Close waits for it so
 	// its answer is recorded.
-	callCtx, cancelCall := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
+	callCtx, cancelCall := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancelCall()
 	e.finish(j, e.syncer.Sync(callCtx, j.req))
 }
@@ -417,8 +444,8 @@ func (e *Engine) finish(j job, err error) {
 		st.InFlight, st.Errors = false, 0
 		e.metrics.count(st, resultTriggered)
 		e.log.Info("remediation sync triggered", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", j.reason)
-	case errors.Is(err, context.Canceled):
-		e.undo(j) // shutting down before the call
+	case errors.Is(err, context.Canceled), errors.Is(err, errNotLeading):
+		e.undo(j) // shutting down, or no longer leading, before the call
 	case errors.Is(err, argocd.ErrOperationInProgress):
 		e.undo(j) // not an attempt: try again at the next poll
 		e.metrics.count(st, resultBusy)
@@ -441,8 +468,10 @@ func (e *Engine) finish(j job, err error) {
 		e.log.Warn("remediation sync failed", "app", st.key(), "retry_at", st.NotBefore, "err", err)
 	}
 	e.mu.Unlock()
-	if err := e.persist(); err != nil {
-		e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)
+	if err := e.persist(); errors.Is(err, errNotLeading) {
+		e.log.Debug("remediation state not written: this replica no longer leads")
+	} else if err != nil {
+		e.log.Error("write remediation state file", "path", e.cfg.StateFile, "store", e.store, "err", err)
 	}
 }
 
@@ -460,6 +489,9 @@ func (e *Engine) Wait() { e.jobs.Wait() }
 // persist writes the state file (no-op without one). Writers are serialised
 // and each writes the latest state, so the file never goes back in time.
 func (e *Engine) persist() error {
+	if e.store != nil {
+		return e.persistShared()
+	}
 	if e.cfg.StateFile == "" {
 		return nil
 	}

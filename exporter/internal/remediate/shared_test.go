@@ -1,0 +1,223 @@
+package remediate
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubestate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubetest"
+)
+
+// fakeLeader is a replica's belief that it leads, set by the test.
+type fakeLeader struct {
+	mu      sync.Mutex
+	leading bool
+	now     func() time.Time
+}
+
+func (l *fakeLeader) Leading() (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.now().Add(15 * time.Second), l.leading
+}
+
+func (l *fakeLeader) set(v bool) { l.mu.Lock(); l.leading = v; l.mu.Unlock() }
+
+// replica is one exporter sharing the ConfigMap with the others.
+type replica struct {
+	eng    *Engine
+	leader *fakeLeader
+	client *kubetest.Client
+	dead   bool
+}
+
+func newReplica(t *testing.T, s *scenario, api *kubetest.API, syncer Syncer) *replica {
+	t.Helper()
+	r := &replica{leader: &fakeLeader{now: s.now}, client: api.NewClient()}
+	store, err := kubestate.New(kubestate.Config{Client: r.client, Namespace: "argocd-monitor", Name: "argocd-exporter-remediation"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.eng, err = New(s.cfg, syncer, Options{Logger: slog.New(slog.NewTextHandler(s.logs, nil)), Now: s.now, Store: store, Leader: r.leader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// hangingSyncer sends the request to Argo CD, then never answers: the
+// replica dies mid-call.
+type hangingSyncer struct {
+	fake *fakeArgo
+	sent chan struct{}
+}
+
+func (h hangingSyncer) Sync(ctx context.Context, req argocd.SyncRequest) error {
+	_ = h.fake.Sync(ctx, req)
+	close(h.sent)
+	select {}
+}
+
+// pollAll is one poll seen by every live replica in turn.
+func pollAll(s *scenario, rs []*replica) {
+	now := s.now()
+	s.fake.advance(now)
+	for _, r := range rs {
+		if !r.dead {
+			r.eng.Observe(context.Background(), s.fake.snapshot(), now)
+			r.eng.Wait()
+		}
+	}
+	s.mu.Lock()
+	s.clock = s.clock.Add(pollInterval)
+	s.mu.Unlock()
+}
+
+func TestSharedStateStreakAcrossLeaders(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// lead says who believes it leads at poll i (several may).
+		lead func(i int) []bool
+	}{
+		{"leader changes every poll", func(i int) []bool { return []bool{i%2 == 0, i%2 == 1} }},
+		{"leader changes every 4 polls", func(i int) []bool { return []bool{i/4%2 == 0, i/4%2 == 1} }},
+		{"both believe they lead", func(int) []bool { return []bool{true, true} }},
+		{"nobody leads for a while", func(i int) []bool { return []bool{i < 10, i > 30} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScenario(t, testConfig())
+			s.fake.add(&fakeApp{app: outOfSync("stuck")})
+			api := kubetest.New()
+			rs := []*replica{newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)}
+			for i := 0; s.now().Before(t0.Add(90 * time.Minute)); i++ {
+				for j, l := range tc.lead(i) {
+					rs[j].leader.set(l)
+				}
+				pollAll(s, rs)
+			}
+			if n := len(s.fake.callsFor("argocd/stuck")); n != s.cfg.MaxAttempts {
+				t.Fatalf("%d sync calls, want exactly %d (calls at %v)", n, s.cfg.MaxAttempts, s.fake.callsFor("argocd/stuck"))
+			}
+			assertStoredPaused(t, api, 3)
+		})
+	}
+}
+
+// A leader that dies inside a sync call: its successor counts that call.
+func TestSharedStateCrashMidCall(t *testing.T) {
+	for _, sent := range []bool{false, true} {
+		s := newScenario(t, testConfig())
+		s.fake.add(&fakeApp{app: outOfSync("stuck")})
+		api := kubetest.New()
+		var calls int
+		var mu sync.Mutex
+		crashing := crashingSyncer{fake: s.fake, crashOn: map[int]bool{2: true}, calls: &calls, mu: &mu, sent: sent, crashed: make(chan struct{})}
+		a := newReplica(t, s, api, crashing)
+		b := newReplica(t, s, api, s.fake)
+		a.leader.set(true)
+		for s.now().Before(t0.Add(90 * time.Minute)) {
+			now := s.now()
+			s.fake.advance(now)
+			if !a.dead {
+				a.eng.Observe(context.Background(), s.fake.snapshot(), now)
+				done := make(chan struct{})
+				go func() { a.eng.Wait(); close(done) }()
+				select {
+				case <-done:
+				case <-crashing.crashed:
+					a.dead = true // SIGKILL: the Lease expires, b leads
+					a.leader.set(false)
+					b.leader.set(true)
+				}
+			}
+			b.eng.Observe(context.Background(), s.fake.snapshot(), now)
+			b.eng.Wait()
+			s.mu.Lock()
+			s.clock = s.clock.Add(pollInterval)
+			s.mu.Unlock()
+		}
+		// The call a died in counts as an attempt: if it never reached
+		// Argo CD, the streak ends one sync short, never one over.
+		want := s.cfg.MaxAttempts
+		if !sent {
+			want--
+		}
+		if n := len(s.fake.callsFor("argocd/stuck")); n != want {
+			t.Errorf("sent=%v: Argo CD got %d syncs, want %d", sent, n, want)
+		}
+		assertStoredPaused(t, api, 3)
+	}
+}
+
+// A leader cut off from the API cannot record an attempt, so it makes no
+// call, even while it still believes it leads.
+func TestSharedStatePartitionedLeaderMakesNoCall(t *testing.T) {
+	s := newScenario(t, testConfig())
+	s.fake.add(&fakeApp{app: outOfSync("stuck")})
+	api := kubetest.New()
+	a, b := newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)
+	a.leader.set(true)
+	rs := []*replica{a, b}
+	for s.now().Before(t0.Add(3 * time.Minute)) { // grace 2m, then attempt 1
+		pollAll(s, rs)
+	}
+	if n := len(s.fake.callsFor("argocd/stuck")); n != 1 {
+		t.Fatalf("%d calls before the partition, want 1", n)
+	}
+	a.client.Partition(true)
+	b.leader.set(true) // the Lease passed to b; a has not noticed
+	for s.now().Before(t0.Add(90 * time.Minute)) {
+		pollAll(s, rs)
+	}
+	if n := len(s.fake.callsFor("argocd/stuck")); n != 3 {
+		t.Fatalf("%d sync calls, want exactly 3", n)
+	}
+	if got := s.logs.count("write remediation state", "partitioned"); got == 0 {
+		t.Error("the partitioned replica never logged a failed write")
+	}
+	assertStoredPaused(t, api, 3)
+}
+
+// A replica that does not lead exports no remediation series.
+func TestFollowerKeepsNoState(t *testing.T) {
+	s := newScenario(t, testConfig())
+	s.fake.add(&fakeApp{app: outOfSync("stuck")})
+	api := kubetest.New()
+	a, b := newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)
+	a.leader.set(true)
+	for s.now().Before(t0.Add(5 * time.Minute)) {
+		pollAll(s, []*replica{a, b})
+	}
+	a.leader.set(false)
+	pollAll(s, []*replica{a, b})
+	for name, r := range map[string]*replica{"a": a, "b": b} {
+		r.eng.mu.Lock()
+		n := len(r.eng.apps)
+		r.eng.mu.Unlock()
+		if n != 0 {
+			t.Errorf("replica %s not leading keeps %d apps", name, n)
+		}
+	}
+}
+
+func assertStoredPaused(t *testing.T, api *kubetest.API, attempts int) {
+	t.Helper()
+	r := &replica{client: api.NewClient()}
+	store, _ := kubestate.New(kubestate.Config{Client: r.client, Namespace: "argocd-monitor", Name: "argocd-exporter-remediation"})
+	data, err := store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := decodeState(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := apps[keyOf("argocd/stuck")]
+	if st == nil || !st.Paused || st.Attempts != attempts {
+		t.Fatalf("stored state = %+v, want %d attempts, paused", st, attempts)
+	}
+}
