@@ -47,6 +47,10 @@ type Config struct {
 	// ResolvedWindow keeps a resolved group's record, so a late copy of the
 	// resolved notification is recognised as a duplicate.
 	ResolvedWindow time.Duration
+	// DedupeWindow: the same notification delivered (by any replica)
+	// this recently is a duplicate; later, it is a repeat (Alertmanager's
+	// repeat_interval) and updates the message again. 0 turns it off.
+	DedupeWindow time.Duration
 	// TTL forgets a firing group without notifications for this long.
 	TTL time.Duration
 	// PollInterval is how often a waiting replica looks at another's claim.
@@ -150,7 +154,7 @@ func (s *Store) Begin(ctx context.Context, groupKey, key string) (*state.Claim, 
 		}
 		live := !s.expired(cur, now)
 		switch {
-		case live && cur.Notification == key && cur.Phase == phaseSent:
+		case live && cur.Notification == key && cur.Phase == phaseSent && now.Sub(cur.Updated) <= s.cfg.DedupeWindow:
 			return &state.Claim{Duplicate: true}, nil
 		case live && cur.Phase == phaseSending && now.Sub(cur.Updated) < s.cfg.ClaimTimeout:
 			if err := sleep(ctx, s.cfg.PollInterval); err != nil {

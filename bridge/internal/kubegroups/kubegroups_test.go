@@ -16,7 +16,7 @@ const ns = "argocd-monitor"
 func newStore(t *testing.T, api *kubetest.API, id string) *Store {
 	t.Helper()
 	s, err := New(Config{Client: api.NewClient(), Namespace: ns, Identity: id,
-		ClaimTimeout: 30 * time.Second, ResolvedWindow: time.Hour, TTL: 168 * time.Hour})
+		ClaimTimeout: 30 * time.Second, ResolvedWindow: time.Hour, TTL: 168 * time.Hour, DedupeWindow: 2 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +85,23 @@ func TestResolvedOnAnotherReplicaUpdatesTheMessage(t *testing.T) {
 		time.Sleep(time.Minute)
 		if c := begin(t, a, "g", "firing-2"); c.Found || c.Duplicate {
 			t.Fatalf("firing after resolve = %+v, want a new message", c)
+		}
+	})
+}
+
+// Alertmanager's repeat_interval sends the same notification hours later:
+// not a duplicate, an update of the message.
+func TestRepeatAfterTheDedupeWindowUpdates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := kubetest.New()
+		a := newStore(t, api, "a")
+		if err := begin(t, a, "g", "firing-1").Done(t.Context(), state.Entry{Channel: "C1", TS: "1.1"}, false); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(4 * time.Hour)
+		c := begin(t, newStore(t, api, "b"), "g", "firing-1")
+		if c.Duplicate || !c.Found || c.Entry.TS != "1.1" {
+			t.Fatalf("repeat = %+v, want an update of 1.1", c)
 		}
 	})
 }
