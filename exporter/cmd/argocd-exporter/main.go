@@ -39,6 +39,7 @@ type CLI struct {
 	Log    LogFlags    `embed:"" prefix:"log."`
 
 	Remediation remediate.Config `embed:"" prefix:"remediation."`
+	Kube        KubeFlags        `embed:""`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -112,10 +113,18 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	}
 
 	var wg sync.WaitGroup
+	// The Lease is released only after the last sync call is recorded.
+	electCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	var election sync.WaitGroup
+	if ex.kube.elector != nil {
+		election.Go(func() { _ = ex.kube.elector.Run(electCtx) })
+	}
 	wg.Go(func() { ex.poller.Run(ctx) })
 	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex, logger), logger)
 	wg.Wait()
 	ex.remediation.Close() // sync calls in flight finish and are recorded
+	stopElection()
+	election.Wait()
 	return err
 }
 
@@ -124,6 +133,7 @@ type exporter struct {
 	client      *argocd.Client
 	poller      *poller.Poller
 	remediation *remediate.Engine
+	kube        kube
 	// gatherer is what /metrics serves: reg plus the app collector, which
 	// stays out of reg so a 10k-app scrape skips the registry's per-series
 	// checks (see collector.Collector.Gather).
@@ -181,7 +191,11 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if err != nil {
 		return nil, fmt.Errorf("--argocd.ca-file: %w", err) // the only check left after the ones above
 	}
-	engine, err := remediate.New(cli.Remediation, client, remediate.Options{Logger: logger})
+	k, err := cli.Kube.build(cli, logger)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := remediate.New(cli.Remediation, client, k.options(logger))
 	if err != nil {
 		return nil, err // flag errors, already checked by kong for the binary
 	}
@@ -204,8 +218,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		requests,
 		p,
 		engine,
+		k.collector(),
 	)
-	return &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
+	return &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.

@@ -88,8 +88,7 @@ func New(cfg Config) (*Elector, error) {
 		cfg: cfg,
 		log: cfg.Logger,
 		now: cfg.Now,
-		desc: prometheus.NewDesc("argocd_monitor_leader",
-			"1 while this replica holds the leader Lease and may remediate, 0 otherwise.", nil, nil),
+		desc: Solo().(soloCollector).desc,
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -213,4 +212,18 @@ func (l *recordingLock) note(rec resourcelock.LeaderElectionRecord, sent time.Ti
 	default: // released
 		l.e.renewedAt = time.Time{}
 	}
+}
+
+// Solo is argocd_monitor_leader for an exporter without election: it always
+// remediates.
+func Solo() prometheus.Collector {
+	return soloCollector{prometheus.NewDesc("argocd_monitor_leader",
+		"1 while this replica holds the leader Lease and may remediate, 0 otherwise.", nil, nil)}
+}
+
+type soloCollector struct{ desc *prometheus.Desc }
+
+func (c soloCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c soloCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1)
 }
