@@ -85,9 +85,9 @@ func New(cfg Config) (*Elector, error) {
 		return nil, err
 	}
 	e := &Elector{
-		cfg: cfg,
-		log: cfg.Logger,
-		now: cfg.Now,
+		cfg:  cfg,
+		log:  cfg.Logger,
+		now:  cfg.Now,
 		desc: Solo().(soloCollector).desc,
 	}
 	if e.log == nil {
