@@ -68,7 +68,7 @@ type CLI struct {
 		ResolvedWindow time.Duration `name:"resolved-window" default:"1h" env:"BRIDGE_STATE_RESOLVED_WINDOW" help:"With --state.kubernetes: keep a resolved group's record this long, so late copies of its notification are duplicates."`
 	} `embed:"" prefix:"state."`
 	Kubeconfig string `name:"kubeconfig" env:"KUBECONFIG" help:"kubeconfig for --state.kubernetes outside a cluster (default: the pod's service account)."`
-	Dedupe struct {
+	Dedupe     struct {
 		Window time.Duration `name:"window" default:"2m" env:"BRIDGE_DEDUPE_WINDOW" help:"Acknowledge an identical notification within this window without posting; 0 turns it off."`
 	} `embed:"" prefix:"dedupe."`
 	Version kong.VersionFlag `help:"Print version and exit."`
