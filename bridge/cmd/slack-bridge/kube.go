@@ -47,10 +47,10 @@ func kubeGroups(cli *CLI, logger *slog.Logger) (*kubegroups.Store, error) {
 		}
 		ns = strings.TrimSpace(string(b))
 	}
-	id := os.Getenv("POD_NAME")
+	id := cli.State.Identity
 	if id == "" {
 		if id, err = os.Hostname(); err != nil {
-			return nil, fmt.Errorf("replica identity: set POD_NAME: %w", err)
+			return nil, fmt.Errorf("--state.identity: %w", err)
 		}
 	}
 	return kubegroups.New(kubegroups.Config{

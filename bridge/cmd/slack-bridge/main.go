@@ -64,6 +64,7 @@ type CLI struct {
 		TTL  time.Duration `name:"ttl" default:"168h" env:"BRIDGE_STATE_TTL" help:"Forget a group's message after this long without a notification."`
 
 		Kubernetes     bool          `name:"kubernetes" env:"BRIDGE_STATE_KUBERNETES" help:"Share the group state among replicas through the Kubernetes API (a ConfigMap per active group), instead of --state.file."`
+		Identity       string        `name:"identity" env:"POD_NAME" help:"With --state.kubernetes: this replica's name in group claims (default: the host name)."`
 		Namespace      string        `name:"namespace" env:"BRIDGE_STATE_NAMESPACE" help:"Namespace of the group ConfigMaps (default: the pod's namespace)."`
 		ResolvedWindow time.Duration `name:"resolved-window" default:"1h" env:"BRIDGE_STATE_RESOLVED_WINDOW" help:"With --state.kubernetes: keep a resolved group's record this long, so late copies of its notification are duplicates."`
 	} `embed:"" prefix:"state."`

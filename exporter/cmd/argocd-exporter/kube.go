@@ -28,6 +28,7 @@ type KubeFlags struct {
 	RenewDeadline     time.Duration `name:"leader-elect-renew-deadline" env:"LEADER_ELECT_RENEW_DEADLINE" default:"10s" help:"How long the leader keeps trying to renew before it steps down; it stops remediating then, before anyone can take over."`
 	RetryPeriod       time.Duration `name:"leader-elect-retry-period" env:"LEADER_ELECT_RETRY_PERIOD" default:"2s" help:"Interval between attempts to take or renew the Lease."`
 	ResourceNamespace string        `name:"leader-elect-resource-namespace" env:"LEADER_ELECT_RESOURCE_NAMESPACE" placeholder:"NAMESPACE" help:"Namespace of the Lease and the state ConfigMap (default: the pod's namespace)."`
+	Identity          string        `name:"leader-elect-identity" env:"POD_NAME" placeholder:"NAME" help:"This replica's name in the Lease (default: the host name, which is the pod name in Kubernetes)."`
 	ResourceName      string        `name:"leader-elect-resource-name" env:"LEADER_ELECT_RESOURCE_NAME" default:"argocd-exporter" help:"Name of the Lease."`
 	StateConfigMap    string        `name:"remediation.state-configmap" env:"REMEDIATION_STATE_CONFIGMAP" placeholder:"NAME" help:"ConfigMap keeping the remediation state, shared by every replica (instead of --remediation.state-file); required with --leader-elect."`
 }
@@ -70,9 +71,11 @@ func (f KubeFlags) build(cli *CLI, logger *slog.Logger) (kube, error) {
 		}
 	}
 	if f.LeaderElect {
-		id, err := identity()
-		if err != nil {
-			return kube{}, err
+		id := f.Identity
+		if id == "" {
+			if id, err = os.Hostname(); err != nil {
+				return kube{}, fmt.Errorf("--leader-elect-identity: %w", err)
+			}
 		}
 		k.elector, err = leader.New(leader.Config{Client: client, Namespace: ns, Name: f.ResourceName, Identity: id,
 			LeaseDuration: f.LeaseDuration, RenewDeadline: f.RenewDeadline, RetryPeriod: f.RetryPeriod, Logger: logger})
@@ -98,18 +101,6 @@ func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
 	// A hung request must not eat the renew deadline.
 	cfg.Timeout = 5 * time.Second
 	return kubernetes.NewForConfig(cfg)
-}
-
-// identity names this replica: the pod name, else the host name.
-func identity() (string, error) {
-	if id := os.Getenv("POD_NAME"); id != "" {
-		return id, nil
-	}
-	id, err := os.Hostname()
-	if err != nil {
-		return "", fmt.Errorf("leader election identity: set POD_NAME: %w", err)
-	}
-	return id, nil
 }
 
 // options hands the engine what it uses, as nil interfaces when unused.

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -37,6 +38,8 @@ var kinds = map[string]func() Object{
 	"v1/PersistentVolumeClaim":                func() Object { return &corev1.PersistentVolumeClaim{} },
 	"apps/v1/Deployment":                      func() Object { return &appsv1.Deployment{} },
 	"policy/v1/PodDisruptionBudget":           func() Object { return &policyv1.PodDisruptionBudget{} },
+	"rbac.authorization.k8s.io/v1/Role":        func() Object { return &rbacv1.Role{} },
+	"rbac.authorization.k8s.io/v1/RoleBinding": func() Object { return &rbacv1.RoleBinding{} },
 	"networking.k8s.io/v1/NetworkPolicy":      func() Object { return &networkingv1.NetworkPolicy{} },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() Object { return &monitoringv1.ServiceMonitor{} },
 	"monitoring.coreos.com/v1/PrometheusRule": func() Object { return &monitoringv1.PrometheusRule{} },
