@@ -37,43 +37,68 @@ func (e *Engine) leadingUntil() (time.Time, bool) {
 }
 
 // takeTurn runs at the start of each Observe with a leader or a shared
-// store: a replica that does not lead keeps no state and exports none; one
-// that starts leading (or whose last write failed) reads the shared state
-// first. It reports whether Observe may decide.
+// store. A replica that does not lead decides nothing; with a shared store it
+// exports the stored state read-only, so the remediation series (and the
+// alerts on them) stay put through a handover. One that starts leading (or
+// whose last write failed) reads the shared state before deciding. It
+// reports whether Observe may decide.
 func (e *Engine) takeTurn(ctx context.Context) bool {
 	_, leading := e.leadingUntil()
 	e.mu.Lock()
-	switch {
-	case !leading && e.leading:
-		e.leading = false
-		for key, st := range e.apps {
-			e.metrics.forget(st)
-			delete(e.apps, key)
-		}
-		e.mu.Unlock()
-		e.log.Info("remediation stands by: this replica does not lead")
-		return false
-	case !leading:
-		e.mu.Unlock()
-		return false
-	case !e.leading:
-		e.leading, e.reload = true, true
-		e.log.Info("remediation active: this replica leads")
+	was := e.leading
+	e.leading = leading
+	if leading && !was {
+		e.reload = true
 	}
 	reload := e.reload && e.store != nil
 	e.mu.Unlock()
+	switch {
+	case !leading && was:
+		e.log.Info("remediation stands by: this replica does not lead")
+	case leading && !was:
+		e.log.Info("remediation active: this replica leads")
+	}
+	if !leading {
+		if e.store == nil {
+			e.install(map[appKey]*appState{})
+		} else if apps, _, err := e.read(ctx); err != nil {
+			e.log.Debug("read remediation state", "store", e.store, "err", err)
+		} else {
+			e.install(apps)
+		}
+		return false
+	}
 	if !reload {
 		return true
 	}
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
-	defer cancel()
-	data, err := e.store.Load(lctx)
+	apps, corrupt, err := e.read(ctx)
 	if err != nil {
 		e.log.Error("read remediation state; no syncs until it can be read", "store", e.store, "err", err)
 		return false
 	}
-	apps := map[appKey]*appState{}
-	corrupt := false
+	e.install(apps)
+	e.mu.Lock()
+	e.reload = false
+	e.mu.Unlock()
+	if corrupt {
+		if err := e.persist(); err != nil {
+			e.log.Error("replace remediation state", "store", e.store, "err", err)
+			return false
+		}
+	}
+	return true
+}
+
+// read loads the shared state. A document that does not decode is corrupt:
+// an empty state, which a leader writes over.
+func (e *Engine) read(ctx context.Context) (apps map[appKey]*appState, corrupt bool, err error) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	data, err := e.store.Load(lctx)
+	if err != nil {
+		return nil, false, err
+	}
+	apps = map[appKey]*appState{}
 	if data != nil {
 		if apps, err = decodeState(data); err != nil {
 			e.log.Error("remediation state unusable, starting empty and replacing it", "store", e.store, "err", err)
@@ -83,20 +108,17 @@ func (e *Engine) takeTurn(ctx context.Context) bool {
 	for _, st := range apps {
 		st.InFlight = false // as after a crash: the attempt stays counted
 	}
+	return apps, corrupt, nil
+}
+
+// install replaces the engine's state (and drops the old apps' counters).
+func (e *Engine) install(apps map[appKey]*appState) {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, st := range e.apps {
 		e.metrics.forget(st)
 	}
-	e.apps, e.reload = apps, false
-	e.mu.Unlock()
-	e.log.Debug("remediation state read", "store", e.store, "apps", len(apps))
-	if corrupt {
-		if err := e.persist(); err != nil {
-			e.log.Error("replace remediation state", "store", e.store, "err", err)
-			return false
-		}
-	}
-	return true
+	e.apps = apps
 }
 
 // persistShared writes the state to the shared store, only while leading.

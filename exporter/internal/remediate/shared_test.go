@@ -182,8 +182,9 @@ func TestSharedStatePartitionedLeaderMakesNoCall(t *testing.T) {
 	assertStoredPaused(t, api, 3)
 }
 
-// A replica that does not lead exports no remediation series.
-func TestFollowerKeepsNoState(t *testing.T) {
+// A replica that does not lead exports the shared state read-only, so the
+// remediation series stay through a handover.
+func TestFollowerExportsSharedState(t *testing.T) {
 	s := newScenario(t, testConfig())
 	s.fake.add(&fakeApp{app: outOfSync("stuck")})
 	api := kubetest.New()
@@ -192,15 +193,26 @@ func TestFollowerKeepsNoState(t *testing.T) {
 	for s.now().Before(t0.Add(5 * time.Minute)) {
 		pollAll(s, []*replica{a, b})
 	}
-	a.leader.set(false)
-	pollAll(s, []*replica{a, b})
-	for name, r := range map[string]*replica{"a": a, "b": b} {
+	view := func(r *replica) (int, bool) {
 		r.eng.mu.Lock()
-		n := len(r.eng.apps)
-		r.eng.mu.Unlock()
-		if n != 0 {
-			t.Errorf("replica %s not leading keeps %d apps", name, n)
+		defer r.eng.mu.Unlock()
+		st := r.eng.apps[keyOf("argocd/stuck")]
+		if st == nil {
+			return -1, false
 		}
+		return st.Attempts, true
+	}
+	la, _ := view(a)
+	if lb, ok := view(b); !ok || lb != la || la < 1 {
+		t.Fatalf("follower sees attempts %d (%v), leader %d", lb, ok, la)
+	}
+	a.leader.set(false) // nobody leads for a poll: both still export
+	pollAll(s, []*replica{a, b})
+	if n, ok := view(a); !ok || n != la {
+		t.Errorf("former leader exports attempts %d (%v), want %d", n, ok, la)
+	}
+	if s.fake.callCount() == 0 {
+		t.Fatal("no sync at all")
 	}
 }
 
