@@ -109,11 +109,20 @@ func (k kube) options(logger *slog.Logger) remediate.Options {
 	if k.store != nil {
 		opts.Store = k.store
 	}
-	if k.elector != nil {
+	switch {
+	case k.elector != nil:
 		opts.Leader = k.elector
+	case k.store != nil:
+		// One replica on the shared store: it always leads, but reads the
+		// store like a leader (a failed read is no reason to replace it).
+		opts.Leader = soloLeader{}
 	}
 	return opts
 }
+
+type soloLeader struct{}
+
+func (soloLeader) Leading() (time.Time, bool) { return time.Time{}, true }
 
 // collector is argocd_monitor_leader.
 func (k kube) collector() prometheus.Collector {

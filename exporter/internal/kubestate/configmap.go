@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -62,8 +63,13 @@ func New(cfg Config) (*ConfigMap, error) {
 
 func (s *ConfigMap) String() string { return "configmap " + s.cfg.Namespace + "/" + s.cfg.Name }
 
+// timeout bounds one read or write: the engine's Store has no context.
+const timeout = 10 * time.Second
+
 // Load returns the stored document, nil when there is none yet.
-func (s *ConfigMap) Load(ctx context.Context) ([]byte, error) {
+func (s *ConfigMap) Load() ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	cm, err := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace).Get(ctx, s.cfg.Name, metav1.GetOptions{})
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -82,7 +88,9 @@ func (s *ConfigMap) Load(ctx context.Context) ([]byte, error) {
 }
 
 // Save replaces the document if nobody wrote it since our last Load or Save.
-func (s *ConfigMap) Save(ctx context.Context, data []byte) error {
+func (s *ConfigMap) Save(data []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	if len(data) > s.cfg.MaxBytes {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), s.cfg.MaxBytes)
 	}

@@ -20,35 +20,34 @@ func newStore(t *testing.T, c *kubetest.Client, max int) *ConfigMap {
 func TestLoadSaveAndConflicts(t *testing.T) {
 	api := kubetest.New()
 	a, b := newStore(t, api.NewClient(), 0), newStore(t, api.NewClient(), 0)
-	ctx := t.Context()
 
-	if data, err := a.Load(ctx); err != nil || data != nil {
+	if data, err := a.Load(); err != nil || data != nil {
 		t.Fatalf("Load of a missing ConfigMap = %q, %v; want nil, nil", data, err)
 	}
-	if _, err := b.Load(ctx); err != nil {
+	if _, err := b.Load(); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Save(ctx, []byte(`{"v":1}`)); err != nil {
+	if err := a.Save([]byte(`{"v":1}`)); err != nil {
 		t.Fatal(err)
 	}
 	// b read before a created it: its create is refused.
-	if err := b.Save(ctx, []byte(`{"v":"b"}`)); !errors.Is(err, ErrConflict) {
+	if err := b.Save([]byte(`{"v":"b"}`)); !errors.Is(err, ErrConflict) {
 		t.Fatalf("b.Save over an unread create: %v, want ErrConflict", err)
 	}
-	if data, err := b.Load(ctx); err != nil || string(data) != `{"v":1}` {
+	if data, err := b.Load(); err != nil || string(data) != `{"v":1}` {
 		t.Fatalf("b.Load = %q, %v", data, err)
 	}
-	if err := b.Save(ctx, []byte(`{"v":2}`)); err != nil {
+	if err := b.Save([]byte(`{"v":2}`)); err != nil {
 		t.Fatal(err)
 	}
 	// a's version is stale now.
-	if err := a.Save(ctx, []byte(`{"v":"a"}`)); !errors.Is(err, ErrConflict) {
+	if err := a.Save([]byte(`{"v":"a"}`)); !errors.Is(err, ErrConflict) {
 		t.Fatalf("a.Save over an unread update: %v, want ErrConflict", err)
 	}
-	if data, _ := a.Load(ctx); string(data) != `{"v":2}` {
+	if data, _ := a.Load(); string(data) != `{"v":2}` {
 		t.Fatalf("state = %q, want b's", data)
 	}
-	if err := a.Save(ctx, []byte(`{"v":3}`)); err != nil {
+	if err := a.Save([]byte(`{"v":3}`)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -56,10 +55,10 @@ func TestLoadSaveAndConflicts(t *testing.T) {
 func TestSizeLimit(t *testing.T) {
 	api := kubetest.New()
 	s := newStore(t, api.NewClient(), 10)
-	if _, err := s.Load(t.Context()); err != nil {
+	if _, err := s.Load(); err != nil {
 		t.Fatal(err)
 	}
-	err := s.Save(t.Context(), []byte(strings.Repeat("x", 11)))
+	err := s.Save([]byte(strings.Repeat("x", 11)))
 	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "11 bytes, limit 10") {
 		t.Fatalf("err = %v", err)
 	}
@@ -72,11 +71,11 @@ func TestPartitionedSaveFails(t *testing.T) {
 	api := kubetest.New()
 	c := api.NewClient()
 	s := newStore(t, c, 0)
-	if _, err := s.Load(t.Context()); err != nil {
+	if _, err := s.Load(); err != nil {
 		t.Fatal(err)
 	}
 	c.Partition(true)
-	if err := s.Save(t.Context(), []byte(`{}`)); !errors.Is(err, kubetest.ErrPartitioned) {
+	if err := s.Save([]byte(`{}`)); !errors.Is(err, kubetest.ErrPartitioned) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -2,12 +2,13 @@ package remediate
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubestate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubetest"
 )
@@ -16,13 +17,12 @@ import (
 type fakeLeader struct {
 	mu      sync.Mutex
 	leading bool
-	now     func() time.Time
 }
 
 func (l *fakeLeader) Leading() (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.now().Add(15 * time.Second), l.leading
+	return time.Now().Add(15 * time.Second), l.leading
 }
 
 func (l *fakeLeader) set(v bool) { l.mu.Lock(); l.leading = v; l.mu.Unlock() }
@@ -37,34 +37,21 @@ type replica struct {
 
 func newReplica(t *testing.T, s *scenario, api *kubetest.API, syncer Syncer) *replica {
 	t.Helper()
-	r := &replica{leader: &fakeLeader{now: s.now}, client: api.NewClient()}
+	r := &replica{leader: &fakeLeader{}, client: api.NewClient()}
 	store, err := kubestate.New(kubestate.Config{Client: r.client, Namespace: "argocd-monitor", Name: "argocd-exporter-remediation"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.eng, err = New(s.cfg, syncer, Options{Logger: slog.New(slog.NewTextHandler(s.logs, nil)), Now: s.now, Store: store, Leader: r.leader})
+	r.eng, err = New(s.cfg, syncer, Options{Logger: slog.New(slog.NewTextHandler(s.logs, nil)), Store: store, Leader: r.leader})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-// hangingSyncer sends the request to Argo CD, then never answers: the
-// replica dies mid-call.
-type hangingSyncer struct {
-	fake *fakeArgo
-	sent chan struct{}
-}
-
-func (h hangingSyncer) Sync(ctx context.Context, req argocd.SyncRequest) error {
-	_ = h.fake.Sync(ctx, req)
-	close(h.sent)
-	select {}
-}
-
 // pollAll is one poll seen by every live replica in turn.
 func pollAll(s *scenario, rs []*replica) {
-	now := s.now()
+	now := time.Now()
 	s.fake.advance(now)
 	for _, r := range rs {
 		if !r.dead {
@@ -72,9 +59,7 @@ func pollAll(s *scenario, rs []*replica) {
 			r.eng.Wait()
 		}
 	}
-	s.mu.Lock()
-	s.clock = s.clock.Add(pollInterval)
-	s.mu.Unlock()
+	time.Sleep(pollInterval)
 }
 
 func TestSharedStateStreakAcrossLeaders(t *testing.T) {
@@ -89,20 +74,22 @@ func TestSharedStateStreakAcrossLeaders(t *testing.T) {
 		{"nobody leads for a while", func(i int) []bool { return []bool{i < 10, i > 30} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newScenario(t, testConfig())
-			s.fake.add(&fakeApp{app: outOfSync("stuck")})
-			api := kubetest.New()
-			rs := []*replica{newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)}
-			for i := 0; s.now().Before(t0.Add(90 * time.Minute)); i++ {
-				for j, l := range tc.lead(i) {
-					rs[j].leader.set(l)
+			synctest.Test(t, func(t *testing.T) {
+				s := newScenario(t, testConfig())
+				s.fake.add(&fakeApp{app: outOfSync("stuck")})
+				api := kubetest.New()
+				rs := []*replica{newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)}
+				for i := 0; time.Now().Before(t0.Add(90 * time.Minute)); i++ {
+					for j, l := range tc.lead(i) {
+						rs[j].leader.set(l)
+					}
+					pollAll(s, rs)
 				}
-				pollAll(s, rs)
-			}
-			if n := len(s.fake.callsFor("argocd/stuck")); n != s.cfg.MaxAttempts {
-				t.Fatalf("%d sync calls, want exactly %d (calls at %v)", n, s.cfg.MaxAttempts, s.fake.callsFor("argocd/stuck"))
-			}
-			assertStoredPaused(t, api, 3)
+				if n := len(s.fake.callsFor("argocd/stuck")); n != s.cfg.MaxAttempts {
+					t.Fatalf("%d sync calls, want exactly %d (calls at %v)", n, s.cfg.MaxAttempts, s.fake.callsFor("argocd/stuck"))
+				}
+				assertStoredPaused(t, api, 3)
+			})
 		})
 	}
 }
@@ -110,117 +97,126 @@ func TestSharedStateStreakAcrossLeaders(t *testing.T) {
 // A leader that dies inside a sync call: its successor counts that call.
 func TestSharedStateCrashMidCall(t *testing.T) {
 	for _, sent := range []bool{false, true} {
-		s := newScenario(t, testConfig())
-		s.fake.add(&fakeApp{app: outOfSync("stuck")})
-		api := kubetest.New()
-		var calls int
-		var mu sync.Mutex
-		crashing := crashingSyncer{fake: s.fake, crashOn: map[int]bool{2: true}, calls: &calls, mu: &mu, sent: sent, crashed: make(chan struct{})}
-		a := newReplica(t, s, api, crashing)
-		b := newReplica(t, s, api, s.fake)
-		a.leader.set(true)
-		for s.now().Before(t0.Add(90 * time.Minute)) {
-			now := s.now()
-			s.fake.advance(now)
-			if !a.dead {
-				a.eng.Observe(context.Background(), s.fake.snapshot(), now)
-				done := make(chan struct{})
-				go func() { a.eng.Wait(); close(done) }()
-				select {
-				case <-done:
-				case <-crashing.crashed:
-					a.dead = true // SIGKILL: the Lease expires, b leads
-					a.leader.set(false)
-					b.leader.set(true)
+		t.Run(fmt.Sprintf("sent=%v", sent), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := newScenario(t, testConfig())
+				s.fake.add(&fakeApp{app: outOfSync("stuck")})
+				api := kubetest.New()
+				var calls int
+				var mu sync.Mutex
+				release := make(chan struct{})
+				crashing := crashingSyncer{fake: s.fake, crashOn: map[int]bool{2: true}, calls: &calls, mu: &mu, sent: sent,
+					crashed: make(chan struct{}), release: release}
+				a := newReplica(t, s, api, crashing)
+				b := newReplica(t, s, api, s.fake)
+				t.Cleanup(func() { close(release); a.eng.Wait() })
+				a.leader.set(true)
+				for time.Now().Before(t0.Add(90 * time.Minute)) {
+					now := time.Now()
+					s.fake.advance(now)
+					if !a.dead {
+						a.eng.Observe(context.Background(), s.fake.snapshot(), now)
+						done := make(chan struct{})
+						go func() { a.eng.Wait(); close(done) }()
+						select {
+						case <-done:
+						case <-crashing.crashed:
+							a.dead = true // SIGKILL: the Lease expires, b leads
+							a.leader.set(false)
+							b.leader.set(true)
+						}
+					}
+					b.eng.Observe(context.Background(), s.fake.snapshot(), now)
+					b.eng.Wait()
+					time.Sleep(pollInterval)
 				}
-			}
-			b.eng.Observe(context.Background(), s.fake.snapshot(), now)
-			b.eng.Wait()
-			s.mu.Lock()
-			s.clock = s.clock.Add(pollInterval)
-			s.mu.Unlock()
-		}
-		// The call a died in counts as an attempt: if it never reached
-		// Argo CD, the streak ends one sync short, never one over.
-		want := s.cfg.MaxAttempts
-		if !sent {
-			want--
-		}
-		if n := len(s.fake.callsFor("argocd/stuck")); n != want {
-			t.Errorf("sent=%v: Argo CD got %d syncs, want %d", sent, n, want)
-		}
-		assertStoredPaused(t, api, 3)
+				// The call a died in counts as an attempt: if it never reached
+				// Argo CD, the streak ends one sync short, never one over.
+				want := s.cfg.MaxAttempts
+				if !sent {
+					want--
+				}
+				if n := len(s.fake.callsFor("argocd/stuck")); n != want {
+					t.Errorf("Argo CD got %d syncs, want %d", n, want)
+				}
+				assertStoredPaused(t, api, 3)
+			})
+		})
 	}
 }
 
 // A leader cut off from the API cannot record an attempt, so it makes no
 // call, even while it still believes it leads.
 func TestSharedStatePartitionedLeaderMakesNoCall(t *testing.T) {
-	s := newScenario(t, testConfig())
-	s.fake.add(&fakeApp{app: outOfSync("stuck")})
-	api := kubetest.New()
-	a, b := newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)
-	a.leader.set(true)
-	rs := []*replica{a, b}
-	for s.now().Before(t0.Add(3 * time.Minute)) { // grace 2m, then attempt 1
-		pollAll(s, rs)
-	}
-	if n := len(s.fake.callsFor("argocd/stuck")); n != 1 {
-		t.Fatalf("%d calls before the partition, want 1", n)
-	}
-	a.client.Partition(true)
-	b.leader.set(true) // the Lease passed to b; a has not noticed
-	for s.now().Before(t0.Add(90 * time.Minute)) {
-		pollAll(s, rs)
-	}
-	if n := len(s.fake.callsFor("argocd/stuck")); n != 3 {
-		t.Fatalf("%d sync calls, want exactly 3", n)
-	}
-	if got := s.logs.count("write remediation state", "partitioned"); got == 0 {
-		t.Error("the partitioned replica never logged a failed write")
-	}
-	assertStoredPaused(t, api, 3)
+	synctest.Test(t, func(t *testing.T) {
+		s := newScenario(t, testConfig())
+		s.fake.add(&fakeApp{app: outOfSync("stuck")})
+		api := kubetest.New()
+		a, b := newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)
+		a.leader.set(true)
+		rs := []*replica{a, b}
+		for time.Now().Before(t0.Add(3 * time.Minute)) { // grace 2m, then attempt 1
+			pollAll(s, rs)
+		}
+		if n := len(s.fake.callsFor("argocd/stuck")); n != 1 {
+			t.Fatalf("%d calls before the partition, want 1", n)
+		}
+		a.client.Partition(true)
+		b.leader.set(true) // the Lease passed to b; a has not noticed
+		for time.Now().Before(t0.Add(90 * time.Minute)) {
+			pollAll(s, rs)
+		}
+		if n := len(s.fake.callsFor("argocd/stuck")); n != 3 {
+			t.Fatalf("%d sync calls, want exactly 3", n)
+		}
+		if got := s.logs.count("write remediation state", "partitioned"); got == 0 {
+			t.Error("the partitioned replica never logged a failed write")
+		}
+		assertStoredPaused(t, api, 3)
+	})
 }
 
 // A replica that does not lead exports the shared state read-only, so the
 // remediation series stay through a handover.
 func TestFollowerExportsSharedState(t *testing.T) {
-	s := newScenario(t, testConfig())
-	s.fake.add(&fakeApp{app: outOfSync("stuck")})
-	api := kubetest.New()
-	a, b := newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)
-	a.leader.set(true)
-	for s.now().Before(t0.Add(5 * time.Minute)) {
-		pollAll(s, []*replica{a, b})
-	}
-	view := func(r *replica) (int, bool) {
-		r.eng.mu.Lock()
-		defer r.eng.mu.Unlock()
-		st := r.eng.apps[keyOf("argocd/stuck")]
-		if st == nil {
-			return -1, false
+	synctest.Test(t, func(t *testing.T) {
+		s := newScenario(t, testConfig())
+		s.fake.add(&fakeApp{app: outOfSync("stuck")})
+		api := kubetest.New()
+		a, b := newReplica(t, s, api, s.fake), newReplica(t, s, api, s.fake)
+		a.leader.set(true)
+		for time.Now().Before(t0.Add(5 * time.Minute)) {
+			pollAll(s, []*replica{a, b})
 		}
-		return st.Attempts, true
-	}
-	la, _ := view(a)
-	if lb, ok := view(b); !ok || lb != la || la < 1 {
-		t.Fatalf("follower sees attempts %d (%v), leader %d", lb, ok, la)
-	}
-	a.leader.set(false) // nobody leads for a poll: both still export
-	pollAll(s, []*replica{a, b})
-	if n, ok := view(a); !ok || n != la {
-		t.Errorf("former leader exports attempts %d (%v), want %d", n, ok, la)
-	}
-	if s.fake.callCount() == 0 {
-		t.Fatal("no sync at all")
-	}
+		view := func(r *replica) (int, bool) {
+			r.eng.mu.Lock()
+			defer r.eng.mu.Unlock()
+			st := r.eng.apps[keyOf("argocd/stuck")]
+			if st == nil {
+				return -1, false
+			}
+			return st.Attempts, true
+		}
+		la, _ := view(a)
+		if lb, ok := view(b); !ok || lb != la || la < 1 {
+			t.Fatalf("follower sees attempts %d (%v), leader %d", lb, ok, la)
+		}
+		a.leader.set(false) // nobody leads for a poll: both still export
+		pollAll(s, []*replica{a, b})
+		if n, ok := view(a); !ok || n != la {
+			t.Errorf("former leader exports attempts %d (%v), want %d", n, ok, la)
+		}
+		if s.fake.callCount() == 0 {
+			t.Fatal("no sync at all")
+		}
+	})
 }
 
 func assertStoredPaused(t *testing.T, api *kubetest.API, attempts int) {
 	t.Helper()
 	r := &replica{client: api.NewClient()}
 	store, _ := kubestate.New(kubestate.Config{Client: r.client, Namespace: "argocd-monitor", Name: "argocd-exporter-remediation"})
-	data, err := store.Load(context.Background())
+	data, err := store.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +225,7 @@ func assertStoredPaused(t *testing.T, api *kubetest.API, attempts int) {
 		t.Fatal(err)
 	}
 	st := apps[keyOf("argocd/stuck")]
-	if st == nil || !st.Paused || st.Attempts != attempts {
+	if st == nil || st.Phase != PhasePaused || st.Attempts != attempts {
 		t.Fatalf("stored state = %+v, want %d attempts, paused", st, attempts)
 	}
 }

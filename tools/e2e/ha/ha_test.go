@@ -36,7 +36,6 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/kubeapi"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -281,7 +280,7 @@ func TestExporterLeaderKilledMidStreak(t *testing.T) {
 			return false, err.Error()
 		}
 		d := cm.Data["state.json"]
-		return strings.Contains(d, `"argocd/stuck":{`) && strings.Contains(d, `"paused":true`), d
+		return strings.Contains(d, `"argocd/stuck":{`) && strings.Contains(d, `"phase":"paused"`), d
 	})
 	time.Sleep(10 * time.Second) // a further sync would come within the max backoff
 	if s := stuck(); s.Calls != 3 || s.Accepted != 3 {
@@ -312,15 +311,29 @@ func TestBridgesBehindRoundRobin(t *testing.T) {
 	c := startCluster(t, ctx)
 	kubeconfig := c.kubeconfig(t, ctx, "slack-bridge")
 
-	fake := slackfake.New(botToken)
-	slackSrv := httptest.NewServer(fake)
-	defer slackSrv.Close()
 	botTokenFile := filepath.Join(c.work, "bot-token")
 	hookToken := filepath.Join(c.work, "webhook-token")
 	for path, v := range map[string]string{botTokenFile: botToken, hookToken: "am-to-bridge-token"} {
 		if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	slackAddr := freeAddr(t)
+	slack := &stack.Stack{SlackURL: "http://" + slackAddr}
+	c.start(t, ctx, "slack-fake", c.bins.SlackFake, slack.SlackURL+"/-/ready", nil,
+		"--web.listen-address="+slackAddr, "--auth.token-file="+botTokenFile)
+	messages := func() []stack.SlackRequest {
+		reqs, err := slack.SlackRequests(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ok []stack.SlackRequest
+		for _, r := range reqs {
+			if r.Result == "ok" {
+				ok = append(ok, r)
+			}
+		}
+		return ok
 	}
 	bridgeAddrs := []string{freeAddr(t), freeAddr(t)}
 	startBridges := func(gen int) []*proc.Proc {
@@ -329,7 +342,7 @@ func TestBridgesBehindRoundRobin(t *testing.T) {
 			id := fmt.Sprintf("bridge-%d-%d", i, gen)
 			ps = append(ps, c.start(t, ctx, id, c.bins.Bridge, "http://"+addr+"/-/ready", []string{"POD_NAME=" + id},
 				"--web.listen-address="+addr, "--webhook.token-file="+hookToken,
-				"--slack.api-url="+slackSrv.URL+"/api/", "--slack.bot-token-file="+botTokenFile,
+				"--slack.api-url="+slack.SlackURL+"/api/", "--slack.bot-token-file="+botTokenFile,
 				"--slack.channel=#argocd-alerts", "--slack.per-channel-interval=0", "--log.level=debug",
 				"--state.kubernetes", "--state.namespace="+namespace, "--kubeconfig="+kubeconfig))
 		}
@@ -389,9 +402,9 @@ receivers:
 			}
 		}
 	}
-	posts := func() []slackfake.Message {
-		var out []slackfake.Message
-		for _, m := range fake.Messages() {
+	posts := func() []stack.SlackRequest {
+		var out []stack.SlackRequest
+		for _, m := range messages() {
 			if m.Method == "chat.postMessage" && m.ThreadTS == "" {
 				out = append(out, m)
 			}
@@ -415,19 +428,19 @@ receivers:
 
 	alert(time.Now().Add(-time.Second)) // resolved
 	eventually(t, "the resolved update of the same message", time.Minute, func() (bool, string) {
-		for _, m := range fake.Messages() {
+		for _, m := range messages() {
 			if m.Method == "chat.update" && m.TS == ts && strings.Contains(m.Content(), "Resolved") {
 				return true, ""
 			}
 		}
-		return false, fmt.Sprintf("%d messages", len(fake.Messages()))
+		return false, fmt.Sprintf("%d messages", len(messages()))
 	})
 	time.Sleep(5 * time.Second)
 	if p := posts(); len(p) != 1 {
 		t.Errorf("%d top-level messages after resolve, want still 1: %+v", len(p), p)
 	}
 	replies := 0
-	for _, m := range fake.Messages() {
+	for _, m := range messages() {
 		if m.ThreadTS == ts {
 			replies++
 		}
