@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
 )
@@ -39,6 +40,7 @@ func kubeGroups(cli *CLI, logger *slog.Logger) (*kubegroups.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--kubeconfig: %w", err)
 	}
+	klog.SetSlogLogger(logger) // client-go logs through klog: into our logger
 	ns := cli.State.Namespace
 	if ns == "" {
 		b, err := os.ReadFile(serviceAccountNamespace)

@@ -110,6 +110,21 @@ type record struct {
 	Resolved     time.Time `json:"resolved,omitzero"`
 }
 
+// decodeRecord reads a record written by any replica (or edited by hand).
+// An unreadable one counts as expired: the next claim replaces it.
+func decodeRecord(data string) (record, error) {
+	var r record
+	if err := json.Unmarshal([]byte(data), &r); err != nil {
+		return record{}, fmt.Errorf("decode group record: %w", err)
+	}
+	switch r.Phase {
+	case phaseSending, phaseSent, phaseFailed:
+	default:
+		return record{}, fmt.Errorf("decode group record: unknown phase %q", r.Phase)
+	}
+	return r, nil
+}
+
 // Name is the ConfigMap holding groupKey's record: group keys are long and
 // free-form, object names are not.
 func Name(groupKey string) string {
@@ -147,12 +162,11 @@ func (s *Store) Begin(ctx context.Context, groupKey, key string) (*state.Claim, 
 		if err != nil {
 			return nil, fmt.Errorf("read group state: %w", err)
 		}
-		var cur record
-		if err := json.Unmarshal([]byte(cm.Data[keyRecord]), &cur); err != nil {
+		cur, err := decodeRecord(cm.Data[keyRecord])
+		if err != nil {
 			s.log.Warn("group state unreadable, replacing it", "configmap", name, "err", err)
-			cur = record{Updated: time.Time{}, Resolved: time.Unix(1, 0)} // expired
 		}
-		live := !s.expired(cur, now)
+		live := err == nil && !s.expired(cur, now)
 		switch {
 		case live && cur.Notification == key && cur.Phase == phaseSent && now.Sub(cur.Updated) <= s.cfg.DedupeWindow:
 			return &state.Claim{Duplicate: true}, nil
@@ -233,8 +247,7 @@ func (s *Store) Sweep(ctx context.Context) (deleted int, err error) {
 	now := time.Now()
 	for i := range list.Items {
 		cm := &list.Items[i]
-		var r record
-		if json.Unmarshal([]byte(cm.Data[keyRecord]), &r) == nil && !s.expired(r, now) {
+		if r, err := decodeRecord(cm.Data[keyRecord]); err == nil && !s.expired(r, now) {
 			continue
 		}
 		rv := cm.ResourceVersion

@@ -2,10 +2,13 @@ package kubegroups
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubetest"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
@@ -200,4 +203,46 @@ func TestPartitionedReplicaFails(t *testing.T) {
 	if _, err := s.Begin(t.Context(), "g", "k"); !errors.Is(err, kubetest.ErrPartitioned) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// FuzzDecodeRecord: any ConfigMap content decodes to a record or an error,
+// and a decoded record survives a round trip.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(`{"channel":"C1","ts":"1.1","notification":"k","phase":"sent","holder":"a","updated":"2026-11-30T00:00:00Z"}`)
+	f.Add(`{"phase":"sending","fields":{"ack":"alice"},"resolved":"2026-11-30T00:00:00Z"}`)
+	f.Add(`{"phase":"lost"}`)
+	f.Add(`not json`)
+	f.Fuzz(func(t *testing.T, data string) {
+		r, err := decodeRecord(data)
+		if err != nil {
+			return
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := decodeRecord(string(b)); err != nil {
+			t.Fatalf("round trip of %q: %v", data, err)
+		}
+	})
+}
+
+func TestUnreadableRecordIsReplaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := kubetest.New()
+		s := newStore(t, api, "a")
+		begin(t, s, "g", "f1").Abort(t.Context())
+		c := api.NewClient()
+		cm, err := c.CoreV1().ConfigMaps(ns).Get(t.Context(), Name("g"), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm.Data[keyRecord] = "{broken"
+		if _, err := c.CoreV1().ConfigMaps(ns).Update(t.Context(), cm, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if cl := begin(t, s, "g", "f1"); cl.Found || cl.Duplicate {
+			t.Fatalf("claim over an unreadable record = %+v, want a fresh one", cl)
+		}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubestate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/leader"
@@ -56,6 +57,8 @@ func (f KubeFlags) build(cli *CLI, logger *slog.Logger) (kube, error) {
 	if err != nil {
 		return kube{}, err
 	}
+	// client-go logs (leader election's among them) through klog: into our logger.
+	klog.SetSlogLogger(logger)
 	ns := f.ResourceNamespace
 	if ns == "" {
 		b, err := os.ReadFile(serviceAccountNamespace)
