@@ -15,6 +15,14 @@ func (e *Engine) ObserveChanges(ctx context.Context, changed, deleted []argocd.A
 	if e.cfg.Mode == ModeOff {
 		return
 	}
+	if e.leader != nil {
+		// A replica that does not lead refreshes its read-only view at the
+		// full Observes (resync, wake), not on every event: that would read
+		// the shared state once an event.
+		if _, leading := e.leadingUntil(); !leading || !e.takeTurn() {
+			return
+		}
+	}
 	var jobs []job
 	dirty := false
 	e.mu.Lock()
