@@ -192,7 +192,8 @@ func BenchmarkHourAt10k(b *testing.B) {
 							}
 							w.apply(context.Background(), []argocd.Event{ev})
 							if e%50 == 0 {
-								p.Snapshot()
+								p.Snapshot()                                  // a scrape every 30 s
+								p.Reobserve(context.Background(), time.Now()) // the engine's review every 30 s
 							}
 							if e%25 == 0 {
 								w.apply(context.Background(), []argocd.Event{{Type: argocd.EventKeepalive}})

@@ -131,8 +131,13 @@ func (w *Watcher) Run(ctx context.Context) {
 	poll := newTimer(-1)   // armed while the stream is down
 	resync := newTimer(-1) // armed while the stream is up
 	wake := newTimer(-1)   // armed for the remediation engine's next decision
+	// While the stream is up, the engine still sees the whole snapshot (in
+	// memory, no List) every poll interval, as when polling: what depends on
+	// time rather than on a change (a replica that starts leading) waits no
+	// longer than it did.
+	review := newTimer(-1)
 	defer func() {
-		for _, t := range []*time.Timer{connect, poll, resync, wake} {
+		for _, t := range []*time.Timer{connect, poll, resync, wake, review} {
 			t.Stop()
 		}
 	}()
@@ -161,6 +166,7 @@ func (w *Watcher) Run(ctx context.Context) {
 			w.up.Set(1)
 			poll.Stop()
 			resync.Reset(w.cfg.ResyncInterval)
+			review.Reset(w.cfg.PollInterval)
 			w.log.Info("watching Argo CD applications", "mode", "watch", "resync_interval", w.cfg.ResyncInterval,
 				"down_for", sinceOrZero(downSince))
 			downSince = time.Time{}
@@ -187,6 +193,7 @@ func (w *Watcher) Run(ctx context.Context) {
 				return
 			}
 			resync.Stop()
+			review.Stop()
 			w.down(&connected, &downSince, end.err, poll)
 			connect.Reset(backoff)
 			backoff = min(backoff*2, w.cfg.MaxBackoff)
@@ -203,6 +210,10 @@ func (w *Watcher) Run(ctx context.Context) {
 			}
 			w.armWake(wake)
 			resync.Reset(w.cfg.ResyncInterval)
+		case <-review.C:
+			w.cfg.Poller.Reobserve(ctx, time.Now())
+			w.armWake(wake)
+			review.Reset(w.cfg.PollInterval)
 		case <-wake.C:
 			// The engine has a decision due (grace or backoff over): show it
 			// the snapshot again. While polling, the polls do.
