@@ -118,7 +118,7 @@ func NewClient(cfg Config, requests *prometheus.CounterVec) (*Client, error) {
 func NewRequestCounter() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "argocd_monitor_api_requests_total",
-		Help: "Requests to the Argo CD API by endpoint (list, get, sync) and code (HTTP status, timeout or error).",
+		Help: "Requests to the Argo CD API by endpoint (list, get, sync, resource_tree, events, revision_metadata) and code (HTTP status, timeout or error).",
 	}, []string{"endpoint", "code"})
 }
 

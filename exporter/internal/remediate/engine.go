@@ -240,6 +240,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	if a.Revision != "" && a.Revision != st.Revision {
 		if st.Revision != "" && e.cfg.ResetOnNewRevision && (st.Attempts > 0 || st.Paused || st.Errors > 0) {
 			e.log.Info("remediation reset: new target revision", "app", st.key(), "revision", a.Revision, "attempts", st.Attempts, "paused", st.Paused)
+			st.noteReset(now, "new target revision "+shortRevision(a.Revision))
 			st.reset()
 			st.StreakStart = time.Time{} // a fresh chance starts a fresh grace
 		}
@@ -255,10 +256,12 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	if healthy(a) {
 		if st.Pending && !st.DryRun { // recovered after our sync, operation not seen
 			e.metrics.count(st, resultSucceeded)
+			st.markLast(resultSucceeded, "", now)
 		}
 		if st.worthKeeping() {
 			if st.Attempts > 0 || st.Paused {
 				e.log.Info("remediation reset: app Synced and Healthy", "app", st.key(), "attempts", st.Attempts, "paused", st.Paused)
+				st.noteReset(now, "app Synced and Healthy")
 			}
 			st.reset()
 			st.StreakStart = time.Time{}
@@ -298,6 +301,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	st.Attempts++
 	st.Pending, st.RequestedAt, st.DryRun = true, now, e.cfg.Mode == ModeDryRun
 	st.NotBefore = now.Add(e.cfg.backoffFor(st.Attempts))
+	st.recordAttempt(now)
 	if st.DryRun {
 		e.metrics.count(st, resultDryRun)
 		e.log.Info("remediation sync (dry run)", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", reason)
@@ -327,6 +331,7 @@ func (e *Engine) readOutcome(a *argocd.App, st *appState) bool {
 		if healthy(a) {
 			st.Pending = false
 			e.metrics.count(st, resultSucceeded)
+			st.markLast(resultSucceeded, "", op.FinishedAt)
 			return true
 		}
 		if reason := problem(a); reason != "" {
@@ -342,6 +347,7 @@ func (e *Engine) failed(a *argocd.App, st *appState, msg string) {
 	st.Pending = false
 	if !st.DryRun {
 		e.metrics.count(st, resultFailed)
+		st.markLast(resultFailed, msg, e.now())
 	}
 	e.log.Info("remediation sync did not fix the app", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "message", msg)
 	if st.Attempts >= e.cfg.MaxAttempts {
@@ -352,6 +358,7 @@ func (e *Engine) failed(a *argocd.App, st *appState, msg string) {
 func (e *Engine) pause(a *argocd.App, st *appState) {
 	st.Paused = true
 	st.NotBefore = time.Time{}
+	st.PausedAt = e.now()
 	var phase, msg string
 	if a.Operation != nil {
 		phase, msg = string(a.Operation.Phase), a.Operation.Message
@@ -374,6 +381,7 @@ func (e *Engine) undo(j job) {
 	j.st.Pending, j.st.InFlight = false, false
 	j.st.RequestedAt = time.Time{}
 	j.st.NotBefore = j.prevNotBefore
+	j.st.dropLast()
 }
 
 // run makes one sync call when a slot and the rate limiter allow.
@@ -416,6 +424,7 @@ func (e *Engine) finish(j job, err error) {
 	case err == nil:
 		st.InFlight, st.Errors = false, 0
 		e.metrics.count(st, resultTriggered)
+		st.markLast(resultTriggered, "", now)
 		e.log.Info("remediation sync triggered", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", j.reason)
 	case errors.Is(err, context.Canceled):
 		e.undo(j) // shutting down before the call

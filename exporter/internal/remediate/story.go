@@ -1,0 +1,122 @@
+package remediate
+
+import (
+	"time"
+)
+
+// maxHistory bounds the attempts one app remembers (max-attempts is usually 3).
+const maxHistory = 20
+
+// Attempt is one remediation sync as the story tells it.
+type Attempt struct {
+	N  int       `json:"n"`
+	At time.Time `json:"at"`
+	// Result: pending (recorded, call not answered), triggered (Argo CD
+	// accepted it, outcome not read yet), succeeded, failed or dry_run.
+	Result string `json:"result"`
+	// Message is Argo CD's operation message for a failed attempt, or why
+	// the app was still broken after it.
+	Message string    `json:"message,omitempty"`
+	DoneAt  time.Time `json:"doneAt,omitzero"`
+}
+
+// Reset is the end of a problem streak: why the engine gave up its count.
+type Reset struct {
+	At       time.Time `json:"at"`
+	Reason   string    `json:"reason"`
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// Story is what the remediation engine did and will do for one app.
+type Story struct {
+	Mode        string    `json:"mode"`
+	MaxAttempts int       `json:"maxAttempts"`
+	Attempts    []Attempt `json:"attempts,omitempty"`
+	Paused      bool      `json:"paused"`
+	PausedAt    time.Time `json:"pausedAt,omitzero"`
+	NextAttempt time.Time `json:"nextAttempt,omitzero"`
+	// ResetsOn says what gives the app fresh attempts.
+	ResetsOn []string `json:"resetsOn,omitempty"`
+	// LastReset is the previous streak's end, kept in memory so a resolved
+	// alert can tell which attempt fixed the app.
+	LastReset *Reset `json:"lastReset,omitempty"`
+}
+
+// Story returns the remediation story of one app; false when the engine does
+// not track it (off, out of scope, or never seen).
+func (e *Engine) Story(namespace, name string) (Story, bool) {
+	if e.cfg.Mode == ModeOff {
+		return Story{}, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.apps[appKey{namespace, name}]
+	if st == nil {
+		return Story{}, false
+	}
+	s := Story{
+		Mode:        string(e.cfg.Mode),
+		MaxAttempts: e.cfg.MaxAttempts,
+		Attempts:    append([]Attempt(nil), st.History...),
+		Paused:      st.Paused,
+		PausedAt:    st.PausedAt,
+		ResetsOn:    []string{"the app turning Synced and Healthy"},
+	}
+	if e.cfg.ResetOnNewRevision {
+		s.ResetsOn = append(s.ResetsOn, "a new target revision")
+	}
+	if t, ok := e.nextAttempt(st); ok {
+		s.NextAttempt = t
+	}
+	if st.LastReset != nil {
+		r := *st.LastReset
+		r.Attempts = append([]Attempt(nil), r.Attempts...)
+		s.LastReset = &r
+	}
+	return s, true
+}
+
+// recordAttempt notes an attempt just counted. Called with e.mu held.
+func (s *appState) recordAttempt(at time.Time) {
+	result := "pending"
+	if s.DryRun {
+		result = resultDryRun
+	}
+	s.History = append(s.History, Attempt{N: s.Attempts, At: at, Result: result})
+	if len(s.History) > maxHistory {
+		s.History = s.History[len(s.History)-maxHistory:]
+	}
+}
+
+// markLast sets the outcome of the newest attempt.
+func (s *appState) markLast(result, msg string, at time.Time) {
+	if len(s.History) == 0 {
+		return
+	}
+	a := &s.History[len(s.History)-1]
+	a.Result, a.Message = result, msg
+	if result != resultTriggered {
+		a.DoneAt = at
+	}
+}
+
+// dropLast forgets the newest attempt (Argo CD did not accept it).
+func (s *appState) dropLast() {
+	if len(s.History) > 0 && s.History[len(s.History)-1].N > s.Attempts {
+		s.History = s.History[:len(s.History)-1]
+	}
+}
+
+// noteReset keeps the streak that is about to be reset as LastReset.
+func (s *appState) noteReset(at time.Time, reason string) {
+	s.LastReset = &Reset{At: at, Reason: reason, Attempts: s.History}
+	s.History, s.PausedAt = nil, time.Time{}
+}
+
+// shortRevision is a git SHA's usual 7-character form.
+func shortRevision(rev string) string {
+	if len(rev) > 7 {
+		return rev[:7]
+	}
+	return rev
+}
