@@ -167,7 +167,7 @@ func (a *app) events(n treeNode, now time.Time) []any {
 			"involvedObject": map[string]any{"kind": n.kind, "namespace": n.namespace, "name": n.name, "uid": n.uid, "apiVersion": strings.TrimPrefix(n.group+"/"+n.version, "/")},
 			"reason":         reason, "message": msg, "type": typ, "count": float64(count),
 			"firstTimestamp": ts(first), "lastTimestamp": ts(last),
-			"source":         map[string]any{"component": component},
+			"source": map[string]any{"component": component},
 		}
 	}
 	switch {
