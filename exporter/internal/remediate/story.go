@@ -65,8 +65,11 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 	if e.cfg.ResetOnNewRevision {
 		s.ResetsOn = append(s.ResetsOn, "a new target revision")
 	}
-	if t, ok := e.nextAttempt(st); ok {
-		s.NextAttempt = t
+	if !st.Paused && !st.StreakStart.IsZero() { // in grace or backoff
+		s.NextAttempt = st.StreakStart.Add(e.cfg.Grace)
+		if st.NotBefore.After(s.NextAttempt) {
+			s.NextAttempt = st.NotBefore
+		}
 	}
 	if st.LastReset != nil {
 		r := *st.LastReset
