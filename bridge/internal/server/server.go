@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
@@ -59,6 +60,10 @@ type Config struct {
 	DedupeWindow       time.Duration
 	StateFile          string
 	StateTTL           time.Duration
+
+	// Enrich turns on the "Why" part: the exporter's read API is asked about each app.
+	Enrich       *enrich.Config
+	EnrichBudget time.Duration // time for all of one notification's questions
 
 	// Clock drives pacing and retry waits (nil = wall clock); HTTPClient talks to Slack.
 	Clock      slack.Clock
@@ -103,6 +108,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Deadline <= 0 {
 		return errors.New("--slack.deadline must be positive")
+	}
+	if c.Enrich != nil && (c.EnrichBudget <= 0 || c.EnrichBudget > c.Deadline/2) {
+		return fmt.Errorf("--enrich.budget %s: must be positive and at most half of --slack.deadline (%s), so Slack keeps the rest", c.EnrichBudget, c.Deadline)
 	}
 	return nil
 }
@@ -154,16 +162,25 @@ func New(cfg Config) (*Server, error) {
 	deliverer := slack.NewDeliverer(transport, store, slack.NewPacer(cfg.PerChannelInterval), slack.Options{
 		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Clock: cfg.Clock, Logger: cfg.Logger,
 	}, s.metrics.SlackRequests, s.metrics.SlackDuration)
+	var enricher *enrich.Enricher
+	if cfg.Enrich != nil {
+		var err error
+		if enricher, err = enrich.New(*cfg.Enrich, s.metrics.Enrich); err != nil {
+			return nil, fmt.Errorf("--enrich.exporter-url: %w", err)
+		}
+	}
 	p := &pipeline{
-		router:    cfg.Router,
-		dedupe:    dedupe.New(cfg.DedupeWindow, cfg.Clock.Now),
-		deliverer: deliverer,
-		render:    render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL, Now: cfg.Clock.Now},
-		channel:   cfg.Channel,
-		webhook:   cfg.WebhookURL,
-		metrics:   s.metrics,
-		logger:    cfg.Logger,
-		deadline:  cfg.Deadline,
+		enricher:     enricher,
+		enrichBudget: cfg.EnrichBudget,
+		router:       cfg.Router,
+		dedupe:       dedupe.New(cfg.DedupeWindow, cfg.Clock.Now),
+		deliverer:    deliverer,
+		render:       render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL, Now: cfg.Clock.Now},
+		channel:      cfg.Channel,
+		webhook:      cfg.WebhookURL,
+		metrics:      s.metrics,
+		logger:       cfg.Logger,
+		deadline:     cfg.Deadline,
 	}
 	for _, r := range cfg.Router.Routes() {
 		for _, st := range []string{"firing", "resolved"} {

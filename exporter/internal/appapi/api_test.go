@@ -414,3 +414,36 @@ func BenchmarkCachedAnswers(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
 }
+
+// BenchmarkColdAnswers: 10 apps asked at once (the bridge's default --enrich.max-apps), each
+// call to Argo CD taking 100 ms, nothing cached, default concurrency 4. Reports the slowest
+// answer and how many answers were partial: all must come inside the 2s budget.
+func BenchmarkColdAnswers(b *testing.B) {
+	const lat = 100 * time.Millisecond
+	src := &fakeSource{delay: map[string]time.Duration{partApplication: lat, partTree: lat, partEvents: lat, partRevision: lat}}
+	var slowest time.Duration
+	partial := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		a := newTestAPI(b, src, Config{}) // a fresh, cold cache
+		h := mux(a)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				start := time.Now()
+				_, ans := get(b, h, fmt.Sprintf("/api/v1/apps/argocd/app-%d", i), token)
+				took := time.Since(start)
+				mu.Lock()
+				defer mu.Unlock()
+				slowest = max(slowest, took)
+				if ans == nil || len(ans.Errors) > 0 {
+					partial++
+				}
+			})
+		}
+		wg.Wait()
+	}
+	b.ReportMetric(float64(slowest.Milliseconds()), "slowest-ms")
+	b.ReportMetric(float64(partial), "partial-answers")
+}
