@@ -35,6 +35,7 @@ var SecretKeys = map[string][]string{
 	"argocd-monitor-argocd-token":         {"token"},
 	"argocd-monitor-slack":                {"webhook-url", "bot-token"},
 	"argocd-monitor-bridge-webhook-token": {"token"},
+	"argocd-monitor-api-token":            {"token"},
 }
 
 // maxConfigMapBytes is the API server's limit on a ConfigMap's data (generated dashboards grow).
@@ -123,6 +124,7 @@ func Check(objs []Object, namespace string) error {
 	r.checkBridge()
 	r.checkServices()
 	r.checkNetworkPolicies()
+	r.checkAppAPI()
 	r.checkMonitoring()
 	return errors.Join(r.errs...)
 }
@@ -485,6 +487,7 @@ func (r *render) checkAlertmanagerConfig(ac *monitoringv1alpha1.AlertmanagerConf
 	if ac.Spec.Route == nil || ac.Spec.Route.Receiver == "" {
 		r.errorf("AlertmanagerConfig %s: no route", ac.Name)
 	}
+	r.checkGrouping(ac)
 }
 
 func (r *render) selectedService(sel *metav1.LabelSelector) *corev1.Service {
