@@ -29,6 +29,8 @@ type pipeline struct {
 	// enricher (nil: off) asks the exporter about the apps, within enrichBudget.
 	enricher     *enrich.Enricher
 	enrichBudget time.Duration
+	// changes makes a group's thread reply say which alerts came and went.
+	changes *changes
 }
 
 func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
@@ -53,6 +55,11 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 	opt := p.render
 	opt.Why = why
 	msg := render.Render(m, ov, opt)
+	if note := p.changes.describe(m); note != "" && m.Resolved() {
+		msg.Reply += "\n" + note
+	} else if note != "" {
+		msg.Reply = note
+	}
 	target := slack.Target{Route: rt.Name, Channel: rt.Channel, WebhookURL: rt.WebhookURL()}
 	if target.Channel == "" {
 		target.Channel = p.channel
@@ -65,6 +72,7 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 	if err != nil {
 		return err
 	}
+	p.changes.delivered(m)
 	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
 	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
 	return nil

@@ -172,6 +172,7 @@ func New(cfg Config) (*Server, error) {
 	p := &pipeline{
 		enricher:     enricher,
 		enrichBudget: cfg.EnrichBudget,
+		changes:      newChanges(cfg.StateTTL, cfg.Clock.Now),
 		router:       cfg.Router,
 		dedupe:       dedupe.New(cfg.DedupeWindow, cfg.Clock.Now),
 		deliverer:    deliverer,
