@@ -228,7 +228,7 @@ const CommitMessageStuck = "Move stuck to the new base chart"
 
 func (a *app) commitMessage(rev string) string {
 	switch {
-	case a.scenario == AppStuck && rev == a.target:
+	case a.scenario == AppStuck && rev == commit(a.name, "broken"):
 		return CommitMessageStuck + "\n\nThe image now comes from values; forgot to set it here."
 	case rev == a.target && rev != a.deployed:
 		return "Update " + a.name + " configuration"

@@ -218,7 +218,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"--remediation.grace=" + rem.Grace.String(), "--remediation.backoff=" + rem.Backoff.String(),
 			"--remediation.max-backoff=" + rem.MaxBackoff.String(),
 			"--remediation.state-file=" + filepath.Join(work, "remediation-state.json"),
-			"--api.token-file=" + apiToken,
+			// The story runs in seconds, not minutes: a short cache so a resolved group's
+			// message sees what fixed it.
+			"--api.token-file=" + apiToken, "--api.cache-ttl=1s",
 		}},
 		{ProcBridge, cfg.Bin.Bridge, s.BridgeURL + "/-/ready", bridgeStdout, bridgeArgs},
 		{ProcAlertmanager, cfg.Bin.Alertmanager, s.AlertmanagerURL + "/-/ready", "", []string{
