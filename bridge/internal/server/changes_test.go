@@ -30,7 +30,7 @@ func appGroup(t *testing.T, alerts map[string]string) []byte {
 	}
 	b, err := json.Marshal(map[string]any{
 		"version": "4", "groupKey": `{}:{name="stuck", namespace="argocd"}`, "receiver": "slack",
-		"groupLabels": map[string]string{"namespace": "argocd", "name": "stuck"},
+		"groupLabels":  map[string]string{"namespace": "argocd", "name": "stuck"},
 		"commonLabels": map[string]string{"namespace": "argocd", "name": "stuck"}, "alerts": as,
 	})
 	if err != nil {
