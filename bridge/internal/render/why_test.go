@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -105,28 +104,7 @@ func TestWhyGolden(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := Render(tc.msg, Overrides{}, tc.opt)
-			if err := CheckLimits(msg); err != nil {
-				t.Fatalf("limits: %v", err)
-			}
-			got, err := json.MarshalIndent(msg.WebhookMessage(), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tc.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("rendered JSON differs from %s (run with -update and review the diff):\n%s", path, got)
-			}
+			checkGolden(t, tc.name, Render(tc.msg, Overrides{}, tc.opt))
 		})
 	}
 }
