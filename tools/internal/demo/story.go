@@ -230,7 +230,8 @@ func (n *Narrator) stepSlack() error {
 		n.slackPrinted = true
 	}
 	// The enriched message: the exporter's read API told the bridge why stuck is stuck.
-	if strings.Contains(chunk, "argocd/stuck") && strings.Contains(chunk, "*Why*") && strings.Contains(chunk, "tried 3 times") {
+	// (The console prints mrkdwn without its * markers.)
+	if strings.Contains(chunk, "argocd/stuck") && strings.Contains(chunk, "Failing: Deployment stuck") && strings.Contains(chunk, "tried 3 times") {
 		if !n.whyPrinted {
 			n.say("✔ the stuck app's one message tells why: failing resources, the sync error, the 3 attempts")
 		}
