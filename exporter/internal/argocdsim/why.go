@@ -31,7 +31,9 @@ func resourceUID(app, kind, name string) string {
 }
 
 // failing reports whether the app's workload is broken (its first Deployment not Healthy).
-func (a *app) failing() bool { return a.resources[0].health == argocd.HealthDegraded }
+func (a *app) failing() bool {
+	return len(a.resources) > 0 && a.resources[0].health == argocd.HealthDegraded
+}
 
 // podName is the one Pod of the app's first Deployment.
 func (a *app) podName() string {
@@ -46,6 +48,9 @@ func (a *app) tree() []treeNode {
 			group: r.group, version: r.version, kind: r.kind, namespace: r.namespace, name: r.name,
 			uid: resourceUID(a.name, r.kind, r.name), health: r.health, healthMessage: r.healthMessage,
 		})
+	}
+	if len(a.resources) == 0 || len(a.deployed) < 35 {
+		return out // an app with no workload (or no deployed commit) has no Pod
 	}
 	dep := a.resources[0]
 	rs := treeNode{
@@ -171,7 +176,7 @@ func (a *app) events(n treeNode, now time.Time) []any {
 		}
 	}
 	switch {
-	case n.kind == "Pod" && a.failing() && a.scenario == AppStuck:
+	case n.kind == "Pod" && a.failing() && a.scenario == AppStuck && len(a.deployed) >= 12:
 		image := "registry.example.com/" + a.project + "/" + a.name + ":" + a.deployed[:12]
 		return []any{
 			ev("Warning", "Failed", fmt.Sprintf(`Failed to pull image %q: rpc error: code = NotFound desc = failed to pull and unpack image %q: not found`, image, image),
@@ -183,7 +188,7 @@ func (a *app) events(n treeNode, now time.Time) []any {
 			ev("Normal", "Pulled", "Container image already present on machine", "kubelet", since, now.Add(-time.Minute), count),
 			ev("Warning", "BackOff", "Back-off restarting failed container app in pod "+n.name+"_"+n.namespace+"("+n.uid+")", "kubelet", since, now, count),
 		}
-	case n.kind == "Deployment" && a.failing():
+	case n.kind == "Deployment" && a.failing() && len(a.deployed) >= 10:
 		return []any{
 			ev("Normal", "ScalingReplicaSet", "Scaled up replica set "+n.name+"-"+a.deployed[:10]+" to 1", "deployment-controller", since, since, 1),
 		}

@@ -15,7 +15,7 @@ func TestStoryTellsAttemptsPauseAndReset(t *testing.T) {
 
 	s.run(90 * time.Second)
 	st, ok := s.eng.Story("argocd", "stuck")
-	if !ok || len(st.Attempts) != 0 || st.NextAttempt != t0.Add(2*time.Minute) {
+	if !ok || len(st.Attempts) != 0 || !st.NextAttempt.Equal(t0.Add(2*time.Minute)) {
 		t.Fatalf("in grace: %+v %v, want no attempts, next at the end of the grace", st, ok)
 	}
 
@@ -25,7 +25,7 @@ func TestStoryTellsAttemptsPauseAndReset(t *testing.T) {
 		t.Fatalf("story = %+v, want 3 attempts, paused, no next attempt", st)
 	}
 	for i, a := range st.Attempts {
-		if a.N != i+1 || a.Result != resultFailed || !strings.Contains(a.Message, "failed to apply") || a.At != t0.Add(mins(2, 3, 5)[i]) {
+		if a.N != i+1 || a.Result != resultFailed || !strings.Contains(a.Message, "failed to apply") || !a.At.Equal(t0.Add(mins(2, 3, 5)[i])) {
 			t.Errorf("attempt %d = %+v", i, a)
 		}
 	}
