@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -32,7 +30,6 @@ type e2e struct {
 	t     *testing.T
 	ctx   context.Context
 	st    *stack.Stack
-	slack *slackfake.Fake
 	start time.Time
 	root  string
 }
@@ -51,24 +48,20 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fake := slackfake.New(botToken)
-	slackSrv := httptest.NewServer(fake)
-	defer slackSrv.Close()
-
 	sim := stack.DefaultSim
 	sim.Apps = 20
 	st, err := stack.Start(ctx, stack.Config{
 		Root: root, Work: t.TempDir(), Bin: bins, Sim: sim,
 		// A short deadline makes the bridge give up on a failing Slack with 503, so
 		// Alertmanager's own retries are exercised too.
-		Slack: stack.Slack{APIURL: slackSrv.URL + "/api/", BotToken: botToken, Channel: channel, Deadline: 2 * time.Second},
+		Slack: stack.Slack{BotToken: botToken, Channel: channel, Deadline: 2 * time.Second},
 		Log:   testWriter{t},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Stop()
-	e := &e2e{t: t, ctx: ctx, st: st, slack: fake, start: time.Now(), root: root}
+	e := &e2e{t: t, ctx: ctx, st: st, start: time.Now(), root: root}
 	defer e.dumpOnFailure()
 
 	e.exporterMetricsInPrometheus()
@@ -210,11 +203,27 @@ func (e *e2e) neverPausedFixable() {
 	}
 }
 
+// messages returns the requests the fake Slack accepted (posts, updates, thread replies).
+func (e *e2e) messages() []stack.SlackRequest {
+	e.t.Helper()
+	reqs, err := e.st.SlackRequests(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []stack.SlackRequest
+	for _, r := range reqs {
+		if r.Result == "ok" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // posts returns the top-level messages (not updates, not thread replies) whose content has all
 // of the given strings.
-func (e *e2e) posts(all ...string) []slackfake.Message {
-	var out []slackfake.Message
-	for _, m := range e.slack.Messages() {
+func (e *e2e) posts(all ...string) []stack.SlackRequest {
+	var out []stack.SlackRequest
+	for _, m := range e.messages() {
 		if m.Method != "chat.postMessage" || m.ThreadTS != "" {
 			continue
 		}
@@ -230,7 +239,7 @@ func (e *e2e) posts(all ...string) []slackfake.Message {
 }
 
 // stuckPost is the one top-level message of the stuck app's group (group_by [namespace, name]).
-func (e *e2e) stuckPost() slackfake.Message {
+func (e *e2e) stuckPost() stack.SlackRequest {
 	e.t.Helper()
 	p := e.posts("argocd/stuck")
 	if len(p) != 1 {
@@ -240,10 +249,10 @@ func (e *e2e) stuckPost() slackfake.Message {
 }
 
 // latest returns the newest version (post or update) of a top-level message.
-func (e *e2e) latest(orig slackfake.Message) slackfake.Message {
+func (e *e2e) latest(orig stack.SlackRequest) stack.SlackRequest {
 	last := orig
-	for _, m := range e.slack.Messages() {
-		if m.Method == "chat.update" && m.TS == orig.TS && m.Channel == orig.Channel {
+	for _, m := range e.messages() {
+		if m.Method == "chat.update" && m.TS == orig.TS && m.ChannelID == orig.ChannelID {
 			last = m
 		}
 	}
@@ -258,7 +267,7 @@ func (e *e2e) slackMessageNamesAppWithLink() {
 	e.eventually("the stuck app's message holds its pause", 30*time.Second, func() (bool, string) {
 		p := e.posts("argocd/stuck")
 		if len(p) != 1 {
-			return false, fmt.Sprintf("%d top-level posts for stuck of %d messages", len(p), len(e.slack.Messages()))
+			return false, fmt.Sprintf("%d top-level posts for stuck of %d messages", len(p), len(e.messages()))
 		}
 		return strings.Contains(e.latest(p[0]).Content(), paused), "no version of the message names " + paused
 	})
@@ -290,7 +299,7 @@ func (e *e2e) stuckWhyTellsTheStory() {
 		e.t.Fatalf("%d top-level posts for the stuck app, want 1", len(p))
 	}
 	replies := 0
-	for _, m := range e.slack.Messages() {
+	for _, m := range e.messages() {
 		if m.ThreadTS == orig.TS {
 			replies++
 		}
@@ -306,30 +315,36 @@ func (e *e2e) stuckWhyTellsTheStory() {
 // retries, and nothing is posted twice.
 func (e *e2e) slackFailuresDeliverExactlyOnce() {
 	e.t.Helper()
-	// The Degraded alert may open opted-out's message or join it (its OutOfSync may fire first).
-	target := func(m slackfake.Message) bool {
-		return m.ThreadTS == "" && strings.Contains(m.Content(), degraded) && strings.Contains(m.Content(), "argocd/opted-out")
+	plan := stack.SlackPlan{RateLimited: 2, RetryAfter: 1, ServerErrorsFor: 5 * time.Second}
+	// The Degraded alert may open opted-out's message or join it (its OutOfSync may fire first):
+	// posts and updates alike.
+	plan.Filter.TopLevel, plan.Filter.Contains = true, []string{degraded, "argocd/opted-out"}
+	if err := e.st.FailSlack(e.ctx, plan); err != nil {
+		e.t.Fatal(err)
+	}
+	// opted-out is left alone by remediation, so it stays Degraded and ArgoCDAppDegraded fires.
+	if err := e.st.SetSimState(e.ctx, "opted-out", map[string]any{"health": "Degraded"}); err != nil {
+		e.t.Fatal(err)
 	}
 	withDegraded := func() int {
 		n := 0
-		for _, m := range e.slack.Messages() {
-			if target(m) {
+		for _, m := range e.messages() {
+			if m.ThreadTS == "" && strings.Contains(m.Content(), degraded) && strings.Contains(m.Content(), "argocd/opted-out") {
 				n++
 			}
 		}
 		return n
 	}
-	e.slack.Fail(target, 2, 1, 5*time.Second)
-	// opted-out is left alone by remediation, so it stays Degraded and ArgoCDAppDegraded fires.
-	if err := e.st.SetSimState(e.ctx, "opted-out", map[string]any{"health": "Degraded"}); err != nil {
-		e.t.Fatal(err)
-	}
 	e.eventually("the Degraded alert for opted-out reaches Slack through 429s and 500s", 90*time.Second, func() (bool, string) {
 		n := withDegraded()
 		return n >= 1, fmt.Sprintf("%d messages", n)
 	})
+	reqs, err := e.st.SlackRequests(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	var results []string
-	for _, c := range e.slack.Calls() {
+	for _, c := range reqs {
 		if c.Result != "ok" {
 			results = append(results, c.Result)
 		}
@@ -359,8 +374,8 @@ func (e *e2e) resolvedUpdatesInPlace() {
 	e.expectValue(`argocd_monitor_app_remediation_paused{name="stuck"}`, 0, 15*time.Second)
 	e.expectValue(`argocd_monitor_app_health_status{name="stuck", health_status="Healthy"}`, 1, 30*time.Second)
 	e.eventually("resolved notification updates the stuck message in place, saying what fixed it", 60*time.Second, func() (bool, string) {
-		for _, m := range e.slack.Messages() {
-			if m.Method == "chat.update" && m.TS == orig.TS && m.Channel == orig.Channel &&
+		for _, m := range e.messages() {
+			if m.Method == "chat.update" && m.TS == orig.TS && m.ChannelID == orig.ChannelID &&
 				strings.Contains(m.Content(), "Resolved") && strings.Contains(m.Content(), "What fixed it") {
 				if !strings.Contains(m.Content(), "remediation attempt 1") {
 					return false, "resolved, but not fixed by remediation attempt 1: " + m.Content()
@@ -368,7 +383,7 @@ func (e *e2e) resolvedUpdatesInPlace() {
 				return true, ""
 			}
 		}
-		return false, fmt.Sprintf("%d messages, no resolved update of ts %s that says what fixed it; latest: %s", len(e.slack.Messages()), orig.TS, e.latest(orig).Content())
+		return false, fmt.Sprintf("%d messages, no resolved update of ts %s that says what fixed it; latest: %s", len(e.messages()), orig.TS, e.latest(orig).Content())
 	})
 	if p := e.posts("argocd/stuck"); len(p) != 1 {
 		e.t.Fatalf("%d top-level posts for the stuck app after resolution, want 1", len(p))
@@ -386,7 +401,7 @@ func (e *e2e) oneMessagePerApp() {
 	groups := map[string][2]string{}
 	for _, s := range series {
 		if s.Metric["name"] == "" {
-			continue // the monitor's own alerts share one group; not this story's subject
+			continue // the monitor's and Argo CD's own alerts: not this story's subject
 		}
 		groups[s.Metric["name"]] = [2]string{s.Metric["alertname"], s.Metric["name"]}
 	}
@@ -475,7 +490,7 @@ func (e *e2e) dumpOnFailure() {
 	if !e.t.Failed() {
 		return
 	}
-	for _, name := range []string{stack.ProcSim, stack.ProcExporter, stack.ProcBridge, stack.ProcAlertmanager, stack.ProcPrometheus} {
+	for _, name := range []string{stack.ProcSim, stack.ProcExporter, stack.ProcBridge, stack.ProcSlack, stack.ProcAlertmanager, stack.ProcPrometheus} {
 		b, err := os.ReadFile(e.st.LogPath(name))
 		if err != nil {
 			continue
@@ -486,7 +501,8 @@ func (e *e2e) dumpOnFailure() {
 		}
 		e.t.Logf("--- %s log (last %d lines)\n%s", name, len(lines), strings.Join(lines, "\n"))
 	}
-	for _, m := range e.slack.Messages() {
+	reqs, _ := e.st.SlackRequests(context.Background())
+	for _, m := range reqs {
 		e.t.Logf("slack %s ts=%s thread=%s text=%q", m.Method, m.TS, m.ThreadTS, m.Text)
 	}
 }

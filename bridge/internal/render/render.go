@@ -14,7 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 // Slack's limits, and our own budget for all block text together (Slack reports
@@ -52,11 +52,10 @@ const (
 	ColorOther    = "#868686"
 )
 
-// Options are the deployment's links and the clock used for "since" fields.
+// Options are the deployment's links.
 type Options struct {
 	ArgoCDURL  string
 	GrafanaURL string
-	Now        func() time.Time
 	// Why is the exporter's detail about the notification's apps (nil: enrichment off).
 	Why *enrich.Result
 }
@@ -96,17 +95,13 @@ func (m *Message) WebhookMessage() *slack.WebhookMessage {
 }
 
 // Render builds the message for one notification.
-func Render(n *webhook.Message, ov Overrides, opt Options) *Message {
-	now := time.Now
-	if opt.Now != nil {
-		now = opt.Now
-	}
-	r := &renderer{n: n, opt: opt, now: now(), whyShown: map[string]bool{}}
+func Render(n *notification.Message, ov Overrides, opt Options) *Message {
+	r := &renderer{n: n, opt: opt, now: time.Now(), whyShown: map[string]bool{}}
 	return r.render(ov)
 }
 
 type renderer struct {
-	n      *webhook.Message
+	n      *notification.Message
 	opt    Options
 	now    time.Time
 	body   []slack.Block

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 var whyT0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -20,8 +20,8 @@ var whyT0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 const applyErr = `one or more objects failed to apply, reason: Deployment.apps "stuck" is invalid: spec.template.spec.containers[0].image: Required value`
 
 // stuckGroup is the stuck app's group (group_by namespace, name): four alerts, one app.
-func stuckGroup(status string) *webhook.Message {
-	m := &webhook.Message{GroupKey: `{}:{name="stuck", namespace="argocd"}`}
+func stuckGroup(status string) *notification.Message {
+	m := &notification.Message{GroupKey: `{}:{name="stuck", namespace="argocd"}`}
 	m.Status, m.Receiver, m.ExternalURL = status, "slack", "http://alertmanager:9093"
 	m.GroupLabels = template.KV{"namespace": "argocd", "name": "stuck"}
 	m.CommonLabels = template.KV{"namespace": "argocd", "name": "stuck", "project": "demo"}
@@ -94,7 +94,7 @@ func TestWhyGolden(t *testing.T) {
 	bigOpts.Why.Skipped = 90
 	tests := []struct {
 		name string
-		msg  *webhook.Message
+		msg  *notification.Message
 		opt  Options
 	}{
 		{"why-stuck", stuckGroup("firing"), withWhy(map[string]*enrich.App{"argocd/stuck": stuckDetail()}, enrich.ResultOK, "")},
@@ -104,7 +104,9 @@ func TestWhyGolden(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			checkGolden(t, tc.name, Render(tc.msg, Overrides{}, tc.opt))
+			atRenderTime(t, func(t *testing.T) {
+				checkGolden(t, tc.name, Render(tc.msg, Overrides{}, tc.opt))
+			})
 		})
 	}
 }
@@ -204,7 +206,7 @@ func FuzzRenderEnriched(f *testing.F) {
 	longJSON, _ := json.Marshal(long)
 	f.Add(stuck, longJSON)
 	f.Fuzz(func(t *testing.T, body, detail []byte) {
-		m, err := webhook.Decode(body)
+		m, err := notification.Decode(body)
 		if err != nil {
 			return
 		}

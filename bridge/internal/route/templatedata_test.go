@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 // Route templates can use the exporter's detail through .Why, and a template that does is safe
@@ -27,14 +29,14 @@ func TestTemplatesSeeWhy(t *testing.T) {
 	}
 	rt := r.Match(map[string]string{"alertname": "ArgoCDAppDegraded"})
 	td := sampleTemplateData()
-	ov, err := r.OverridesWithWhy(rt, td.Data, td.Why)
+	ov, err := r.OverridesWithWhy(rt, &notification.Message{Data: *td.Data}, td.Why)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ov.Fields) != 1 || ov.Fields[0].Value != "one or more objects failed to apply (1 attempts)" {
 		t.Errorf("with detail: %+v", ov.Fields)
 	}
-	ov, err = r.Overrides(rt, sampleData())
+	ov, err = r.Overrides(rt, &notification.Message{Data: *sampleData()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 // changes remembers, per Alertmanager group, which alerts its last delivered notification held,
@@ -30,7 +30,7 @@ func newChanges(ttl time.Duration, now func() time.Time) *changes {
 }
 
 // alertID names an alert within its group: its alertname, and its app when the group spans apps.
-func alertID(m *webhook.Message, labels map[string]string) string {
+func alertID(m *notification.Message, labels map[string]string) string {
 	id := labels["alertname"]
 	if m.GroupLabels["name"] == "" && labels["name"] != "" {
 		id += " " + labels["namespace"] + "/" + labels["name"]
@@ -38,7 +38,7 @@ func alertID(m *webhook.Message, labels map[string]string) string {
 	return id
 }
 
-func current(m *webhook.Message) map[string]string {
+func current(m *notification.Message) map[string]string {
 	st := make(map[string]string, len(m.Alerts))
 	for _, a := range m.Alerts {
 		id := alertID(m, a.Labels)
@@ -51,7 +51,7 @@ func current(m *webhook.Message) map[string]string {
 
 // describe says what changed since the group's last delivered notification; "" when nothing
 // known changed (first notification, or the same alerts).
-func (c *changes) describe(m *webhook.Message) string {
+func (c *changes) describe(m *notification.Message) string {
 	c.mu.Lock()
 	prev, ok := c.last[m.GroupKey]
 	c.mu.Unlock()
@@ -90,7 +90,7 @@ func (c *changes) describe(m *webhook.Message) string {
 }
 
 // delivered records the group's alerts once Slack has the message; a resolved group is forgotten.
-func (c *changes) delivered(m *webhook.Message) {
+func (c *changes) delivered(m *notification.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()

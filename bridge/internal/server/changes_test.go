@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 // appGroup is the stuck app's group (group_by [namespace, name]) holding the given alerts.
@@ -42,16 +42,14 @@ func appGroup(t *testing.T, alerts map[string]string) []byte {
 // TestBotModeGroupChangesInThread: one app, one message. Alerts joining or leaving the group
 // update the message in place and say what changed in its thread.
 func TestBotModeGroupChangesInThread(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	fake := slackfake.New("xoxb-1")
 	cfg := testConfig(t, fake, io.Discard)
-	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, "", "xoxb-1", fake.APIURL(), "#argocd"
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "#argocd"
 	cfg.DedupeWindow = 0
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := httpServer(t, s)
 	steps := []map[string]string{
 		{"ArgoCDAppDegraded": "firing", "ArgoCDAppSyncFailed": "firing"},
 		// The pause fires; the inhibit rule takes SyncFailed out of the group.
@@ -59,16 +57,16 @@ func TestBotModeGroupChangesInThread(t *testing.T) {
 		{"ArgoCDAppDegraded": "resolved", "ArgoCDAppRemediationPaused": "resolved"},
 	}
 	for i, st := range steps {
-		if code, body := post(t, url, appGroup(t, st)); code != 200 {
+		if code, body := serve(s, appGroup(t, st)); code != 200 {
 			t.Fatalf("step %d: %d %s", i, code, body)
 		}
 	}
-	reqs := fake.Requests()
+	reqs := fake.Messages()
 	var posts, updates int
 	var replies []string
 	for _, r := range reqs {
 		switch {
-		case r.Method == "chat.update":
+		case r.Method == slackfake.MethodUpdate:
 			updates++
 		case r.ThreadTS != "":
 			replies = append(replies, r.Text)

@@ -19,7 +19,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 const apiToken = "api-token"
@@ -36,7 +36,7 @@ func stuckApp() *enrich.App {
 }
 
 // enrichedBridge is a webhook-mode bridge against a fake Slack whose enrichment asks exp.
-func enrichedBridge(t testing.TB, fake *slacktest.Server, exp *enrichtest.Server, budget time.Duration, maxApps int) *Server {
+func enrichedBridge(t testing.TB, fake *slackfake.Fake, exp *enrichtest.Server, budget time.Duration, maxApps int) *Server {
 	t.Helper()
 	cfg := testConfig(t, fake, io.Discard)
 	file := filepath.Join(t.TempDir(), "token")
@@ -70,27 +70,24 @@ func TestEnrichedDelivery(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := slacktest.New()
-			defer fake.Close()
+			fake := slackfake.New("")
 			exp := enrichtest.New(apiToken)
 			defer exp.Close()
 			tc.setup(exp)
 			s := enrichedBridge(t, fake, exp, 300*time.Millisecond, 10)
-			srv := httptest.NewServer(s.Handler())
-			defer srv.Close()
-			if code, body := post(t, srv.URL, payload(t, "firing.json")); code != 200 {
+			if code, body := serve(s, payload(t, "firing.json")); code != 200 {
 				t.Fatalf("answer %d %s: the message must go out with or without detail", code, body)
 			}
-			reqs := fake.Requests()
+			reqs := fake.Messages()
 			if len(reqs) != 1 {
-				t.Fatalf("%d Slack requests", len(reqs))
+				t.Fatalf("%d Slack messages", len(reqs))
 			}
 			for _, w := range tc.want {
-				if !strings.Contains(string(reqs[0].Body), w) {
-					t.Errorf("message lacks %q:\n%s", w, reqs[0].Body)
+				if !strings.Contains(reqs[0].Content(), w) {
+					t.Errorf("message lacks %q:\n%s", w, reqs[0].Content())
 				}
 			}
-			if got := testutil.ToFloat64(s.Metrics().Enrich.Results.WithLabelValues(tc.wantResult)); got != 1 {
+			if got := testutil.ToFloat64(s.metrics.Enrich.Results.WithLabelValues(tc.wantResult)); got != 1 {
 				t.Errorf("enrichments_total{result=%q} = %v", tc.wantResult, got)
 			}
 		})
@@ -98,8 +95,7 @@ func TestEnrichedDelivery(t *testing.T) {
 }
 
 func TestEnrichBudgetMustLeaveRoomForSlack(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	fake := slackfake.New("")
 	cfg := testConfig(t, fake, io.Discard)
 	cfg.Enrich = &enrich.Config{URL: "http://127.0.0.1:1", TokenFile: "/dev/null"}
 	cfg.EnrichBudget = cfg.Deadline
@@ -134,9 +130,8 @@ func groupOf100(i int64) []byte {
 
 // benchGroupHandler times the handler for 100-app groups; maxApps 0 turns enrichment off.
 func benchGroupHandler(b *testing.B, exporterLatency time.Duration, maxApps int, warm bool) {
-	fake := slacktest.New()
-	fake.Record = false
-	defer fake.Close()
+	fake := slackfake.New("")
+	fake.KeepCountOnly()
 	exp := enrichtest.New(apiToken)
 	defer exp.Close()
 	exp.AnswerAny(stuckApp())
@@ -152,7 +147,7 @@ func benchGroupHandler(b *testing.B, exporterLatency time.Duration, maxApps int,
 			b.Fatal(err)
 		}
 	}
-	h := s.Handler()
+	h := s.mux
 	send := func(i int64) time.Duration {
 		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(groupOf100(i)))
 		req.Header.Set("Authorization", "Bearer am-token")
@@ -183,7 +178,7 @@ func benchGroupHandler(b *testing.B, exporterLatency time.Duration, maxApps int,
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	if maxApps > 0 {
-		if n := testutil.ToFloat64(s.Metrics().Enrich.Results.WithLabelValues(enrich.ResultOK)); int(n) != len(lat)+btoi(warm) {
+		if n := testutil.ToFloat64(s.metrics.Enrich.Results.WithLabelValues(enrich.ResultOK)); int(n) != len(lat)+btoi(warm) {
 			b.Fatalf("%v of %d enrichments ok", n, len(lat))
 		}
 	}

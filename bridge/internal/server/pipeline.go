@@ -8,10 +8,10 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
 )
 
 // pipeline is the path every notification takes: route, dedupe, render, deliver.
@@ -20,8 +20,8 @@ type pipeline struct {
 	dedupe    *dedupe.Window
 	deliverer *slack.Deliverer
 	render    render.Options
-	channel   string // default bot/console channel
-	webhook   string // default webhook URL (secret)
+	channel   string        // default bot/console channel
+	webhook   func() string // default webhook URL (secret); nil = none
 	metrics   *Metrics
 	logger    *slog.Logger
 	// deadline bounds the whole notification, a wait for a duplicate in flight included.
@@ -33,7 +33,7 @@ type pipeline struct {
 	changes *changes
 }
 
-func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
+func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, p.deadline)
 	defer cancel()
 	rt := p.router.Match(m.MatchLabels())
@@ -47,7 +47,7 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 		return nil
 	}
 	why := p.enrich(ctx, m)
-	ov, err := p.router.OverridesWithWhy(rt, &m.Data, why)
+	ov, err := p.router.OverridesWithWhy(rt, m, why)
 	if err != nil {
 		// A broken template must not lose the alert: what rendered is used, the rest is built in.
 		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
@@ -64,8 +64,8 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 	if target.Channel == "" {
 		target.Channel = p.channel
 	}
-	if target.WebhookURL == "" {
-		target.WebhookURL = p.webhook
+	if target.WebhookURL == "" && p.webhook != nil {
+		target.WebhookURL = p.webhook()
 	}
 	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Resolved: m.Resolved(), Target: target, Message: msg})
 	finish(err == nil)
@@ -80,7 +80,7 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 
 // enrich asks the exporter about the notification's apps within the enrichment budget, which
 // leaves the rest of the deadline to Slack; nil when enrichment is off.
-func (p *pipeline) enrich(ctx context.Context, m *webhook.Message) *enrich.Result {
+func (p *pipeline) enrich(ctx context.Context, m *notification.Message) *enrich.Result {
 	if p.enricher == nil {
 		return nil
 	}

@@ -6,11 +6,11 @@ import (
 	"testing"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 func TestDecodeDetailFixture(t *testing.T) {
-	d, err := argocd.DecodeDetail(bytes.NewReader(argocdtest.Fixture("app-operation-succeeded-syncresult.json")))
+	d, err := argocd.DecodeDetail(bytes.NewReader(argocdsim.Fixture("app-operation-succeeded-syncresult.json")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +37,8 @@ func TestDecodeMultiSource(t *testing.T) {
 
 // FuzzDecodeWhy: the on-demand decoders never panic and fail with ErrMalformedResponse.
 func FuzzDecodeWhy(f *testing.F) {
-	for _, fx := range argocdtest.AllFixtures {
-		f.Add(argocdtest.Fixture(fx))
+	for _, fx := range argocdsim.AllFixtures {
+		f.Add(argocdsim.Fixture(fx))
 	}
 	f.Add([]byte(`{"nodes":[{"kind":"Pod","name":"p","uid":"u","health":{"status":"Degraded","message":"m"},"parentRefs":[{"uid":"r"}]}]}`))
 	f.Add([]byte(`{"items":[{"type":"Warning","reason":"BackOff","lastTimestamp":"2026-01-01T00:00:00Z","involvedObject":{"kind":"Pod"}}]}`))

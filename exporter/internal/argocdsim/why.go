@@ -98,7 +98,7 @@ func (n treeNode) document(created time.Time) map[string]any {
 // findForRead resolves the app of a read endpoint, advancing the story first.
 func (s *Sim) findForRead(w http.ResponseWriter, r *http.Request) (*app, time.Time, bool) {
 	q := r.URL.Query()
-	now := s.cfg.Now()
+	now := time.Now()
 	s.advanceLocked(now)
 	a, code, msg := s.findLocked(r.PathValue("name"), q.Get("project"), q.Get("appNamespace"))
 	if a == nil {

@@ -1,6 +1,7 @@
 package remediate
 
 import (
+	"slices"
 	"time"
 )
 
@@ -58,14 +59,14 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 		Mode:        string(e.cfg.Mode),
 		MaxAttempts: e.cfg.MaxAttempts,
 		Attempts:    append([]Attempt(nil), st.History...),
-		Paused:      st.Paused,
+		Paused:      st.Phase == PhasePaused,
 		PausedAt:    st.PausedAt,
 		ResetsOn:    []string{"the app turning Synced and Healthy"},
 	}
 	if e.cfg.ResetOnNewRevision {
 		s.ResetsOn = append(s.ResetsOn, "a new target revision")
 	}
-	if !st.Paused && !st.StreakStart.IsZero() { // in grace or backoff
+	if st.Phase != PhasePaused && !st.StreakStart.IsZero() { // in grace or backoff
 		s.NextAttempt = st.StreakStart.Add(e.cfg.Grace)
 		if st.NotBefore.After(s.NextAttempt) {
 			s.NextAttempt = st.NotBefore
@@ -79,7 +80,40 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 	return s, true
 }
 
-// recordAttempt notes an attempt just counted. Called with e.mu held.
+// tell writes one transition into the app's story: the outcome of the last
+// attempt, an attempt taken back, a reset (the streak kept as LastReset), a
+// new attempt, a pause. before is the state ahead of the transition. Called
+// with e.mu held.
+func (s *appState) tell(before appState, fx effects, now time.Time) {
+	for _, n := range fx.notes {
+		if n == noteResetRevision {
+			s.noteReset(now, "new target revision "+shortRevision(s.Revision))
+		}
+	}
+	for _, r := range fx.counts {
+		switch r {
+		case resultTriggered:
+			s.markLast(resultTriggered, "", now)
+		case resultSucceeded:
+			s.markLast(resultSucceeded, "", now)
+		case resultFailed:
+			s.markLast(resultFailed, fx.message, now)
+		}
+	}
+	if slices.Contains(fx.notes, noteResetHealthy) {
+		s.noteReset(now, "app Synced and Healthy")
+	} else {
+		s.dropLast() // a no-op unless Argo CD did not accept the attempt
+	}
+	if s.Attempts > 0 && (fx.sync || slices.Contains(fx.notes, noteDryRun)) {
+		s.recordAttempt(now)
+	}
+	if s.Phase == PhasePaused && before.Phase != PhasePaused {
+		s.PausedAt = now
+	}
+}
+
+// recordAttempt notes an attempt just counted.
 func (s *appState) recordAttempt(at time.Time) {
 	result := "pending"
 	if s.DryRun {
