@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,6 +46,7 @@ type CLI struct {
 	Log    LogFlags    `embed:"" prefix:"log."`
 
 	Remediation RemediationFlags `embed:"" prefix:"remediation."`
+	Kube        KubeFlags        `embed:""`
 	API         APIFlags         `embed:"" prefix:"api."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
@@ -139,11 +141,20 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 	}
 
+	// The election is not one of the actors: the Lease is released only
+	// after the last sync call is recorded.
+	electCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	var election sync.WaitGroup
+	if ex.kube.elector != nil {
+		election.Go(func() { _ = ex.kube.elector.Run(electCtx) })
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { ex.poller.Run(gctx); return nil })
 	g.Go(func() error { return serve(gctx, cli.Web, listeners, newHandler(cli.Web, reg, ex, logger), logger) })
 	err = g.Wait()
 	ex.remediation.Close() // sync calls in flight finish and are recorded
+	stopElection()
+	election.Wait()
 	return err
 }
 
@@ -152,6 +163,7 @@ type exporter struct {
 	client      *argocd.Client
 	poller      *poller.Poller
 	remediation *remediate.Engine
+	kube        kube
 	appAPI      *appapi.API // nil: the read API is off
 	// gatherer is what /metrics serves: reg plus the app collector, which
 	// stays out of reg so a 10k-app scrape skips the registry's per-series
@@ -210,7 +222,11 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if err != nil {
 		return nil, fmt.Errorf("--argocd.ca-file: %w", err) // the only check left after the ones above
 	}
-	engine, err := remediate.New(cli.Remediation.config(), client, remediate.Options{Logger: logger})
+	k, err := cli.Kube.build(cli, logger)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := remediate.New(cli.Remediation.config(), client, k.options(logger))
 	if err != nil {
 		return nil, flagErrors(err) // already checked by kong for the binary
 	}
@@ -233,8 +249,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		requests,
 		p,
 		engine,
+		k.collector(),
 	)
-	ex := &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p))}
+	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p))}
 	if cli.API.TokenFile != "" {
 		if ex.appAPI, err = newAppAPI(cli.API, client, p, engine, reg, logger); err != nil {
 			return nil, err

@@ -5,8 +5,12 @@ import (
 	"time"
 )
 
-// maxHistory bounds the attempts one app remembers (max-attempts is usually 3).
-const maxHistory = 20
+// Bounds of what one app remembers (max-attempts is usually 3): the story is
+// persisted with the state, which in a ConfigMap must stay small for many apps.
+const (
+	maxHistory      = 10
+	maxStoryMessage = 300 // runes of Argo CD's operation message per attempt
+)
 
 // Attempt is one remediation sync as the story tells it.
 type Attempt struct {
@@ -131,6 +135,9 @@ func (s *appState) markLast(result, msg string, at time.Time) {
 		return
 	}
 	a := &s.History[len(s.History)-1]
+	if r := []rune(msg); len(r) > maxStoryMessage {
+		msg = string(r[:maxStoryMessage]) + "…"
+	}
 	a.Result, a.Message = result, msg
 	if result != resultTriggered {
 		a.DoneAt = at

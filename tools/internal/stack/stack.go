@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 )
 
 // DefaultParams is the alert rules' params file (short `for` durations) the stack generates its
@@ -84,7 +86,7 @@ type Stack struct {
 	// ConsoleText is the bridge's stdout: each Slack message printed readably (console mode).
 	ConsoleText string
 
-	procs []*proc
+	procs []*proc.Proc
 }
 
 // Names of the processes, also their log file names (<name>.log in Work).
@@ -136,11 +138,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	ports := make([]int, 6)
 	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
+		if ports[i], err = proc.FreePort(); err != nil {
 			return nil, fmt.Errorf("free port: %w", err)
 		}
 	}
-	if cfg.SimPort != 0 && portFree(cfg.SimPort) {
+	if cfg.SimPort != 0 && proc.PortFree(cfg.SimPort) {
 		ports[0] = cfg.SimPort
 	}
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
@@ -167,7 +169,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	gen := exec.CommandContext(ctx, "go", "-C", filepath.Join(cfg.Root, "tools"), "run", "./cmd/generate",
 		"-root", cfg.Root, "-params", cfg.Params, "-out", genDir)
 	gen.Env = append(os.Environ(), "GOWORK=off")
-	if err := runCmd(gen); err != nil {
+	if err := proc.Run(gen); err != nil {
 		return nil, err
 	}
 	promCfg := filepath.Join(work, "prometheus.yml")
@@ -265,19 +267,19 @@ func (s *Stack) prepare() error {
 }
 
 func (s *Stack) start(ctx context.Context, name, bin, readyURL, stdoutPath string, args ...string) error {
-	p, err := startProc(name, bin, args, s.LogPath(name), stdoutPath)
+	p, err := proc.Start(proc.Config{Name: name, Bin: bin, Args: args, LogPath: s.LogPath(name), StdoutPath: stdoutPath})
 	if err != nil {
 		return err
 	}
 	s.procs = append(s.procs, p)
-	return p.waitReady(ctx, readyURL, 60*time.Second)
+	return p.WaitReady(ctx, readyURL, 60*time.Second)
 }
 
 // Exited returns the name of a process that has ended, or "" while all run.
 func (s *Stack) Exited() string {
 	for _, p := range s.procs {
-		if p.exited() {
-			return p.name
+		if p.Exited() {
+			return p.Name
 		}
 	}
 	return ""
@@ -287,7 +289,7 @@ func (s *Stack) Exited() string {
 // first, so Prometheus does not log scrape errors for the exporter going away.
 func (s *Stack) Stop() {
 	for i := len(s.procs) - 1; i >= 0; i-- {
-		s.procs[i].stop(5 * time.Second)
+		s.procs[i].Stop(5 * time.Second)
 	}
 	s.procs = nil
 }
