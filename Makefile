@@ -23,7 +23,7 @@ test: build lint unit test-tools test-alerts e2e e2e-real
 ## lint: go vet, gofmt, and promlint over the exporter's metrics.
 lint:
 	$(GO) vet $(PKGS)
-	@out=$$(gofmt -l exporter bridge tools); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l exporter bridge $$(find tools -name .cache -prune -o -name '*.go' -print)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) test -count=1 -run 'TestExpositionPromlint' ./exporter/cmd/argocd-exporter
 
 ## unit: the product modules' tests (race detector on).
