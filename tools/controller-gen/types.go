@@ -6,4 +6,5 @@ package types
 import (
 	_ "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	_ "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
+	_ "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1beta1"
 )

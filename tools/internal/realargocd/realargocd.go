@@ -212,13 +212,13 @@ func (a *ArgoCD) install(ctx context.Context, cfg Config) error {
 		rbac["policy."+name+".csv"] = strings.Join(policy, "\n") + "\n"
 	}
 	objs := []map[string]any{
-		{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "argocd-secret", "namespace": Namespace},
+		{"apiVersion": "v1", "kind": "Secret", "metadata": meta("argocd-secret"),
 			"stringData": map[string]string{
 				"admin.password": string(hash), "admin.passwordMtime": time.Now().UTC().Format(time.RFC3339),
 				"server.secretkey": randomHex(32),
 			}},
-		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "argocd-cm", "namespace": Namespace}, "data": cm},
-		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "argocd-rbac-cm", "namespace": Namespace}, "data": rbac},
+		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("argocd-cm"), "data": cm},
+		{"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta("argocd-rbac-cm"), "data": rbac},
 	}
 	for _, o := range objs {
 		b, err := json.Marshal(o)
@@ -244,6 +244,12 @@ func (a *ArgoCD) install(ctx context.Context, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// meta names an object of Argo CD's config; Argo CD's informers only see objects labelled
+// part-of argocd.
+func meta(name string) map[string]any {
+	return map[string]any{"name": name, "namespace": Namespace, "labels": map[string]string{"app.kubernetes.io/part-of": "argocd"}}
 }
 
 // applyFile applies a manifest file, namespaced objects without a namespace going to ns.
