@@ -204,10 +204,10 @@ func stateOf(fams map[string]*dto.MetricFamily, metric, label string) map[string
 	return out
 }
 
-// appState is one app's health, sync and last operation phase.
-type appState struct{ health, sync, phase string }
+// appState is one app's project, health, sync and last operation phase.
+type appState struct{ project, health, sync, phase string }
 
-// Every app's health, sync and operation phase in the exporter's metrics equal Argo CD's own
+// Every app's project, health, sync and operation phase in the exporter's metrics equal Argo CD's own
 // argocd_app_info (health, sync) and the API (operation phase), at one moment: Argo CD is
 // scraped before and after the exporter and must not have changed in between.
 func (e *realE2E) metricsEqualArgoCD() {
@@ -231,10 +231,15 @@ func (e *realE2E) metricsEqualArgoCD() {
 		health := stateOf(exp, "argocd_monitor_app_health_status", "health_status")
 		syncs := stateOf(exp, "argocd_monitor_app_sync_status", "sync_status")
 		phases := stateOf(exp, "argocd_monitor_app_operation_phase", "phase")
+		projects := map[string]string{}
+		for _, m := range exp["argocd_monitor_app_health_status"].GetMetric() {
+			l := labels(m)
+			projects[l["name"]] = l["project"]
+		}
 		var diffs []string
 		for _, name := range sortedKeys(before) {
 			want := before[name]
-			got := appState{health[name], syncs[name], phases[name]}
+			got := appState{projects[name], health[name], syncs[name], phases[name]}
 			if got != want {
 				diffs = append(diffs, fmt.Sprintf("%s: exporter %+v, Argo CD %+v", name, got, want))
 			}
@@ -260,7 +265,7 @@ func (e *realE2E) argoStates() (map[string]appState, error) {
 	out := map[string]appState{}
 	for _, m := range fams["argocd_app_info"].GetMetric() {
 		l := labels(m)
-		s := appState{health: l["health_status"], sync: l["sync_status"]}
+		s := appState{project: l["project"], health: l["health_status"], sync: l["sync_status"]}
 		if op := apps[l["name"]].Status.OperationState; op != nil {
 			s.phase = op.Phase
 		}
