@@ -24,7 +24,6 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/realargocd"
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -89,7 +88,6 @@ type realE2E struct {
 	t      *testing.T
 	ctx    context.Context
 	st     *stack.Stack
-	slack  *slackfake.Fake
 	syncs  *syncCounter
 	start  time.Time
 	remTim stack.RemediationTimings
@@ -108,9 +106,6 @@ func TestRealEndToEnd(t *testing.T) {
 	}
 	proxy := httptest.NewServer(h)
 	defer proxy.Close()
-	fake := slackfake.New(botToken)
-	slackSrv := httptest.NewServer(fake)
-	defer slackSrv.Close()
 
 	// Backoffs long enough to restart the exporter between two attempts on a busy machine.
 	rem := stack.RemediationTimings{Poll: time.Second, Grace: 3 * time.Second, Backoff: 15 * time.Second, MaxBackoff: 20 * time.Second}
@@ -118,14 +113,14 @@ func TestRealEndToEnd(t *testing.T) {
 		Root: env.root, Work: filepath.Join(t.TempDir(), "stack"), Bin: env.bins,
 		ArgoCD:      &stack.ExternalArgoCD{URL: proxy.URL, Token: env.monitorToken},
 		Remediation: rem,
-		Slack:       stack.Slack{APIURL: slackSrv.URL + "/api/", BotToken: botToken, Channel: channel},
+		Slack:       stack.Slack{BotToken: botToken, Channel: channel},
 		Log:         testWriter{t},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Stop()
-	e := &realE2E{t: t, ctx: ctx, st: st, slack: fake, syncs: counter, start: time.Now(), remTim: rem}
+	e := &realE2E{t: t, ctx: ctx, st: st, syncs: counter, start: time.Now(), remTim: rem}
 	defer e.dumpOnFailure()
 
 	e.metricsEqualArgoCD()
@@ -391,12 +386,16 @@ func (e *realE2E) leftAlone() {
 func (e *realE2E) pausedReachesSlack() {
 	e.t.Helper()
 	e.eventually("Slack message for the failing app's pause", 2*time.Minute, func() (bool, string) {
-		for _, m := range e.slack.Messages() {
-			if m.Method == "chat.postMessage" && strings.Contains(m.Content(), paused) && strings.Contains(m.Content(), realargocd.AppFailing) {
+		reqs, err := e.st.SlackRequests(e.ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, m := range reqs {
+			if m.Method == "chat.postMessage" && m.Result == "ok" && strings.Contains(m.Content(), paused) && strings.Contains(m.Content(), realargocd.AppFailing) {
 				return true, ""
 			}
 		}
-		return false, fmt.Sprintf("%d messages, none for the pause", len(e.slack.Messages()))
+		return false, fmt.Sprintf("%d requests, none for the pause", len(reqs))
 	})
 }
 

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
 )
 
 // pipeline is the path every notification takes: route, dedupe, render, deliver.
@@ -19,15 +19,15 @@ type pipeline struct {
 	dedupe    *dedupe.Window
 	deliverer *slack.Deliverer
 	render    render.Options
-	channel   string // default bot/console channel
-	webhook   string // default webhook URL (secret)
+	channel   string        // default bot/console channel
+	webhook   func() string // default webhook URL (secret); nil = none
 	metrics   *Metrics
 	logger    *slog.Logger
 	// deadline bounds the whole notification, a wait for a duplicate in flight included.
 	deadline time.Duration
 }
 
-func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
+func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, p.deadline)
 	defer cancel()
 	rt := p.router.Match(m.MatchLabels())
@@ -40,7 +40,7 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 		p.logger.Debug("duplicate notification acknowledged", "group_key", m.GroupKey, "route", rt.Name)
 		return nil
 	}
-	ov, err := p.router.Overrides(rt, &m.Data)
+	ov, err := p.router.Overrides(rt, m)
 	if err != nil {
 		// A broken template must not lose the alert: what rendered is used, the rest is built in.
 		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
@@ -50,8 +50,8 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 	if target.Channel == "" {
 		target.Channel = p.channel
 	}
-	if target.WebhookURL == "" {
-		target.WebhookURL = p.webhook
+	if target.WebhookURL == "" && p.webhook != nil {
+		target.WebhookURL = p.webhook()
 	}
 	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Resolved: m.Resolved(), Target: target, Message: msg})
 	finish(err == nil)

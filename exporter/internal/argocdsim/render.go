@@ -15,6 +15,9 @@ func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // status.resources[].health from the resource tree; List does not (since 3.0), hence
 // withResourceHealth.
 func (a *app) document(withResourceHealth bool) map[string]any {
+	if a.raw != nil {
+		return deepCopy(a.raw).(map[string]any)
+	}
 	// No apiVersion and kind: the real API (grpc-gateway over the proto) sends neither in Get,
 	// List or Watch, though kubectl-style fixtures have them (conformance test, tools/e2ereal).
 	doc := map[string]any{
