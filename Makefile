@@ -9,7 +9,7 @@ TOOLS    := GOWORK=off $(GO) -C tools
 AM_TOOLS := GOWORK=off $(GO) -C tools/alertmanager
 PKGS     := ./exporter/... ./bridge/...
 
-.PHONY: all build test lint unit tools test-tools test-alerts e2e e2e-real demo bench generate fuzz clean
+.PHONY: all build test lint unit tools test-tools test-alerts e2e e2e-ha e2e-real demo bench generate fuzz clean
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 	./scripts/build.sh $(BIN)
 
 ## test: everything CI checks; starts with build, the exact commands of the Dockerfile's build stage.
-test: build lint unit test-tools test-alerts e2e e2e-real
+test: build lint unit test-tools test-alerts e2e e2e-ha e2e-real
 
 ## lint: go vet, gofmt, and promlint over the exporter's metrics.
 lint:
@@ -52,6 +52,13 @@ test-alerts: tools
 e2e: tools
 	$(TOOLS) vet -tags e2e ./e2e/...
 	$(TOOLS) test -tags e2e -count=1 -timeout 10m ./e2e/...
+
+## e2e-ha: two exporters and two bridges against a real kube-apiserver (etcd from Debian, the
+# API server built once from tools/kube-apiserver and cached): leader killed mid-streak, bridges
+# behind a round robin with two clustered Alertmanagers (issue 14).
+e2e-ha: tools
+	$(TOOLS) vet -tags e2e_ha ./e2e/ha/...
+	$(TOOLS) test -tags e2e_ha -count=1 -timeout 30m ./e2e/ha/...
 
 ## e2e-real: the exporter and the alert chain against a real Argo CD on a real kube-apiserver.
 # etcd, redis and git come from Debian; kube-apiserver and Argo CD are built from Go modules and

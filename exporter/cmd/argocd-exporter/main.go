@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -44,6 +45,7 @@ type CLI struct {
 	Log    LogFlags    `embed:"" prefix:"log."`
 
 	Remediation RemediationFlags `embed:"" prefix:"remediation."`
+	Kube        KubeFlags        `embed:""`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -129,11 +131,20 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 	}
 
+	// The election is not one of the actors: the Lease is released only
+	// after the last sync call is recorded.
+	electCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	var election sync.WaitGroup
+	if ex.kube.elector != nil {
+		election.Go(func() { _ = ex.kube.elector.Run(electCtx) })
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { ex.poller.Run(gctx); return nil })
 	g.Go(func() error { return serve(gctx, cli.Web, listeners, newHandler(cli.Web, reg, ex, logger), logger) })
 	err = g.Wait()
 	ex.remediation.Close() // sync calls in flight finish and are recorded
+	stopElection()
+	election.Wait()
 	return err
 }
 
@@ -142,6 +153,7 @@ type exporter struct {
 	client      *argocd.Client
 	poller      *poller.Poller
 	remediation *remediate.Engine
+	kube        kube
 	// gatherer is what /metrics serves: reg plus the app collector, which
 	// stays out of reg so a 10k-app scrape skips the registry's per-series
 	// checks (see collector.Collector.Gather).
@@ -199,7 +211,11 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if err != nil {
 		return nil, fmt.Errorf("--argocd.ca-file: %w", err) // the only check left after the ones above
 	}
-	engine, err := remediate.New(cli.Remediation.config(), client, remediate.Options{Logger: logger})
+	k, err := cli.Kube.build(cli, logger)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := remediate.New(cli.Remediation.config(), client, k.options(logger))
 	if err != nil {
 		return nil, flagErrors(err) // already checked by kong for the binary
 	}
@@ -222,8 +238,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		requests,
 		p,
 		engine,
+		k.collector(),
 	)
-	return &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
+	return &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.

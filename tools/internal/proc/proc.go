@@ -219,3 +219,12 @@ func Run(cmd *exec.Cmd) error {
 	}
 	return nil
 }
+
+// Kill sends SIGKILL to the process group and waits for the end: a crash, no drain.
+func (p *Proc) Kill() {
+	if p.Exited() {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
