@@ -35,6 +35,10 @@ type Config struct {
 	// 8080, the argocdURL of DefaultParams, so the links in the alerts' descriptions work.
 	SimPort int
 
+	// ArgoCD, when set, is a real Argo CD the exporter watches instead of the simulator
+	// (the real-Argo-CD e2e); the simulator is not started then.
+	ArgoCD *ExternalArgoCD
+
 	Slack       Slack
 	Sim         SimTimings
 	Remediation RemediationTimings
@@ -54,6 +58,12 @@ type Slack struct {
 	Deadline time.Duration
 	// Channel is the default channel.
 	Channel string
+}
+
+// ExternalArgoCD is an Argo CD API the stack does not run.
+type ExternalArgoCD struct {
+	URL   string // API base, e.g. http://127.0.0.1:PORT
+	Token string // the exporter's API token (written to a file for it)
 }
 
 // SimTimings scale the simulator's story.
@@ -76,6 +86,10 @@ var (
 
 // Stack is a running stack.
 type Stack struct {
+	// ArgoCDURL is the Argo CD API the exporter watches: the simulator's SimURL, or
+	// Config.ArgoCD's URL.
+	ArgoCDURL string
+	// SimURL is empty when Config.ArgoCD is set.
 	SimURL, ExporterURL, BridgeURL, PrometheusURL, AlertmanagerURL string
 	// SlackURL is the fake Slack's base URL (bot mode only).
 	SlackURL string
@@ -87,6 +101,8 @@ type Stack struct {
 	ConsoleText string
 
 	procs []*proc.Proc
+	// ready is each process's readiness URL, for restarts.
+	ready map[string]string
 }
 
 // Names of the processes, also their log file names (<name>.log in Work).
@@ -181,17 +197,19 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	sim := cfg.Sim
-	if err := s.start(ctx, ProcSim, cfg.Bin.Sim, s.SimURL+"/api/version", "",
-		"--web.listen-address="+simAddr, "--auth.token-file="+argocdToken, "--apps="+strconv.Itoa(sim.Apps),
-		"--scenario.degrade-after="+sim.DegradeAfter.String(), "--scenario.sync-pickup="+sim.SyncPickup.String(),
-		"--scenario.sync-duration="+sim.SyncDuration.String()); err != nil {
+	s.ArgoCDURL = s.SimURL
+	if cfg.ArgoCD != nil {
+		s.SimURL, s.ArgoCDURL = "", cfg.ArgoCD.URL
+		if err := os.WriteFile(argocdToken, []byte(cfg.ArgoCD.Token+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	} else if err := s.startSim(ctx, cfg.Bin.Sim, cfg.Sim, simAddr, argocdToken); err != nil {
 		return nil, err
 	}
 
 	bridgeArgs := []string{
 		"--web.listen-address=" + bridgeAddr, "--webhook.token-file=" + bridgeToken,
-		"--links.argocd-url=" + s.SimURL, "--links.grafana-url=http://127.0.0.1:3000",
+		"--links.argocd-url=" + s.ArgoCDURL, "--links.grafana-url=http://127.0.0.1:3000",
 		"--slack.channel=" + cfg.Slack.Channel, "--slack.per-channel-interval=0",
 		"--state.file=" + filepath.Join(work, "bridge-state.json"),
 		"--enrich.exporter-url=" + s.ExporterURL, "--enrich.token-file=" + apiToken,
@@ -223,7 +241,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		args                     []string
 	}{
 		{ProcExporter, cfg.Bin.Exporter, s.ExporterURL + "/-/ready", "", []string{
-			"--argocd.api=" + s.SimURL, "--argocd.token-file=" + argocdToken,
+			"--argocd.api=" + s.ArgoCDURL, "--argocd.token-file=" + argocdToken,
 			"--argocd.poll-interval=" + rem.Poll.String(), "--argocd.timeout=5s",
 			"--web.listen-address=" + exporterAddr,
 			"--remediation.grace=" + rem.Grace.String(), "--remediation.backoff=" + rem.Backoff.String(),
@@ -253,6 +271,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	return s, nil
 }
 
+func (s *Stack) startSim(ctx context.Context, bin string, sim SimTimings, addr, tokenFile string) error {
+	return s.start(ctx, ProcSim, bin, s.SimURL+"/api/version", "",
+		"--web.listen-address="+addr, "--auth.token-file="+tokenFile, "--apps="+strconv.Itoa(sim.Apps),
+		"--scenario.degrade-after="+sim.DegradeAfter.String(), "--scenario.sync-pickup="+sim.SyncPickup.String(),
+		"--scenario.sync-duration="+sim.SyncDuration.String())
+}
+
 // prepare creates the work directory and removes the data of a previous run.
 func (s *Stack) prepare() error {
 	if err := os.MkdirAll(filepath.Join(s.Work, "rules"), 0o755); err != nil {
@@ -272,7 +297,29 @@ func (s *Stack) start(ctx context.Context, name, bin, readyURL, stdoutPath strin
 		return err
 	}
 	s.procs = append(s.procs, p)
+	if s.ready == nil {
+		s.ready = map[string]string{}
+	}
+	s.ready[name] = readyURL
 	return p.WaitReady(ctx, readyURL, 60*time.Second)
+}
+
+// Restart stops one process (SIGTERM, as a rollout would) and starts it again with the same
+// arguments, its log continued, and waits until it is ready.
+func (s *Stack) Restart(ctx context.Context, name string) error {
+	for i, p := range s.procs {
+		if p.Name != name {
+			continue
+		}
+		p.Stop(10 * time.Second)
+		q, err := p.Restart()
+		if err != nil {
+			return err
+		}
+		s.procs[i] = q
+		return q.WaitReady(ctx, s.ready[name], 60*time.Second)
+	}
+	return fmt.Errorf("restart %s: no such process", name)
 }
 
 // Exited returns the name of a process that has ended, or "" while all run.
