@@ -4,6 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 )
 
 const namespace = "argocd_monitor_bridge"
@@ -16,6 +18,7 @@ type Metrics struct {
 	Duplicates    prometheus.Counter
 	SlackRequests *prometheus.CounterVec
 	SlackDuration *prometheus.HistogramVec
+	Enrich        *enrich.Metrics
 }
 
 // NewMetrics builds the registry the binary serves on /metrics (tests build the same one).
@@ -43,7 +46,9 @@ func NewMetrics() *Metrics {
 			Help:    "Duration of requests to Slack.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method"}),
+		Enrich: enrich.NewMetrics(),
 	}
+	m.Registry.MustRegister(m.Enrich.Collectors()...)
 	m.Registry.MustRegister(
 		versioncollector.NewCollector(namespace),
 		collectors.NewGoCollector(),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
@@ -26,6 +27,11 @@ type pipeline struct {
 	logger    *slog.Logger
 	// deadline bounds the whole notification, a wait for a duplicate in flight included.
 	deadline time.Duration
+	// enricher (nil: off) asks the exporter about the apps, within enrichBudget.
+	enricher     *enrich.Enricher
+	enrichBudget time.Duration
+	// changes makes a group's thread reply say which alerts came and went.
+	changes *changes
 }
 
 func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
@@ -42,12 +48,20 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		p.logger.Debug("duplicate notification acknowledged", "group_key", m.GroupKey, "route", rt.Name)
 		return nil
 	}
-	ov, err := p.router.Overrides(rt, m)
+	why := p.enrich(ctx, m)
+	ov, err := p.router.OverridesWithWhy(rt, m, why)
 	if err != nil {
 		// A broken template must not lose the alert: what rendered is used, the rest is built in.
 		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
 	}
-	msg := render.Render(m, ov, p.render)
+	opt := p.render
+	opt.Why = why
+	msg := render.Render(m, ov, opt)
+	if note := p.changes.describe(m); note != "" && m.Resolved() {
+		msg.Reply += "\n" + note
+	} else if note != "" {
+		msg.Reply = note
+	}
 	target := slack.Target{Route: rt.Name, Channel: rt.Channel, WebhookURL: rt.WebhookURL()}
 	if target.Channel == "" {
 		target.Channel = p.channel
@@ -66,7 +80,23 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	if err != nil {
 		return err
 	}
+	p.changes.delivered(m)
 	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
 	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
 	return nil
+}
+
+// enrich asks the exporter about the notification's apps within the enrichment budget, which
+// leaves the rest of the deadline to Slack; nil when enrichment is off.
+func (p *pipeline) enrich(ctx context.Context, m *notification.Message) *enrich.Result {
+	if p.enricher == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.enrichBudget)
+	defer cancel()
+	why := p.enricher.Enrich(ctx, m.Alerts)
+	if why.Status != enrich.ResultOK {
+		p.logger.Debug("notification enrichment incomplete", "group_key", m.GroupKey, "result", why.Status, "problem", why.Problem)
+	}
+	return why
 }

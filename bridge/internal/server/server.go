@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
@@ -64,6 +65,10 @@ type Config struct {
 	// Groups, when set, is the group state shared by replicas
 	// (kubegroups); StateFile is then unused.
 	Groups state.Groups
+
+	// Enrich turns on the "Why" part: the exporter's read API is asked about each app.
+	Enrich       *enrich.Config
+	EnrichBudget time.Duration // time for all of one notification's questions
 
 	// HTTPClient talks to Slack (nil: slack.NewHTTPClient over the default transport).
 	HTTPClient *http.Client
@@ -116,6 +121,9 @@ func (c *Config) Validate() error {
 	if c.Deadline <= 0 {
 		return ErrDeadline
 	}
+	if c.Enrich != nil && (c.EnrichBudget <= 0 || c.EnrichBudget > c.Deadline/2) {
+		return fmt.Errorf("--enrich.budget %s: must be positive and at most half of --slack.deadline (%s), so Slack keeps the rest", c.EnrichBudget, c.Deadline)
+	}
 	return nil
 }
 
@@ -166,16 +174,26 @@ func New(cfg Config) (*Server, error) {
 	deliverer := slack.NewDeliverer(transport, store, slack.NewPacer(cfg.PerChannelInterval), slack.Options{
 		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Logger: cfg.Logger,
 	}, s.metrics.SlackRequests, s.metrics.SlackDuration)
+	var enricher *enrich.Enricher
+	if cfg.Enrich != nil {
+		var err error
+		if enricher, err = enrich.New(*cfg.Enrich, s.metrics.Enrich); err != nil {
+			return nil, fmt.Errorf("--enrich.exporter-url: %w", err)
+		}
+	}
 	p := &pipeline{
-		router:    cfg.Router,
-		dedupe:    dedupe.New(cfg.DedupeWindow),
-		deliverer: deliverer,
-		render:    render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL},
-		channel:   cfg.Channel,
-		webhook:   cfg.WebhookURL,
-		metrics:   s.metrics,
-		logger:    cfg.Logger,
-		deadline:  cfg.Deadline,
+		enricher:     enricher,
+		enrichBudget: cfg.EnrichBudget,
+		changes:      newChanges(cfg.StateTTL, time.Now),
+		router:       cfg.Router,
+		dedupe:       dedupe.New(cfg.DedupeWindow),
+		deliverer:    deliverer,
+		render:       render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL},
+		channel:      cfg.Channel,
+		webhook:      cfg.WebhookURL,
+		metrics:      s.metrics,
+		logger:       cfg.Logger,
+		deadline:     cfg.Deadline,
 	}
 	for _, r := range cfg.Router.Routes() {
 		for _, st := range []string{"firing", "resolved"} {

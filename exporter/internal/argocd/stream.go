@@ -25,8 +25,8 @@ const (
 	EventUnknown   EventType = "UNKNOWN"
 )
 
-// Event is one message of GET /api/v1/stream/applications.
-type Event struct {
+// WatchEvent is one message of GET /api/v1/stream/applications.
+type WatchEvent struct {
 	Type EventType
 	// App is the application's new state (ADDED, MODIFIED) or its last one
 	// (DELETED); empty for keepalives and unknown types.
@@ -57,14 +57,14 @@ func NewStreamReader(r io.Reader, sse bool) *StreamReader {
 // event is dropped, never half-applied); undecodable data gives an error
 // wrapping ErrMalformedResponse; an error object the server wrote into the
 // stream ({"error":{"http_code":..,"message":..}}), an *APIError.
-func (s *StreamReader) Next() (Event, error) {
+func (s *StreamReader) Next() (WatchEvent, error) {
 	if s.sse {
 		return s.nextSSE()
 	}
 	for {
 		line, err := s.line()
 		if err != nil {
-			return Event{}, err
+			return WatchEvent{}, err
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
@@ -76,16 +76,16 @@ func (s *StreamReader) Next() (Event, error) {
 // nextSSE assembles one SSE event: its data lines joined by newlines, sent
 // when a blank line follows. Other fields (event:, id:, retry:) carry
 // nothing Argo CD uses.
-func (s *StreamReader) nextSSE() (Event, error) {
+func (s *StreamReader) nextSSE() (WatchEvent, error) {
 	var data []byte
 	have := false
 	for {
 		line, err := s.line()
 		if err != nil {
 			if err == io.EOF && have {
-				return Event{}, io.ErrUnexpectedEOF
+				return WatchEvent{}, io.ErrUnexpectedEOF
 			}
-			return Event{}, err
+			return WatchEvent{}, err
 		}
 		switch {
 		case len(line) == 0:
@@ -94,7 +94,7 @@ func (s *StreamReader) nextSSE() (Event, error) {
 			}
 		case line[0] == ':':
 			if !have {
-				return Event{Type: EventKeepalive}, nil
+				return WatchEvent{Type: EventKeepalive}, nil
 			}
 		default:
 			field, value, _ := bytes.Cut(line, []byte(":"))
@@ -106,7 +106,7 @@ func (s *StreamReader) nextSSE() (Event, error) {
 				data = append(data, '\n')
 			}
 			if len(data)+len(value) > maxEventSize {
-				return Event{}, fmt.Errorf("%w: stream event larger than %d bytes", ErrMalformedResponse, maxEventSize)
+				return WatchEvent{}, fmt.Errorf("%w: stream event larger than %d bytes", ErrMalformedResponse, maxEventSize)
 			}
 			data = append(data, value...)
 			have = true
@@ -138,40 +138,40 @@ func (s *StreamReader) line() ([]byte, error) {
 	}
 }
 
-func decodeEvent(p *fastjson.Parser, b []byte) (Event, error) {
+func decodeEvent(p *fastjson.Parser, b []byte) (WatchEvent, error) {
 	v, err := p.ParseBytes(b)
 	if err != nil {
-		return Event{}, fmt.Errorf("%w: stream event: %v", ErrMalformedResponse, err)
+		return WatchEvent{}, fmt.Errorf("%w: stream event: %v", ErrMalformedResponse, err)
 	}
 	if e := v.Get("error"); e != nil && e.Type() != fastjson.TypeNull {
 		code := e.GetInt("http_code")
 		if code < 400 || code > 599 {
 			code = 500 // an error object is never a success
 		}
-		return Event{}, errorFromBody(code, mustJSON(map[string]string{"message": string(e.GetStringBytes("message"))}), "")
+		return WatchEvent{}, errorFromBody(code, mustJSON(map[string]string{"message": string(e.GetStringBytes("message"))}), "")
 	}
 	res := v.Get("result")
 	if res == nil || res.Type() != fastjson.TypeObject {
-		return Event{}, fmt.Errorf("%w: stream event without result", ErrMalformedResponse)
+		return WatchEvent{}, fmt.Errorf("%w: stream event without result", ErrMalformedResponse)
 	}
 	typ := EventType(res.GetStringBytes("type"))
 	switch typ {
 	case EventAdded, EventModified, EventDeleted:
 	default:
-		return Event{Type: EventUnknown}, nil
+		return WatchEvent{Type: EventUnknown}, nil
 	}
 	app := res.Get("application")
 	if app == nil {
-		return Event{}, fmt.Errorf("%w: %s event without application", ErrMalformedResponse, typ)
+		return WatchEvent{}, fmt.Errorf("%w: %s event without application", ErrMalformedResponse, typ)
 	}
 	a, err := appFromValue(app)
 	if err != nil {
-		return Event{}, fmt.Errorf("%w: %s event: %v", ErrMalformedResponse, typ, err)
+		return WatchEvent{}, fmt.Errorf("%w: %s event: %v", ErrMalformedResponse, typ, err)
 	}
 	if a.Name == "" {
-		return Event{}, fmt.Errorf("%w: %s event without metadata.name", ErrMalformedResponse, typ)
+		return WatchEvent{}, fmt.Errorf("%w: %s event without metadata.name", ErrMalformedResponse, typ)
 	}
-	return Event{Type: typ, App: a}, nil
+	return WatchEvent{Type: typ, App: a}, nil
 }
 
 func mustJSON(v any) []byte {

@@ -65,7 +65,7 @@ func TestStreamReader(t *testing.T) {
 			var got []want
 			var err error
 			for {
-				var ev argocd.Event
+				var ev argocd.WatchEvent
 				ev, err = rd.Next()
 				if err != nil {
 					break

@@ -124,13 +124,13 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions) (_ *Stream, err e
 // Next returns the next event (keepalives included). Errors: io.EOF when
 // the server ended the stream, ErrStreamStalled, an *APIError the server
 // wrote into the stream, or a transport or decoding error.
-func (s *Stream) Next() (Event, error) {
+func (s *Stream) Next() (WatchEvent, error) {
 	ev, err := s.rd.Next()
 	if err != nil {
 		if s.stall != nil && s.stall.fired() {
-			return Event{}, ErrStreamStalled
+			return WatchEvent{}, ErrStreamStalled
 		}
-		return Event{}, fmt.Errorf("watch applications: %w", scrubURL(err))
+		return WatchEvent{}, fmt.Errorf("watch applications: %w", scrubURL(err))
 	}
 	// Asked for the detail paths, the event has them: empty means none.
 	if s.projected && ev.Type != EventKeepalive {

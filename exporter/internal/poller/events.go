@@ -23,11 +23,11 @@ func keyOf(a *argocd.App) appKey { return appKey{a.Namespace, a.Name} }
 // one is next asked for, whole, so no reader sees half of them. The
 // Observer hears of the changed and deleted apps (all of the snapshot, if
 // it is no ChangeObserver). Events of other types are ignored.
-func (p *Poller) Apply(ctx context.Context, evs []argocd.Event, now time.Time) {
+func (p *Poller) Apply(ctx context.Context, evs []argocd.WatchEvent, now time.Time) {
 	var changed, deleted []argocd.App
 	p.mu.Lock()
 	if p.pending == nil {
-		p.pending = make(map[appKey]argocd.Event)
+		p.pending = make(map[appKey]argocd.WatchEvent)
 	}
 	for _, ev := range evs {
 		k := keyOf(&ev.App)

@@ -30,10 +30,10 @@ func TestSyncSinceFollowsTheStatus(t *testing.T) {
 		return out
 	}
 	ctx := context.Background()
-	modified := func(syncs ...argocd.SyncStatus) []argocd.Event {
-		var evs []argocd.Event
+	modified := func(syncs ...argocd.SyncStatus) []argocd.WatchEvent {
+		var evs []argocd.WatchEvent
 		for _, a := range snap(syncs...) {
-			evs = append(evs, argocd.Event{Type: argocd.EventModified, App: a})
+			evs = append(evs, argocd.WatchEvent{Type: argocd.EventModified, App: a})
 		}
 		return evs
 	}
@@ -47,7 +47,7 @@ func TestSyncSinceFollowsTheStatus(t *testing.T) {
 		t.Fatalf("a's status changed: since %v", got)
 	}
 	// b is deleted and comes back: it starts afresh.
-	p.Apply(ctx, []argocd.Event{{Type: argocd.EventDeleted, App: snap(argocd.SyncOutOfSync, argocd.SyncOutOfSync)[1]}}, t0.Add(3*time.Hour))
+	p.Apply(ctx, []argocd.WatchEvent{{Type: argocd.EventDeleted, App: snap(argocd.SyncOutOfSync, argocd.SyncOutOfSync)[1]}}, t0.Add(3*time.Hour))
 	if got := since(); len(got) != 1 {
 		t.Fatalf("%d apps after DELETED, want 1", len(got))
 	}

@@ -80,7 +80,7 @@ type Poller struct {
 
 	// Watch events not yet folded into apps (see Apply), and where each app
 	// of apps is.
-	pending map[appKey]argocd.Event
+	pending map[appKey]argocd.WatchEvent
 	index   map[appKey]int
 }
 

@@ -39,6 +39,10 @@ type appState struct {
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
 	// DryRun: the attempt in PhaseAwaiting was only decided (dry-run mode).
 	DryRun bool `json:"dryRun,omitempty"`
+	// History, PausedAt and LastReset tell the story (see Story).
+	History   []Attempt `json:"history,omitempty"`
+	PausedAt  time.Time `json:"pausedAt,omitzero"`
+	LastReset *Reset    `json:"lastReset,omitempty"`
 
 	namespace, name string
 	gen             uint64 // last Observe that saw the app in scope

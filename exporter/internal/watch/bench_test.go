@@ -190,13 +190,13 @@ func BenchmarkHourAt10k(b *testing.B) {
 							if err != nil {
 								b.Fatal(err)
 							}
-							w.apply(context.Background(), []argocd.Event{ev})
+							w.apply(context.Background(), []argocd.WatchEvent{ev})
 							if e%50 == 0 {
 								p.Snapshot()                                  // a scrape every 30 s
 								p.Reobserve(context.Background(), time.Now()) // the engine's review every 30 s
 							}
 							if e%25 == 0 {
-								w.apply(context.Background(), []argocd.Event{{Type: argocd.EventKeepalive}})
+								w.apply(context.Background(), []argocd.WatchEvent{{Type: argocd.EventKeepalive}})
 							}
 						}
 						bytesRead += len(tr.changes) * 100 / nChanges

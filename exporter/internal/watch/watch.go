@@ -122,7 +122,7 @@ func (w *Watcher) Run(ctx context.Context) {
 	_ = w.cfg.Poller.Poll(ctx) // seed; a failure is logged by the poller and retried below
 
 	var (
-		events    chan argocd.Event
+		events    chan argocd.WatchEvent
 		ended     chan streamEnd
 		connected bool
 		backoff   = w.cfg.MinBackoff
@@ -160,7 +160,7 @@ func (w *Watcher) Run(ctx context.Context) {
 				backoff = min(backoff*2, w.cfg.MaxBackoff)
 				continue
 			}
-			events, ended = make(chan argocd.Event, 1024), make(chan streamEnd, 1)
+			events, ended = make(chan argocd.WatchEvent, 1024), make(chan streamEnd, 1)
 			go w.read(ctx, st, events, ended) // ends with the stream, or with ctx
 			connected = true
 			w.up.Set(1)
@@ -173,7 +173,7 @@ func (w *Watcher) Run(ctx context.Context) {
 		case ev := <-events:
 			// With what else is queued: a burst (every connect starts with
 			// ADDED for every app) is applied in a few batches.
-			batch := []argocd.Event{ev}
+			batch := []argocd.WatchEvent{ev}
 			for len(events) > 0 && len(batch) < cap(events) {
 				batch = append(batch, <-events)
 			}
@@ -183,7 +183,7 @@ func (w *Watcher) Run(ctx context.Context) {
 			w.armWake(wake)
 		case end := <-ended:
 			// Events sent before the end are all in the channel and good.
-			var batch []argocd.Event
+			var batch []argocd.WatchEvent
 			for len(events) > 0 {
 				batch = append(batch, <-events)
 			}
@@ -266,7 +266,7 @@ func (w *Watcher) fields() []string {
 
 // read forwards a stream's events until it ends; events whose app lacks
 // detail a metric needs get a Get first, as in polling.
-func (w *Watcher) read(ctx context.Context, st *argocd.Stream, out chan<- argocd.Event, ended chan<- streamEnd) {
+func (w *Watcher) read(ctx context.Context, st *argocd.Stream, out chan<- argocd.WatchEvent, ended chan<- streamEnd) {
 	defer st.Close()
 	for {
 		ev, err := st.Next()
@@ -292,7 +292,7 @@ func (w *Watcher) read(ctx context.Context, st *argocd.Stream, out chan<- argocd
 
 // apply counts a batch of events and hands the changes to the poller; it
 // reports whether the batch held more than keepalives.
-func (w *Watcher) apply(ctx context.Context, batch []argocd.Event) bool {
+func (w *Watcher) apply(ctx context.Context, batch []argocd.WatchEvent) bool {
 	changes := batch[:0:0]
 	for _, ev := range batch {
 		w.events.WithLabelValues(eventLabels[ev.Type]).Inc()

@@ -38,6 +38,7 @@ type Config struct {
 type Proc struct {
 	Name    string
 	LogPath string
+	config  Config
 	cmd     *exec.Cmd
 	done    chan struct{}
 	err     error // set before done closes
@@ -46,7 +47,19 @@ type Proc struct {
 // Start starts the process. The child gets its own process group (stopped as a whole) and
 // SIGTERM if this process dies first (no orphans after a kill -9 of the demo).
 func Start(c Config) (*Proc, error) {
-	logf, err := os.OpenFile(c.LogPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	return start(c, os.O_TRUNC)
+}
+
+// Restart starts a stopped process again with the same Config, appending to its log.
+func (p *Proc) Restart() (*Proc, error) {
+	if !p.Exited() {
+		return nil, fmt.Errorf("restart %s: still running", p.Name)
+	}
+	return start(p.config, os.O_APPEND)
+}
+
+func start(c Config, logMode int) (*Proc, error) {
+	logf, err := os.OpenFile(c.LogPath, os.O_CREATE|os.O_WRONLY|logMode, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%s: log file: %w", c.Name, err)
 	}
@@ -70,7 +83,7 @@ func Start(c Config) (*Proc, error) {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", c.Name, err)
 	}
-	p := &Proc{Name: c.Name, cmd: cmd, LogPath: c.LogPath, done: make(chan struct{})}
+	p := &Proc{Name: c.Name, config: c, cmd: cmd, LogPath: c.LogPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logf.Close()

@@ -35,6 +35,10 @@ type Config struct {
 	// 8080, the argocdURL of DefaultParams, so the links in the alerts' descriptions work.
 	SimPort int
 
+	// ArgoCD, when set, is a real Argo CD the exporter watches instead of the simulator
+	// (the real-Argo-CD e2e); the simulator is not started then.
+	ArgoCD *ExternalArgoCD
+
 	Slack       Slack
 	Sim         SimTimings
 	Remediation RemediationTimings
@@ -54,6 +58,12 @@ type Slack struct {
 	Deadline time.Duration
 	// Channel is the default channel.
 	Channel string
+}
+
+// ExternalArgoCD is an Argo CD API the stack does not run.
+type ExternalArgoCD struct {
+	URL   string // API base, e.g. http://127.0.0.1:PORT
+	Token string // the exporter's API token (written to a file for it)
 }
 
 // SimTimings scale the simulator's story.
@@ -78,6 +88,10 @@ var (
 
 // Stack is a running stack.
 type Stack struct {
+	// ArgoCDURL is the Argo CD API the exporter watches: the simulator's SimURL, or
+	// Config.ArgoCD's URL.
+	ArgoCDURL string
+	// SimURL is empty when Config.ArgoCD is set.
 	SimURL, ExporterURL, BridgeURL, PrometheusURL, AlertmanagerURL string
 	// SlackURL is the fake Slack's base URL (bot mode only).
 	SlackURL string
@@ -89,6 +103,8 @@ type Stack struct {
 	ConsoleText string
 
 	procs []*proc.Proc
+	// ready is each process's readiness URL, for restarts.
+	ready map[string]string
 }
 
 // Names of the processes, also their log file names (<name>.log in Work).
@@ -159,6 +175,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := os.WriteFile(bridgeToken, []byte(randomHex(24)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
+	// The exporter's read API token, which the bridge sends to learn each app's "why".
+	apiToken := filepath.Join(work, "api-token")
+	if err := os.WriteFile(apiToken, []byte(randomHex(24)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 
 	fmt.Fprintln(cfg.Log, "generating alert rules from", cfg.Params)
 	genDir := filepath.Join(work, "generated")
@@ -178,19 +199,22 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	sim := cfg.Sim
-	if err := s.start(ctx, ProcSim, cfg.Bin.Sim, s.SimURL+"/api/version", "",
-		"--web.listen-address="+simAddr, "--auth.token-file="+argocdToken, "--apps="+strconv.Itoa(sim.Apps),
-		"--scenario.degrade-after="+sim.DegradeAfter.String(), "--scenario.sync-pickup="+sim.SyncPickup.String(),
-		"--scenario.sync-duration="+sim.SyncDuration.String()); err != nil {
+	s.ArgoCDURL = s.SimURL
+	if cfg.ArgoCD != nil {
+		s.SimURL, s.ArgoCDURL = "", cfg.ArgoCD.URL
+		if err := os.WriteFile(argocdToken, []byte(cfg.ArgoCD.Token+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	} else if err := s.startSim(ctx, cfg.Bin.Sim, cfg.Sim, simAddr, argocdToken); err != nil {
 		return nil, err
 	}
 
 	bridgeArgs := []string{
 		"--web.listen-address=" + bridgeAddr, "--webhook.token-file=" + bridgeToken,
-		"--links.argocd-url=" + s.SimURL, "--links.grafana-url=http://127.0.0.1:3000",
+		"--links.argocd-url=" + s.ArgoCDURL, "--links.grafana-url=http://127.0.0.1:3000",
 		"--slack.channel=" + cfg.Slack.Channel, "--slack.per-channel-interval=0",
 		"--state.file=" + filepath.Join(work, "bridge-state.json"),
+		"--enrich.exporter-url=" + s.ExporterURL, "--enrich.token-file=" + apiToken,
 	}
 	bridgeStdout := ""
 	if cfg.Slack.Console {
@@ -209,7 +233,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		bridgeArgs = append(bridgeArgs, "--slack.api-url="+s.SlackURL+"/api/", "--slack.bot-token-file="+botToken)
 	}
 	if cfg.Slack.Deadline > 0 {
-		bridgeArgs = append(bridgeArgs, "--slack.deadline="+cfg.Slack.Deadline.String())
+		// The enrichment budget may take at most half the deadline.
+		bridgeArgs = append(bridgeArgs, "--slack.deadline="+cfg.Slack.Deadline.String(), "--enrich.budget="+(cfg.Slack.Deadline/2).String())
 	}
 
 	rem := cfg.Remediation
@@ -218,12 +243,15 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		args                     []string
 	}{
 		{ProcExporter, cfg.Bin.Exporter, s.ExporterURL + "/-/ready", "", []string{
-			"--argocd.api=" + s.SimURL, "--argocd.token-file=" + argocdToken,
+			"--argocd.api=" + s.ArgoCDURL, "--argocd.token-file=" + argocdToken,
 			"--argocd.poll-interval=" + rem.Poll.String(), "--argocd.timeout=5s",
 			"--web.listen-address=" + exporterAddr,
 			"--remediation.grace=" + rem.Grace.String(), "--remediation.backoff=" + rem.Backoff.String(),
 			"--remediation.max-backoff=" + rem.MaxBackoff.String(),
 			"--remediation.state-file=" + filepath.Join(work, "remediation-state.json"),
+			// The story runs in seconds, not minutes: a short cache so a resolved group's
+			// message sees what fixed it.
+			"--api.token-file=" + apiToken, "--api.cache-ttl=1s",
 		}},
 		{ProcBridge, cfg.Bin.Bridge, s.BridgeURL + "/-/ready", bridgeStdout, bridgeArgs},
 		{ProcAlertmanager, cfg.Bin.Alertmanager, s.AlertmanagerURL + "/-/ready", "", []string{
@@ -245,6 +273,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	return s, nil
 }
 
+func (s *Stack) startSim(ctx context.Context, bin string, sim SimTimings, addr, tokenFile string) error {
+	return s.start(ctx, ProcSim, bin, s.SimURL+"/api/version", "",
+		"--web.listen-address="+addr, "--auth.token-file="+tokenFile, "--apps="+strconv.Itoa(sim.Apps),
+		"--scenario.degrade-after="+sim.DegradeAfter.String(), "--scenario.sync-pickup="+sim.SyncPickup.String(),
+		"--scenario.sync-duration="+sim.SyncDuration.String())
+}
+
 // prepare creates the work directory and removes the data of a previous run.
 func (s *Stack) prepare() error {
 	if err := os.MkdirAll(filepath.Join(s.Work, "rules"), 0o755); err != nil {
@@ -264,7 +299,29 @@ func (s *Stack) start(ctx context.Context, name, bin, readyURL, stdoutPath strin
 		return err
 	}
 	s.procs = append(s.procs, p)
+	if s.ready == nil {
+		s.ready = map[string]string{}
+	}
+	s.ready[name] = readyURL
 	return p.WaitReady(ctx, readyURL, 60*time.Second)
+}
+
+// Restart stops one process (SIGTERM, as a rollout would) and starts it again with the same
+// arguments, its log continued, and waits until it is ready.
+func (s *Stack) Restart(ctx context.Context, name string) error {
+	for i, p := range s.procs {
+		if p.Name != name {
+			continue
+		}
+		p.Stop(10 * time.Second)
+		q, err := p.Restart()
+		if err != nil {
+			return err
+		}
+		s.procs[i] = q
+		return q.WaitReady(ctx, s.ready[name], 60*time.Second)
+	}
+	return fmt.Errorf("restart %s: no such process", name)
 }
 
 // Exited returns the name of a process that has ended, or "" while all run.
