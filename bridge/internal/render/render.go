@@ -56,6 +56,10 @@ type Options struct {
 	ArgoCDURL  string
 	GrafanaURL string
 	Now        func() time.Time
+	// Interactive (bot mode) adds the action buttons (silence, acknowledge, retry/resume)
+	// instead of the Silence link, and shows Status.
+	Interactive bool
+	Status      Status
 }
 
 // Field is a title/value pair from a route's template override.
@@ -196,8 +200,9 @@ func (r *renderer) alerts() int {
 			cost += blockText(actions)
 			extra = 2
 		}
-		room := MaxBlockText - reserveTail - r.used - cost
-		if shown > 0 && (room < minAlertText || r.blocks+extra+2 > MaxBlocks) {
+		resBlocks, resText := r.statusReserve()
+		room := MaxBlockText - reserveTail - resText - r.used - cost
+		if shown > 0 && (room < minAlertText || r.blocks+extra+2+resBlocks > MaxBlocks) {
 			break
 		}
 		limit := min(perAlert, MaxSection, max(room, minAlertText))
@@ -315,7 +320,7 @@ func (r *renderer) actions(a template.Alert, i int) slack.Block {
 		{"dashboard", "Dashboard", dashboardURL(a.Annotations["dashboard_url"], r.opt.GrafanaURL)},
 		{"runbook", "Runbook", safeURL(a.Annotations["runbook_url"])},
 	}
-	if a.Status == "firing" {
+	if a.Status == "firing" && !r.opt.Interactive {
 		links = append(links, struct{ id, text, url string }{"silence", "Silence", silenceURL(r.n.ExternalURL, a.Labels)})
 	}
 	var els []slack.BlockElement
@@ -325,6 +330,9 @@ func (r *renderer) actions(a template.Alert, i int) slack.Block {
 		}
 		b := slack.NewButtonBlockElement(l.id+"-"+strconv.Itoa(i), "", slack.NewTextBlockObject(slack.PlainTextType, l.text, true, false))
 		b.URL = l.url
+		els = append(els, b)
+	}
+	if b := r.remediationButton(a, i); b != nil {
 		els = append(els, b)
 	}
 	if len(els) == 0 {
@@ -352,6 +360,7 @@ func (r *renderer) tail(shown int, custom bool) {
 	} else if r.n.TruncatedAlerts > 0 {
 		r.add(section(mrkdwn(fmt.Sprintf("%d more alert%s left out by Alertmanager's max_alerts", r.n.TruncatedAlerts, plural(int(min(r.n.TruncatedAlerts, 2))))), nil))
 	}
+	r.add(r.statusBlocks()...)
 	var items []slack.MixedElement
 	if sev := r.severity(); sev != "" {
 		items = append(items, mrkdwn("*Severity:* "+escapeTruncate(sev, maxContextItem)))
