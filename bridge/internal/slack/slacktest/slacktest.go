@@ -48,6 +48,7 @@ type Server struct {
 	// Record false keeps only a count (benchmarks).
 	Record bool
 	count  int
+	sock   *socketState
 }
 
 // New starts a fake Slack on 127.0.0.1.
@@ -85,6 +86,9 @@ func (s *Server) Count() int {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.serveSocket(w, r) {
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	req := Request{Body: body}
 	switch {
