@@ -164,4 +164,3 @@ func (r *Receiver) verify(ctx context.Context, h http.Header, body []byte) error
 	}
 	return v.Ensure()
 }
-
