@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/alertmanager/template"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 )
 
 // DefaultName is the default route's name when the config gives none.
@@ -28,6 +30,8 @@ type Config struct {
 	Templates    []string `yaml:"templates"`
 	Routes       []*Route `yaml:"routes"`
 	DefaultRoute *Route   `yaml:"default_route"`
+	// Actions says who may use the bot-mode buttons (docs/bridge.md).
+	Actions actions.Policy `yaml:"actions"`
 }
 
 // Route sends matching notifications to one destination.
@@ -102,6 +106,9 @@ func Parse(data []byte, dir string) (*Router, error) {
 	}
 	if cfg.DefaultRoute != nil {
 		cfg.DefaultRoute.line = defaultLine
+	}
+	if err := cfg.Actions.Validate(); err != nil {
+		return nil, err
 	}
 	return newRouter(&cfg, dir)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
@@ -25,6 +26,24 @@ type pipeline struct {
 	logger    *slog.Logger
 	// deadline bounds the whole notification, a wait for a duplicate in flight included.
 	deadline time.Duration
+	// actions and recent are set when the Slack actions are on (actions.go).
+	actions actions.Store
+	recent  *recent
+}
+
+// renderWith renders m on its route with the action status st (Slack actions on).
+func (p *pipeline) renderWith(m *webhook.Message, st render.Status) *render.Message {
+	rt := p.router.Match(m.MatchLabels())
+	ov, err := p.router.Overrides(rt, &m.Data)
+	if err != nil {
+		// A broken template must not lose the alert: what rendered is used, the rest is built in.
+		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
+	}
+	opt := p.render
+	if p.actions != nil {
+		opt.Interactive, opt.Status = true, st
+	}
+	return render.Render(m, ov, opt)
 }
 
 func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
@@ -40,12 +59,11 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 		p.logger.Debug("duplicate notification acknowledged", "group_key", m.GroupKey, "route", rt.Name)
 		return nil
 	}
-	ov, err := p.router.Overrides(rt, &m.Data)
-	if err != nil {
-		// A broken template must not lose the alert: what rendered is used, the rest is built in.
-		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
+	var st render.Status
+	if p.actions != nil {
+		st = p.actions.Get(render.GroupID(m.GroupKey)).Status(p.render.Now())
 	}
-	msg := render.Render(m, ov, p.render)
+	msg := p.renderWith(m, st)
 	target := slack.Target{Route: rt.Name, Channel: rt.Channel, WebhookURL: rt.WebhookURL()}
 	if target.Channel == "" {
 		target.Channel = p.channel
@@ -57,6 +75,9 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 	finish(err == nil)
 	if err != nil {
 		return err
+	}
+	if p.recent != nil {
+		p.recent.put(m)
 	}
 	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
 	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))

@@ -15,10 +15,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
@@ -60,6 +63,14 @@ type Config struct {
 	StateFile          string
 	StateTTL           time.Duration
 
+	// Slack actions (bot mode; console mode for the demo): SigningSecret verifies the Request
+	// URL /slack/interactions, AppToken opens Socket Mode; either turns the buttons on.
+	// Silencer and Remediator may be nil: their buttons then say they are not configured.
+	SigningSecret config.SecretReader
+	AppToken      string // secret
+	Silencer      actions.Silencer
+	Remediator    actions.Remediator
+
 	// Clock drives pacing and retry waits (nil = wall clock); HTTPClient talks to Slack.
 	Clock      slack.Clock
 	HTTPClient *http.Client
@@ -69,6 +80,7 @@ type Config struct {
 // Server is the bridge.
 type Server struct {
 	cfg      Config
+	receiver *interact.Receiver // nil when the Slack actions are off
 	metrics  *Metrics
 	mux      *http.ServeMux
 	draining atomic.Bool
@@ -103,6 +115,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Deadline <= 0 {
 		return errors.New("--slack.deadline must be positive")
+	}
+	if (c.SigningSecret != nil || c.AppToken != "") && c.Mode == ModeWebhook {
+		return errors.New("Slack actions (signing secret, app token) need bot mode: incoming webhooks cannot receive clicks")
+	}
+	if c.AppToken != "" && c.Mode != ModeBot {
+		return errors.New("socket mode (app token) needs bot mode")
 	}
 	return nil
 }
@@ -172,6 +190,9 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	s.mux = http.NewServeMux()
+	if cfg.Interactive() {
+		s.setupActions(p, deliverer, transport.(slack.Interactive))
+	}
 	s.mux.Handle("/webhook", webhook.NewHandler(p, cfg.WebhookToken, cfg.MaxInFlight, s.metrics.Webhooks, cfg.Logger))
 	s.mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
 	s.mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
@@ -227,8 +248,15 @@ func (s *Server) Run(ctx context.Context, srv *http.Server, serve func(*http.Ser
 			_ = c.Close()
 		}
 	}()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- serve(srv) }()
+	sctx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	go func() {
+		if err := s.runSocketMode(sctx); err != nil {
+			errc <- fmt.Errorf("slack socket mode: %w", err)
+		}
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -240,6 +268,9 @@ func (s *Server) Run(ctx context.Context, srv *http.Server, serve func(*http.Ser
 	defer cancel()
 	if err := srv.Shutdown(dctx); err != nil {
 		return fmt.Errorf("drain: %w", err)
+	}
+	if s.receiver != nil {
+		s.receiver.Wait() // clicks being handled finish (bounded by their own timeout)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
