@@ -78,4 +78,6 @@ func (c *Console) Ephemeral(_ context.Context, channel, user, text string) error
 var errNoUserGroups = errors.New("console mode has no user groups")
 
 // GroupMembers fails: the console knows no user groups.
-func (c *Console) GroupMembers(context.Context, string) ([]string, error) { return nil, errNoUserGroups }
+func (c *Console) GroupMembers(context.Context, string) ([]string, error) {
+	return nil, errNoUserGroups
+}
