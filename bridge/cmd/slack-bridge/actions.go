@@ -83,4 +83,3 @@ func configureActions(cli *CLI, env func(string) (string, bool), cfg *server.Con
 	}
 	return nil
 }
-
