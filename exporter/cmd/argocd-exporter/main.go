@@ -29,6 +29,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/writeapi"
 )
 
 // CLI is the whole command line. Each flag group is its own struct, embedded
@@ -39,6 +40,7 @@ type CLI struct {
 	Log    LogFlags    `embed:"" prefix:"log."`
 
 	Remediation remediate.Config `embed:"" prefix:"remediation."`
+	WriteAPI    WriteAPIFlags    `embed:"" prefix:"api."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -128,6 +130,8 @@ type exporter struct {
 	// stays out of reg so a 10k-app scrape skips the registry's per-series
 	// checks (see collector.Collector.Gather).
 	gatherer prometheus.Gatherer
+	// write is the remediation resume endpoint (nil: --api.write-token-file unset).
+	write http.Handler
 }
 
 // build creates the client, poller and collector, registers the exporter's
@@ -205,7 +209,11 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		p,
 		engine,
 	)
-	return &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p))}, nil
+	write, err := newWriteAPI(cli.WriteAPI, engine, reg, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p)), write: write}, nil
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.
@@ -218,6 +226,9 @@ func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog
 		MaxRequestsInFlight: 4,
 		EnableOpenMetrics:   true,
 	})))
+	if ex.write != nil {
+		mux.Handle(writeapi.Pattern, ex.write)
+	}
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprintln(w, "Healthy")
 	})
@@ -245,7 +256,7 @@ func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog
 			mux.Handle("/", landing)
 		}
 	}
-	// No endpoint takes a body; bound it anyway.
+	// Only the write endpoint takes a (tiny) body; bound every one.
 	return http.MaxBytesHandler(mux, 64<<10)
 }
 

@@ -1,0 +1,45 @@
+package remediate
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors of Resume, in the words the API answers with.
+var (
+	ErrRemediationOff = errors.New("remediation is off (--remediation.mode=off)")
+	ErrNotRemediated  = errors.New("app not under remediation (out of scope, unknown, or nothing to remediate)")
+	ErrSyncInFlight   = errors.New("a remediation sync of this app is in flight; try again when it is answered")
+)
+
+// Resume is a person's "try again": it clears the app's pause, attempt and error counts and
+// makes one attempt due at once (the grace is considered served), so the next poll that still
+// sees the app broken syncs it; by (who asked) is logged. It returns a one-line summary.
+func (e *Engine) Resume(namespace, name, by string) (string, error) {
+	if e.cfg.Mode == ModeOff {
+		return "", ErrRemediationOff
+	}
+	e.mu.Lock()
+	st := e.apps[appKey{namespace, name}]
+	switch {
+	case st == nil || !st.worthKeeping():
+		e.mu.Unlock()
+		return "", ErrNotRemediated
+	case st.InFlight:
+		e.mu.Unlock()
+		return "", ErrSyncInFlight
+	}
+	attempts, paused := st.Attempts, st.Paused
+	st.reset()
+	st.StreakStart = e.now().Add(-e.cfg.Grace)
+	e.mu.Unlock()
+	e.log.Info("remediation resumed by request", "app", appKey{namespace, name}.String(), "by", by, "attempts_before", attempts, "paused_before", paused)
+	if err := e.persist(); err != nil {
+		e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)
+	}
+	summary := fmt.Sprintf("attempt count %d cleared, one attempt due at the next poll", attempts)
+	if paused {
+		summary = fmt.Sprintf("pause cleared after %d attempts, one attempt due at the next poll", attempts)
+	}
+	return summary, nil
+}

@@ -1,0 +1,45 @@
+package remediate
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestResumePausedAppSyncsAtTheNextPoll(t *testing.T) {
+	s := runStuck(t, testConfig(), 30*time.Minute)
+	if st := s.state("argocd/stuck"); !st.Paused || len(s.fake.callsFor("argocd/stuck")) != 3 {
+		t.Fatalf("setup: want paused after 3 calls: %+v", st)
+	}
+	got, err := s.eng.Resume("argocd", "stuck", "alice (slack:U0ALICE)")
+	if err != nil || !strings.Contains(got, "pause cleared after 3 attempts") {
+		t.Fatalf("Resume = %q, %v", got, err)
+	}
+	if st := s.state("argocd/stuck"); st.Paused || st.Attempts != 0 {
+		t.Fatalf("state after resume %+v", st)
+	}
+	if n := s.logs.count("remediation resumed by request", "app=argocd/stuck", "slack:U0ALICE"); n != 1 {
+		t.Errorf("resume log lines = %d:\n%s", n, s.logs)
+	}
+	s.poll()
+	if n := len(s.fake.callsFor("argocd/stuck")); n != 4 {
+		t.Fatalf("%d sync calls after resume and one poll, want 4", n)
+	}
+	if st := s.state("argocd/stuck"); st.Attempts != 1 {
+		t.Errorf("attempts %d, want 1", st.Attempts)
+	}
+}
+
+func TestResumeRefusals(t *testing.T) {
+	s := runStuck(t, testConfig(), 30*time.Minute)
+	if _, err := s.eng.Resume("argocd", "unknown", "x"); !errors.Is(err, ErrNotRemediated) {
+		t.Errorf("unknown app: %v", err)
+	}
+	cfg := testConfig()
+	cfg.Mode = ModeOff
+	off := newScenario(t, cfg)
+	if _, err := off.eng.Resume("argocd", "stuck", "x"); !errors.Is(err, ErrRemediationOff) {
+		t.Errorf("mode off: %v", err)
+	}
+}
