@@ -48,7 +48,7 @@ func TestWriteAPI(t *testing.T) {
 	if code, body := post(h, "/api/v1/apps/argocd/nope/remediation/resume", "write-secret"); code != http.StatusNotFound {
 		t.Errorf("unknown app: %d %s", code, body)
 	}
-	if code, body := post(h, path, "write-secret"); code != http.StatusOK || !strings.Contains(body, "one attempt due") {
+	if code, body := post(h, path, "write-secret"); code != http.StatusOK || !strings.Contains(body, "attempt is due") {
 		t.Errorf("resume: %d %s", code, body)
 	}
 

@@ -12,9 +12,12 @@ var (
 	ErrSyncInFlight   = errors.New("a remediation sync of this app is in flight; try again when it is answered")
 )
 
-// Resume is a person's "try again": it clears the app's pause, attempt and error counts and
+// Resume is a person's "try once more": it clears the app's pause, error count and backoff and
 // makes one attempt due at once (the grace is considered served), so the next poll that still
-// sees the app broken syncs it; by (who asked) is logged. It returns a one-line summary.
+// sees the app broken syncs it; by (who asked) is logged. A paused app gets exactly one attempt:
+// its attempt count is set one short of the maximum, so a failure pauses it again rather than
+// starting a new round of syncs nobody asked for. An app still under remediation keeps its
+// count and only skips the wait. It returns a one-line summary.
 func (e *Engine) Resume(namespace, name, by string) (string, error) {
 	if e.cfg.Mode == ModeOff {
 		return "", ErrRemediationOff
@@ -31,15 +34,19 @@ func (e *Engine) Resume(namespace, name, by string) (string, error) {
 	}
 	attempts, paused := st.Attempts, st.Paused
 	st.reset()
+	st.Attempts = attempts
+	if paused {
+		st.Attempts = max(e.cfg.MaxAttempts-1, 0)
+	}
 	st.StreakStart = e.now().Add(-e.cfg.Grace)
 	e.mu.Unlock()
 	e.log.Info("remediation resumed by request", "app", appKey{namespace, name}.String(), "by", by, "attempts_before", attempts, "paused_before", paused)
 	if err := e.persist(); err != nil {
 		e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)
 	}
-	summary := fmt.Sprintf("attempt count %d cleared, one attempt due at the next poll", attempts)
+	summary := fmt.Sprintf("backoff skipped after %d attempts, the next attempt is due at the next poll", attempts)
 	if paused {
-		summary = fmt.Sprintf("pause cleared after %d attempts, one attempt due at the next poll", attempts)
+		summary = fmt.Sprintf("pause cleared after %d attempts, one more attempt due at the next poll", attempts)
 	}
 	return summary, nil
 }

@@ -13,11 +13,11 @@ func TestResumePausedAppSyncsAtTheNextPoll(t *testing.T) {
 		t.Fatalf("setup: want paused after 3 calls: %+v", st)
 	}
 	got, err := s.eng.Resume("argocd", "stuck", "alice (slack:U0ALICE)")
-	if err != nil || !strings.Contains(got, "pause cleared after 3 attempts") {
+	if err != nil || !strings.Contains(got, "pause cleared after 3 attempts, one more attempt") {
 		t.Fatalf("Resume = %q, %v", got, err)
 	}
-	if st := s.state("argocd/stuck"); st.Paused || st.Attempts != 0 {
-		t.Fatalf("state after resume %+v", st)
+	if st := s.state("argocd/stuck"); st.Paused || st.Attempts != 2 {
+		t.Fatalf("state after resume %+v, want not paused, 2 attempts (one left)", st)
 	}
 	if n := s.logs.count("remediation resumed by request", "app=argocd/stuck", "slack:U0ALICE"); n != 1 {
 		t.Errorf("resume log lines = %d:\n%s", n, s.logs)
@@ -26,8 +26,32 @@ func TestResumePausedAppSyncsAtTheNextPoll(t *testing.T) {
 	if n := len(s.fake.callsFor("argocd/stuck")); n != 4 {
 		t.Fatalf("%d sync calls after resume and one poll, want 4", n)
 	}
-	if st := s.state("argocd/stuck"); st.Attempts != 1 {
-		t.Errorf("attempts %d, want 1", st.Attempts)
+	// The one attempt fails: paused again, no further syncs.
+	s.run(30 * time.Minute)
+	if n := len(s.fake.callsFor("argocd/stuck")); n != 4 {
+		t.Fatalf("%d sync calls 30m after resume, want exactly 4", n)
+	}
+	if st := s.state("argocd/stuck"); !st.Paused || st.Attempts != 3 {
+		t.Errorf("state %+v, want paused again after 3 attempts", st)
+	}
+}
+
+func TestRetrySkipsTheBackoff(t *testing.T) {
+	s := newScenario(t, testConfig())
+	s.fake.add(&fakeApp{app: outOfSync("stuck")})
+	s.run(2*time.Minute + 30*time.Second) // grace 2m, first attempt, backoff 1m running
+	if n := len(s.fake.callsFor("argocd/stuck")); n != 1 {
+		t.Fatalf("setup: %d calls, want 1", n)
+	}
+	if _, err := s.eng.Resume("argocd", "stuck", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	s.poll()
+	if n := len(s.fake.callsFor("argocd/stuck")); n != 2 {
+		t.Fatalf("%d calls after retry and one poll, want 2", n)
+	}
+	if st := s.state("argocd/stuck"); st.Attempts != 2 {
+		t.Errorf("attempts %d, want 2 (a retry counts)", st.Attempts)
 	}
 }
 
