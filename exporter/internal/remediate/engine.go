@@ -279,9 +279,10 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 		st.ForbiddenLogged = false // a new streak may warn again
 		dirty = true
 	}
-	if st.Paused || now.Sub(st.StreakStart) < e.cfg.Grace || now.Before(st.NotBefore) {
+	if st.Paused && !st.Resumed || now.Sub(st.StreakStart) < e.cfg.Grace || now.Before(st.NotBefore) {
 		return nil, dirty
 	}
+	st.Resumed = false // the one attempt a person asked for is this one
 	if st.Pending { // backoff over and still broken: the last attempt did not help
 		e.failed(a, st, "app still "+reason+" after the sync")
 		dirty = true
@@ -361,7 +362,7 @@ func (e *Engine) pause(a *argocd.App, st *appState) {
 }
 
 func (s *appState) reset() {
-	s.Attempts, s.Paused, s.Errors = 0, false, 0
+	s.Attempts, s.Paused, s.Resumed, s.Errors = 0, false, false, 0
 	s.NotBefore, s.RequestedAt = time.Time{}, time.Time{}
 	s.Pending, s.DryRun, s.ForbiddenLogged = false, false, false
 }

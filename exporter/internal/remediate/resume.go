@@ -12,12 +12,13 @@ var (
 	ErrSyncInFlight   = errors.New("a remediation sync of this app is in flight; try again when it is answered")
 )
 
-// Resume is a person's "try once more": it clears the app's pause, error count and backoff and
-// makes one attempt due at once (the grace is considered served), so the next poll that still
-// sees the app broken syncs it; by (who asked) is logged. A paused app gets exactly one attempt:
-// its attempt count is set one short of the maximum, so a failure pauses it again rather than
-// starting a new round of syncs nobody asked for. An app still under remediation keeps its
-// count and only skips the wait. It returns a one-line summary.
+// Resume is a person's "try once more": it clears the app's error count and backoff and makes
+// one attempt due at once (the grace is considered served), so the next poll that still sees the
+// app broken syncs it; by (who asked) is logged. A paused app gets exactly one attempt: its
+// attempt count is set one short of the maximum and it stays paused until the outcome (so its
+// alert does not resolve and fire again meanwhile); a success resets it, a failure leaves it
+// paused. An app still under remediation keeps its count and only skips the wait. It returns a
+// one-line summary.
 func (e *Engine) Resume(namespace, name, by string) (string, error) {
 	if e.cfg.Mode == ModeOff {
 		return "", ErrRemediationOff
@@ -37,6 +38,7 @@ func (e *Engine) Resume(namespace, name, by string) (string, error) {
 	st.Attempts = attempts
 	if paused {
 		st.Attempts = max(e.cfg.MaxAttempts-1, 0)
+		st.Paused, st.Resumed = true, true
 	}
 	st.StreakStart = e.now().Add(-e.cfg.Grace)
 	e.mu.Unlock()

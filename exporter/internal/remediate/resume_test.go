@@ -16,8 +16,8 @@ func TestResumePausedAppSyncsAtTheNextPoll(t *testing.T) {
 	if err != nil || !strings.Contains(got, "pause cleared after 3 attempts, one more attempt") {
 		t.Fatalf("Resume = %q, %v", got, err)
 	}
-	if st := s.state("argocd/stuck"); st.Paused || st.Attempts != 2 {
-		t.Fatalf("state after resume %+v, want not paused, 2 attempts (one left)", st)
+	if st := s.state("argocd/stuck"); !st.Paused || !st.Resumed || st.Attempts != 2 {
+		t.Fatalf("state after resume %+v, want still paused (until the outcome), resumed, 2 attempts (one left)", st)
 	}
 	if n := s.logs.count("remediation resumed by request", "app=argocd/stuck", "slack:U0ALICE"); n != 1 {
 		t.Errorf("resume log lines = %d:\n%s", n, s.logs)
@@ -25,6 +25,9 @@ func TestResumePausedAppSyncsAtTheNextPoll(t *testing.T) {
 	s.poll()
 	if n := len(s.fake.callsFor("argocd/stuck")); n != 4 {
 		t.Fatalf("%d sync calls after resume and one poll, want 4", n)
+	}
+	if st := s.state("argocd/stuck"); !st.Paused || st.Resumed {
+		t.Fatalf("state during the attempt %+v, want paused, the one attempt used", st)
 	}
 	// The one attempt fails: paused again, no further syncs.
 	s.run(30 * time.Minute)
@@ -52,6 +55,28 @@ func TestRetrySkipsTheBackoff(t *testing.T) {
 	}
 	if st := s.state("argocd/stuck"); st.Attempts != 2 {
 		t.Errorf("attempts %d, want 2 (a retry counts)", st.Attempts)
+	}
+}
+
+func TestResumeThatFixesTheAppResets(t *testing.T) {
+	s := newScenario(t, testConfig())
+	app := s.fake.add(&fakeApp{app: outOfSync("stuck")})
+	s.run(30 * time.Minute)
+	if st := s.state("argocd/stuck"); !st.Paused {
+		t.Fatalf("setup: not paused: %+v", st)
+	}
+	s.fake.mu.Lock()
+	app.fixable = true // someone fixed the cause; the next sync works
+	s.fake.mu.Unlock()
+	if _, err := s.eng.Resume("argocd", "stuck", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	s.run(5 * time.Minute)
+	if n := len(s.fake.callsFor("argocd/stuck")); n != 4 {
+		t.Fatalf("%d sync calls, want 4", n)
+	}
+	if st := s.state("argocd/stuck"); st.Paused || st.Attempts != 0 {
+		t.Errorf("state %+v, want reset after the fix", st)
 	}
 }
 

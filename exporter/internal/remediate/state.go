@@ -27,6 +27,9 @@ type appState struct {
 	// (and written to disk) before the sync call is made.
 	Attempts int  `json:"attempts,omitempty"`
 	Paused   bool `json:"paused,omitempty"`
+	// Resumed: a person asked for one more attempt of the paused app (Resume); it stays Paused
+	// (the alert keeps firing) until that attempt's outcome.
+	Resumed bool `json:"resumed,omitempty"`
 	// NotBefore is the earliest time of the next attempt.
 	NotBefore time.Time `json:"notBefore,omitzero"`
 	// Errors counts consecutive refused calls (403, 5xx, timeouts): they are
