@@ -283,7 +283,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 		return nil, dirty
 	}
 	st.Resumed = false // the one attempt a person asked for is this one
-	if st.Pending { // backoff over and still broken: the last attempt did not help
+	if st.Pending {    // backoff over and still broken: the last attempt did not help
 		e.failed(a, st, "app still "+reason+" after the sync")
 		dirty = true
 	}

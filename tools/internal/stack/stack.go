@@ -82,6 +82,8 @@ type Stack struct {
 	ConsoleFile string
 	// ConsoleText is the bridge's stdout: each Slack message printed readably (console mode).
 	ConsoleText string
+	// SigningSecret signs clicks on the bridge's buttons (Click).
+	SigningSecret string
 
 	procs []*proc
 }
@@ -152,6 +154,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := os.WriteFile(bridgeToken, []byte(randomHex(24)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
+	// The Slack buttons: a signing secret for clicks, the exporter's write token, who may resume.
+	s.SigningSecret = randomHex(16)
+	signingSecret, writeToken, bridgeConfig := filepath.Join(work, "slack-signing-secret"), filepath.Join(work, "exporter-write-token"), filepath.Join(work, "bridge-config.yaml")
+	for file, content := range map[string]string{signingSecret: s.SigningSecret + "\n", writeToken: randomHex(24) + "\n", bridgeConfig: actionsConfig} {
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			return nil, err
+		}
+	}
 
 	fmt.Fprintln(cfg.Log, "generating alert rules from", cfg.Params)
 	rulesDir := filepath.Join(work, "rules")
@@ -183,6 +193,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		"--links.argocd-url=" + s.SimURL, "--links.grafana-url=http://127.0.0.1:3000",
 		"--slack.channel=" + cfg.Slack.Channel, "--slack.per-channel-interval=0",
 		"--state.file=" + filepath.Join(work, "bridge-state.json"),
+		"--config.file=" + bridgeConfig, "--slack.signing-secret-file=" + signingSecret,
+		"--alertmanager.url=" + s.AlertmanagerURL,
+		"--actions.exporter-url=" + s.ExporterURL, "--actions.exporter-token-file=" + writeToken,
 	}
 	bridgeStdout := ""
 	if cfg.Slack.Console {
@@ -211,6 +224,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"--remediation.grace=" + rem.Grace.String(), "--remediation.backoff=" + rem.Backoff.String(),
 			"--remediation.max-backoff=" + rem.MaxBackoff.String(),
 			"--remediation.state-file=" + filepath.Join(work, "remediation-state.json"),
+			"--api.write-token-file=" + writeToken,
 		}},
 		{ProcBridge, cfg.Bin.Bridge, s.BridgeURL + "/-/ready", bridgeStdout, bridgeArgs},
 		{ProcAlertmanager, cfg.Bin.Alertmanager, s.AlertmanagerURL + "/-/ready", "", []string{
