@@ -282,8 +282,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	if st.Paused && !st.Resumed || now.Sub(st.StreakStart) < e.cfg.Grace || now.Before(st.NotBefore) {
 		return nil, dirty
 	}
-	st.Resumed = false // the one attempt a person asked for is this one
-	if st.Pending {    // backoff over and still broken: the last attempt did not help
+	if st.Pending { // backoff over and still broken: the last attempt did not help
 		e.failed(a, st, "app still "+reason+" after the sync")
 		dirty = true
 	}
@@ -295,6 +294,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 		return nil, true
 	}
 
+	st.Resumed = false // the one attempt a person asked for is this one
 	j := &job{st: st, reason: reason, prevNotBefore: st.NotBefore}
 	st.Attempts++
 	st.Pending, st.RequestedAt, st.DryRun = true, now, e.cfg.Mode == ModeDryRun
