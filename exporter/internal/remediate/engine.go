@@ -375,6 +375,7 @@ func (e *Engine) undo(j job) {
 	j.st.Pending, j.st.InFlight = false, false
 	j.st.RequestedAt = time.Time{}
 	j.st.NotBefore = j.prevNotBefore
+	j.st.Resumed = j.st.Paused // a paused app's attempt was the one a person asked for: still owed
 }
 
 // run makes one sync call when a slot and the rate limiter allow.
