@@ -35,6 +35,8 @@ type e2e struct {
 	slack *slackfake.Fake
 	start time.Time
 	root  string
+	// stuckSyncs is how many syncs stuck must have had: 3, and one more after Resume.
+	stuckSyncs int
 }
 
 // TestEndToEnd runs the whole stack once and checks the story end to end. The steps share the
@@ -68,14 +70,17 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Stop()
-	e := &e2e{t: t, ctx: ctx, st: st, slack: fake, start: time.Now(), root: root}
+	e := &e2e{t: t, ctx: ctx, st: st, slack: fake, start: time.Now(), root: root, stuckSyncs: 3}
 	defer e.dumpOnFailure()
 
 	e.exporterMetricsInPrometheus()
 	e.stuckPausedAfterThreeSyncsFixableRepaired()
 	e.pausedAlertFiresForStuckOnly()
 	e.slackMessageNamesAppWithLink()
+	e.refusedResumeChangesNothing()
+	e.resumeGivesExactlyOneMoreSync()
 	e.slackFailuresDeliverExactlyOnce()
+	e.silenceStopsTheNextNotification()
 	e.resolvedUpdatesInPlace()
 	e.oneMessagePerAlertGroup()
 	e.dashboardQueriesReturnData()
@@ -167,7 +172,7 @@ func (e *e2e) checkSyncCounts() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	want := map[string]int{"stuck": 3, "fixable": 1, "healthy": 0, "automated": 0, "opted-out": 0}
+	want := map[string]int{"stuck": e.stuckSyncs, "fixable": 1, "healthy": 0, "automated": 0, "opted-out": 0}
 	for app, n := range want {
 		if got := counts[app]; got.Calls != n || got.Accepted != n {
 			e.t.Errorf("%s: %d sync calls (%d accepted), want exactly %d", app, got.Calls, got.Accepted, n)

@@ -1,5 +1,5 @@
 // Package slackfake is a fake of the Slack Web API methods the bridge uses in bot mode
-// (chat.postMessage, chat.update), for the end-to-end test: it accepts slack-go's form bodies
+// (chat.postMessage, chat.update, chat.postEphemeral), for the end-to-end test: it accepts slack-go's form bodies
 // (and JSON bodies), checks the bot token, hands out channel IDs and message timestamps, records
 // every call, and on command answers 429 with Retry-After and then 500 for a while.
 package slackfake
@@ -97,7 +97,7 @@ func (f *Fake) Calls() []Call {
 // ServeHTTP answers <anything>/chat.postMessage and <anything>/chat.update.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	method := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-	if method != "chat.postMessage" && method != "chat.update" {
+	if method != "chat.postMessage" && method != "chat.update" && method != "chat.postEphemeral" {
 		f.answer(w, method, http.StatusNotFound, "unknown_method", nil)
 		return
 	}
