@@ -76,9 +76,9 @@ type Click struct {
 // Slack does, and returns the HTTP status.
 func (s *Stack) Click(ctx context.Context, c Click) (int, error) {
 	payload, err := json.Marshal(map[string]any{
-		"type": "block_actions",
-		"user": map[string]string{"id": c.User, "name": strings.ToLower(c.User)},
-		"team": map[string]string{"id": "T0DEMO", "domain": "argocd-monitor-demo"},
+		"type":      "block_actions",
+		"user":      map[string]string{"id": c.User, "name": strings.ToLower(c.User)},
+		"team":      map[string]string{"id": "T0DEMO", "domain": "argocd-monitor-demo"},
 		"container": map[string]string{"type": "message_attachment", "channel_id": c.Channel, "message_ts": c.TS},
 		"channel":   map[string]string{"id": c.Channel},
 		"actions": []map[string]string{{
