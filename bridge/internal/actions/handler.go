@@ -240,7 +240,7 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 			ids = append(ids, id)
 		}
 		_ = h.cfg.Store.Update(g, func(s *State) { s.Silence = &Silence{Mark: Mark{User: user, At: now}, Until: until, IDs: ids} })
-		return fmt.Sprintf("🔕 <@%s> silenced this group for %s, until %s (Alertmanager silence %s).", user, c.dur, clock(until), shortIDs(ids)), nil
+		return fmt.Sprintf("🔕 <@%s> silenced this group for %dh, until %s (Alertmanager silence %s).", user, int(c.dur.Hours()), clock(until), shortIDs(ids)), nil
 	case ActionExpire:
 		st := h.cfg.Store.Get(g)
 		if st.Silence == nil || h.cfg.Silencer == nil {
@@ -279,7 +279,7 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 		if c.kind == KindRetry {
 			verb = "asked for a sync retry of"
 		}
-		return fmt.Sprintf("🔁 <@%s> %s %s at %s: %s. The attempt's result follows in this thread.", user, verb, app, clock(now), answer), nil
+		return fmt.Sprintf("🔁 <@%s> %s %s at %s: %s. If the sync fixes the app, the alert resolves in this thread.", user, verb, app, clock(now), answer), nil
 	}
 }
 
