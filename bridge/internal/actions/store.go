@@ -1,8 +1,15 @@
 package actions
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/google/renameio/v2"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 )
@@ -65,20 +72,52 @@ func clock(t time.Time) string {
 	return t.UTC().Format("15:04 UTC")
 }
 
-// Store keeps State per group (render.GroupID). The bridge keeps it in memory for now; shared
-// state for several bridge replicas replaces this implementation, not the interface.
+// Store keeps State per group (render.GroupID). The bridge keeps it in a local file beside its
+// message state for now; shared state for several bridge replicas replaces this
+// implementation, not the interface.
 type Store interface {
 	Get(group string) State
 	// Update changes the group's state under the store's lock.
 	Update(group string, fn func(*State)) error
 }
 
-// MemoryStore is a Store in memory; states untouched for ttl are forgotten.
+// MemoryStore is a Store in memory, optionally kept in a JSON file written atomically; states
+// untouched for ttl are forgotten.
 type MemoryStore struct {
-	mu  sync.Mutex
-	ttl time.Duration
-	now func() time.Time
-	m   map[string]State
+	mu   sync.Mutex
+	ttl  time.Duration
+	now  func() time.Time
+	m    map[string]State
+	path string
+}
+
+type storeFile struct {
+	Version int              `json:"version"`
+	Groups  map[string]State `json:"groups"`
+}
+
+// OpenStore loads path (if it exists; "" keeps the states in memory only).
+func OpenStore(path string, ttl time.Duration, now func() time.Time) (*MemoryStore, error) {
+	s := NewMemoryStore(ttl, now)
+	s.path = path
+	if path == "" {
+		return s, nil
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return s, nil
+	case err != nil:
+		return nil, fmt.Errorf("read action state: %w", err)
+	}
+	var f storeFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("action state file %s is corrupt (move it away to start fresh): %w", path, err)
+	}
+	for k, st := range f.Groups {
+		s.m[k] = st
+	}
+	return s, nil
 }
 
 // NewMemoryStore returns an empty store.
@@ -110,5 +149,15 @@ func (s *MemoryStore) Update(group string, fn func(*State)) error {
 	fn(&st)
 	st.Updated = now
 	s.m[group] = st
+	if s.path == "" {
+		return nil
+	}
+	data, err := json.Marshal(storeFile{Version: 1, Groups: s.m})
+	if err != nil {
+		return fmt.Errorf("encode action state: %w", err)
+	}
+	if err := renameio.WriteFile(s.path, data, 0o600, renameio.WithTempDir(filepath.Dir(s.path))); err != nil {
+		return fmt.Errorf("write action state: %w", err)
+	}
 	return nil
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,11 +88,23 @@ func (c *Config) Interactive() bool {
 	return (c.Mode == ModeBot || c.Mode == ModeConsole) && (c.SigningSecret != nil || c.AppToken != "")
 }
 
+// ActionStateFile is where the acks and silences made from Slack are kept: beside the message
+// state file (bridge-state.json -> bridge-state-actions.json); "" without one.
+func ActionStateFile(stateFile string) string {
+	if stateFile == "" {
+		return ""
+	}
+	return strings.TrimSuffix(stateFile, filepath.Ext(stateFile)) + "-actions.json"
+}
+
 // setupActions builds the action handler and the interaction receiver behind
 // /slack/interactions and Socket Mode.
-func (s *Server) setupActions(p *pipeline, d *slack.Deliverer, t slack.Interactive) {
+func (s *Server) setupActions(p *pipeline, d *slack.Deliverer, t slack.Interactive) error {
 	cfg := s.cfg
-	store := actions.NewMemoryStore(cfg.StateTTL, cfg.Clock.Now)
+	store, err := actions.OpenStore(ActionStateFile(cfg.StateFile), cfg.StateTTL, cfg.Clock.Now)
+	if err != nil {
+		return err
+	}
 	p.actions = store
 	p.recent = &recent{ttl: cfg.StateTTL, now: cfg.Clock.Now, m: map[string]recentEntry{}}
 	h := actions.New(actions.Config{
@@ -102,6 +116,7 @@ func (s *Server) setupActions(p *pipeline, d *slack.Deliverer, t slack.Interacti
 		SigningSecret: cfg.SigningSecret, Handler: h, Timeout: cfg.Deadline * 3, Logger: cfg.Logger, Received: s.metrics.Interactions,
 	})
 	s.mux.Handle("/slack/interactions", s.receiver)
+	return nil
 }
 
 // runSocketMode runs the Socket Mode connection until ctx ends (nothing when no app token).

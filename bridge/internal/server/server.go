@@ -191,7 +191,9 @@ func New(cfg Config) (*Server, error) {
 
 	s.mux = http.NewServeMux()
 	if cfg.Interactive() {
-		s.setupActions(p, deliverer, transport.(slack.Interactive))
+		if err := s.setupActions(p, deliverer, transport.(slack.Interactive)); err != nil {
+			return nil, err
+		}
 	}
 	s.mux.Handle("/webhook", webhook.NewHandler(p, cfg.WebhookToken, cfg.MaxInFlight, s.metrics.Webhooks, cfg.Logger))
 	s.mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
