@@ -251,7 +251,7 @@ func (s *Stack) prepare() error {
 	if err := os.MkdirAll(filepath.Join(s.Work, "rules"), 0o755); err != nil {
 		return err
 	}
-	for _, stale := range []string{"prometheus-data", "alertmanager-data", "remediation-state.json", "bridge-state.json", "slack-messages.jsonl", "slack-console.txt", "argocd-token"} {
+	for _, stale := range []string{"prometheus-data", "alertmanager-data", "remediation-state.json", "bridge-state.json", "bridge-state-actions.json", "slack-messages.jsonl", "slack-console.txt", "argocd-token"} {
 		if err := os.RemoveAll(filepath.Join(s.Work, stale)); err != nil {
 			return err
 		}
