@@ -27,10 +27,19 @@ const signingSecret = "test-signing-secret"
 // clickButton posts a signed block_actions payload for action on the group's message.
 func clickButton(t *testing.T, bridgeURL, action, value, channel, ts string) int {
 	t.Helper()
+	return sendClick(t, bridgeURL, clickBody(action, value, channel, ts))
+}
+
+func clickBody(action, value, channel, ts string) string {
 	p := fmt.Sprintf(`{"type":"block_actions","user":{"id":"U0BOB","name":"bob"},"team":{"domain":"acme"},
 "container":{"message_ts":%q,"channel_id":%q},"actions":[{"action_id":%q,"block_id":"b","type":"button","value":%q,"action_ts":"1700000001.%d"}]}`,
 		ts, channel, action, value, time.Now().UnixNano())
-	body := url.Values{"payload": {p}}.Encode()
+	return url.Values{"payload": {p}}.Encode()
+}
+
+// sendClick signs body now and posts it to /slack/interactions.
+func sendClick(t *testing.T, bridgeURL, body string) int {
+	t.Helper()
 	now := strconv.FormatInt(time.Now().Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(signingSecret))
 	_, _ = io.WriteString(mac, "v0:"+now+":"+body)
@@ -104,6 +113,38 @@ func TestAckThroughTheBridge(t *testing.T) {
 	s.receiver.Wait()
 	if v := testutil.ToFloat64(s.Metrics().Actions.WithLabelValues("ack", "error")); v != 1 {
 		t.Errorf("a second ack must be refused as already done: %v", v)
+	}
+}
+
+// TestReplayedRequest: the same signed request sent twice (within the 5-minute window, so the
+// signature holds) acts once.
+func TestReplayedRequest(t *testing.T) {
+	fake := slacktest.New()
+	defer fake.Close()
+	cfg := testConfig(t, fake, io.Discard)
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, "", "xoxb-1", fake.APIURL(), "C0ALERTS"
+	cfg.SigningSecret = config.NewInlineSecret(signingSecret)
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := httpServer(t, s)
+	if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+		t.Fatalf("firing: %d %s", code, body)
+	}
+	m, _ := webhook.Decode(payload(t, "firing.json"))
+	body := clickBody(render.ActionAck, render.ButtonValue{Group: render.GroupID(m.GroupKey)}.Encode(), "C0ALERTS", "1700000000.000001")
+	for range 2 {
+		if code := sendClick(t, url, body); code != 200 {
+			t.Fatalf("click answered %d", code)
+		}
+	}
+	s.receiver.Wait()
+	if ok, replay := testutil.ToFloat64(s.Metrics().Actions.WithLabelValues("ack", "ok")), testutil.ToFloat64(s.Metrics().Actions.WithLabelValues("ack", "replay")); ok != 1 || replay != 1 {
+		t.Errorf("ack ok %v replay %v, want 1 and 1", ok, replay)
+	}
+	if n := len(fake.Requests()); n != 3 {
+		t.Errorf("%d Slack requests, want 3 (post, one update, one audit reply)", n)
 	}
 }
 
