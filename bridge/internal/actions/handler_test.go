@@ -259,7 +259,7 @@ func TestActionsAllowed(t *testing.T) {
 }
 
 func TestActionsRefused(t *testing.T) {
-	policy := Policy{Silence: &Allow{UserGroups: []string{oncall}}, Retry: &Allow{Users: []string{alice}}}
+	policy := Policy{Silence: &Allow{UserGroups: []string{oncall}}, Retry: &Allow{Users: []string{alice}}, Ack: &Allow{Users: []string{alice}}}
 	tests := []struct {
 		name   string
 		click  interact.Interaction
@@ -269,6 +269,8 @@ func TestActionsRefused(t *testing.T) {
 		{"resume is nobody's by default", clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "nobody yet"},
 		{"retry by someone else", clickOn(render.ActionRetry, bob, "argocd/payments"), ActionRetry, "only <@U0ALICE> may"},
 		{"silence outside the user group", clickOn(render.ActionSilence4h, bob, ""), ActionSilence, "only <!subteam^S0ONCALL> may"},
+		{"expire outside the user group", clickOn(render.ActionExpire, bob, ""), ActionExpire, "only <!subteam^S0ONCALL> may"},
+		{"ack restricted to alice", clickOn(render.ActionAck, bob, ""), ActionAck, "only <@U0ALICE> may"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
