@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"regexp"
 	"strconv"
 
 	"github.com/prometheus/alertmanager/template"
@@ -65,14 +66,25 @@ func (v ButtonValue) Encode() string {
 	return q.Encode()
 }
 
-// DecodeButtonValue parses a button value from an interaction payload (outside input).
+var (
+	groupIDRE = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
+	// Kubernetes object names (DNS-1123 subdomains).
+	k8sNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+)
+
+// DecodeButtonValue parses a button value from an interaction payload (outside input): a
+// group ID, and for retry/resume an app's namespace and name.
 func DecodeButtonValue(s string) (ButtonValue, bool) {
+	if len(s) > 2000 {
+		return ButtonValue{}, false
+	}
 	q, err := url.ParseQuery(s)
-	if err != nil || len(q["g"]) != 1 || q.Get("g") == "" || len(s) > 2000 {
+	if err != nil || len(q["g"]) != 1 || len(q["ns"]) > 1 || len(q["app"]) > 1 {
 		return ButtonValue{}, false
 	}
 	v := ButtonValue{Group: q.Get("g"), Namespace: q.Get("ns"), Name: q.Get("app")}
-	if (v.Namespace == "") != (v.Name == "") {
+	if !groupIDRE.MatchString(v.Group) || (v.Namespace == "") != (v.Name == "") ||
+		v.Namespace != "" && (!k8sNameRE.MatchString(v.Namespace) || !k8sNameRE.MatchString(v.Name)) {
 		return ButtonValue{}, false
 	}
 	return v, true

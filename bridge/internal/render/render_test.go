@@ -326,13 +326,13 @@ func TestInteractiveButtons(t *testing.T) {
 }
 
 func TestButtonValueRoundTrip(t *testing.T) {
-	for _, v := range []ButtonValue{{Group: GroupID("{}:{a=\"b\"}")}, {Group: "g", Namespace: "argocd", Name: "pay&ments"}} {
+	for _, v := range []ButtonValue{{Group: GroupID("{}:{a=\"b\"}")}, {Group: "0a", Namespace: "argocd", Name: "payments.v2"}} {
 		got, ok := DecodeButtonValue(v.Encode())
 		if !ok || got != v {
 			t.Errorf("round trip of %+v: %+v %v", v, got, ok)
 		}
 	}
-	for _, bad := range []string{"", "x=1", "g=a&g=b", "g=a&ns=x", "%zz"} {
+	for _, bad := range []string{"", "x=1", "g=a&g=b", "g=a&ns=x", "%zz", "g=xyz", "g=a&ns=Argo&app=x", "g=a&ns=a&app=b%0A"} {
 		if _, ok := DecodeButtonValue(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}
@@ -341,6 +341,7 @@ func TestButtonValueRoundTrip(t *testing.T) {
 
 func FuzzDecodeButtonValue(f *testing.F) {
 	f.Add("g=abc&ns=argocd&app=payments")
+	f.Add("g=\v!\"")
 	f.Add("g=abc")
 	f.Fuzz(func(t *testing.T, s string) {
 		v, ok := DecodeButtonValue(s)
