@@ -95,3 +95,21 @@ func TestResumeEndpoint(t *testing.T) {
 		}
 	})
 }
+
+func FuzzResumeBody(f *testing.F) {
+	f.Add(`{"requestedBy":"alice (slack:U1)"}`)
+	f.Add(`{`)
+	f.Add(``)
+	h := New(Config{Token: config.NewInlineSecret("t"), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
+	mux := http.NewServeMux()
+	mux.Handle(Pattern, h)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/apps/argocd/stuck/remediation/resume", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer t")
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest {
+			t.Fatalf("code %d for %q", w.Code, body)
+		}
+	})
+}
