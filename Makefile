@@ -61,6 +61,7 @@ demo: tools
 ## bench: the benchmarks named in the issues, with -benchmem.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(TOOLS) test -run '^$$' -bench . -benchmem ./internal/dashboards
 
 ## fuzz: every fuzz target of the product and tools modules, FUZZTIME each (default 10s).
 FUZZTIME ?= 10s
@@ -73,12 +74,8 @@ fuzz:
 	(cd exporter && run $(GO)); (cd bridge && run $(GO)); GOWORK=off run $(GO) -C tools
 
 ## generate: regenerate every generated file: rules, PrometheusRule, dashboards, rendered manifests (golden test files: go test -update).
-# Relative paths given to the generators resolve against the repository root.
 generate:
-	$(TOOLS) run ./cmd/alertsgen -params alerts/params.yaml -out-rules alerts/argocd-monitor.rules.yaml \
-		-out-prometheusrule deploy/components/prometheus-operator/prometheusrule.yaml
-	$(TOOLS) run ./cmd/dashgen -params alerts/params.yaml -out-dir dashboards \
-		-out-configmaps deploy/components/prometheus-operator/grafana-dashboards.yaml
+	$(TOOLS) run ./cmd/generate -params alerts/params.yaml
 	$(TOOLS) run ./cmd/deploy-render
 
 clean:

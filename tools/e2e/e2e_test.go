@@ -356,6 +356,11 @@ func (e *e2e) dashboardQueriesReturnData() {
 	end := time.Now()
 	n := 0
 	for _, f := range files {
+		// No Argo CD of its own here: the components dashboard's queries are run over realistic
+		// Argo CD series in Prometheus' engine instead (tools/internal/dashboards).
+		if filepath.Base(f) == "argocd-monitor-components.json" {
+			continue
+		}
 		queries, err := panelQueries(f)
 		if err != nil {
 			e.t.Fatal(err)

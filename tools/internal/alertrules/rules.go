@@ -10,13 +10,14 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/params"
 )
 
-// Rule is one alerting rule as Prometheus reads it.
+// Rule is one alerting or recording rule as Prometheus reads it.
 type Rule struct {
-	Alert       string            `yaml:"alert"`
+	Record      string            `yaml:"record,omitempty"`
+	Alert       string            `yaml:"alert,omitempty"`
 	Expr        string            `yaml:"expr"`
 	For         string            `yaml:"for,omitempty"`
-	Labels      map[string]string `yaml:"labels"`
-	Annotations map[string]string `yaml:"annotations"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
 
 // Group is a rule group.
@@ -212,5 +213,9 @@ sum by (job) (%s) == 0`,
 				" (webhooks answered 5xx, 401 or 422, or no bridge up). Alerts are not reaching Slack: this alert cannot reach you through the bridge either.",
 			b.overviewDashboard(), nil),
 	}}
-	return Groups{Groups: []Group{apps, self}}, nil
+	groups := []Group{apps, self, b.records()}
+	if p.Components.Enabled {
+		groups = append(groups, b.components())
+	}
+	return Groups{Groups: groups}, nil
 }

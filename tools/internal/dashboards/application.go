@@ -46,19 +46,19 @@ func application(p params.Params) *dashboard.DashboardBuilder {
 		WithPanel(encodedStat("Last operation", phase, phases, 4)).
 		WithPanel(newStat("Sync attempts").Height(4).Span(3).
 			Description("Remediation attempts in the current streak; the app pauses at the maximum.").
-			WithTarget(query("A", fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f), "attempts")).
+			WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f)), "attempts")).
 			ReduceOptions(lastValue()).Thresholds(thresholds("green", 1.0, "orange", 3.0, "red")).
 			NoValue("not remediated").ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Remediation").Height(4).Span(3).
-			WithTarget(query("A", fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f), "remediation")).
+			WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f)), "remediation")).
 			ReduceOptions(lastValue()).Mappings(valueMappings(pausedStates)).NoValue("not remediated").
 			ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Next sync attempt").Height(4).Span(3).
-			WithTarget(query("A", fmt.Sprintf("argocd_monitor_app_remediation_next_attempt_timestamp_seconds{%s} * 1000", f), "next")).
+			WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_remediation_next_attempt_timestamp_seconds{%s}", f))+" * 1000", "next")).
 			ReduceOptions(lastValue()).Unit("dateTimeFromNow").NoValue("none scheduled").
 			ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Health changed").Height(4).Span(3).
-			WithTarget(query("A", fmt.Sprintf("argocd_monitor_app_health_transition_timestamp_seconds{%s} * 1000", f), "changed")).
+			WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_health_transition_timestamp_seconds{%s}", f))+" * 1000", "changed")).
 			ReduceOptions(lastValue()).Unit("dateTimeFromNow").NoValue("not reported").
 			ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone))
 
@@ -67,7 +67,7 @@ func application(p params.Params) *dashboard.DashboardBuilder {
 		WithTarget(query("A", health, "Health")).
 		WithTarget(query("B", sync, "Sync")).
 		WithTarget(query("C", phase, "Last operation")).
-		WithTarget(query("D", fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f), "Remediation")).
+		WithTarget(query("D", perApp(fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f)), "Remediation")).
 		OverrideByQuery("A", []dashboard.DynamicConfigValue{{Id: "mappings", Value: stateMappings(healthStates)}}).
 		OverrideByQuery("B", []dashboard.DynamicConfigValue{{Id: "mappings", Value: stateMappings(syncStates)}}).
 		OverrideByQuery("C", []dashboard.DynamicConfigValue{{Id: "mappings", Value: stateMappings(phases)}}).
@@ -76,7 +76,7 @@ func application(p params.Params) *dashboard.DashboardBuilder {
 		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(false)))
 
 	b.WithPanel(timeseries.NewPanelBuilder().Title("Sync attempts in the current streak").Height(8).Span(12).
-		WithTarget(query("A", fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f), "attempts")).
+		WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f)), "attempts")).
 		LineInterpolation(common.LineInterpolationStepAfter).Min(0).Decimals(0).Legend(listLegend())).
 		WithPanel(timeseries.NewPanelBuilder().Title("Remediation syncs by result (per minute)").Height(8).Span(12).
 			WithTarget(query("A", perMinute("result", fmt.Sprintf("argocd_monitor_remediation_syncs_total{%s}", f)), "{{result}}")).
@@ -84,13 +84,13 @@ func application(p params.Params) *dashboard.DashboardBuilder {
 
 	b.WithPanel(newTable("Application").Height(5).Span(18).
 		Description("Source and destination as Argo CD reports them.").
-		WithTarget(tableQuery("A", fmt.Sprintf("argocd_monitor_app_info{%s}", f))).
+		WithTarget(tableQuery("A", perApp(fmt.Sprintf("argocd_monitor_app_info{%s}", f), "repo", "dest_server", "dest_namespace", "auto_sync"))).
 		WithTransformation(organize([]string{"Time", "Value", "__name__", "job", "instance"},
 			map[string]string{"repo": "Repository", "dest_server": "Destination server",
 				"dest_namespace": "Destination namespace", "auto_sync": "Automated sync"},
 			[]string{"namespace", "name", "project", "repo", "dest_server", "dest_namespace", "auto_sync"}))).
 		WithPanel(newStat("Since last reconcile").Height(5).Span(6).
-			WithTarget(instant("A", fmt.Sprintf("time() - argocd_monitor_app_reconciled_timestamp_seconds{%s}", f), "age")).
+			WithTarget(instant("A", fmt.Sprintf("time() - max(argocd_monitor_app_reconciled_timestamp_seconds{%s})", f), "age")).
 			ReduceOptions(lastValue()).Unit("s").NoValue("not reported").
 			Thresholds(thresholds("green", 600.0, "orange", 3600.0, "red")).
 			ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone))

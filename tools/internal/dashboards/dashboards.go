@@ -59,13 +59,18 @@ type Dashboard struct {
 	Model      dashboard.Dashboard
 }
 
-// Build returns both dashboards, with panel ids numbered in layout order.
+// Build returns the dashboards (the components one while the component rules are on), with
+// panel ids numbered in layout order.
 func Build(p params.Params) ([]Dashboard, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	var out []Dashboard
-	for _, b := range []*dashboard.DashboardBuilder{overview(p), application(p)} {
+	builders := []*dashboard.DashboardBuilder{overview(p), application(p)}
+	if p.Components.Enabled {
+		builders = append(builders, components(p))
+	}
+	for _, b := range builders {
 		d, err := b.Build()
 		if err != nil {
 			return nil, fmt.Errorf("build dashboard: %w", err)

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,9 +14,13 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
+	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/util/teststorage"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/alertrules"
@@ -102,8 +104,9 @@ func allPanels(ps []panel) []panel {
 func TestDashboardsContract(t *testing.T) {
 	models, out := rendered(t)
 	want := map[string]string{
-		params.OverviewUID: "Argo CD Monitor / Overview",
-		params.AppUID:      "Argo CD Monitor / Application",
+		params.OverviewUID:   "Argo CD Monitor / Overview",
+		params.AppUID:        "Argo CD Monitor / Application",
+		params.ComponentsUID: "Argo CD Monitor / Argo CD components",
 	}
 	if len(models) != len(want) {
 		t.Fatalf("%d dashboards, want %d", len(models), len(want))
@@ -120,7 +123,10 @@ func TestDashboardsContract(t *testing.T) {
 		for _, v := range m.Templating.List {
 			vars[v.Name] = v.Type
 		}
-		needed := map[string]string{"datasource": "datasource", "namespace": "query", "project": "query", "argocd_url": "constant"}
+		needed := map[string]string{"datasource": "datasource", "argocd_url": "constant"}
+		if uid != params.ComponentsUID {
+			needed["namespace"], needed["project"] = "query", "query"
+		}
 		if uid == params.AppUID {
 			needed["name"] = "query"
 		}
@@ -158,13 +164,21 @@ func TestDashboardsContract(t *testing.T) {
 		checkNoOverlap(t, uid, allPanels(m.Panels))
 	}
 	// The dashboards link to each other.
-	for from, to := range map[string]string{params.OverviewUID: params.AppDashboardPath, params.AppUID: params.OverviewDashboardPath} {
+	for _, l := range []struct {
+		from, to string
+		vars     bool
+	}{
+		{params.OverviewUID, params.AppDashboardPath, true},
+		{params.AppUID, params.OverviewDashboardPath, true},
+		{params.OverviewUID, params.ComponentsDashboardPath, false},
+		{params.ComponentsUID, params.OverviewDashboardPath, false},
+	} {
 		found := false
-		for _, l := range models[from].Links {
-			found = found || (l.URL == to && l.IncludeVars)
+		for _, got := range models[l.from].Links {
+			found = found || (got.URL == l.to && got.IncludeVars == l.vars)
 		}
 		if !found {
-			t.Errorf("%s has no link to %s carrying the variables", from, to)
+			t.Errorf("%s has no link to %s (variables: %v)", l.from, l.to, l.vars)
 		}
 	}
 }
@@ -252,6 +266,11 @@ func TestQueriesReadOnlyExposedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	g, err := alertrules.Build(params.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams.Add(g.Records()...)
 	models, _ := rendered(t)
 	for uid, m := range models {
 		for _, q := range queries(t, m) {
@@ -270,10 +289,12 @@ func TestQueriesReturnDataOnRealisticSeries(t *testing.T) {
 	storage := promqltest.LoadedStorage(t, syntheticSeries())
 	engine := promqltest.NewTestEngine(t, false, 5*time.Minute, promqltest.DefaultMaxSamplesPerQuery)
 	at := time.Unix(0, 0).Add(30 * time.Minute)
+	recordRules(t, engine, storage, time.Unix(0, 0), at)
 	models, _ := rendered(t)
 	vars := map[string]map[string]string{
-		params.OverviewUID: {"namespace": ".*", "project": ".*"},
-		params.AppUID:      {"namespace": "argocd", "project": ".*", "name": "stuck"},
+		params.OverviewUID:   {"namespace": ".*", "project": ".*"},
+		params.AppUID:        {"namespace": "argocd", "project": ".*", "name": "stuck"},
+		params.ComponentsUID: {},
 	}
 	for uid, m := range models {
 		for _, q := range queries(t, m) {
@@ -299,6 +320,19 @@ func TestQueriesReturnDataOnRealisticSeries(t *testing.T) {
 	}
 	if strings.Contains(got, `name="ok"`) {
 		t.Errorf("problem apps list the healthy app:\n%s", got)
+	}
+	// Two exporter replicas export every app series: each app still counts once.
+	for expr, want := range map[string]string{
+		fmt.Sprintf("sum(%s)", alertrules.RecordApps):                                              "{} => 3",
+		fmt.Sprintf(`sum(%s{health_status="Degraded"})`, alertrules.RecordHealth):                  "{} => 1",
+		fmt.Sprintf(`sum(%s{sync_status="OutOfSync"})`, alertrules.RecordSync):                     "{} => 2",
+		fmt.Sprintf("sum(%s)", alertrules.RecordPaused):                                            "{} => 1",
+		fmt.Sprintf("sum(%s)", alertrules.RecordRemediating):                                       "{} => 1",
+		"count(" + strings.SplitN(problemApps(`namespace=~".*", project=~".*"`), "\n", 2)[0] + ")": "{} => 3",
+	} {
+		if got := eval(t, engine, storage, expr, at); got != want {
+			t.Errorf("%s:\ngot %s, want %s", expr, got, want)
+		}
 	}
 	// The encoded state of the stuck app is Degraded (index 3) and OutOfSync (2).
 	for expr, want := range map[string]string{
@@ -378,18 +412,62 @@ func evalRange(t *testing.T, engine *promql.Engine, storage storage.Queryable, e
 	})
 }
 
+// recordRules evaluates the generated recording rules once a minute over the storage and appends
+// what they write, in rule order, as Prometheus' rule manager does.
+func recordRules(t testing.TB, engine *promql.Engine, st *teststorage.TestStorage, from, to time.Time) {
+	t.Helper()
+	g, err := alertrules.Build(params.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rs []*rules.RecordingRule
+	for _, grp := range g.Groups {
+		for _, r := range grp.Rules {
+			if r.Record == "" {
+				continue
+			}
+			expr, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs = append(rs, rules.NewRecordingRule(r.Record, expr, labels.EmptyLabels()))
+		}
+	}
+	ctx := context.Background()
+	q := rules.EngineQueryFunc(engine, st)
+	for ts := from; !ts.After(to); ts = ts.Add(time.Minute) {
+		for _, r := range rs {
+			vec, err := r.Eval(ctx, 0, ts, q, nil, 0)
+			if err != nil {
+				t.Fatalf("%s at %s: %v", r.Name(), ts, err)
+			}
+			app := st.Appender(ctx)
+			for _, s := range vec {
+				if _, err := app.Append(0, s.Metric, ts.UnixMilli(), s.F); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := app.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // syntheticSeries is 30 minutes of three apps (stuck: Degraded, OutOfSync, last sync Failed,
 // paused after 3 attempts; fixing: Progressing, OutOfSync, a retry scheduled; ok: Healthy and
-// Synced) plus the exporter's and the bridge's own metrics.
+// Synced), exported by two exporter replicas as in an HA setup, plus the exporter's and the
+// bridge's own metrics and Argo CD's (its 3.x names and labels).
 func syntheticSeries() string {
 	var b strings.Builder
 	b.WriteString("load 1m\n")
 	const exp = `job="argocd-monitor-exporter", instance="exporter:9797"`
+	const exp2 = `job="argocd-monitor-exporter", instance="exporter-2:9797"`
 	const br = `job="argocd-monitor-bridge", instance="bridge:9798"`
 	series := func(metric, labels, values string) {
 		fmt.Fprintf(&b, "  %s{%s} %s\n", metric, labels, values)
 	}
-	stateSet := func(metric, label, app string, states []state, current string) {
+	stateSet := func(exp, metric, label, app string, states []state, current string) {
 		for _, s := range states {
 			v := "0x30"
 			if s.name == current {
@@ -404,24 +482,30 @@ func syntheticSeries() string {
 		{"ok", "Healthy", "Synced", "Succeeded", "0x30", "0x30", ""},
 	} {
 		app := fmt.Sprintf(`namespace="argocd", name=%q, project="retail"`, a.name)
-		series("argocd_monitor_app_info", fmt.Sprintf(`%s, %s, repo="https://git.example.com/%s.git", dest_server="https://kubernetes.default.svc", dest_namespace=%q, auto_sync="false"`, exp, app, a.name, a.name), "1x30")
-		stateSet("argocd_monitor_app_health_status", "health_status", app, healthStates, a.health)
-		stateSet("argocd_monitor_app_sync_status", "sync_status", app, syncStates, a.sync)
-		stateSet("argocd_monitor_app_operation_phase", "phase", app, phases, a.phase)
-		series("argocd_monitor_app_reconciled_timestamp_seconds", exp+", "+app, "0+60x30")
-		series("argocd_monitor_app_health_transition_timestamp_seconds", exp+", "+app, "60x30")
-		series("argocd_monitor_app_remediation_attempts", exp+", "+app, a.attempts)
-		series("argocd_monitor_app_remediation_paused", exp+", "+app, a.paused)
-		if a.next != "" {
-			series("argocd_monitor_app_remediation_next_attempt_timestamp_seconds", exp+", "+app, a.next)
+		for _, exp := range []string{exp, exp2} {
+			series("argocd_monitor_app_info", fmt.Sprintf(`%s, %s, repo="https://git.example.com/%s.git", dest_server="https://kubernetes.default.svc", dest_namespace=%q, auto_sync="false"`, exp, app, a.name, a.name), "1x30")
+			stateSet(exp, "argocd_monitor_app_health_status", "health_status", app, healthStates, a.health)
+			stateSet(exp, "argocd_monitor_app_sync_status", "sync_status", app, syncStates, a.sync)
+			stateSet(exp, "argocd_monitor_app_operation_phase", "phase", app, phases, a.phase)
+			series("argocd_monitor_app_reconciled_timestamp_seconds", exp+", "+app, "0+60x30")
+			series("argocd_monitor_app_health_transition_timestamp_seconds", exp+", "+app, "60x30")
+			series("argocd_monitor_app_remediation_attempts", exp+", "+app, a.attempts)
+			series("argocd_monitor_app_remediation_paused", exp+", "+app, a.paused)
+			if a.next != "" {
+				series("argocd_monitor_app_remediation_next_attempt_timestamp_seconds", exp+", "+app, a.next)
+			}
 		}
+		// Syncs are the active replica's own actions: only it counts them.
 		series("argocd_monitor_remediation_syncs_total", exp+", "+app+`, result="triggered"`, "0+1x30")
 		series("argocd_monitor_remediation_syncs_total", exp+", "+app+`, result="failed"`, "0+1x30")
 	}
 	series("up", exp, "1x30")
+	series("up", exp2, "1x30")
 	series("up", br, "1x30")
 	series("argocd_monitor_api_up", exp, "1x30")
+	series("argocd_monitor_api_up", exp2, "1x30")
 	series("argocd_monitor_apps", exp, "3x30")
+	series("argocd_monitor_apps", exp2, "3x30")
 	series("argocd_monitor_last_poll_success_timestamp_seconds", exp, "0+60x30")
 	series("argocd_monitor_api_requests_total", exp+`, endpoint="list", code="200"`, "0+2x30")
 	series("argocd_monitor_api_requests_total", exp+`, endpoint="sync", code="400"`, "0+1x30")
@@ -440,43 +524,38 @@ func syntheticSeries() string {
 	series("argocd_monitor_bridge_webhooks_total", br+`, code="200"`, "0+3x30")
 	series("argocd_monitor_bridge_notifications_total", br+`, route="default", status="firing"`, "0+3x30")
 	series("argocd_monitor_bridge_slack_requests_total", br+`, method="chat.postMessage", result="ok"`, "0+3x30")
-	return b.String()
-}
 
-func TestGeneratedFilesAreFresh(t *testing.T) {
-	root := repoRoot(t)
-	const paramsFile = "alerts/params.yaml"
-	p, err := params.Load(filepath.Join(root, paramsFile))
-	if err != nil {
-		t.Fatal(err)
+	const ctl = `job="argocd-metrics", instance="10.0.0.5:8082"`
+	const repo = `job="argocd-repo-server", instance="10.0.0.8:8084", repo="https://git.example.com/stuck.git"`
+	const srv = `job="argocd-server-metrics", instance="10.0.0.4:8083"`
+	const cluster = `server="https://kubernetes.default.svc"`
+	series("argocd_cluster_connection_status", ctl+", "+cluster+`, k8s_version="v1.33.1"`, "1x30")
+	for _, a := range []struct{ name, phase, dryRun string }{{"stuck", "Failed", "false"}, {"ok", "Succeeded", "false"}, {"ok", "Succeeded", "true"}} {
+		series("argocd_app_sync_total", fmt.Sprintf(`%s, namespace="argocd", name=%q, project="retail", dest_server="https://kubernetes.default.svc", phase=%q, dry_run=%q`, ctl, a.name, a.phase, a.dryRun), "0+1x30")
 	}
-	out, err := Files(p, paramsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string][]byte{"deploy/components/prometheus-operator/grafana-dashboards.yaml": out.ConfigMaps}
-	for name, b := range out.JSON {
-		want["dashboards/"+name] = b
-	}
-	for path, w := range want {
-		got, err := os.ReadFile(filepath.Join(root, path))
-		if err != nil {
-			t.Errorf("%s: %v (run `make generate`)", path, err)
-			continue
-		}
-		if !bytes.Equal(got, w) {
-			t.Errorf("%s is out of date with tools/internal/dashboards and %s: run `make generate` and commit the result", path, paramsFile)
-		}
-	}
-	entries, err := os.ReadDir(filepath.Join(root, "dashboards"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if _, ok := out.JSON[e.Name()]; !ok && strings.HasSuffix(e.Name(), ".json") {
-			t.Errorf("dashboards/%s is not generated any more: delete it", e.Name())
+	series("argocd_kubectl_requests_total", ctl+`, host="10.96.0.1:443", method="GET", code="200"`, "0+10x30")
+	series("argocd_kubectl_requests_total", ctl+`, host="10.96.0.1:443", method="PATCH", code="500"`, "0+1x30")
+	series("argocd_kubectl_exec_pending", ctl+`, hostname="argocd-application-controller-0", command="apply"`, "2x30")
+	series("argocd_kubectl_exec_total", ctl+`, hostname="argocd-application-controller-0", command="apply"`, "0+3x30")
+	series("argocd_git_request_total", repo+`, request_type="fetch"`, "0+2x30")
+	series("argocd_git_request_total", repo+`, request_type="ls-remote"`, "0+4x30")
+	series("argocd_git_fetch_fail_total", repo+`, revision="HEAD"`, "0+1x30")
+	series("argocd_git_lsremote_fail_total", repo+`, revision="main"`, "0+1x30")
+	series("argocd_repo_pending_request_total", repo, "1x30")
+	series("argocd_redis_request_total", srv+`, initiator="argocd-server", command="get", failed="true"`, "0+1x30")
+	series("argocd_redis_request_total", srv+`, initiator="argocd-server", command="get", failed="false"`, "0+9x30")
+	series("argocd_appset_info", `job="argocd-applicationset-controller", instance="10.0.0.3:8080", namespace="argocd", name="teams", resource_update_status="ApplicationSetUpToDate"`, "1x30")
+	series("argocd_notifications_deliveries_total", `job="argocd-notifications-controller-metrics", instance="10.0.0.2:9001", trigger="on-sync-failed", service="slack", succeeded="true"`, "0+1x30")
+	series("argocd_info", srv+`, version="v3.6.0+37ee009"`, "1x30")
+	for _, h := range []struct{ name, sel string }{
+		{"argocd_app_reconcile", ctl + `, namespace="argocd", ` + cluster},
+		{"argocd_git_request_duration_seconds", repo + `, request_type="fetch"`},
+	} {
+		for le, v := range map[string]string{"0.5": "0+1x30", "4": "0+2x30", "+Inf": "0+2x30"} {
+			series(h.name+"_bucket", fmt.Sprintf(`%s, le=%q`, h.sel, le), v)
 		}
 	}
+	return b.String()
 }
 
 func TestConfigMapsCarryTheDashboards(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/alertrules"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/params"
 )
 
@@ -30,23 +31,29 @@ func quantiles(bucket string) (string, string) {
 }
 
 // problemApps selects, per app that is not both Synced and Healthy, one series carrying its
-// health_status and sync_status labels.
+// health_status and sync_status labels (one per app even with two exporter replicas).
 func problemApps(filter string) string {
-	return fmt.Sprintf(`(argocd_monitor_app_health_status{%[1]s} == 1)
-* on (%[2]s) group_left (sync_status)
-  (argocd_monitor_app_sync_status{%[1]s} == 1)
-unless on (%[2]s)
+	health := func(m string) string {
+		return perApp(fmt.Sprintf("argocd_monitor_app_health_status{%s%s}", filter, m), "health_status") + " == 1"
+	}
+	sync := func(m string) string {
+		return perApp(fmt.Sprintf("argocd_monitor_app_sync_status{%s%s}", filter, m), "sync_status") + " == 1"
+	}
+	return fmt.Sprintf(`(%[1]s)
+* on (%[3]s) group_left (sync_status)
+  (%[2]s)
+unless on (%[3]s)
   (
-    (argocd_monitor_app_health_status{%[1]s, health_status="Healthy"} == 1)
-  and on (%[2]s)
-    (argocd_monitor_app_sync_status{%[1]s, sync_status="Synced"} == 1)
-  )`, filter, appKeys)
+    (%[4]s)
+  and on (%[3]s)
+    (%[5]s)
+  )`, health(""), sync(""), appKeys, health(`, health_status="Healthy"`), sync(`, sync_status="Synced"`))
 }
 
-func stateStat(title, by, metric string, states []state) *stat.PanelBuilder {
+func stateStat(title, by, record string, states []state) *stat.PanelBuilder {
 	p := newStat(title).Height(5).Span(8).
 		Description(fmt.Sprintf("Applications per %s now.", by)).
-		WithTarget(instant("A", fmt.Sprintf("sum by (%s) (%s{%s})", by, metric, overviewFilter), "{{"+by+"}}")).
+		WithTarget(instant("A", fmt.Sprintf("sum by (%s) (%s{%s})", by, record, overviewFilter), "{{"+by+"}}")).
 		ReduceOptions(lastValue()).TextMode(common.BigValueTextModeValueAndName).
 		ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone)
 	for _, s := range states {
@@ -55,10 +62,10 @@ func stateStat(title, by, metric string, states []state) *stat.PanelBuilder {
 	return p
 }
 
-func stateOverTime(title, by, metric string, states []state) *timeseries.PanelBuilder {
+func stateOverTime(title, by, record string, states []state) *timeseries.PanelBuilder {
 	p := timeseries.NewPanelBuilder().Title(title).Height(8).Span(12).
 		Description(fmt.Sprintf("Applications per %s, stacked.", by)).
-		WithTarget(query("A", fmt.Sprintf("sum by (%s) (%s{%s})", by, metric, overviewFilter), "{{"+by+"}}")).
+		WithTarget(query("A", fmt.Sprintf("sum by (%s) (%s{%s})", by, record, overviewFilter), "{{"+by+"}}")).
 		Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 		FillOpacity(60).LineWidth(1).LineInterpolation(common.LineInterpolationStepAfter).
 		Legend(listLegend()).Min(0).Decimals(0)
@@ -90,27 +97,32 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 			IncludeVars(true).KeepTime(true)).
 		Link(dashboard.NewDashboardLinkBuilder("Argo CD").Type(dashboard.DashboardLinkTypeLink).
 			Url("${argocd_url}").Icon("external link").TargetBlank(true))
+	if p.Components.Enabled {
+		b.Link(dashboard.NewDashboardLinkBuilder("Argo CD components").Type(dashboard.DashboardLinkTypeLink).
+			Url(params.ComponentsDashboardPath).Icon("dashboard").Tooltip("Argo CD's own controller, repo-server, Redis, ApplicationSets and notifications").
+			KeepTime(true))
+	}
 
 	b.WithRow(dashboard.NewRowBuilder("Applications")).
-		WithPanel(stateStat("Health", "health_status", "argocd_monitor_app_health_status", healthStates)).
-		WithPanel(stateStat("Sync", "sync_status", "argocd_monitor_app_sync_status", syncStates)).
+		WithPanel(stateStat("Health", "health_status", alertrules.RecordHealth, healthStates)).
+		WithPanel(stateStat("Sync", "sync_status", alertrules.RecordSync, syncStates)).
 		WithPanel(newStat("Apps").Height(5).Span(4).
 			Description("Applications watched in the selected namespaces and projects.").
-			WithTarget(instant("A", fmt.Sprintf("count(argocd_monitor_app_info{%s})", f), "apps")).
+			WithTarget(instant("A", fmt.Sprintf("sum(%s{%s})", alertrules.RecordApps, f), "apps")).
 			ReduceOptions(lastValue()).GraphMode(common.BigValueGraphModeNone).ColorMode(common.BigValueColorModeNone)).
 		WithPanel(newStat("Remediation paused").Height(5).Span(4).
 			Description("Apps whose auto-sync gave up after the maximum attempts (ArgoCDAppRemediationPaused).").
-			WithTarget(instant("A", fmt.Sprintf("sum(argocd_monitor_app_remediation_paused{%s})", f), "paused")).
+			WithTarget(instant("A", fmt.Sprintf("sum(%s{%s})", alertrules.RecordPaused, f), "paused")).
 			ReduceOptions(lastValue()).GraphMode(common.BigValueGraphModeNone).
 			ColorMode(common.BigValueColorModeBackground).Thresholds(thresholds("green", 1.0, "red")).NoValue("0")).
-		WithPanel(stateOverTime("Health over time", "health_status", "argocd_monitor_app_health_status", healthStates)).
-		WithPanel(stateOverTime("Sync over time", "sync_status", "argocd_monitor_app_sync_status", syncStates)).
+		WithPanel(stateOverTime("Health over time", "health_status", alertrules.RecordHealth, healthStates)).
+		WithPanel(stateOverTime("Sync over time", "sync_status", alertrules.RecordSync, syncStates)).
 		WithPanel(newTable("Per project").Height(8).Span(24).
 			Description("Applications, and how many need attention, per Argo CD project.").
-			WithTarget(tableQuery("A", fmt.Sprintf("count by (project) (argocd_monitor_app_info{%s})", f))).
-			WithTarget(tableQuery("B", fmt.Sprintf(`sum by (project) (argocd_monitor_app_health_status{%s, health_status!="Healthy"})`, f))).
-			WithTarget(tableQuery("C", fmt.Sprintf(`sum by (project) (argocd_monitor_app_sync_status{%s, sync_status="OutOfSync"})`, f))).
-			WithTarget(tableQuery("D", fmt.Sprintf("sum by (project) (argocd_monitor_app_remediation_paused{%s})", f))).
+			WithTarget(tableQuery("A", fmt.Sprintf("sum by (project) (%s{%s})", alertrules.RecordApps, f))).
+			WithTarget(tableQuery("B", fmt.Sprintf(`sum by (project) (%s{%s, health_status!="Healthy"})`, alertrules.RecordHealth, f))).
+			WithTarget(tableQuery("C", fmt.Sprintf(`sum by (project) (%s{%s, sync_status="OutOfSync"})`, alertrules.RecordSync, f))).
+			WithTarget(tableQuery("D", fmt.Sprintf("sum by (project) (%s{%s})", alertrules.RecordPaused, f))).
 			WithTransformation(merge()).
 			WithTransformation(organize([]string{"Time"},
 				map[string]string{"Value #A": "Apps", "Value #B": "Not Healthy", "Value #C": "OutOfSync", "Value #D": "Remediation paused"},
@@ -121,9 +133,9 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 		WithPanel(newTable("Apps that are not Synced and Healthy").Height(10).Span(24).
 			Description("Click an app for its dashboard or to open it in Argo CD.").
 			WithTarget(tableQuery("A", problems)).
-			WithTarget(tableQuery("B", fmt.Sprintf("(argocd_monitor_app_operation_phase{%s} == 1)\nand on (%s)\n(%s)", f, appKeys, problems))).
-			WithTarget(tableQuery("C", fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}\nand on (%s)\n(%s)", f, appKeys, problems))).
-			WithTarget(tableQuery("D", fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}\nand on (%s)\n(%s)", f, appKeys, problems))).
+			WithTarget(tableQuery("B", fmt.Sprintf("(%s == 1)\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_operation_phase{%s}", f), "phase"), appKeys, problems))).
+			WithTarget(tableQuery("C", fmt.Sprintf("%s\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f)), appKeys, problems))).
+			WithTarget(tableQuery("D", fmt.Sprintf("%s\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f)), appKeys, problems))).
 			WithTransformation(merge()).
 			WithTransformation(organize([]string{"Time", "job", "instance", "__name__", "Value #A", "Value #B"},
 				map[string]string{"health_status": "Health", "sync_status": "Sync", "phase": "Last operation",
@@ -139,8 +151,8 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 			SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("Health")}))
 
 	syncs := timeseries.NewPanelBuilder().Title("Remediation syncs by result (per minute)").Height(8).Span(12).
-		Description("Syncs the exporter triggered and their outcomes.").
-		WithTarget(query("A", perMinute("result", fmt.Sprintf("argocd_monitor_remediation_syncs_total{%s}", f)), "{{result}}")).
+		Description("Syncs the exporter triggered and their outcomes (recorded as argocd_monitor:remediation_syncs:rate5m).").
+		WithTarget(query("A", fmt.Sprintf("sum by (result) (%s{%s}) * 60", alertrules.RecordRemediationSyncs, f), "{{result}}")).
 		DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).Legend(listLegend()).Min(0)
 	for _, r := range sortedKeys(resultColors) {
 		syncs.OverrideByName(r, fixedColor(resultColors[r]))
@@ -148,21 +160,21 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 	b.WithRow(dashboard.NewRowBuilder("Auto-sync remediation")).
 		WithPanel(timeseries.NewPanelBuilder().Title("Sync attempts in the current streak").Height(8).Span(12).
 			Description("Apps with remediation attempts; at the maximum the app is paused.").
-			WithTarget(query("A", fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s} > 0", f), "{{namespace}}/{{name}}")).
+			WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f))+" > 0", "{{namespace}}/{{name}}")).
 			LineInterpolation(common.LineInterpolationStepAfter).Legend(tableLegend()).Min(0).Decimals(0)).
 		WithPanel(syncs).
 		WithPanel(timeseries.NewPanelBuilder().Title("Apps being remediated and paused").Height(8).Span(24).
 			Description("Being remediated: attempts left in the current streak. Paused: remediation gave up and a person must act.").
-			WithTarget(query("A", fmt.Sprintf("sum(\n  (argocd_monitor_app_remediation_attempts{%[1]s} > bool 0)\n* on (%[2]s)\n  (argocd_monitor_app_remediation_paused{%[1]s} == bool 0)\n)", f, appKeys), "being remediated")).
-			WithTarget(query("B", fmt.Sprintf("sum(argocd_monitor_app_remediation_paused{%s})", f), "paused")).
+			WithTarget(query("A", fmt.Sprintf("sum(%s{%s}) or vector(0)", alertrules.RecordRemediating, f), "being remediated")).
+			WithTarget(query("B", fmt.Sprintf("sum(%s{%s})", alertrules.RecordPaused, f), "paused")).
 			LineInterpolation(common.LineInterpolationStepAfter).Legend(listLegend()).Min(0).Decimals(0).
 			OverrideByName("being remediated", fixedColor("orange")).OverrideByName("paused", fixedColor("red")))
 
 	exp := p.ExporterSelector
 	b.WithRow(dashboard.NewRowBuilder("Exporter")).
 		WithPanel(newStat("Argo CD API").Height(4).Span(4).
-			Description("Whether the exporter's last poll of the Argo CD API succeeded (ArgoCDMonitorAPIUnreachable).").
-			WithTarget(instant("A", "min(argocd_monitor_api_up)", "api")).ReduceOptions(lastValue()).
+			Description("Whether an exporter's last poll of the Argo CD API succeeded (ArgoCDMonitorAPIUnreachable): UP while any replica reaches it.").
+			WithTarget(instant("A", "max(argocd_monitor_api_up)", "api")).ReduceOptions(lastValue()).
 			Mappings(valueMappings(map[string]state{"0": {"DOWN", "red"}, "1": {"UP", "green"}})).
 			ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Exporter targets up").Height(4).Span(4).
@@ -175,7 +187,7 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 			ReduceOptions(lastValue()).Unit("s").Thresholds(thresholds("green", 120.0, "orange", 300.0, "red")).
 			ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Apps in last poll").Height(4).Span(4).
-			WithTarget(query("A", "sum(argocd_monitor_apps)", "apps")).ReduceOptions(lastValue()).
+			WithTarget(query("A", "sum(max by (job) (argocd_monitor_apps))", "apps")).ReduceOptions(lastValue()).
 			GraphMode(common.BigValueGraphModeArea).ColorMode(common.BigValueColorModeNone)).
 		WithPanel(newStat("Versions").Height(4).Span(8).
 			WithTarget(instant("A", "max by (version) (argocd_monitor_build_info)", "exporter {{version}}")).

@@ -1,7 +1,8 @@
-// Package dashboards builds argocd-monitor's Grafana dashboards ("Argo CD Monitor / Overview" and
-// "Argo CD Monitor / Application") with grafana-foundation-sdk, and renders them as dashboard JSON
-// and as ConfigMaps for Grafana's dashboard sidecar. Every query reads only metrics the exporter
-// and the bridge expose (checked by the tests against their metric family lists).
+// Package dashboards builds argocd-monitor's Grafana dashboards ("Argo CD Monitor / Overview",
+// "/ Application" and "/ Argo CD components") with grafana-foundation-sdk, and renders them as
+// dashboard JSON and as ConfigMaps for Grafana's dashboard sidecar. Every query reads only metrics
+// the exporter, the bridge or Argo CD expose, or series our recording rules write (checked by the
+// tests against their metric family lists and the generated rules).
 package dashboards
 
 import (
@@ -19,6 +20,12 @@ import (
 
 // appKeys identify an app in every app series.
 const appKeys = "namespace, name, project"
+
+// perApp keeps one series per app (and extra labels): two exporter replicas export the same app
+// series, which would otherwise show twice in tables and break one-to-one joins.
+func perApp(expr string, extra ...string) string {
+	return fmt.Sprintf("max by (%s) (%s)", strings.Join(append([]string{appKeys}, extra...), ", "), expr)
+}
 
 // state is one value of a state set with the colour it is shown in.
 type state struct{ name, color string }

@@ -1,6 +1,7 @@
 // Package params holds the settings shared by the alert rule and dashboard generators: job
-// selectors, alert durations and severities, and the URLs the alerts and dashboards link to. Every
-// setting has a default here; a strict YAML file overrides any subset of them.
+// selectors, alert durations and severities, the thresholds of the Argo CD component rules, and
+// the URLs the alerts and dashboards link to. Every setting has a default here; a strict YAML
+// file (alerts/params.yaml) overrides any subset of them.
 package params
 
 import (
@@ -11,8 +12,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v3"
 )
@@ -27,43 +28,58 @@ const (
 	MonitorAPIUnreachable = "ArgoCDMonitorAPIUnreachable"
 	MonitorDown           = "ArgoCDMonitorDown"
 	MonitorBridgeFailing  = "ArgoCDMonitorBridgeFailing"
+
+	// Alerts over Argo CD's own metrics (the components group).
+	ControllerReconcileSlow = "ArgoCDControllerReconcileSlow"
+	AppSyncsFailing         = "ArgoCDAppSyncsFailing"
+	ClusterConnectionLost   = "ArgoCDClusterConnectionLost"
+	KubectlErrors           = "ArgoCDKubectlErrors"
+	KubectlExecPending      = "ArgoCDKubectlExecPending"
+	GitRequestsFailing      = "ArgoCDGitRequestsFailing"
+	GitRequestsSlow         = "ArgoCDGitRequestsSlow"
+	RedisUnreachable        = "ArgoCDRedisUnreachable"
+	AppSetErrors            = "ArgoCDAppSetErrors"
+	NotificationsFailing    = "ArgoCDNotificationsFailing"
 )
 
 // Dashboard uids: stable, because the alerts' dashboard_url annotations and the dashboards' links
 // to each other depend on them.
 const (
-	OverviewUID = "argocd-monitor-overview"
-	AppUID      = "argocd-monitor-app"
+	OverviewUID   = "argocd-monitor-overview"
+	AppUID        = "argocd-monitor-app"
+	ComponentsUID = "argocd-monitor-components"
 )
 
-// AppDashboardPath and OverviewDashboardPath are the Grafana paths of the two dashboards (the slug
-// after the uid is cosmetic: Grafana resolves by uid).
+// Grafana paths of the dashboards (the slug after the uid is cosmetic: Grafana resolves by uid).
 const (
-	AppDashboardPath      = "/d/" + AppUID + "/argocd-monitor-application"
-	OverviewDashboardPath = "/d/" + OverviewUID + "/argocd-monitor-overview"
+	AppDashboardPath        = "/d/" + AppUID + "/argocd-monitor-application"
+	OverviewDashboardPath   = "/d/" + OverviewUID + "/argocd-monitor-overview"
+	ComponentsDashboardPath = "/d/" + ComponentsUID + "/argo-cd-components"
 )
 
-// AlertNames lists every alert in the order the rule file holds them.
-var AlertNames = []string{
-	AppDegraded, AppUnhealthy, AppSyncFailed, AppOutOfSync, AppRemediationPaused,
-	MonitorAPIUnreachable, MonitorDown, MonitorBridgeFailing,
-}
-
-// Duration is a time.Duration written in YAML the Prometheus way ("5m", "30s").
-type Duration time.Duration
-
-// UnmarshalYAML accepts a Go duration string such as "90s" or "5m".
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	var s string
-	if err := n.Decode(&s); err != nil {
-		return err
+// MonitorAlerts are the alerts over argocd-monitor's own metrics, ComponentAlerts those over Argo
+// CD's (generated only when Components.Enabled), each in rule file order.
+var (
+	MonitorAlerts = []string{
+		AppDegraded, AppUnhealthy, AppSyncFailed, AppOutOfSync, AppRemediationPaused,
+		MonitorAPIUnreachable, MonitorDown, MonitorBridgeFailing,
 	}
-	v, err := time.ParseDuration(s)
+	ComponentAlerts = []string{
+		ControllerReconcileSlow, AppSyncsFailing, ClusterConnectionLost, KubectlErrors, KubectlExecPending,
+		GitRequestsFailing, GitRequestsSlow, RedisUnreachable, AppSetErrors, NotificationsFailing,
+	}
+	// AlertNames is every alert the generator knows, in rule file order.
+	AlertNames = append(append([]string{}, MonitorAlerts...), ComponentAlerts...)
+)
+
+// Duration is a duration written the Prometheus way ("5m", "1h30m").
+type Duration model.Duration
+
+// UnmarshalYAML parses a Prometheus duration and names the line of a bad one.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := model.ParseDuration(n.Value)
 	if err != nil {
 		return fmt.Errorf("line %d: %w", n.Line, err)
-	}
-	if v < 0 {
-		return fmt.Errorf("line %d: negative duration %q", n.Line, s)
 	}
 	*d = Duration(v)
 	return nil
@@ -72,24 +88,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the duration in Prometheus notation.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
-// String renders the duration as Prometheus does ("5m", "1h30m", "0s").
-func (d Duration) String() string {
-	v := time.Duration(d)
-	if v == 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		unit time.Duration
-		name string
-	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"}} {
-		if n := v / u.unit; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.name)
-			v -= n * u.unit
-		}
-	}
-	return b.String()
-}
+func (d Duration) String() string { return model.Duration(d).String() }
 
 // Alert is the tunable part of one alert.
 type Alert struct {
@@ -97,7 +96,51 @@ type Alert struct {
 	Severity string   `yaml:"severity"`
 }
 
-// Params are every setting the generators take.
+// Alerts holds the settings per alert name.
+type Alerts map[string]Alert
+
+// UnmarshalYAML lays each entry over the alert's default, so an entry may set one field only.
+func (a *Alerts) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: alerts: want a map of alert names", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		name, v := n.Content[i].Value, n.Content[i+1]
+		cur, ok := (*a)[name]
+		if !ok {
+			return fmt.Errorf("line %d: alerts: unknown alert %q (known: %s)", n.Content[i].Line, name, strings.Join(AlertNames, ", "))
+		}
+		// Node.Decode is not strict, so the two keys are checked here.
+		for j := 0; v.Kind == yaml.MappingNode && j < len(v.Content); j += 2 {
+			if k := v.Content[j].Value; k != "for" && k != "severity" {
+				return fmt.Errorf("line %d: alerts.%s: field %s not found", v.Content[j].Line, name, k)
+			}
+		}
+		if err := v.Decode(&cur); err != nil {
+			return fmt.Errorf("alerts.%s: %w", name, err)
+		}
+		(*a)[name] = cur
+	}
+	return nil
+}
+
+// Components are the settings of the rule group and dashboard over Argo CD's own metrics.
+type Components struct {
+	// Enabled false leaves the group (and its recording rules) out of the rule files.
+	Enabled bool `yaml:"enabled"`
+	// Selector picks the scrape targets of Argo CD's components (label matchers, no braces).
+	Selector string `yaml:"selector"`
+	// RateWindow is the rate window of Argo CD's counters and histograms.
+	RateWindow Duration `yaml:"rateWindow"`
+	// Thresholds: p95 latencies in seconds, error ratios between 0 and 1, a count.
+	ReconcileP95Seconds  float64 `yaml:"reconcileP95Seconds"`
+	GitRequestP95Seconds float64 `yaml:"gitRequestP95Seconds"`
+	KubectlErrorRatio    float64 `yaml:"kubectlErrorRatio"`
+	KubectlPendingMax    float64 `yaml:"kubectlPendingMax"`
+	RedisFailureRatio    float64 `yaml:"redisFailureRatio"`
+}
+
+// Params are every setting the generators take. A params file is decoded over Default().
 type Params struct {
 	// ExporterSelector and BridgeSelector are PromQL label matchers (without braces) that pick the
 	// scrape targets of the exporter and the bridge, e.g. job="argocd-monitor-exporter".
@@ -110,31 +153,58 @@ type Params struct {
 	// ArgoCDURL is the Argo CD UI base URL (links to applications).
 	ArgoCDURL string `yaml:"argocdURL"`
 	// BridgeFailureWindow is the rate window for the bridge's failed webhook answers.
-	BridgeFailureWindow Duration `yaml:"bridgeFailureWindow"`
+	BridgeFailureWindow Duration   `yaml:"bridgeFailureWindow"`
+	Components          Components `yaml:"components"`
 	// Alerts holds for and severity per alert name; names not given keep their defaults.
-	Alerts map[string]Alert `yaml:"alerts"`
+	Alerts Alerts `yaml:"alerts"`
 }
 
 // Default returns the settings the committed files are generated with when no file overrides them.
 func Default() Params {
-	m := time.Minute
+	m := Duration(model.Duration(60e9))
 	return Params{
 		ExporterSelector:    `job="argocd-monitor-exporter"`,
 		BridgeSelector:      `job="argocd-monitor-bridge"`,
 		RunbookURL:          "https://github.com/argocd-monitor/argocd-monitor/blob/main/alerts/RUNBOOK.md",
 		GrafanaURL:          "https://grafana.example.com",
 		ArgoCDURL:           "https://argocd.example.com",
-		BridgeFailureWindow: Duration(5 * m),
-		Alerts: map[string]Alert{
-			AppDegraded:           {For: Duration(5 * m), Severity: "critical"},
-			AppUnhealthy:          {For: Duration(15 * m), Severity: "warning"},
-			AppSyncFailed:         {For: Duration(5 * m), Severity: "warning"},
-			AppOutOfSync:          {For: Duration(30 * m), Severity: "warning"},
+		BridgeFailureWindow: 5 * m,
+		Components: Components{
+			Enabled: true,
+			// Argo CD's Services are argocd-metrics, argocd-server-metrics, argocd-repo-server,
+			// argocd-applicationset-controller, argocd-notifications-controller-metrics (the Helm
+			// chart adds -metrics); ours start with argocd-monitor- and are left out.
+			Selector:             `job=~"argocd-.*", job!~"argocd-monitor-.*"`,
+			RateWindow:           5 * m,
+			ReconcileP95Seconds:  10,
+			GitRequestP95Seconds: 10,
+			KubectlErrorRatio:    0.05,
+			KubectlPendingMax:    10,
+			RedisFailureRatio:    0.5,
+		},
+		Alerts: Alerts{
+			AppDegraded:           {For: 5 * m, Severity: "critical"},
+			AppUnhealthy:          {For: 15 * m, Severity: "warning"},
+			AppSyncFailed:         {For: 5 * m, Severity: "warning"},
+			AppOutOfSync:          {For: 30 * m, Severity: "warning"},
 			AppRemediationPaused:  {For: 0, Severity: "critical"},
-			MonitorAPIUnreachable: {For: Duration(5 * m), Severity: "critical"},
-			MonitorDown:           {For: Duration(5 * m), Severity: "critical"},
+			MonitorAPIUnreachable: {For: 5 * m, Severity: "critical"},
+			MonitorDown:           {For: 5 * m, Severity: "critical"},
 			// Longer than bridgeFailureWindow, so one failed webhook alone never fires it.
-			MonitorBridgeFailing: {For: Duration(10 * m), Severity: "critical"},
+			MonitorBridgeFailing: {For: 10 * m, Severity: "critical"},
+
+			ControllerReconcileSlow: {For: 15 * m, Severity: "warning"},
+			// A failed sync is news on its own (like the mixin); the for only rides out a scrape gap.
+			AppSyncsFailing:       {For: 1 * m, Severity: "warning"},
+			ClusterConnectionLost: {For: 5 * m, Severity: "critical"},
+			KubectlErrors:         {For: 15 * m, Severity: "warning"},
+			KubectlExecPending:    {For: 15 * m, Severity: "warning"},
+			// Failures that keep coming for longer than components.rateWindow, not one blip.
+			GitRequestsFailing:   {For: 10 * m, Severity: "warning"},
+			GitRequestsSlow:      {For: 15 * m, Severity: "warning"},
+			RedisUnreachable:     {For: 5 * m, Severity: "critical"},
+			AppSetErrors:         {For: 10 * m, Severity: "warning"},
+			NotificationsFailing: {For: 10 * m, Severity: "warning"},
 		},
 	}
 }
@@ -156,65 +226,36 @@ func Load(path string) (Params, error) {
 	return p, nil
 }
 
-// file mirrors Params with pointers so a file can override a subset and an alert entry can set
-// only one of its two fields.
-type file struct {
-	ExporterSelector    *string               `yaml:"exporterSelector"`
-	BridgeSelector      *string               `yaml:"bridgeSelector"`
-	RunbookURL          *string               `yaml:"runbookURL"`
-	GrafanaURL          *string               `yaml:"grafanaURL"`
-	ArgoCDURL           *string               `yaml:"argocdURL"`
-	BridgeFailureWindow *Duration             `yaml:"bridgeFailureWindow"`
-	Alerts              map[string]alertPatch `yaml:"alerts"`
-}
-
-type alertPatch struct {
-	For      *Duration `yaml:"for"`
-	Severity *string   `yaml:"severity"`
-}
-
+// decode lays a YAML document over p: keys it does not name keep their values.
 func (p *Params) decode(b []byte) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	var f file
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(p); err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return errors.New("more than one YAML document")
 	}
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
+	// A section left empty ("alerts:") decodes as null, which zeroes it: it keeps the defaults.
+	d := Default()
+	if p.Alerts == nil {
+		p.Alerts = d.Alerts
 	}
-	set(&p.ExporterSelector, f.ExporterSelector)
-	set(&p.BridgeSelector, f.BridgeSelector)
-	set(&p.RunbookURL, f.RunbookURL)
-	set(&p.GrafanaURL, f.GrafanaURL)
-	set(&p.ArgoCDURL, f.ArgoCDURL)
-	if f.BridgeFailureWindow != nil {
-		p.BridgeFailureWindow = *f.BridgeFailureWindow
-	}
-	for name, patch := range f.Alerts {
-		a, ok := p.Alerts[name]
-		if !ok {
-			return fmt.Errorf("alerts: unknown alert %q (known: %s)", name, strings.Join(AlertNames, ", "))
-		}
-		if patch.For != nil {
-			a.For = *patch.For
-		}
-		set(&a.Severity, patch.Severity)
-		p.Alerts[name] = a
+	if p.Components == (Components{}) {
+		p.Components = d.Components
 	}
 	return p.Validate()
 }
 
 // Validate checks what a generator needs: selectors that parse, absolute URLs, a severity for
-// every alert.
+// every alert, thresholds in range.
 func (p Params) Validate() error {
-	for key, sel := range map[string]string{"exporterSelector": p.ExporterSelector, "bridgeSelector": p.BridgeSelector} {
+	sels := map[string]string{"exporterSelector": p.ExporterSelector, "bridgeSelector": p.BridgeSelector}
+	if p.Components.Enabled {
+		sels["components.selector"] = p.Components.Selector
+	}
+	for key, sel := range sels {
 		if strings.TrimSpace(sel) == "" {
 			return fmt.Errorf("%s: empty", key)
 		}
@@ -228,8 +269,19 @@ func (p Params) Validate() error {
 			return fmt.Errorf("%s: %q is not an absolute http(s) URL", key, u)
 		}
 	}
-	if p.BridgeFailureWindow <= 0 {
-		return errors.New("bridgeFailureWindow: must be positive")
+	c := p.Components
+	for key, ok := range map[string]bool{
+		"bridgeFailureWindow: must be positive":             p.BridgeFailureWindow > 0,
+		"components.rateWindow: must be positive":           c.RateWindow > 0,
+		"components.reconcileP95Seconds: must be positive":  c.ReconcileP95Seconds > 0,
+		"components.gitRequestP95Seconds: must be positive": c.GitRequestP95Seconds > 0,
+		"components.kubectlPendingMax: must be positive":    c.KubectlPendingMax > 0,
+		"components.kubectlErrorRatio: must be in (0, 1]":   c.KubectlErrorRatio > 0 && c.KubectlErrorRatio <= 1,
+		"components.redisFailureRatio: must be in (0, 1]":   c.RedisFailureRatio > 0 && c.RedisFailureRatio <= 1,
+	} {
+		if !ok {
+			return errors.New(key)
+		}
 	}
 	for _, name := range AlertNames {
 		a, ok := p.Alerts[name]

@@ -73,6 +73,9 @@ func TestLoadEmptyAndMissing(t *testing.T) {
 	if p.GrafanaURL != Default().GrafanaURL {
 		t.Errorf("empty file changed defaults")
 	}
+	if p, err := Load(write(t, "alerts:\ncomponents:\n")); err != nil || len(p.Alerts) != len(AlertNames) || !p.Components.Enabled {
+		t.Errorf("empty sections: %v, %d alerts, components %+v", err, len(p.Alerts), p.Components)
+	}
 	if p, err := Load(""); err != nil || p.ArgoCDURL != Default().ArgoCDURL {
 		t.Errorf("Load(\"\") = %v, %v", p.ArgoCDURL, err)
 	}
@@ -87,7 +90,12 @@ func TestLoadRejects(t *testing.T) {
 		{"unknown alert key", "alerts:\n  ArgoCDAppDegraded: {for: 1m, sev: x}\n", "field sev not found"},
 		{"unknown alert", "alerts:\n  ArgoCDAppDegrade: {for: 1m}\n", `unknown alert "ArgoCDAppDegrade"`},
 		{"bad duration", "alerts:\n  ArgoCDAppDegraded: {for: 5 minutes}\n", "line 2"},
-		{"negative duration", "alerts:\n  ArgoCDAppDegraded: {for: -1m}\n", "negative"},
+		{"negative duration", "alerts:\n  ArgoCDAppDegraded: {for: -1m}\n", "line 2"},
+		{"alerts not a map", "alerts: [a]\n", "want a map"},
+		{"unknown components key", "components:\n  enable: false\n", "field enable not found"},
+		{"bad components selector", "components: {selector: 'job=x'}\n", "components.selector"},
+		{"ratio above 1", "components: {kubectlErrorRatio: 5}\n", "kubectlErrorRatio"},
+		{"zero threshold", "components: {reconcileP95Seconds: 0}\n", "reconcileP95Seconds"},
 		{"bad selector", "exporterSelector: job=argocd\n", "exporterSelector"},
 		{"empty selector", "bridgeSelector: ''\n", "bridgeSelector: empty"},
 		{"relative URL", "argocdURL: argocd.example.com\n", "argocdURL"},
@@ -102,6 +110,17 @@ func TestLoadRejects(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestComponentsOverrideAndDisable(t *testing.T) {
+	p, err := Load(write(t, "components:\n  enabled: false\n  selector: ''\n  redisFailureRatio: 0.9\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := Default().Components
+	if p.Components.Enabled || p.Components.RedisFailureRatio != 0.9 || p.Components.ReconcileP95Seconds != d.ReconcileP95Seconds {
+		t.Errorf("components = %+v", p.Components)
 	}
 }
 
@@ -121,7 +140,10 @@ func TestE2EExampleParamsLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range AlertNames {
+	if p.Components.Enabled {
+		t.Error("the e2e example enables the Argo CD component rules, which have no Argo CD to scrape there")
+	}
+	for _, name := range MonitorAlerts {
 		if f := time.Duration(p.Alerts[name].For); f > time.Minute {
 			t.Errorf("%s: for %s in the e2e example, want at most 1m", name, p.Alerts[name].For)
 		}
@@ -133,6 +155,7 @@ func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
 		"", "alerts:\n  ArgoCDAppDegraded: {for: 10s}\n", "exporterSelector: job=\"x\"\n",
 		"bridgeFailureWindow: 1s\n", "alerts: {ArgoCDMonitorDown: {severity: page}}\n", "- [\n",
+		"components: {enabled: false, selector: ''}\n", "alerts: {ArgoCDRedisUnreachable: [1]}\n",
 	} {
 		f.Add([]byte(seed))
 	}

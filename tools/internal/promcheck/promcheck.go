@@ -1,6 +1,7 @@
 // Package promcheck checks PromQL written for argocd-monitor (alert rules, dashboard panels)
 // against the metric families the exporter and the bridge really expose, as listed in their
-// golden files exporter/testdata/metric-families.txt and bridge/testdata/metric-families.txt.
+// golden files exporter/testdata/metric-families.txt and bridge/testdata/metric-families.txt, and
+// those of Argo CD itself (tools/testdata/argocd-metric-families.txt, read from Argo CD's source).
 package promcheck
 
 import (
@@ -18,7 +19,10 @@ import (
 )
 
 // FamilyFiles are the golden lists, relative to the repository root.
-var FamilyFiles = []string{"exporter/testdata/metric-families.txt", "bridge/testdata/metric-families.txt"}
+var FamilyFiles = []string{
+	"exporter/testdata/metric-families.txt", "bridge/testdata/metric-families.txt",
+	"tools/testdata/argocd-metric-families.txt",
+}
 
 // synthetic are series Prometheus itself writes for every target.
 var synthetic = []string{"up", "scrape_duration_seconds", "scrape_samples_scraped"}
@@ -51,6 +55,13 @@ func LoadFamilies(paths ...string) (Families, error) {
 		}
 	}
 	return f, nil
+}
+
+// Add adds names, e.g. the series recording rules write.
+func (f Families) Add(names ...string) {
+	for _, n := range names {
+		f[n] = true
+	}
 }
 
 // Has reports whether name is a series of a known family, including a histogram's or summary's
@@ -132,7 +143,7 @@ func (f Families) Check(expr string) error {
 		}
 	}
 	if len(unknown) > 0 {
-		return fmt.Errorf("%q reads %s, not exposed by the exporter or the bridge (see %s)",
+		return fmt.Errorf("%q reads %s, exposed by neither the exporter, the bridge, Argo CD nor a recording rule (see %s)",
 			expr, strings.Join(unknown, ", "), strings.Join(FamilyFiles, ", "))
 	}
 	return nil

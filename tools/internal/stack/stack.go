@@ -164,9 +164,10 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 
 	fmt.Fprintln(cfg.Log, "generating alert rules from", cfg.Params)
-	rulesDir := filepath.Join(work, "rules")
-	gen := exec.CommandContext(ctx, "go", "-C", filepath.Join(cfg.Root, "tools"), "run", "./cmd/alertsgen",
-		"-params", filepath.Join(cfg.Root, cfg.Params), "-out-rules", filepath.Join(rulesDir, "argocd-monitor.rules.yaml"))
+	genDir := filepath.Join(work, "generated")
+	rulesDir := filepath.Join(genDir, "alerts")
+	gen := exec.CommandContext(ctx, "go", "-C", filepath.Join(cfg.Root, "tools"), "run", "./cmd/generate",
+		"-root", cfg.Root, "-params", cfg.Params, "-out", genDir)
 	gen.Env = append(os.Environ(), "GOWORK=off")
 	if err := runCmd(gen); err != nil {
 		return nil, err

@@ -1,0 +1,70 @@
+package alertrules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Recording rules for the questions people ask of 10,000 apps (docs/promql.md) and the Overview's
+// heavy panels: each reads the ~60k app series once per evaluation, so a panel or an ad-hoc query
+// reads a few series per namespace and project instead. Names follow level:metric:operations with
+// the level argocd_monitor; the labels kept are namespace and project (plus the state or result).
+const (
+	RecordHealth           = "argocd_monitor:app_health_status:count"
+	RecordSync             = "argocd_monitor:app_sync_status:count"
+	RecordApps             = "argocd_monitor:apps:count"
+	RecordPaused           = "argocd_monitor:app_remediation_paused:count"
+	RecordRemediating      = "argocd_monitor:app_remediation_active:count"
+	RecordRemediationSyncs = "argocd_monitor:remediation_syncs:rate5m"
+	RecordOutOfSyncSince   = "argocd_monitor:app_out_of_sync:since_timestamp_seconds"
+	RecordArgoCDSyncs      = "argocd_monitor:argocd_app_sync:rate5m"
+	recordingGroup         = "argocd-monitor.records"
+	nsProject              = "namespace, project"
+)
+
+// dedupe keeps one series per app (and extra labels): two exporter replicas export the same app
+// series with different instance labels, and every count must see each app once.
+func dedupe(expr string, extra ...string) string {
+	by := strings.Join(append([]string{appKeys}, extra...), ", ")
+	return fmt.Sprintf("max by (%s) (%s)", by, expr)
+}
+
+func record(name, expr string) Rule { return Rule{Record: name, Expr: strings.TrimSpace(expr)} }
+
+// records is the group of recording rules over the exporter's series.
+func (b builder) records() Group {
+	outOfSync := dedupe(b.sel("argocd_monitor_app_sync_status", `sync_status="OutOfSync"`)) + " == 1"
+	return Group{Name: recordingGroup, Rules: []Rule{
+		record(RecordHealth, fmt.Sprintf("sum by (%s, health_status) (%s)", nsProject,
+			dedupe(b.sel("argocd_monitor_app_health_status"), "health_status"))),
+		record(RecordSync, fmt.Sprintf("sum by (%s, sync_status) (%s)", nsProject,
+			dedupe(b.sel("argocd_monitor_app_sync_status"), "sync_status"))),
+		record(RecordApps, fmt.Sprintf("count by (%s) (%s)", nsProject, dedupe(b.sel("argocd_monitor_app_info")))),
+		record(RecordPaused, fmt.Sprintf("sum by (%s) (%s)", nsProject, dedupe(b.sel("argocd_monitor_app_remediation_paused")))),
+		// Remediation works on an app while it has attempts in the streak and is not paused.
+		record(RecordRemediating, fmt.Sprintf("count by (%s) (\n  %s > 0\nunless on (%s)\n  %s == 1\n)", nsProject,
+			dedupe(b.sel("argocd_monitor_app_remediation_attempts")), appKeys,
+			dedupe(b.sel("argocd_monitor_app_remediation_paused")))),
+		// Our own sync actions: each replica counts the syncs it triggered, so they add up.
+		record(RecordRemediationSyncs, fmt.Sprintf("sum by (%s, result) (rate(%s[5m]))", nsProject,
+			b.sel("argocd_monitor_remediation_syncs_total"))),
+		// Since when each app has been OutOfSync: the rule reads its own last value and keeps it
+		// while the app stays OutOfSync, else starts at the evaluation time. A gap of more than
+		// the lookback (5m) without the rule or the exporter restarts the clock.
+		record(RecordOutOfSyncSince, fmt.Sprintf("%s\n  and on (%s)\n%s\nor on (%s)\n  (%s) * 0 + time()",
+			RecordOutOfSyncSince, appKeys, outOfSync, appKeys, outOfSync)),
+	}}
+}
+
+// Records lists the series g's recording rules write.
+func (g Groups) Records() []string {
+	var names []string
+	for _, grp := range g.Groups {
+		for _, r := range grp.Rules {
+			if r.Record != "" {
+				names = append(names, r.Record)
+			}
+		}
+	}
+	return names
+}
