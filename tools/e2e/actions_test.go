@@ -7,28 +7,27 @@ import (
 	"strings"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
 // click presses the button whose action ID starts with prefix on message m, as user.
-func (e *e2e) click(m slackfake.Message, prefix, user string) {
+func (e *e2e) click(m stack.SlackRequest, prefix, user string) {
 	e.t.Helper()
-	b, ok := stack.FindButton(m.Attachments, prefix)
+	b, ok := stack.FindButton(m.Attach, prefix)
 	if !ok {
-		e.t.Fatalf("no %s button on the message:\n%s", prefix, m.Attachments)
+		e.t.Fatalf("no %s button on the message:\n%s", prefix, m.Attach)
 	}
-	code, err := e.st.Click(e.ctx, stack.Click{User: user, Channel: m.Channel, TS: m.TS, Button: b})
+	code, err := e.st.Click(e.ctx, stack.Click{User: user, Channel: m.ChannelID, TS: m.TS, Button: b})
 	if err != nil || code != 200 {
 		e.t.Fatalf("click %s as %s: %d %v", prefix, user, code, err)
 	}
 }
 
 // threadReply waits for a reply in m's thread containing text.
-func (e *e2e) threadReply(m slackfake.Message, what, text string) {
+func (e *e2e) threadReply(m stack.SlackRequest, what, text string) {
 	e.t.Helper()
 	e.eventually(what, 20*time.Second, func() (bool, string) {
-		for _, r := range e.slack.Messages() {
+		for _, r := range e.messages() {
 			if r.ThreadTS == m.TS && strings.Contains(r.Text, text) {
 				return true, ""
 			}
@@ -53,7 +52,7 @@ func (e *e2e) refusedResumeChangesNothing() {
 	e.click(m, "resume_sync", "U0STRANGER")
 	e.threadReply(m, "refused Resume: audit reply in the thread", "refused")
 	e.eventually("refused Resume: ephemeral explanation", 10*time.Second, func() (bool, string) {
-		for _, r := range e.slack.Messages() {
+		for _, r := range e.messages() {
 			if r.Method == "chat.postEphemeral" && strings.Contains(r.Text, "may not resume") {
 				return true, ""
 			}
@@ -79,7 +78,7 @@ func (e *e2e) resumeGivesExactlyOneMoreSync() {
 		return n == 4, fmt.Sprintf("%d calls", n)
 	})
 	e.eventually("Resume: the message updated in place", 10*time.Second, func() (bool, string) {
-		for _, u := range e.slack.Messages() {
+		for _, u := range e.messages() {
 			if u.Method == "chat.update" && u.TS == m.TS && strings.Contains(u.Content(), "Remediation resumed by") {
 				return true, ""
 			}
@@ -120,7 +119,7 @@ func (e *e2e) silenceStopsTheNextNotification() {
 	})
 	updates := func() int {
 		n := 0
-		for _, u := range e.slack.Messages() {
+		for _, u := range e.messages() {
 			if u.TS == m.TS && (u.Method == "chat.update" || u.ThreadTS == m.TS) && strings.Contains(strings.ToLower(u.Content()), "resolved") {
 				n++
 			}

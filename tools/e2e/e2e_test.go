@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -32,7 +30,6 @@ type e2e struct {
 	t     *testing.T
 	ctx   context.Context
 	st    *stack.Stack
-	slack *slackfake.Fake
 	start time.Time
 	root  string
 	// stuckSyncs is how many syncs stuck must have had: 3, and one more after Resume.
@@ -53,24 +50,20 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	fake := slackfake.New(botToken)
-	slackSrv := httptest.NewServer(fake)
-	defer slackSrv.Close()
-
 	sim := stack.DefaultSim
 	sim.Apps = 20
 	st, err := stack.Start(ctx, stack.Config{
 		Root: root, Work: t.TempDir(), Bin: bins, Sim: sim,
 		// A short deadline makes the bridge give up on a failing Slack with 503, so
 		// Alertmanager's own retries are exercised too.
-		Slack: stack.Slack{APIURL: slackSrv.URL + "/api/", BotToken: botToken, Channel: channel, Deadline: 2 * time.Second},
+		Slack: stack.Slack{BotToken: botToken, Channel: channel, Deadline: 2 * time.Second},
 		Log:   testWriter{t},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Stop()
-	e := &e2e{t: t, ctx: ctx, st: st, slack: fake, start: time.Now(), root: root, stuckSyncs: 3}
+	e := &e2e{t: t, ctx: ctx, st: st, start: time.Now(), root: root, stuckSyncs: 3}
 	defer e.dumpOnFailure()
 
 	e.exporterMetricsInPrometheus()
@@ -214,11 +207,27 @@ func (e *e2e) neverPausedFixable() {
 	}
 }
 
+// messages returns the requests the fake Slack accepted (posts, updates, thread replies).
+func (e *e2e) messages() []stack.SlackRequest {
+	e.t.Helper()
+	reqs, err := e.st.SlackRequests(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []stack.SlackRequest
+	for _, r := range reqs {
+		if r.Result == "ok" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // posts returns the top-level messages (not updates, not thread replies) whose content has all
 // of the given strings.
-func (e *e2e) posts(all ...string) []slackfake.Message {
-	var out []slackfake.Message
-	for _, m := range e.slack.Messages() {
+func (e *e2e) posts(all ...string) []stack.SlackRequest {
+	var out []stack.SlackRequest
+	for _, m := range e.messages() {
 		if m.Method != "chat.postMessage" || m.ThreadTS != "" {
 			continue
 		}
@@ -238,7 +247,7 @@ func (e *e2e) slackMessageNamesAppWithLink() {
 	link := e.st.SimURL + "/applications/argocd/stuck"
 	e.eventually("Slack message for the stuck pause", 30*time.Second, func() (bool, string) {
 		p := e.posts(paused, "stuck")
-		return len(p) == 1, fmt.Sprintf("%d matching posts of %d messages", len(p), len(e.slack.Messages()))
+		return len(p) == 1, fmt.Sprintf("%d matching posts of %d messages", len(p), len(e.messages()))
 	})
 	m := e.posts(paused, "stuck")[0]
 	if !strings.Contains(m.Content(), link) {
@@ -254,11 +263,11 @@ func (e *e2e) slackMessageNamesAppWithLink() {
 // retries, and nothing is posted twice.
 func (e *e2e) slackFailuresDeliverExactlyOnce() {
 	e.t.Helper()
-	target := func(m slackfake.Message) bool {
-		return m.Method == "chat.postMessage" && m.ThreadTS == "" &&
-			strings.Contains(m.Content(), degraded) && strings.Contains(m.Content(), "argocd/opted-out")
+	plan := stack.SlackPlan{RateLimited: 2, RetryAfter: 1, ServerErrorsFor: 5 * time.Second}
+	plan.Filter.Method, plan.Filter.TopLevel, plan.Filter.Contains = "chat.postMessage", true, []string{degraded, "argocd/opted-out"}
+	if err := e.st.FailSlack(e.ctx, plan); err != nil {
+		e.t.Fatal(err)
 	}
-	e.slack.Fail(target, 2, 1, 5*time.Second)
 	// opted-out is left alone by remediation, so it stays Degraded and ArgoCDAppDegraded fires.
 	if err := e.st.SetSimState(e.ctx, "opted-out", map[string]any{"health": "Degraded"}); err != nil {
 		e.t.Fatal(err)
@@ -267,8 +276,12 @@ func (e *e2e) slackFailuresDeliverExactlyOnce() {
 		p := e.posts(degraded, "argocd/opted-out")
 		return len(p) >= 1, fmt.Sprintf("%d posts", len(p))
 	})
+	reqs, err := e.st.SlackRequests(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	var results []string
-	for _, c := range e.slack.Calls() {
+	for _, c := range reqs {
 		if c.Result != "ok" {
 			results = append(results, c.Result)
 		}
@@ -295,13 +308,13 @@ func (e *e2e) resolvedUpdatesInPlace() {
 	}
 	e.expectValue(`argocd_monitor_app_remediation_paused{name="stuck"}`, 0, 15*time.Second)
 	e.eventually("resolved notification updates the stuck pause message in place", 60*time.Second, func() (bool, string) {
-		for _, m := range e.slack.Messages() {
-			if m.Method == "chat.update" && m.TS == orig.TS && m.Channel == orig.Channel &&
+		for _, m := range e.messages() {
+			if m.Method == "chat.update" && m.TS == orig.TS && m.ChannelID == orig.ChannelID &&
 				strings.Contains(strings.ToLower(m.Content()), "resolved") {
 				return true, ""
 			}
 		}
-		return false, fmt.Sprintf("%d messages, no resolved update of ts %s", len(e.slack.Messages()), orig.TS)
+		return false, fmt.Sprintf("%d messages, no resolved update of ts %s", len(e.messages()), orig.TS)
 	})
 	if p := e.posts(paused, "stuck"); len(p) != 1 {
 		e.t.Fatalf("%d top-level posts for the stuck pause group after resolution, want 1", len(p))
@@ -408,7 +421,7 @@ func (e *e2e) dumpOnFailure() {
 	if !e.t.Failed() {
 		return
 	}
-	for _, name := range []string{stack.ProcSim, stack.ProcExporter, stack.ProcBridge, stack.ProcAlertmanager, stack.ProcPrometheus} {
+	for _, name := range []string{stack.ProcSim, stack.ProcExporter, stack.ProcBridge, stack.ProcSlack, stack.ProcAlertmanager, stack.ProcPrometheus} {
 		b, err := os.ReadFile(e.st.LogPath(name))
 		if err != nil {
 			continue
@@ -419,7 +432,8 @@ func (e *e2e) dumpOnFailure() {
 		}
 		e.t.Logf("--- %s log (last %d lines)\n%s", name, len(lines), strings.Join(lines, "\n"))
 	}
-	for _, m := range e.slack.Messages() {
+	reqs, _ := e.st.SlackRequests(context.Background())
+	for _, m := range reqs {
 		e.t.Logf("slack %s ts=%s thread=%s text=%q", m.Method, m.TS, m.ThreadTS, m.Text)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 
@@ -15,24 +16,20 @@ import (
 
 // configureActions maps the Slack actions flags (buttons, receivers, Alertmanager, exporter)
 // into cfg.
-func configureActions(cli *CLI, env func(string) (string, bool), cfg *server.Config) error {
-	switch {
-	case cli.Slack.SigningSecretFile != "":
-		if _, err := secret(cli.Slack.SigningSecretFile, "", "", env); err != nil {
-			return fmt.Errorf("slack signing secret: %w", err)
-		}
-		cfg.SigningSecret = config.NewFileSecret(cli.Slack.SigningSecretFile)
-	default:
-		if v, ok := env("SLACK_SIGNING_SECRET"); ok && strings.TrimSpace(v) != "" {
-			cfg.SigningSecret = config.NewInlineSecret(strings.TrimSpace(v))
-		}
+func configureActions(cli *CLI, env func(string) (string, bool), logger *slog.Logger, cfg *server.Config) error {
+	signing, err := secret(cli.Slack.SigningSecretFile, "SLACK_SIGNING_SECRET", "", nil, env, logger)
+	if err != nil {
+		return fmt.Errorf("slack signing secret: %w", err)
 	}
-	appToken, err := secret(cli.Slack.AppTokenFile, "SLACK_APP_TOKEN", "", env)
+	cfg.SigningSecret = signing
+	appToken, err := secret(cli.Slack.AppTokenFile, "SLACK_APP_TOKEN", "", appTokenCheck, env, logger)
 	if err != nil {
 		return fmt.Errorf("slack app token: %w", err)
 	}
-	if appToken != "" && !strings.HasPrefix(appToken, "xapp-") {
-		return errors.New("slack app token: not an app-level token (xapp-…); Socket Mode needs one with connections:write")
+	if appToken != nil {
+		if err := appTokenCheck(appToken()); err != nil {
+			return fmt.Errorf("slack app token: %w", err)
+		}
 	}
 	cfg.AppToken = appToken
 	if !cfg.Interactive() {
@@ -64,7 +61,7 @@ func configureActions(cli *CLI, env func(string) (string, bool), cfg *server.Con
 		if cli.Actions.ExporterTokenFile == "" {
 			return errors.New("--actions.exporter-url needs --actions.exporter-token-file (the exporter's write token)")
 		}
-		if _, err := secret(cli.Actions.ExporterTokenFile, "", "", env); err != nil {
+		if _, err := secret(cli.Actions.ExporterTokenFile, "", "", nil, env, nil); err != nil {
 			return fmt.Errorf("exporter token: %w", err)
 		}
 		file, _ := filepath.Abs(cli.Actions.ExporterTokenFile)
@@ -80,6 +77,16 @@ func configureActions(cli *CLI, env func(string) (string, bool), cfg *server.Con
 		if cfg.Remediator, err = actions.NewExporter(u, client); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+var errNotAppToken = errors.New("not an app-level token (xapp-…); Socket Mode needs one with connections:write")
+
+// appTokenCheck rejects a bot or user token given as the app-level token.
+func appTokenCheck(v string) error {
+	if !strings.HasPrefix(v, "xapp-") {
+		return errNotAppToken
 	}
 	return nil
 }

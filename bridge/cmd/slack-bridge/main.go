@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
 )
 
@@ -104,16 +106,18 @@ func runUntilSignal(cli *CLI, stdout io.Writer, env func(string) (string, bool))
 	return run(ctx, cli, stdout, env)
 }
 
+// run is the bridge's lifecycle: configure, check the web config and bind every listener, then
+// start serving (server.Run: the actors under one errgroup; the first error ends them all).
 func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {
 	logger := newLogger(cli.Log.Level, cli.Log.Format)
-	cfg, err := configure(cli, env)
+	cfg, err := configure(cli, env, logger)
 	if err != nil {
 		return err
 	}
 	cfg.ConsoleOut, cfg.Logger = stdout, logger
 	if cli.Config.Check {
 		if err := cfg.Validate(); err != nil {
-			return err
+			return flagError(err)
 		}
 		actions := ""
 		if cfg.Interactive() {
@@ -124,34 +128,78 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 	}
 	s, err := server.New(cfg)
 	if err != nil {
+		return flagError(err)
+	}
+	if err := web.Validate(cli.Web.ConfigFile); err != nil {
+		return fmt.Errorf("--web.config.file=%s: %w", cli.Web.ConfigFile, err)
+	}
+	listeners, err := listen(cli.Web.ListenAddress)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+	}()
 	dest := cfg.Channel
-	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != "" {
-		dest = server.RedactURL(cfg.WebhookURL)
+	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != nil {
+		dest = server.RedactURL(cfg.WebhookURL())
 	}
 	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
-		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != "",
-		"slack_actions", cfg.Interactive(), "socket_mode", cfg.AppToken != "", "alertmanager", cfg.Silencer != nil, "exporter", cfg.Remediator != nil)
+		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil,
+		"slack_actions", cfg.Interactive(), "socket_mode", cfg.AppToken != nil, "alertmanager", cfg.Silencer != nil, "exporter", cfg.Remediator != nil)
 	flags := &web.FlagConfig{WebListenAddresses: &cli.Web.ListenAddress, WebSystemdSocket: new(bool), WebConfigFile: &cli.Web.ConfigFile}
-	return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ListenAndServe(h, flags, logger) })
+	return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ServeMultiple(listeners, h, flags, logger) })
+}
+
+// listen binds every --web.listen-address before anything starts, so a taken port ends the
+// process at once with the address named.
+func listen(addrs []string) ([]net.Listener, error) {
+	var ls []net.Listener
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			for _, l := range ls {
+				_ = l.Close()
+			}
+			return nil, fmt.Errorf("--web.listen-address=%s: %w", a, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// flagError names the flags that fix a configuration error of the server package.
+func flagError(err error) error {
+	for sentinel, hint := range map[error]string{
+		server.ErrNoWebhookURL: "set --slack.webhook-url-file (or SLACK_WEBHOOK_URL) or the route's webhook_url_file",
+		server.ErrNoChannel:    "set --slack.channel or the route's channel",
+		server.ErrNoBotToken:   "set --slack.bot-token-file or SLACK_BOT_TOKEN",
+		server.ErrDeadline:     "check --slack.deadline",
+	} {
+		if errors.Is(err, sentinel) {
+			return fmt.Errorf("%w (%s)", err, hint)
+		}
+	}
+	return err
 }
 
 // configure turns flags, env and secret files into the server's configuration.
-func configure(cli *CLI, env func(string) (string, bool)) (server.Config, error) {
+func configure(cli *CLI, env func(string) (string, bool), logger *slog.Logger) (server.Config, error) {
 	router, err := route.Load(cli.Config.File)
 	if err != nil {
 		return server.Config{}, err
 	}
-	webhookURL, err := secret(cli.Slack.WebhookURLFile, "", cli.Slack.WebhookURL, env)
+	webhookURL, err := secret(cli.Slack.WebhookURLFile, "", cli.Slack.WebhookURL, secretfile.URL, env, logger)
 	if err != nil {
 		return server.Config{}, fmt.Errorf("slack webhook URL: %w", err)
 	}
-	botToken, err := secret(cli.Slack.BotTokenFile, "SLACK_BOT_TOKEN", "", env)
+	botToken, err := secret(cli.Slack.BotTokenFile, "SLACK_BOT_TOKEN", "", nil, env, logger)
 	if err != nil {
 		return server.Config{}, fmt.Errorf("slack bot token: %w", err)
 	}
-	token, err := secret(cli.Webhook.TokenFile, "BRIDGE_WEBHOOK_TOKEN", "", env)
+	token, err := secret(cli.Webhook.TokenFile, "BRIDGE_WEBHOOK_TOKEN", "", nil, env, logger)
 	if err != nil {
 		return server.Config{}, fmt.Errorf("webhook token: %w", err)
 	}
@@ -170,37 +218,38 @@ func configure(cli *CLI, env func(string) (string, bool)) (server.Config, error)
 	switch {
 	case cli.Slack.Console:
 		cfg.Mode = server.ModeConsole
-	case botToken != "" && (webhookURL != "" || routeURLs):
+	case botToken != nil && (webhookURL != nil || routeURLs):
 		return cfg, errors.New("both a bot token and webhook URLs are set: choose bot mode or webhook mode")
-	case botToken != "":
+	case botToken != nil:
 		cfg.Mode = server.ModeBot
-	case webhookURL != "" || routeURLs:
+	case webhookURL != nil || routeURLs:
 		cfg.Mode = server.ModeWebhook
 	default:
 		return cfg, errors.New("no Slack destination: set SLACK_WEBHOOK_URL (or --slack.webhook-url-file), SLACK_BOT_TOKEN (or --slack.bot-token-file), or --slack.console")
 	}
-	return cfg, configureActions(cli, env, &cfg)
+	return cfg, configureActions(cli, env, logger, &cfg)
 }
 
-// secret reads a file if given, else the env variable, else the flag value; trimmed.
-func secret(file, envName, flagValue string, env func(string) (string, bool)) (string, error) {
+// secret is a file if given (read again when it changes), else the env variable, else the flag
+// value; trimmed; nil when none is set.
+func secret(file, envName, flagValue string, check func(string) error, env func(string) (string, bool), logger *slog.Logger) (func() string, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
+		f, err := secretfile.Read(file, check, logger)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("%s is empty", file)
-		}
-		return s, nil
+		return f.Value, nil
 	}
+	v := strings.TrimSpace(flagValue)
 	if envName != "" {
-		if v, ok := env(envName); ok {
-			return strings.TrimSpace(v), nil
+		if e, ok := env(envName); ok {
+			v = strings.TrimSpace(e)
 		}
 	}
-	return strings.TrimSpace(flagValue), nil
+	if v == "" {
+		return nil, nil
+	}
+	return func() string { return v }, nil
 }
 
 func newLogger(level, format string) *slog.Logger {

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,7 +19,9 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 func parse(t *testing.T, args ...string) *CLI {
@@ -92,9 +98,9 @@ func TestConfigCheck(t *testing.T) {
 // TestSIGTERMDrains sends the process a real SIGTERM while a delivery is in flight: the webhook
 // still gets its 200 and the bridge exits cleanly.
 func TestSIGTERMDrains(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
-	fake.Push(slacktest.Response{Delay: 400 * time.Millisecond})
+	fake := slackfake.New("")
+	defer fake.Serve().Close()
+	fake.Push(slackfake.Response{Delay: 400 * time.Millisecond})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -114,17 +120,19 @@ func TestSIGTERMDrains(t *testing.T) {
 	answered := make(chan struct{})
 	go func() {
 		defer close(answered)
-		for range 100 { // the listener may not be up yet
+		// The listener may not be up yet; a loaded machine gets a generous minute.
+		for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(20 * time.Millisecond) {
 			if resp, err = http.Post("http://"+addr+"/webhook", "application/json", bytes.NewReader(body)); err == nil {
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 	for fake.Count() == 0 {
 		select {
 		case err := <-done:
 			t.Fatalf("bridge exited early: %v", err)
+		case <-answered:
+			t.Fatalf("answered before Slack was called: %v", err)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -141,5 +149,122 @@ func TestSIGTERMDrains(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("bridge exit: %v", err)
+	}
+}
+
+// TestCannotStartExitsWithOneLine runs the built binary where it cannot serve: it must exit
+// non-zero at once with one line naming the flag. The product promise is 1 s; the test allows
+// a loaded machine 15 s.
+func TestCannotStartExitsWithOneLine(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "slack-bridge")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freeAddr := free.Addr().String()
+	free.Close()
+	tests := []struct {
+		name, flag, arg string
+	}{
+		{"port taken", "--web.listen-address", "--web.listen-address=" + taken.Addr().String()},
+		{"web config missing", "--web.config.file", "--web.config.file=/nonexistent"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "--slack.console", "--web.listen-address="+freeAddr, tc.arg)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if ctx.Err() != nil {
+				t.Fatal("still running after 15s")
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+				t.Fatalf("exit: %v", err)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.flag) {
+				t.Errorf("stderr is not one line naming %s:\n%s", tc.flag, stderr.String())
+			}
+		})
+	}
+}
+
+// TestSecretFilesRotate: a rotated bot token file and webhook token file take effect without a
+// restart; a broken rotation keeps the last good value.
+func TestSecretFilesRotate(t *testing.T) {
+	dir := t.TempDir()
+	botFile, amFile := filepath.Join(dir, "bot"), filepath.Join(dir, "am")
+	rotate := func(path, v string) {
+		t.Helper()
+		if err := os.WriteFile(path+".new", []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(path+".new", path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rotate(botFile, "xoxb-old\n")
+	rotate(amFile, "am-old\n")
+	cli := parse(t, "--slack.bot-token-file="+botFile, "--webhook.token-file="+amFile, "--slack.channel=#a", "--slack.per-channel-interval=0")
+	cfg, err := configure(cli, func(string) (string, bool) { return "", false }, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := slackfake.New("")
+	cfg.HTTPClient = slack.NewHTTPClient(fake)
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile("../../internal/server/testdata/firing.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(amToken string) int {
+		req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+amToken)
+		rec := httptest.NewRecorder()
+		s.HTTPServer().Handler.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := send("am-old"); code != http.StatusOK {
+		t.Fatalf("before rotation: %d", code)
+	}
+	rotate(botFile, "xoxb-new\n")
+	rotate(amFile, "am-new\n")
+	body = bytes.ReplaceAll(body, []byte(`"firing"`), []byte(`"resolved"`)) // not a duplicate
+	if code := send("am-old"); code != http.StatusUnauthorized {
+		t.Errorf("old webhook token after rotation: %d, want 401", code)
+	}
+	if code := send("am-new"); code != http.StatusOK {
+		t.Fatalf("new webhook token: %d", code)
+	}
+	rotate(botFile, "\n") // a broken rotation
+	body = bytes.ReplaceAll(body, []byte(`"resolved"`), []byte(`"firing"`))
+	body = bytes.ReplaceAll(body, []byte(`payments`), []byte(`orders`))
+	if code := send("am-new"); code != http.StatusOK {
+		t.Fatalf("after a broken rotation: %d", code)
+	}
+	var tokens []string
+	for _, r := range fake.Requests() {
+		tokens = append(tokens, r.Token)
+	}
+	// firing (old), resolved update and thread reply (new), the next group after the broken
+	// rotation (still new).
+	if got := strings.Join(tokens, ","); got != "xoxb-old,xoxb-new,xoxb-new,xoxb-new" {
+		t.Errorf("bot tokens sent: %s", got)
 	}
 }

@@ -104,7 +104,7 @@ func New(cfg Config) *Handler {
 	}
 	return &Handler{
 		cfg:     cfg,
-		replays: dedupe.New(cfg.ReplayWindow, cfg.Now),
+		replays: dedupe.New(cfg.ReplayWindow),
 		groups:  &groupCache{now: cfg.Now, fetch: cfg.Slack.GroupMembers, m: map[string]cachedGroup{}},
 	}
 }

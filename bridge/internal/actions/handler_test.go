@@ -16,7 +16,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 var now = time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)
@@ -122,7 +122,7 @@ func (g groups) Render(id string, st render.Status) (*render.Message, bool) {
 
 type env struct {
 	h       *Handler
-	slack   *slacktest.Server
+	slack   *slackfake.Fake
 	am      *fakeAM
 	exp     *fakeExporter
 	counter *prometheus.CounterVec
@@ -131,11 +131,14 @@ type env struct {
 
 func newEnv(t *testing.T, policy Policy) *env {
 	t.Helper()
-	fake := slacktest.New()
-	t.Cleanup(fake.Close)
-	bot := slack.NewBot("xoxb-test", fake.APIURL(), slack.NewHTTPClient())
+	fake := slackfake.New("xoxb-test")
+	bot := slack.NewBot(func() string { return "xoxb-test" }, fake.APIURL(), slack.NewHTTPClient(fake))
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"method", "result"})
 	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d"}, []string{"method"})
+	// The message the clicks are on (ts 1700000000.000001).
+	if _, err := bot.Post(t.Context(), slack.Target{Channel: "C0123"}, &render.Message{Text: "payments"}); err != nil {
+		t.Fatal(err)
+	}
 	d := slack.NewDeliverer(bot, nil, slack.NewPacer(0), slack.Options{Deadline: 5 * time.Second, FirstBackoff: time.Millisecond}, reqs, dur)
 	am := newFakeAM(t)
 	silencer, err := NewAlertmanager(am.srv.URL, http.DefaultClient, func() time.Time { return now })
@@ -166,7 +169,7 @@ func clickOn(action, user string, app string) interact.Interaction {
 		v.Namespace, v.Name = ns, name
 	}
 	return interact.Interaction{ActionID: action, Value: v.Encode(), UserID: user, UserName: "someone", TeamDomain: "acme",
-		ChannelID: "C0123", MessageTS: "1700000000.000100", ActionTS: "1700000100." + user}
+		ChannelID: "C0123", MessageTS: "1700000000.000001", ActionTS: "1700000100." + user}
 }
 
 // slackCalls summarises what Slack received: method and text.
@@ -224,7 +227,7 @@ func TestActionsAllowed(t *testing.T) {
 				if strings.Contains(string(b), "health_status") {
 					t.Errorf("state label in matchers: %s", b)
 				}
-				if s["createdBy"] != "someone (slack:U0BOB)" || s["comment"] != "Silenced from Slack: https://acme.slack.com/archives/C0123/p1700000000000100" {
+				if s["createdBy"] != "someone (slack:U0BOB)" || s["comment"] != "Silenced from Slack: https://acme.slack.com/archives/C0123/p1700000000000001" {
 					t.Errorf("createdBy %v comment %v", s["createdBy"], s["comment"])
 				}
 				if s["endsAt"] != "2026-11-20T11:42:00.000Z" {
@@ -275,7 +278,7 @@ func TestActionsRefused(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, policy)
-			e.slack.Push(slacktest.Response{Body: `{"ok":true,"users":["U0CAROL"]}`}) // usergroups.users.list
+			e.slack.Push(slackfake.Response{Body: `{"ok":true,"users":["U0CAROL"]}`}) // usergroups.users.list
 			e.h.Handle(t.Context(), tc.click)
 			e.want(t, tc.action, ResultRefused)
 			calls := e.slackCalls()
@@ -292,7 +295,7 @@ func TestActionsRefused(t *testing.T) {
 	}
 	t.Run("user group member may silence", func(t *testing.T) {
 		e := newEnv(t, policy)
-		e.slack.Push(slacktest.Response{Body: `{"ok":true,"users":["U0BOB"]}`})
+		e.slack.Push(slackfake.Response{Body: `{"ok":true,"users":["U0BOB"]}`})
 		e.h.Handle(t.Context(), clickOn(render.ActionSilence1h, bob, ""))
 		e.want(t, ActionSilence, ResultOK)
 	})
@@ -358,7 +361,7 @@ func TestExpireSilenceAndSlack429(t *testing.T) {
 	e := newEnv(t, Policy{})
 	e.h.Handle(t.Context(), clickOn(render.ActionSilence1h, bob, ""))
 	// The update after expiring meets a 429 first: retried within the deadline.
-	e.slack.Push(slacktest.Response{Status: 429, RetryAfter: "0"})
+	e.slack.Push(slackfake.Response{Status: 429, RetryAfter: "0"})
 	expire := clickOn(render.ActionExpire, alice, "")
 	e.h.Handle(t.Context(), expire)
 	e.want(t, ActionExpire, ResultOK)

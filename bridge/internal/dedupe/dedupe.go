@@ -35,17 +35,13 @@ type entry struct {
 type Window struct {
 	mu     sync.Mutex
 	window time.Duration
-	now    func() time.Time
 	m      map[string]*entry
 	calls  int
 }
 
 // New returns a window; d <= 0 disables deduplication.
-func New(d time.Duration, now func() time.Time) *Window {
-	if now == nil {
-		now = time.Now
-	}
-	return &Window{window: d, now: now, m: map[string]*entry{}}
+func New(d time.Duration) *Window {
+	return &Window{window: d, m: map[string]*entry{}}
 }
 
 // Begin claims key. It reports dup=true when key was delivered within the window (acknowledge
@@ -67,7 +63,7 @@ func (w *Window) Begin(ctx context.Context, key string) (dup bool, finish func(o
 		}
 		select {
 		case <-e.done:
-			if e.ok && w.now().Sub(e.at) <= w.window {
+			if e.ok && time.Now().Sub(e.at) <= w.window {
 				w.mu.Unlock()
 				return true, nil, nil
 			}
@@ -91,7 +87,7 @@ func (w *Window) finisher(key string, e *entry) func(bool) {
 		once.Do(func() {
 			w.mu.Lock()
 			defer w.mu.Unlock()
-			e.ok, e.at = ok, w.now()
+			e.ok, e.at = ok, time.Now()
 			if !ok && w.m[key] == e {
 				delete(w.m, key)
 			}
@@ -106,7 +102,7 @@ func (w *Window) sweepLocked() {
 	if w.calls%64 != 0 {
 		return
 	}
-	now := w.now()
+	now := time.Now()
 	for k, e := range w.m {
 		select {
 		case <-e.done:
@@ -116,11 +112,4 @@ func (w *Window) sweepLocked() {
 		default:
 		}
 	}
-}
-
-// Len is the number of remembered keys (delivered or in flight).
-func (w *Window) Len() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.m)
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
-func TestWindow(t *testing.T) {
-	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	w := New(2*time.Minute, func() time.Time { return now })
+func TestWindow(t *testing.T) { synctest.Test(t, testWindow) }
+
+func testWindow(t *testing.T) {
+	w := New(2 * time.Minute)
 	ctx := context.Background()
 	key := Key("g", "firing", []string{"fa", "fb"})
 
@@ -26,7 +28,7 @@ func TestWindow(t *testing.T) {
 	} else {
 		f(true)
 	}
-	now = now.Add(2*time.Minute + time.Second)
+	time.Sleep(2*time.Minute + time.Second)
 	dup, finish, _ = w.Begin(ctx, key)
 	if dup {
 		t.Error("copy after the window is a new notification")
@@ -47,8 +49,10 @@ func TestKeyDistinguishes(t *testing.T) {
 }
 
 // TestConcurrentCopiesPostOnce: an HA pair's two copies arriving together produce one delivery.
-func TestConcurrentCopiesPostOnce(t *testing.T) {
-	w := New(time.Minute, nil)
+func TestConcurrentCopiesPostOnce(t *testing.T) { synctest.Test(t, testConcurrentCopiesPostOnce) }
+
+func testConcurrentCopiesPostOnce(t *testing.T) {
+	w := New(time.Minute)
 	key := Key("g", "firing", []string{"f"})
 	var mu sync.Mutex
 	deliveries := 0
@@ -75,7 +79,7 @@ func TestConcurrentCopiesPostOnce(t *testing.T) {
 }
 
 func TestWaitingCopyGivesUpWithContext(t *testing.T) {
-	w := New(time.Minute, nil)
+	w := New(time.Minute)
 	key := Key("g", "firing", nil)
 	_, finish, _ := w.Begin(context.Background(), key)
 	defer finish(true)
@@ -87,7 +91,7 @@ func TestWaitingCopyGivesUpWithContext(t *testing.T) {
 }
 
 func TestDisabled(t *testing.T) {
-	w := New(0, nil)
+	w := New(0)
 	for range 2 {
 		if dup, finish, _ := w.Begin(context.Background(), "k"); dup {
 			t.Fatal("disabled window deduplicated")
@@ -97,15 +101,16 @@ func TestDisabled(t *testing.T) {
 	}
 }
 
-func TestMemoryBounded(t *testing.T) {
-	now := time.Now()
-	w := New(time.Minute, func() time.Time { return now })
+func TestMemoryBounded(t *testing.T) { synctest.Test(t, testMemoryBounded) }
+
+func testMemoryBounded(t *testing.T) {
+	w := New(time.Minute)
 	for i := range 1000 {
 		_, f, _ := w.Begin(context.Background(), Key("g", "firing", []string{string(rune(i))}))
 		f(true)
-		now = now.Add(time.Second)
+		time.Sleep(time.Second)
 	}
-	if n := w.Len(); n > 60+64 {
+	if n := len(w.m); n > 60+64 {
 		t.Errorf("%d keys kept for a 60-key window", n)
 	}
 }

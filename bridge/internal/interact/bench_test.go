@@ -3,14 +3,12 @@ package interact
 import (
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/config"
 )
 
 // BenchmarkRequestURL is the work before Slack gets its answer (which must come within 3 s):
 // read, verify the signature, decode the payload, hand the click off.
 func BenchmarkRequestURL(b *testing.B) {
-	r := New(Config{SigningSecret: config.NewInlineSecret(secret), Handler: &recorder{}})
+	r := New(Config{SigningSecret: inline(secret), Handler: &recorder{}})
 	body := form(payload("silence_1h", "g=abc"))
 	ts := time.Now().Unix()
 	sig := sign(secret, ts, body)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/config"
 	"github.com/slack-go/slack"
 )
 
@@ -36,9 +35,9 @@ const maxBody = 1 << 20
 
 // Config configures the receiver.
 type Config struct {
-	// SigningSecret verifies Request URL calls (read at every request, so a rotated file
+	// SigningSecret verifies Request URL calls (asked at every request, so a rotated file
 	// applies at once). Nil: the Request URL answers 404.
-	SigningSecret config.SecretReader
+	SigningSecret func() string
 	Handler       Handler
 	// Timeout bounds the work on one click after Slack was acknowledged.
 	Timeout time.Duration
@@ -128,7 +127,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
 		return
 	}
-	if err := r.verify(req.Context(), req.Header, body); err != nil {
+	if err := r.verify(req.Header, body); err != nil {
 		r.cfg.Received.WithLabelValues(ViaHTTP, ResultUnauthorized).Inc()
 		r.cfg.Logger.Warn("interaction refused: signature", "err", err, "remote", req.RemoteAddr)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
@@ -149,11 +148,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 var errNoSecret = errors.New("signing secret unavailable")
 
-func (r *Receiver) verify(ctx context.Context, h http.Header, body []byte) error {
-	secret, err := r.cfg.SigningSecret.Fetch(ctx)
-	if err != nil || secret == "" {
-		// The reason may name the file; it never holds the secret.
-		return errors.Join(errNoSecret, err)
+func (r *Receiver) verify(h http.Header, body []byte) error {
+	secret := r.cfg.SigningSecret()
+	if secret == "" {
+		return errNoSecret
 	}
 	v, err := slack.NewSecretsVerifier(h, strings.TrimSpace(secret))
 	if err != nil {

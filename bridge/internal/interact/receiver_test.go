@@ -20,7 +20,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/config"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 )
 
 const secret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -58,14 +59,20 @@ func sign(key string, ts int64, body string) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-func secretFile(t *testing.T, s string) config.SecretReader {
+func secretFile(t *testing.T, s string) func() string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "signing-secret")
 	if err := os.WriteFile(p, []byte(s+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return config.NewFileSecret(p)
+	f, err := secretfile.Read(p, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.Value
 }
+
+func inline(s string) func() string { return func() string { return s } }
 
 func post(r http.Handler, body string, ts int64, sig string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(body))
@@ -168,7 +175,11 @@ func TestRequestURLSecretFileRotates(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	r := New(Config{SigningSecret: config.NewFileSecret(p), Handler: rec})
+	f, err := secretfile.Read(p, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(Config{SigningSecret: f.Value, Handler: rec})
 	body := form(payload("ack", "g=abc"))
 	ts := time.Now().Unix()
 	if w := post(r, body, ts, sign("new", ts, body)); w.Code != 401 {
@@ -187,7 +198,7 @@ func FuzzFromCallback(f *testing.F) {
 	f.Add([]byte(payload("silence_1h", "g=abc")))
 	f.Add([]byte(`{"type":"block_actions","actions":[{}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r := New(Config{SigningSecret: config.NewInlineSecret(secret), Handler: &recorder{}})
+		r := New(Config{SigningSecret: inline(secret), Handler: &recorder{}})
 		res := r.accept(context.Background(), ViaHTTP, b)
 		r.Wait()
 		switch res {

@@ -8,12 +8,13 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 func TestSocketModeAcknowledgesAndHandles(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	fake := slackfake.New("xoxb-test")
+	srv := fake.Serve()
+	defer srv.Close()
 	rec := &recorder{}
 	r := New(Config{Handler: rec})
 	api := slack.New("xoxb-test", slack.OptionAppLevelToken("xapp-1-test"), slack.OptionAPIURL(fake.APIURL()))
@@ -21,8 +22,8 @@ func TestSocketModeAcknowledgesAndHandles(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- r.RunSocketMode(ctx, api) }()
 
-	fake.SendEnvelope(slacktest.Envelope{EnvelopeID: "env-1", Type: "interactive", Payload: json.RawMessage(payload("ack", "g=abc")), AcceptsResponsePayload: true})
-	fake.SendEnvelope(slacktest.Envelope{EnvelopeID: "env-2", Type: "interactive", Payload: json.RawMessage(`{"type":"shortcut"}`)})
+	fake.SendEnvelope(slackfake.Envelope{EnvelopeID: "env-1", Type: "interactive", Payload: json.RawMessage(payload("ack", "g=abc")), AcceptsResponsePayload: true})
+	fake.SendEnvelope(slackfake.Envelope{EnvelopeID: "env-2", Type: "interactive", Payload: json.RawMessage(`{"type":"shortcut"}`)})
 	for _, want := range []string{"env-1", "env-2"} {
 		select {
 		case got := <-fake.Acks():
@@ -45,8 +46,9 @@ func TestSocketModeAcknowledgesAndHandles(t *testing.T) {
 }
 
 func TestSocketModeRefusedTokenStopsAtContext(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	fake := slackfake.New("xoxb-test")
+	srv := fake.Serve()
+	defer srv.Close()
 	r := New(Config{Handler: &recorder{}})
 	api := slack.New("xoxb-test", slack.OptionAppLevelToken("xoxb-not-an-app-token"), slack.OptionAPIURL(fake.APIURL()))
 	ctx, cancel := context.WithCancel(t.Context())

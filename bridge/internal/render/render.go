@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/slack-go/slack"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 // Slack's limits, and our own budget for all block text together (Slack reports
@@ -51,11 +51,10 @@ const (
 	ColorOther    = "#868686"
 )
 
-// Options are the deployment's links and the clock used for "since" fields.
+// Options are the deployment's links.
 type Options struct {
 	ArgoCDURL  string
 	GrafanaURL string
-	Now        func() time.Time
 	// Interactive (bot mode) adds the action buttons (silence, acknowledge, retry/resume)
 	// instead of the Silence link, and shows Status.
 	Interactive bool
@@ -97,17 +96,13 @@ func (m *Message) WebhookMessage() *slack.WebhookMessage {
 }
 
 // Render builds the message for one notification.
-func Render(n *webhook.Message, ov Overrides, opt Options) *Message {
-	now := time.Now
-	if opt.Now != nil {
-		now = opt.Now
-	}
-	r := &renderer{n: n, opt: opt, now: now()}
+func Render(n *notification.Message, ov Overrides, opt Options) *Message {
+	r := &renderer{n: n, opt: opt, now: time.Now()}
 	return r.render(ov)
 }
 
 type renderer struct {
-	n      *webhook.Message
+	n      *notification.Message
 	opt    Options
 	now    time.Time
 	body   []slack.Block

@@ -9,13 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/slack-go/slack"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -23,7 +24,6 @@ var update = flag.Bool("update", false, "rewrite golden files")
 var testOpts = Options{
 	ArgoCDURL:  "https://argocd.example.com",
 	GrafanaURL: "https://grafana.example.com",
-	Now:        func() time.Time { return time.Date(2026, 11, 20, 12, 5, 0, 0, time.UTC) },
 }
 
 var (
@@ -38,13 +38,13 @@ func withStatus(s Status) Options {
 	return o
 }
 
-func load(t testing.TB, name string) *webhook.Message {
+func load(t testing.TB, name string) *notification.Message {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := webhook.Decode(b)
+	m, err := notification.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +52,8 @@ func load(t testing.TB, name string) *webhook.Message {
 }
 
 // bigGroup is a 120-alert group with 5 KB descriptions (Alertmanager cut 30 more).
-func bigGroup(n int) *webhook.Message {
-	m := &webhook.Message{GroupKey: "{}:{alertname=\"ArgoCDAppOutOfSync\"}", TruncatedAlerts: 30}
+func bigGroup(n int) *notification.Message {
+	m := &notification.Message{GroupKey: "{}:{alertname=\"ArgoCDAppOutOfSync\"}", TruncatedAlerts: 30}
 	m.Status, m.Receiver, m.ExternalURL = "firing", "slack", "http://alertmanager:9093"
 	m.CommonLabels = template.KV{"alertname": "ArgoCDAppOutOfSync", "severity": "warning"}
 	desc := strings.Repeat("Resource Deployment/api is OutOfSync with the desired state & needs a sync. ", 70)[:5000]
@@ -71,11 +71,22 @@ func bigGroup(n int) *webhook.Message {
 	return m
 }
 
+// renderTime is "now" of the golden files' "since" fields.
+var renderTime = time.Date(2026, 11, 20, 12, 5, 0, 0, time.UTC)
+
+// atRenderTime runs f in a synctest bubble whose clock reads renderTime.
+func atRenderTime(t *testing.T, f func(t *testing.T)) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(renderTime)) // instant in the bubble
+		f(t)
+	})
+}
+
 func TestGolden(t *testing.T) {
 	big := bigGroup(120)
 	tests := []struct {
 		name string
-		msg  *webhook.Message
+		msg  *notification.Message
 		ov   Overrides
 		opt  *Options
 	}{
@@ -92,32 +103,34 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opt := testOpts
-			if tc.opt != nil {
-				opt = *tc.opt
-			}
-			msg := Render(tc.msg, tc.ov, opt)
-			if err := CheckLimits(msg); err != nil {
-				t.Fatalf("limits: %v", err)
-			}
-			got, err := json.MarshalIndent(msg.WebhookMessage(), "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", tc.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
+			atRenderTime(t, func(t *testing.T) {
+				opt := testOpts
+				if tc.opt != nil {
+					opt = *tc.opt
+				}
+				msg := Render(tc.msg, tc.ov, opt)
+				if err := CheckLimits(msg); err != nil {
+					t.Fatalf("limits: %v", err)
+				}
+				got, err := json.MarshalIndent(msg.WebhookMessage(), "", "  ")
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("rendered JSON differs from %s (run with -update and review the diff):\n%s", path, got)
-			}
+				got = append(got, '\n')
+				path := filepath.Join("testdata", tc.name+".golden.json")
+				if *update {
+					if err := os.WriteFile(path, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run with -update)", err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("rendered JSON differs from %s (run with -update and review the diff):\n%s", path, got)
+				}
+			})
 		})
 	}
 }
@@ -184,7 +197,7 @@ func TestRenderBehaviour(t *testing.T) {
 		}
 	})
 	t.Run("no links configured still renders", func(t *testing.T) {
-		m := Render(load(t, "firing.json"), Overrides{}, Options{Now: testOpts.Now})
+		m := Render(load(t, "firing.json"), Overrides{}, Options{})
 		js := mustJSON(t, m)
 		if strings.Contains(js, "Open in Argo CD") || strings.Contains(js, `"Dashboard"`) || !strings.Contains(js, "*argocd/payments*") {
 			t.Errorf("unexpected links:\n%s", js)
@@ -255,7 +268,7 @@ func FuzzRender(f *testing.F) {
 	}
 	f.Add([]byte(`{"alerts":[{"labels":{"name":"a","namespace":"b"},"annotations":{"summary":"`+strings.Repeat("é&<", 2000)+`"}}],"truncatedAlerts":99}`), strings.Repeat("t", 200), strings.Repeat("x", 4000))
 	f.Fuzz(func(t *testing.T, body []byte, title, text string) {
-		m, err := webhook.Decode(body)
+		m, err := notification.Decode(body)
 		if err != nil {
 			return
 		}

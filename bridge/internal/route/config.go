@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 )
 
 // DefaultName is the default route's name when the config gives none.
@@ -48,7 +49,7 @@ type Route struct {
 	Fields         []FieldTemplate `yaml:"fields"`
 
 	matchers   labels.Matchers
-	webhookURL string
+	webhookURL *secretfile.File
 	line       int
 }
 
@@ -58,8 +59,14 @@ type FieldTemplate struct {
 	Value string `yaml:"value"`
 }
 
-// WebhookURL is the URL read from WebhookURLFile ("" when unset). Never log it.
-func (r *Route) WebhookURL() string { return r.webhookURL }
+// WebhookURL is the URL in WebhookURLFile ("" when unset), read again when the file changes.
+// Never log it.
+func (r *Route) WebhookURL() string {
+	if r.webhookURL == nil {
+		return ""
+	}
+	return r.webhookURL.Value()
+}
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
@@ -164,14 +171,11 @@ func (r *Route) prepare(i int, dir string, tmpl *template.Template) error {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		b, err := os.ReadFile(p)
+		f, err := secretfile.Read(p, secretfile.URL, nil)
 		if err != nil {
 			return fmt.Errorf("%s: webhook_url_file: %w", r.where(i), err)
 		}
-		r.webhookURL = strings.TrimSpace(string(b))
-		if !strings.HasPrefix(r.webhookURL, "http://") && !strings.HasPrefix(r.webhookURL, "https://") {
-			return fmt.Errorf("%s: webhook_url_file %s does not hold an http(s) URL", r.where(i), r.WebhookURLFile)
-		}
+		r.webhookURL = f
 	}
 	if len(r.Fields) > 10 {
 		return fmt.Errorf("%s: at most 10 fields (Slack's limit)", r.where(i))

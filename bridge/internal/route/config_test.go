@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/alertmanager/template"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 func TestExampleConfigLoads(t *testing.T) {
@@ -35,14 +37,14 @@ func TestExampleConfigLoads(t *testing.T) {
 	rt := r.Match(map[string]string{"alertname": "ArgoCDAutoSyncPaused"})
 	data := sampleData()
 	data.Alerts = append(data.Alerts, template.Alert{Labels: template.KV{"name": "orders"}})
-	ov, err := r.Overrides(rt, data)
+	ov, err := r.Overrides(rt, &notification.Message{Data: *data})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ov.Title != "[FIRING] ArgoCDAppDegraded: payments, orders" {
 		t.Errorf("title override = %q", ov.Title)
 	}
-	ov, _ = r.Overrides(r.Match(map[string]string{"severity": "critical"}), data)
+	ov, _ = r.Overrides(r.Match(map[string]string{"severity": "critical"}), &notification.Message{Data: *data})
 	if len(ov.Fields) != 1 || ov.Fields[0].Value != "in-cluster" {
 		t.Errorf("fields override = %+v", ov.Fields)
 	}
@@ -92,6 +94,16 @@ func TestParseErrors(t *testing.T) {
 	if r.Routes()[0].WebhookURL() != "https://hooks.slack.com/services/T/B/SECRET" {
 		t.Error("webhook URL not read from file")
 	}
+	// A rotated Secret (a new file renamed over the old) takes effect without a reload.
+	if err := os.WriteFile(filepath.Join(dir, "url.new"), []byte("https://hooks.slack.com/services/T/B/ROTATED\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "url.new"), filepath.Join(dir, "url")); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Routes()[0].WebhookURL(); got != "https://hooks.slack.com/services/T/B/ROTATED" {
+		t.Errorf("after rotation: %q", got)
+	}
 }
 
 func TestEmptyConfigIsDefaultRoute(t *testing.T) {
@@ -120,7 +132,7 @@ func TestOverridesRuntimeErrorKeepsRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ov, err := r.Overrides(r.Routes()[0], &template.Data{Status: "firing"})
+	ov, err := r.Overrides(r.Routes()[0], &notification.Message{Data: template.Data{Status: "firing"}})
 	if err == nil || ov.Text != "ok firing" {
 		t.Errorf("err=%v text=%q: a failing title must not lose the text", err, ov.Text)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 )
 
@@ -78,7 +79,8 @@ func (rt *Router) Match(ls map[string]string) *Route {
 
 // Overrides executes the route's templates against the notification. A template that fails at
 // run time is reported and left out, so the built-in rendering still delivers the alert.
-func (rt *Router) Overrides(r *Route, data *template.Data) (render.Overrides, error) {
+func (rt *Router) Overrides(r *Route, m *notification.Message) (render.Overrides, error) {
+	data := &m.Data
 	var ov render.Overrides
 	var firstErr error
 	run := func(text string) string {

@@ -11,9 +11,9 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
 )
 
 // maxRecent bounds the groups whose last notification the bridge keeps for the buttons.
@@ -29,11 +29,11 @@ type recent struct {
 }
 
 type recentEntry struct {
-	msg *webhook.Message
+	msg *notification.Message
 	at  time.Time
 }
 
-func (r *recent) put(m *webhook.Message) {
+func (r *recent) put(m *notification.Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -47,7 +47,7 @@ func (r *recent) put(m *webhook.Message) {
 	r.m[render.GroupID(m.GroupKey)] = recentEntry{msg: m, at: now}
 }
 
-func (r *recent) get(group string) (*webhook.Message, bool) {
+func (r *recent) get(group string) (*notification.Message, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.m[group]
@@ -85,7 +85,7 @@ func (g groups) Render(group string, st render.Status) (*render.Message, bool) {
 // Interactive reports whether the Slack actions are on: bot or console mode, and a way to
 // receive clicks (signing secret or app token).
 func (c *Config) Interactive() bool {
-	return (c.Mode == ModeBot || c.Mode == ModeConsole) && (c.SigningSecret != nil || c.AppToken != "")
+	return (c.Mode == ModeBot || c.Mode == ModeConsole) && (c.SigningSecret != nil || c.AppToken != nil)
 }
 
 // ActionStateFile is where the acks and silences made from Slack are kept: beside the message
@@ -101,15 +101,15 @@ func ActionStateFile(stateFile string) string {
 // /slack/interactions and Socket Mode.
 func (s *Server) setupActions(p *pipeline, d *slack.Deliverer, t slack.Interactive) error {
 	cfg := s.cfg
-	store, err := actions.OpenStore(ActionStateFile(cfg.StateFile), cfg.StateTTL, cfg.Clock.Now)
+	store, err := actions.OpenStore(ActionStateFile(cfg.StateFile), cfg.StateTTL, nil)
 	if err != nil {
 		return err
 	}
 	p.actions = store
-	p.recent = &recent{ttl: cfg.StateTTL, now: cfg.Clock.Now, m: map[string]recentEntry{}}
+	p.recent = &recent{ttl: cfg.StateTTL, now: time.Now, m: map[string]recentEntry{}}
 	h := actions.New(actions.Config{
 		Policy: cfg.Router.Actions(), Silencer: cfg.Silencer, Remediator: cfg.Remediator,
-		Slack: slack.NewActor(d, t), Groups: groups{p}, Store: store, Now: cfg.Clock.Now,
+		Slack: slack.NewActor(d, t), Groups: groups{p}, Store: store,
 		Logger: cfg.Logger, Counter: s.metrics.Actions,
 	})
 	s.receiver = interact.New(interact.Config{
@@ -121,13 +121,14 @@ func (s *Server) setupActions(p *pipeline, d *slack.Deliverer, t slack.Interacti
 
 // runSocketMode runs the Socket Mode connection until ctx ends (nothing when no app token).
 func (s *Server) runSocketMode(ctx context.Context) error {
-	if s.receiver == nil || s.cfg.AppToken == "" {
+	if s.receiver == nil || s.cfg.AppToken == nil {
 		<-ctx.Done()
 		return nil
 	}
-	opts := []slackapi.Option{slackapi.OptionAppLevelToken(s.cfg.AppToken), slackapi.OptionHTTPClient(s.cfg.HTTPClient)}
+	// The token is read once per process: slack-go keeps it for its reconnects.
+	opts := []slackapi.Option{slackapi.OptionAppLevelToken(s.cfg.AppToken()), slackapi.OptionHTTPClient(s.cfg.HTTPClient)}
 	if s.cfg.APIURL != "" {
 		opts = append(opts, slackapi.OptionAPIURL(s.cfg.APIURL))
 	}
-	return s.receiver.RunSocketMode(ctx, slackapi.New(s.cfg.BotToken, opts...))
+	return s.receiver.RunSocketMode(ctx, slackapi.New(s.cfg.BotToken(), opts...))
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,11 +14,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/config"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 const signingSecret = "test-signing-secret"
@@ -58,13 +56,9 @@ func sendClick(t *testing.T, bridgeURL, body string) int {
 // Acknowledge updates the message in place and replies in its thread; the resolved update
 // keeps the ack line.
 func TestAckThroughTheBridge(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	fake := slackfake.New("xoxb-1")
 	logs := &syncBuffer{}
-	cfg := testConfig(t, fake, logs)
-	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, "", "xoxb-1", fake.APIURL(), "C0ALERTS"
-	cfg.SigningSecret = config.NewInlineSecret(signingSecret)
-	cfg.Clock = fixedClock{time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)}
+	cfg := botConfig(t, fake, logs)
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +71,7 @@ func TestAckThroughTheBridge(t *testing.T) {
 	if !strings.Contains(first.Attach, `"action_id":"ack"`) || strings.Contains(first.Attach, "silences/new") {
 		t.Fatalf("bot-mode message lacks the buttons: %s", first.Attach)
 	}
-	m, err := webhook.Decode(payload(t, "firing.json"))
+	m, err := notification.Decode(payload(t, "firing.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,17 +81,17 @@ func TestAckThroughTheBridge(t *testing.T) {
 	}
 	s.receiver.Wait()
 	reqs := fake.Requests()
-	if len(reqs) != 3 || reqs[1].Method != "chat.update" || !strings.Contains(reqs[1].Attach, "Acked by \\u003c@U0BOB\\u003e at 10:42 UTC") ||
+	if len(reqs) != 3 || reqs[1].Method != "chat.update" || !strings.Contains(reqs[1].Attach, "Acked by \\u003c@U0BOB\\u003e at ") ||
 		reqs[2].ThreadTS != "1700000000.000001" || !strings.Contains(reqs[2].Text, "acknowledged") {
 		t.Fatalf("want the update with the ack line and an audit reply: %d requests\n%s", len(reqs), logs)
 	}
-	if v := testutil.ToFloat64(s.Metrics().Actions.WithLabelValues("ack", "ok")); v != 1 {
+	if v := testutil.ToFloat64(s.metrics.Actions.WithLabelValues("ack", "ok")); v != 1 {
 		t.Errorf("actions_total{ack,ok} = %v", v)
 	}
-	if n, err := testutil.GatherAndCount(s.Metrics().Registry, "argocd_monitor_bridge_actions_total", "argocd_monitor_bridge_interactions_total"); err != nil || n != 6*5+2*4 {
+	if n, err := testutil.GatherAndCount(s.metrics.Registry, "argocd_monitor_bridge_actions_total", "argocd_monitor_bridge_interactions_total"); err != nil || n != 6*5+2*4 {
 		t.Errorf("action series pre-initialised: %d %v, want %d", n, err, 6*5+2*4)
 	}
-	if problems, err := testutil.GatherAndLint(s.Metrics().Registry); err != nil || len(problems) > 0 {
+	if problems, err := testutil.GatherAndLint(s.metrics.Registry); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %v", problems, err)
 	}
 	if code, body := post(t, url, payload(t, "resolved.json")); code != 200 {
@@ -111,7 +105,7 @@ func TestAckThroughTheBridge(t *testing.T) {
 		t.Fatalf("second click answered %d", code)
 	}
 	s.receiver.Wait()
-	if v := testutil.ToFloat64(s.Metrics().Actions.WithLabelValues("ack", "error")); v != 1 {
+	if v := testutil.ToFloat64(s.metrics.Actions.WithLabelValues("ack", "error")); v != 1 {
 		t.Errorf("a second ack must be refused as already done: %v", v)
 	}
 }
@@ -119,12 +113,8 @@ func TestAckThroughTheBridge(t *testing.T) {
 // TestReplayedRequest: the same signed request sent twice (within the 5-minute window, so the
 // signature holds) acts once.
 func TestReplayedRequest(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
-	cfg := testConfig(t, fake, io.Discard)
-	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, "", "xoxb-1", fake.APIURL(), "C0ALERTS"
-	cfg.SigningSecret = config.NewInlineSecret(signingSecret)
-	s, err := New(cfg)
+	fake := slackfake.New("xoxb-1")
+	s, err := New(botConfig(t, fake, io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +122,7 @@ func TestReplayedRequest(t *testing.T) {
 	if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
 		t.Fatalf("firing: %d %s", code, body)
 	}
-	m, _ := webhook.Decode(payload(t, "firing.json"))
+	m, _ := notification.Decode(payload(t, "firing.json"))
 	body := clickBody(render.ActionAck, render.ButtonValue{Group: render.GroupID(m.GroupKey)}.Encode(), "C0ALERTS", "1700000000.000001")
 	for range 2 {
 		if code := sendClick(t, url, body); code != 200 {
@@ -140,7 +130,7 @@ func TestReplayedRequest(t *testing.T) {
 		}
 	}
 	s.receiver.Wait()
-	if ok, replay := testutil.ToFloat64(s.Metrics().Actions.WithLabelValues("ack", "ok")), testutil.ToFloat64(s.Metrics().Actions.WithLabelValues("ack", "replay")); ok != 1 || replay != 1 {
+	if ok, replay := testutil.ToFloat64(s.metrics.Actions.WithLabelValues("ack", "ok")), testutil.ToFloat64(s.metrics.Actions.WithLabelValues("ack", "replay")); ok != 1 || replay != 1 {
 		t.Errorf("ack ok %v replay %v, want 1 and 1", ok, replay)
 	}
 	if n := len(fake.Requests()); n != 3 {
@@ -149,17 +139,18 @@ func TestReplayedRequest(t *testing.T) {
 }
 
 func TestActionsNeedBotMode(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	fake := slackfake.New("xoxb-1")
 	cfg := testConfig(t, fake, io.Discard)
-	cfg.SigningSecret = config.NewInlineSecret(signingSecret)
+	cfg.SigningSecret = static(signingSecret)
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "need bot mode") {
 		t.Errorf("webhook mode with a signing secret: %v", err)
 	}
 }
 
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
-
-func (c fixedClock) Sleep(context.Context, time.Duration) error { return nil }
+// botConfig is a bot-mode bridge with the buttons on (signing secret), against fake.
+func botConfig(t testing.TB, fake *slackfake.Fake, logs io.Writer) Config {
+	cfg := testConfig(t, fake, logs)
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "C0ALERTS"
+	cfg.SigningSecret = static(signingSecret)
+	return cfg
+}

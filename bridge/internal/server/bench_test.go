@@ -11,17 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 // benchBridge is a webhook-mode bridge with pacing off against a fake Slack that answers at
 // once, and distinct-group payloads to send it.
 func benchBridge(b *testing.B) (*Server, func(i int64) []byte) {
-	fake := slacktest.New()
-	fake.Record = false
-	b.Cleanup(fake.Close)
+	fake := slackfake.New("")
+	fake.KeepCountOnly()
+	b.Cleanup(fake.Serve().Close) // over loopback, as in production
 	cfg := testConfig(b, fake, io.Discard)
-	cfg.Logger = nil
+	cfg.Logger, cfg.HTTPClient = nil, nil
 	cfg.MaxInFlight = 256
 	s, err := New(cfg)
 	if err != nil {
@@ -40,7 +40,7 @@ func benchBridge(b *testing.B) (*Server, func(i int64) []byte) {
 // groups, pacing off, instant fake Slack. webhooks/s is the sustained rate.
 func BenchmarkWebhookThroughput(b *testing.B) {
 	s, body := benchBridge(b)
-	srv := httptest.NewServer(s.Handler())
+	srv := httptest.NewServer(s.mux)
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	var seq, failed atomic.Int64
@@ -73,7 +73,7 @@ func BenchmarkWebhookThroughput(b *testing.B) {
 // loopback included); reports p50 and p99 of the handler's own time.
 func BenchmarkHandlerLatency(b *testing.B) {
 	s, body := benchBridge(b)
-	h := s.Handler()
+	h := s.mux
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	var i int64

@@ -8,10 +8,10 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
 )
 
 // pipeline is the path every notification takes: route, dedupe, render, deliver.
@@ -20,8 +20,8 @@ type pipeline struct {
 	dedupe    *dedupe.Window
 	deliverer *slack.Deliverer
 	render    render.Options
-	channel   string // default bot/console channel
-	webhook   string // default webhook URL (secret)
+	channel   string        // default bot/console channel
+	webhook   func() string // default webhook URL (secret); nil = none
 	metrics   *Metrics
 	logger    *slog.Logger
 	// deadline bounds the whole notification, a wait for a duplicate in flight included.
@@ -32,9 +32,9 @@ type pipeline struct {
 }
 
 // renderWith renders m on its route with the action status st (Slack actions on).
-func (p *pipeline) renderWith(m *webhook.Message, st render.Status) *render.Message {
+func (p *pipeline) renderWith(m *notification.Message, st render.Status) *render.Message {
 	rt := p.router.Match(m.MatchLabels())
-	ov, err := p.router.Overrides(rt, &m.Data)
+	ov, err := p.router.Overrides(rt, m)
 	if err != nil {
 		// A broken template must not lose the alert: what rendered is used, the rest is built in.
 		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
@@ -46,7 +46,7 @@ func (p *pipeline) renderWith(m *webhook.Message, st render.Status) *render.Mess
 	return render.Render(m, ov, opt)
 }
 
-func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
+func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, p.deadline)
 	defer cancel()
 	rt := p.router.Match(m.MatchLabels())
@@ -61,15 +61,15 @@ func (p *pipeline) Notify(ctx context.Context, m *webhook.Message) error {
 	}
 	var st render.Status
 	if p.actions != nil {
-		st = p.actions.Get(render.GroupID(m.GroupKey)).Status(p.render.Now())
+		st = p.actions.Get(render.GroupID(m.GroupKey)).Status(time.Now())
 	}
 	msg := p.renderWith(m, st)
 	target := slack.Target{Route: rt.Name, Channel: rt.Channel, WebhookURL: rt.WebhookURL()}
 	if target.Channel == "" {
 		target.Channel = p.channel
 	}
-	if target.WebhookURL == "" {
-		target.WebhookURL = p.webhook
+	if target.WebhookURL == "" && p.webhook != nil {
+		target.WebhookURL = p.webhook()
 	}
 	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Resolved: m.Resolved(), Target: target, Message: msg})
 	finish(err == nil)

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
@@ -41,15 +41,16 @@ const (
 
 // Config is everything the bridge needs; main fills it from flags, env and files.
 type Config struct {
-	Mode        Mode
-	WebhookURL  string // default incoming-webhook URL (secret)
-	BotToken    string // secret
+	Mode Mode
+	// Secrets are functions, so a value read from a file follows the file (secretfile); nil = unset.
+	WebhookURL  func() string // default incoming-webhook URL
+	BotToken    func() string
 	APIURL      string // Web API base, e.g. https://slack.com/api/
 	Channel     string // default channel (bot, console)
 	ConsoleOut  io.Writer
 	ConsoleFile string
 
-	WebhookToken string // Bearer token Alertmanager must send (secret); "" = no auth
+	WebhookToken func() string // Bearer token Alertmanager must send; nil = no auth
 	MaxInFlight  int
 
 	Router     *route.Router
@@ -66,13 +67,12 @@ type Config struct {
 	// Slack actions (bot mode; console mode for the demo): SigningSecret verifies the Request
 	// URL /slack/interactions, AppToken opens Socket Mode; either turns the buttons on.
 	// Silencer and Remediator may be nil: their buttons then say they are not configured.
-	SigningSecret config.SecretReader
-	AppToken      string // secret
+	SigningSecret func() string
+	AppToken      func() string
 	Silencer      actions.Silencer
 	Remediator    actions.Remediator
 
-	// Clock drives pacing and retry waits (nil = wall clock); HTTPClient talks to Slack.
-	Clock      slack.Clock
+	// HTTPClient talks to Slack (nil: slack.NewHTTPClient over the default transport).
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 }
@@ -87,6 +87,14 @@ type Server struct {
 	closers  []io.Closer
 }
 
+// Configuration errors, in the server's words; the binary maps them to its flags.
+var (
+	ErrNoWebhookURL = errors.New("no webhook URL: the route has no webhook_url_file and there is no default webhook URL")
+	ErrNoChannel    = errors.New("no channel: the route names none and there is no default channel")
+	ErrNoBotToken   = errors.New("bot mode needs a bot token")
+	ErrDeadline     = errors.New("the delivery deadline must be positive")
+)
+
 // Validate checks that every route can reach Slack in the chosen mode.
 func (c *Config) Validate() error {
 	if c.Router == nil {
@@ -95,31 +103,31 @@ func (c *Config) Validate() error {
 	for _, r := range c.Router.Routes() {
 		switch c.Mode {
 		case ModeWebhook:
-			if r.WebhookURL() == "" && c.WebhookURL == "" {
-				return fmt.Errorf("route %s: no webhook_url_file and no --slack.webhook-url", r.Name)
+			if r.WebhookURL() == "" && c.WebhookURL == nil {
+				return fmt.Errorf("route %s: %w", r.Name, ErrNoWebhookURL)
 			}
 		case ModeBot:
 			if r.WebhookURLFile != "" {
 				return fmt.Errorf("route %s: webhook_url_file is for webhook mode; bot mode posts to channels", r.Name)
 			}
 			if r.Channel == "" && c.Channel == "" {
-				return fmt.Errorf("route %s: no channel and no --slack.channel", r.Name)
+				return fmt.Errorf("route %s: %w", r.Name, ErrNoChannel)
 			}
 		case ModeConsole:
 		default:
 			return fmt.Errorf("unknown mode %q", c.Mode)
 		}
 	}
-	if c.Mode == ModeBot && c.BotToken == "" {
-		return errors.New("bot mode needs a bot token")
+	if c.Mode == ModeBot && c.BotToken == nil {
+		return ErrNoBotToken
 	}
 	if c.Deadline <= 0 {
-		return errors.New("--slack.deadline must be positive")
+		return ErrDeadline
 	}
-	if (c.SigningSecret != nil || c.AppToken != "") && c.Mode == ModeWebhook {
+	if (c.SigningSecret != nil || c.AppToken != nil) && c.Mode == ModeWebhook {
 		return errors.New("Slack actions (signing secret, app token) need bot mode: incoming webhooks cannot receive clicks")
 	}
-	if c.AppToken != "" && c.Mode != ModeBot {
+	if c.AppToken != nil && c.Mode != ModeBot {
 		return errors.New("socket mode (app token) needs bot mode")
 	}
 	return nil
@@ -134,10 +142,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = slack.NewHTTPClient()
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = slack.RealClock{}
+		cfg.HTTPClient = slack.NewHTTPClient(nil)
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 64
@@ -151,7 +156,7 @@ func New(cfg Config) (*Server, error) {
 		transport = &slack.Webhook{Client: cfg.HTTPClient}
 	case ModeBot, ModeConsole:
 		var err error
-		if store, err = state.Open(cfg.StateFile, cfg.StateTTL, cfg.Clock.Now); err != nil {
+		if store, err = state.Open(cfg.StateFile, cfg.StateTTL); err != nil {
 			return nil, err
 		}
 		if cfg.Mode == ModeBot {
@@ -161,7 +166,7 @@ func New(cfg Config) (*Server, error) {
 			if out == nil {
 				out = io.Discard
 			}
-			c, err := slack.NewConsole(out, cfg.ConsoleFile, cfg.Clock.Now)
+			c, err := slack.NewConsole(out, cfg.ConsoleFile)
 			if err != nil {
 				return nil, err
 			}
@@ -170,13 +175,13 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	deliverer := slack.NewDeliverer(transport, store, slack.NewPacer(cfg.PerChannelInterval), slack.Options{
-		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Clock: cfg.Clock, Logger: cfg.Logger,
+		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Logger: cfg.Logger,
 	}, s.metrics.SlackRequests, s.metrics.SlackDuration)
 	p := &pipeline{
 		router:    cfg.Router,
-		dedupe:    dedupe.New(cfg.DedupeWindow, cfg.Clock.Now),
+		dedupe:    dedupe.New(cfg.DedupeWindow),
 		deliverer: deliverer,
-		render:    render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL, Now: cfg.Clock.Now},
+		render:    render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL},
 		channel:   cfg.Channel,
 		webhook:   cfg.WebhookURL,
 		metrics:   s.metrics,
@@ -196,7 +201,12 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.mux.Handle("/webhook", webhook.NewHandler(p, cfg.WebhookToken, cfg.MaxInFlight, s.metrics.Webhooks, cfg.Logger))
-	s.mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{Registry: s.metrics.Registry}))
+	// As the exporter: scrape counts in promhttp_metric_handler_*, OpenMetrics when asked for.
+	s.mux.Handle("/metrics", promhttp.InstrumentMetricHandler(s.metrics.Registry,
+		promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{
+			ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelError), Registry: s.metrics.Registry,
+			MaxRequestsInFlight: 4, EnableOpenMetrics: true,
+		})))
 	s.mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "Healthy\n") })
 	s.mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
 		if s.draining.Load() {
@@ -222,12 +232,6 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler serves every endpoint.
-func (s *Server) Handler() http.Handler { return s.mux }
-
-// Metrics returns the server's metrics and registry.
-func (s *Server) Metrics() *Metrics { return s.metrics }
-
 // HTTPServer returns the HTTP server with timeouts that fit the delivery deadline.
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
@@ -241,43 +245,44 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-// Run serves with serve (web.ListenAndServe in the binary, web.Serve on a test listener) until
-// ctx ends, then drains: /-/ready turns 503, no new connections are accepted, and in-flight
-// deliveries finish (bounded by the delivery deadline) before Run returns.
+// Run serves with serve (web.ServeMultiple on listeners bound beforehand) until ctx ends or
+// serving fails, under one errgroup: the serving actor, and the drain that the first of those
+// starts: /-/ready turns 503, no new connections are accepted, and in-flight deliveries finish
+// (bounded by the delivery deadline) before Run returns serving's error, if any.
 func (s *Server) Run(ctx context.Context, srv *http.Server, serve func(*http.Server) error) error {
 	defer func() {
 		for _, c := range s.closers {
 			_ = c.Close()
 		}
 	}()
-	errc := make(chan error, 2)
-	go func() { errc <- serve(srv) }()
-	sctx, stopSocket := context.WithCancel(ctx)
-	defer stopSocket()
-	go func() {
-		if err := s.runSocketMode(sctx); err != nil {
-			errc <- fmt.Errorf("slack socket mode: %w", err)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := serve(srv); !errors.Is(err, http.ErrServerClosed) {
+			return err
 		}
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	s.draining.Store(true)
-	s.cfg.Logger.Info("draining in-flight deliveries")
-	dctx, cancel := context.WithTimeout(context.Background(), s.cfg.Deadline+5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(dctx); err != nil {
-		return fmt.Errorf("drain: %w", err)
-	}
-	if s.receiver != nil {
-		s.receiver.Wait() // clicks being handled finish (bounded by their own timeout)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		s.draining.Store(true)
+		s.cfg.Logger.Info("draining in-flight deliveries")
+		dctx, cancel := context.WithTimeout(context.Background(), s.cfg.Deadline+5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(dctx); err != nil {
+			return fmt.Errorf("drain: %w", err)
+		}
+		if s.receiver != nil {
+			s.receiver.Wait() // clicks being handled finish (bounded by their own timeout)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.runSocketMode(ctx); err != nil {
+			return fmt.Errorf("slack socket mode: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
 }
 
 // RedactURL hides everything after the host of a URL (webhook URLs carry their secret in the

@@ -3,24 +3,28 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -51,20 +55,23 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// testConfig is a webhook-mode bridge against fake, with pacing off and a short deadline.
-func testConfig(t testing.TB, fake *slacktest.Server, logs io.Writer) Config {
+// testConfig is a webhook-mode bridge against fake (in process), with pacing off and a short
+// deadline.
+func testConfig(t testing.TB, fake *slackfake.Fake, logs io.Writer) Config {
 	t.Helper()
 	router, err := route.Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return Config{
-		Mode: ModeWebhook, WebhookURL: fake.WebhookURL(), Router: router, WebhookToken: "am-token",
+		Mode: ModeWebhook, WebhookURL: fake.WebhookURL, Router: router, WebhookToken: static("am-token"),
 		ArgoCDURL: "https://argocd.example.com", Deadline: 2 * time.Second, AttemptTimeout: time.Second,
-		DedupeWindow: 2 * time.Minute, StateTTL: time.Hour, MaxInFlight: 64,
+		DedupeWindow: 2 * time.Minute, StateTTL: time.Hour, MaxInFlight: 64, HTTPClient: slack.NewHTTPClient(fake),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
+
+func static(v string) func() string { return func() string { return v } }
 
 func post(t testing.TB, url string, body []byte) (int, string) {
 	t.Helper()
@@ -79,50 +86,60 @@ func post(t testing.TB, url string, body []byte) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestAnswersToAlertmanager drives the whole bridge over HTTP against a fake Slack.
+// TestAnswersToAlertmanager drives the whole bridge through its handler against a fake Slack,
+// on synctest's clock.
 func TestAnswersToAlertmanager(t *testing.T) {
 	tests := []struct {
 		name      string
-		script    []slacktest.Response
+		script    []slackfake.Response
 		wantCode  int
 		wantBody  string
 		wantSlack int
 		deadline  time.Duration
 	}{
 		{name: "accepted", wantCode: 200, wantSlack: 1},
-		{name: "429 then ok", script: []slacktest.Response{{Status: 429, RetryAfter: "1"}}, wantCode: 200, wantSlack: 2},
-		{name: "invalid payload is 422", script: []slacktest.Response{{Status: 400, Body: "invalid_payload"}}, wantCode: 422, wantBody: "invalid_payload", wantSlack: 1},
-		{name: "slack down is 503", script: slices.Repeat([]slacktest.Response{{Status: 500}}, 50), wantCode: 503, wantBody: "server_error", deadline: 600 * time.Millisecond},
-		{name: "slack hanging is 503", script: slices.Repeat([]slacktest.Response{{Delay: 5 * time.Second}}, 50), wantCode: 503, wantBody: "timeout", deadline: 600 * time.Millisecond},
+		{name: "429 then ok", script: []slackfake.Response{{Status: 429, RetryAfter: "1"}}, wantCode: 200, wantSlack: 2},
+		{name: "invalid payload is 422", script: []slackfake.Response{{Status: 400, Body: "invalid_payload"}}, wantCode: 422, wantBody: "invalid_payload", wantSlack: 1},
+		{name: "slack down is 503", script: slices.Repeat([]slackfake.Response{{Status: 500}}, 50), wantCode: 503, wantBody: "server_error", deadline: 600 * time.Millisecond},
+		{name: "slack hanging is 503", script: slices.Repeat([]slackfake.Response{{Delay: 5 * time.Second}}, 50), wantCode: 503, wantBody: "timeout", deadline: 600 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := slacktest.New()
-			defer fake.Close()
-			fake.Push(tc.script...)
-			var logs syncBuffer
-			cfg := testConfig(t, fake, &logs)
-			cfg.AttemptTimeout = 300 * time.Millisecond
-			if tc.deadline > 0 {
-				cfg.Deadline = tc.deadline
-			}
-			s, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httpServer(t, s)
-			code, body := post(t, srv, payload(t, "firing.json"))
-			if code != tc.wantCode || !strings.Contains(body, tc.wantBody) {
-				t.Fatalf("answer %d %q, want %d with %q", code, body, tc.wantCode, tc.wantBody)
-			}
-			if tc.wantSlack > 0 && fake.Count() != tc.wantSlack {
-				t.Errorf("%d Slack requests, want %d", fake.Count(), tc.wantSlack)
-			}
-			if strings.Contains(logs.String(), "SECRET") || strings.Contains(body, "SECRET") {
-				t.Errorf("webhook URL leaked:\n%s", logs.String())
-			}
+			synctest.Test(t, func(t *testing.T) {
+				fake := slackfake.New("")
+				fake.Push(tc.script...)
+				var logs syncBuffer
+				cfg := testConfig(t, fake, &logs)
+				cfg.AttemptTimeout = 300 * time.Millisecond
+				if tc.deadline > 0 {
+					cfg.Deadline = tc.deadline
+				}
+				s, err := New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				code, body := serve(s, payload(t, "firing.json"))
+				if code != tc.wantCode || !strings.Contains(body, tc.wantBody) {
+					t.Fatalf("answer %d %q, want %d with %q", code, body, tc.wantCode, tc.wantBody)
+				}
+				if tc.wantSlack > 0 && fake.Count() != tc.wantSlack {
+					t.Errorf("%d Slack requests, want %d", fake.Count(), tc.wantSlack)
+				}
+				if strings.Contains(logs.String(), "SECRET") || strings.Contains(body, "SECRET") {
+					t.Errorf("webhook URL leaked:\n%s", logs.String())
+				}
+			})
 		})
 	}
+}
+
+// serve hands one webhook to the bridge's handler in process.
+func serve(s *Server, body []byte) (int, string) {
+	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer am-token")
+	rec := httptest.NewRecorder()
+	s.mux.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.String()
 }
 
 func httpServer(t testing.TB, s *Server) string {
@@ -137,33 +154,34 @@ func httpServer(t testing.TB, s *Server) string {
 	return "http://" + l.Addr().String()
 }
 
-// startBridge runs a default webhook-mode bridge against a new fake Slack.
-func startBridge(t *testing.T) (*slacktest.Server, *Server, string) {
+// newBridge builds a default webhook-mode bridge against a new fake Slack.
+func newBridge(t *testing.T) (*slackfake.Fake, *Server) {
 	t.Helper()
-	fake := slacktest.New()
-	t.Cleanup(fake.Close)
+	fake := slackfake.New("")
 	s, err := New(testConfig(t, fake, io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fake, s, httpServer(t, s)
+	return fake, s
 }
 
 // TestDuplicateFromHAPair: the second Alertmanager's copy is acknowledged without a post.
-func TestDuplicateFromHAPair(t *testing.T) {
-	fake, s, url := startBridge(t)
+func TestDuplicateFromHAPair(t *testing.T) { synctest.Test(t, testDuplicateFromHAPair) }
+
+func testDuplicateFromHAPair(t *testing.T) {
+	fake, s := newBridge(t)
 	for range 2 {
-		if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+		if code, body := serve(s, payload(t, "firing.json")); code != 200 {
 			t.Fatalf("answer %d %s", code, body)
 		}
 	}
 	if fake.Count() != 1 {
 		t.Errorf("%d posts for two copies", fake.Count())
 	}
-	if v := testutil.ToFloat64(s.Metrics().Duplicates); v != 1 {
+	if v := testutil.ToFloat64(s.metrics.Duplicates); v != 1 {
 		t.Errorf("duplicates = %v", v)
 	}
-	if code, _ := post(t, url, payload(t, "resolved.json")); code != 200 || fake.Count() != 2 {
+	if code, _ := serve(s, payload(t, "resolved.json")); code != 200 || fake.Count() != 2 {
 		t.Errorf("resolved must post: %d posts", fake.Count())
 	}
 }
@@ -171,27 +189,30 @@ func TestDuplicateFromHAPair(t *testing.T) {
 // TestBotModeResolvedUpdatesInPlace: through the whole bridge, with the state in a file that
 // a second instance (a restart) reads.
 func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	synctest.Test(t, testBotModeResolvedUpdatesInPlace)
+}
+
+func testBotModeResolvedUpdatesInPlace(t *testing.T) {
+	fake := slackfake.New("xoxb-1")
 	cfg := testConfig(t, fake, io.Discard)
-	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, "", "xoxb-1", fake.APIURL(), "#argocd"
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "#argocd"
 	cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
 	s1, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, body := post(t, httpServer(t, s1), payload(t, "firing.json")); code != 200 {
+	if code, body := serve(s1, payload(t, "firing.json")); code != 200 {
 		t.Fatalf("firing: %d %s", code, body)
 	}
 	s2, err := New(cfg) // a restart
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, body := post(t, httpServer(t, s2), payload(t, "resolved.json")); code != 200 {
+	if code, body := serve(s2, payload(t, "resolved.json")); code != 200 {
 		t.Fatalf("resolved: %d %s", code, body)
 	}
-	reqs := fake.Requests()
-	if len(reqs) != 3 || reqs[1].Method != "chat.update" || reqs[1].TS != "1700000000.000001" || reqs[2].ThreadTS != "1700000000.000001" {
+	reqs := fake.Messages()
+	if len(reqs) != 3 || reqs[1].Method != slackfake.MethodUpdate || reqs[1].TS != reqs[0].TS || reqs[2].ThreadTS != reqs[0].TS {
 		t.Fatalf("want post, update of it, thread reply: %+v", reqs)
 	}
 	if !strings.Contains(reqs[1].Attach, "#2EB67D") || !strings.Contains(reqs[1].Blocks, "Resolved") {
@@ -202,10 +223,11 @@ func TestBotModeResolvedUpdatesInPlace(t *testing.T) {
 // TestDrainOnShutdown: cancelling Run (SIGTERM in the binary) lets an in-flight delivery
 // finish and answer 200 before Run returns.
 func TestDrainOnShutdown(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
-	fake.Push(slacktest.Response{Delay: 500 * time.Millisecond})
-	s, err := New(testConfig(t, fake, io.Discard))
+	fake := slackfake.New("")
+	fake.Push(slackfake.Response{Delay: 500 * time.Millisecond})
+	cfg := testConfig(t, fake, io.Discard)
+	cfg.Deadline, cfg.AttemptTimeout = time.Minute, time.Minute // real time here: no deadline is tested
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +265,8 @@ func TestDrainOnShutdown(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
-	_, _, url := startBridge(t)
+	_, s := newBridge(t)
+	url := httpServer(t, s)
 	for path, want := range map[string]string{"/-/healthy": "Healthy", "/-/ready": "Ready", "/metrics": "argocd_monitor_bridge_build_info", "/": "Slack bridge"} {
 		resp, err := http.Get(url + path)
 		if err != nil {
@@ -273,7 +296,7 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"webhook without URL", Config{Mode: ModeWebhook, Router: router, Deadline: time.Second}, "no webhook_url_file"},
-		{"bot without channel", Config{Mode: ModeBot, BotToken: "x", Router: router, Deadline: time.Second}, "no channel"},
+		{"bot without channel", Config{Mode: ModeBot, BotToken: static("x"), Router: router, Deadline: time.Second}, "no channel"},
 		{"bot without token", Config{Mode: ModeBot, Channel: "#a", Router: router, Deadline: time.Second}, "bot token"},
 		{"unknown mode", Config{Mode: "carrier-pigeon", Router: router, Deadline: time.Second}, "unknown mode"},
 	}
@@ -287,12 +310,14 @@ func TestValidate(t *testing.T) {
 // TestMetricFamilies builds the registry the binary serves, drives a webhook through a fake
 // Slack so every family has a series, and compares the family names with
 // bridge/testdata/metric-families.txt (the dashboards read that list; -update rewrites it).
-func TestMetricFamilies(t *testing.T) {
-	_, s, url := startBridge(t)
-	post(t, url, payload(t, "firing.json"))
-	post(t, url, payload(t, "firing.json"))
+func TestMetricFamilies(t *testing.T) { synctest.Test(t, testMetricFamilies) }
 
-	mfs, err := s.Metrics().Registry.Gather()
+func testMetricFamilies(t *testing.T) {
+	_, s := newBridge(t)
+	serve(s, payload(t, "firing.json"))
+	serve(s, payload(t, "firing.json"))
+
+	mfs, err := s.metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +349,7 @@ func TestMetricFamilies(t *testing.T) {
 			t.Errorf("issue 4 metric %s missing", n)
 		}
 	}
-	problems, err := testutil.GatherAndLint(s.Metrics().Registry)
+	problems, err := testutil.GatherAndLint(s.metrics.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +358,7 @@ func TestMetricFamilies(t *testing.T) {
 			t.Errorf("lint: %s: %s", p.Metric, p.Text)
 		}
 	}
-	if err := testutil.GatherAndCompare(s.Metrics().Registry, strings.NewReader(`
+	if err := testutil.GatherAndCompare(s.metrics.Registry, strings.NewReader(`
 # HELP argocd_monitor_bridge_notifications_total Notifications Slack accepted, by route and group status (firing, resolved).
 # TYPE argocd_monitor_bridge_notifications_total counter
 argocd_monitor_bridge_notifications_total{route="default",status="firing"} 1
@@ -366,8 +391,11 @@ func TestRedactURL(t *testing.T) {
 
 // TestRoutesPickChannelAndTemplates: first matching route decides the channel and the title.
 func TestRoutesPickChannelAndTemplates(t *testing.T) {
-	fake := slacktest.New()
-	defer fake.Close()
+	synctest.Test(t, testRoutesPickChannelAndTemplates)
+}
+
+func testRoutesPickChannelAndTemplates(t *testing.T) {
+	fake := slackfake.New("")
 	router, err := route.Parse([]byte(`
 routes:
   - name: critical
@@ -384,18 +412,17 @@ default_route:
 		t.Fatal(err)
 	}
 	cfg := testConfig(t, fake, io.Discard)
-	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Router = ModeBot, "", "xoxb-1", fake.APIURL(), router
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Router = ModeBot, nil, static("xoxb-1"), fake.APIURL(), router
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := httpServer(t, s)
-	if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+	if code, body := serve(s, payload(t, "firing.json")); code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
 	other := bytes.ReplaceAll(payload(t, "firing.json"), []byte(`"critical"`), []byte(`"info"`))
 	other = bytes.ReplaceAll(other, []byte(`ArgoCDAppDegraded`), []byte(`Other`))
-	if code, body := post(t, url, other); code != 200 {
+	if code, body := serve(s, other); code != 200 {
 		t.Fatalf("%d %s", code, body)
 	}
 	reqs := fake.Requests()
@@ -405,7 +432,20 @@ default_route:
 	if !strings.Contains(reqs[0].Blocks, "ArgoCDAppDegraded on payments (FIRING)") {
 		t.Errorf("title template not applied: %s", reqs[0].Blocks)
 	}
-	if v := testutil.ToFloat64(s.Metrics().Notifications.WithLabelValues("critical", "firing")); v != 1 {
+	if v := testutil.ToFloat64(s.metrics.Notifications.WithLabelValues("critical", "firing")); v != 1 {
 		t.Errorf("notifications_total{route=critical} = %v", v)
 	}
+}
+
+// TestRunEndsWhenServingFails: a serving error ends Run (and the drain) with that error,
+// without waiting for a signal.
+func TestRunEndsWhenServingFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, s := newBridge(t)
+		boom := errors.New("boom")
+		err := s.Run(context.Background(), s.HTTPServer(), func(*http.Server) error { return boom })
+		if !errors.Is(err, boom) {
+			t.Fatalf("Run = %v, want the serving error", err)
+		}
+	})
 }

@@ -22,12 +22,11 @@ type Console struct {
 	mu   sync.Mutex
 	out  io.Writer
 	file io.WriteCloser
-	now  func() time.Time
 	seq  int
 }
 
-// ConsoleRecord is one line of the console file.
-type ConsoleRecord struct {
+// consoleRecord is one line of the console file.
+type consoleRecord struct {
 	Method      string             `json:"method"`
 	Channel     string             `json:"channel"`
 	TS          string             `json:"ts"`
@@ -38,11 +37,8 @@ type ConsoleRecord struct {
 }
 
 // NewConsole writes to out and appends to path ("" for none).
-func NewConsole(out io.Writer, path string, now func() time.Time) (*Console, error) {
-	c := &Console{out: out, now: now}
-	if c.now == nil {
-		c.now = time.Now
-	}
+func NewConsole(out io.Writer, path string) (*Console, error) {
+	c := &Console{out: out}
 	if path != "" {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
@@ -70,21 +66,21 @@ func (c *Console) Post(_ context.Context, t Target, m *render.Message) (Ref, err
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ref := Ref{Channel: ch, TS: c.nextTS()}
-	return ref, c.write(ConsoleRecord{Method: MethodPostMessage, Channel: ch, TS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}, "NEW", m)
+	return ref, c.write(consoleRecord{Method: MethodPostMessage, Channel: ch, TS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}, "NEW", m)
 }
 
 // Update prints the replacement of an earlier message.
 func (c *Console) Update(_ context.Context, ref Ref, m *render.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.write(ConsoleRecord{Method: MethodUpdate, Channel: ref.Channel, TS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}, "UPDATE "+ref.TS, m)
+	return c.write(consoleRecord{Method: MethodUpdate, Channel: ref.Channel, TS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}, "UPDATE "+ref.TS, m)
 }
 
 // Reply prints a thread reply.
 func (c *Console) Reply(_ context.Context, ref Ref, text string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rec := ConsoleRecord{Method: MethodPostMessage, Channel: ref.Channel, TS: c.nextTS(), ThreadTS: ref.TS, Text: text}
+	rec := consoleRecord{Method: MethodPostMessage, Channel: ref.Channel, TS: c.nextTS(), ThreadTS: ref.TS, Text: text}
 	if err := c.appendJSON(rec); err != nil {
 		return err
 	}
@@ -102,10 +98,10 @@ func (c *Console) method(op) string { return MethodConsole }
 
 func (c *Console) nextTS() string {
 	c.seq++
-	return fmt.Sprintf("%d.%06d", c.now().Unix(), c.seq)
+	return fmt.Sprintf("%d.%06d", time.Now().Unix(), c.seq)
 }
 
-func (c *Console) appendJSON(rec ConsoleRecord) error {
+func (c *Console) appendJSON(rec consoleRecord) error {
 	if c.file == nil {
 		return nil
 	}
@@ -117,11 +113,11 @@ func (c *Console) appendJSON(rec ConsoleRecord) error {
 	return err
 }
 
-func (c *Console) write(rec ConsoleRecord, what string, m *render.Message) error {
+func (c *Console) write(rec consoleRecord, what string, m *render.Message) error {
 	if err := c.appendJSON(rec); err != nil {
 		return err
 	}
-	_, err := io.WriteString(c.out, Readable(rec.Channel, what, m))
+	_, err := io.WriteString(c.out, readable(rec.Channel, what, m))
 	return err
 }
 
@@ -137,9 +133,9 @@ func unlink(s string) string {
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(s)
 }
 
-// Readable renders a message for a terminal: header, each section's text and fields, buttons
+// readable renders a message for a terminal: header, each section's text and fields, buttons
 // as URLs, context last.
-func Readable(channel, what string, m *render.Message) string {
+func readable(channel, what string, m *render.Message) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "── %s · %s · colour %s ──\n", channel, what, m.Color)
 	for _, blk := range append(append([]slack.Block{}, m.Header...), m.Body...) {

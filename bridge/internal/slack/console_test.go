@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/slack-go/slack"
 
@@ -19,7 +18,7 @@ import (
 func TestConsole(t *testing.T) {
 	var out bytes.Buffer
 	path := filepath.Join(t.TempDir(), "messages.jsonl")
-	c, err := NewConsole(&out, path, func() time.Time { return time.Unix(1700000000, 0) })
+	c, err := NewConsole(&out, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,6 @@ type Options struct {
 	AttemptTimeout time.Duration
 	// FirstBackoff is the wait after a transient failure without Retry-After (doubles, max 2s).
 	FirstBackoff time.Duration
-	Clock        Clock
 	Logger       *slog.Logger
 }
 
@@ -53,9 +52,6 @@ type Deliverer struct {
 // NewDeliverer wires a transport. store may be nil (webhook mode keeps no state). requests is
 // slack_requests_total{method,result}, duration slack_request_duration_seconds{method}.
 func NewDeliverer(t Transport, store *state.Store, pacer *Pacer, opt Options, requests *prometheus.CounterVec, duration *prometheus.HistogramVec) *Deliverer {
-	if opt.Clock == nil {
-		opt.Clock = RealClock{}
-	}
 	if opt.FirstBackoff <= 0 {
 		opt.FirstBackoff = 250 * time.Millisecond
 	}
@@ -92,7 +88,7 @@ func paceKey(t Target) string {
 func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 	ctx, cancel := context.WithTimeout(ctx, d.opt.Deadline)
 	defer cancel()
-	deadline := d.opt.Clock.Now().Add(d.opt.Deadline)
+	deadline := time.Now().Add(d.opt.Deadline)
 	key := paceKey(n.Target)
 	threads := d.state != nil && d.t.Threads()
 
@@ -154,48 +150,71 @@ func (d *Deliverer) forget(groupKey string) {
 }
 
 // call runs one Slack request with pacing and retries until success, a final error or the
-// deadline.
+// deadline. Once an attempt failed, giving up reports that failure, not the wait that ended
+// the retries.
 func (d *Deliverer) call(ctx context.Context, deadline time.Time, key string, o op, fn func(context.Context) error) error {
 	method := d.t.method(o)
 	backoff := d.opt.FirstBackoff
-	for {
-		wait, ok := d.pacer.Reserve(key, d.opt.Clock.Now(), deadline)
-		if !ok {
-			return fmt.Errorf("%w: channel busy (pacing)", ErrDeadline)
+	var last *Error
+	giveUp := func(why error) error {
+		if last != nil {
+			return last
 		}
-		if err := d.opt.Clock.Sleep(ctx, wait); err != nil {
-			return fmt.Errorf("%w: %v", ErrDeadline, err)
+		return why
+	}
+	for {
+		wait, ok := d.pacer.Reserve(key, time.Now(), deadline)
+		if !ok {
+			return giveUp(fmt.Errorf("%w: channel busy (pacing)", ErrDeadline))
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return giveUp(fmt.Errorf("%w: %v", ErrDeadline, err))
 		}
 		actx, cancel := context.WithTimeout(ctx, d.opt.AttemptTimeout)
 		start := time.Now()
 		err := fn(actx)
 		d.duration.WithLabelValues(method).Observe(time.Since(start).Seconds())
 		cancel()
-		e := Classify(err)
-		if e == nil {
+		last = Classify(err)
+		if last == nil {
 			d.requests.WithLabelValues(method, ResultOK).Inc()
 			return nil
 		}
-		d.requests.WithLabelValues(method, e.Result).Inc()
-		if e.Permanent() {
-			return e
+		d.requests.WithLabelValues(method, last.Result).Inc()
+		if last.Permanent() {
+			return last
 		}
-		if e.RetryAfter > 0 {
+		if last.RetryAfter > 0 {
 			// Slack's Retry-After closes the channel for everyone; the next Reserve waits it out.
-			until := d.opt.Clock.Now().Add(e.RetryAfter)
+			until := time.Now().Add(last.RetryAfter)
 			d.pacer.Block(key, until)
 			if ctx.Err() != nil || until.After(deadline) {
-				return e
+				return last
 			}
 			continue
 		}
 		wait, backoff = backoff, min(2*backoff, 2*time.Second)
-		if ctx.Err() != nil || d.opt.Clock.Now().Add(wait).After(deadline) {
-			return e
+		if ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+			return last
 		}
-		d.opt.Logger.Debug("slack request failed, retrying", "method", method, "result", e.Result, "wait", wait)
-		if err := d.opt.Clock.Sleep(ctx, wait); err != nil {
-			return e
+		d.opt.Logger.Debug("slack request failed, retrying", "method", method, "result", last.Result, "wait", wait)
+		if err := sleep(ctx, wait); err != nil {
+			return last
 		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

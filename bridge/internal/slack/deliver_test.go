@@ -3,81 +3,45 @@ package slack
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack/slacktest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
 
-// fakeClock advances only when the deliverer sleeps, so waits cost no real time.
-type fakeClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	slept []time.Duration
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d <= 0 {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.slept = append(c.slept, d)
-	return nil
-}
-
-func (c *fakeClock) sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.slept...)
-}
-
 type rig struct {
 	d        *Deliverer
-	fake     *slacktest.Server
-	clock    *fakeClock
+	fake     *slackfake.Fake
 	store    *state.Store
 	requests *prometheus.CounterVec
 }
 
+// newRig delivers to an in-process fake Slack; run it inside a synctest bubble, where waits
+// cost no real time.
 func newRig(t *testing.T, mode string, interval time.Duration) *rig {
 	t.Helper()
-	fake := slacktest.New()
-	t.Cleanup(fake.Close)
-	clock := newFakeClock()
+	fake := slackfake.New("xoxb-test-token")
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r", Help: "h"}, []string{"method", "result"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d", Help: "h"}, []string{"method"})
 	var tr Transport
 	var store *state.Store
 	if mode == "bot" {
-		tr = NewBot("xoxb-test-token", fake.APIURL(), NewHTTPClient())
-		store, _ = state.Open("", time.Hour, clock.Now)
+		tr = NewBot(func() string { return "xoxb-test-token" }, fake.APIURL(), NewHTTPClient(fake))
+		store, _ = state.Open("", time.Hour)
 	} else {
-		tr = &Webhook{Client: NewHTTPClient()}
+		tr = &Webhook{Client: NewHTTPClient(fake)}
 	}
-	d := NewDeliverer(tr, store, NewPacer(interval), Options{Deadline: 8 * time.Second, AttemptTimeout: 100 * time.Millisecond, Clock: clock}, requests, duration)
-	return &rig{d: d, fake: fake, clock: clock, store: store, requests: requests}
+	d := NewDeliverer(tr, store, NewPacer(interval), Options{Deadline: 8 * time.Second, AttemptTimeout: 100 * time.Millisecond}, requests, duration)
+	return &rig{d: d, fake: fake, store: store, requests: requests}
 }
 
 func (r *rig) note(groupKey string, resolved bool) Notification {
@@ -90,7 +54,7 @@ func TestDeliverAnswers(t *testing.T) {
 	tests := []struct {
 		name       string
 		mode       string
-		script     []slacktest.Response
+		script     []slackfake.Response
 		wantErr    string // "" = delivered
 		permanent  bool
 		wantCalls  int
@@ -98,68 +62,70 @@ func TestDeliverAnswers(t *testing.T) {
 		wantSleep  time.Duration
 	}{
 		{name: "webhook ok", mode: "webhook", wantCalls: 1, wantResult: ResultOK},
-		{name: "webhook 429 waits Retry-After", mode: "webhook", script: []slacktest.Response{{Status: 429, RetryAfter: "3"}}, wantCalls: 2, wantResult: ResultRateLimited, wantSleep: 3 * time.Second},
-		{name: "webhook 429 beyond deadline gives up", mode: "webhook", script: []slacktest.Response{{Status: 429, RetryAfter: "30"}}, wantErr: "ratelimited", wantCalls: 1},
-		{name: "webhook 500 retried", mode: "webhook", script: []slacktest.Response{{Status: 500}, {Status: 502}}, wantCalls: 3, wantResult: ResultServerError},
-		{name: "webhook 500 until deadline", mode: "webhook", script: repeat(slacktest.Response{Status: 500}, 20), wantErr: "server_error", wantResult: ResultServerError},
-		{name: "webhook invalid_payload is permanent", mode: "webhook", script: []slacktest.Response{{Status: 400, Body: "invalid_payload"}}, wantErr: "invalid_payload", permanent: true, wantCalls: 1, wantResult: ResultClientError},
-		{name: "webhook channel_is_archived is permanent", mode: "webhook", script: []slacktest.Response{{Status: 410, Body: "channel_is_archived"}}, wantErr: "channel_is_archived", permanent: true, wantCalls: 1},
-		{name: "webhook timeout retried then delivered", mode: "webhook", script: []slacktest.Response{{Delay: time.Second}}, wantCalls: 2, wantResult: ResultTimeout},
+		{name: "webhook 429 waits Retry-After", mode: "webhook", script: []slackfake.Response{{Status: 429, RetryAfter: "3"}}, wantCalls: 2, wantResult: ResultRateLimited, wantSleep: 3 * time.Second},
+		{name: "webhook 429 beyond deadline gives up", mode: "webhook", script: []slackfake.Response{{Status: 429, RetryAfter: "30"}}, wantErr: "ratelimited", wantCalls: 1},
+		{name: "webhook 500 retried", mode: "webhook", script: []slackfake.Response{{Status: 500}, {Status: 502}}, wantCalls: 3, wantResult: ResultServerError},
+		{name: "webhook 500 until deadline", mode: "webhook", script: repeat(slackfake.Response{Status: 500}, 20), wantErr: "server_error", wantResult: ResultServerError},
+		{name: "webhook invalid_payload is permanent", mode: "webhook", script: []slackfake.Response{{Status: 400, Body: "invalid_payload"}}, wantErr: "invalid_payload", permanent: true, wantCalls: 1, wantResult: ResultClientError},
+		{name: "webhook channel_is_archived is permanent", mode: "webhook", script: []slackfake.Response{{Status: 410, Body: "channel_is_archived"}}, wantErr: "channel_is_archived", permanent: true, wantCalls: 1},
+		{name: "webhook timeout retried then delivered", mode: "webhook", script: []slackfake.Response{{Delay: time.Second}}, wantCalls: 2, wantResult: ResultTimeout},
 		{name: "bot ok", mode: "bot", wantCalls: 1, wantResult: ResultOK},
-		{name: "bot invalid_blocks is permanent", mode: "bot", script: []slacktest.Response{{APIError: "invalid_blocks"}}, wantErr: "invalid_blocks", permanent: true, wantCalls: 1, wantResult: ResultClientError},
-		{name: "bot channel_not_found is permanent", mode: "bot", script: []slacktest.Response{{APIError: "channel_not_found"}}, wantErr: "channel_not_found", permanent: true, wantCalls: 1},
-		{name: "bot invalid_auth is permanent", mode: "bot", script: []slacktest.Response{{APIError: "invalid_auth"}}, wantErr: "invalid_auth", permanent: true, wantCalls: 1},
-		{name: "bot 429 Retry-After", mode: "bot", script: []slacktest.Response{{Status: 429, RetryAfter: "2"}}, wantCalls: 2, wantResult: ResultRateLimited, wantSleep: 2 * time.Second},
-		{name: "bot internal_error retried", mode: "bot", script: []slacktest.Response{{APIError: "internal_error"}}, wantCalls: 2, wantResult: ResultServerError},
-		{name: "bot 503 retried", mode: "bot", script: []slacktest.Response{{Status: 503}}, wantCalls: 2, wantResult: ResultServerError},
-		{name: "bot timeouts until deadline", mode: "bot", script: repeat(slacktest.Response{Delay: time.Second}, 20), wantErr: "timeout", wantResult: ResultTimeout},
+		{name: "bot invalid_blocks is permanent", mode: "bot", script: []slackfake.Response{{APIError: "invalid_blocks"}}, wantErr: "invalid_blocks", permanent: true, wantCalls: 1, wantResult: ResultClientError},
+		{name: "bot channel_not_found is permanent", mode: "bot", script: []slackfake.Response{{APIError: "channel_not_found"}}, wantErr: "channel_not_found", permanent: true, wantCalls: 1},
+		{name: "bot invalid_auth is permanent", mode: "bot", script: []slackfake.Response{{APIError: "invalid_auth"}}, wantErr: "invalid_auth", permanent: true, wantCalls: 1},
+		{name: "bot 429 Retry-After", mode: "bot", script: []slackfake.Response{{Status: 429, RetryAfter: "2"}}, wantCalls: 2, wantResult: ResultRateLimited, wantSleep: 2 * time.Second},
+		{name: "bot internal_error retried", mode: "bot", script: []slackfake.Response{{APIError: "internal_error"}}, wantCalls: 2, wantResult: ResultServerError},
+		{name: "bot 503 retried", mode: "bot", script: []slackfake.Response{{Status: 503}}, wantCalls: 2, wantResult: ResultServerError},
+		{name: "bot timeouts until deadline", mode: "bot", script: repeat(slackfake.Response{Delay: time.Second}, 20), wantErr: "timeout", wantResult: ResultTimeout},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRig(t, tc.mode, 0)
-			r.fake.Push(tc.script...)
-			err := r.d.Deliver(context.Background(), r.note("g", false))
-			if tc.wantErr == "" && err != nil {
-				t.Fatalf("not delivered: %v", err)
-			}
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t, tc.mode, 0)
+				r.fake.Push(tc.script...)
+				start := time.Now()
+				err := r.d.Deliver(context.Background(), r.note("g", false))
+				took := time.Since(start)
+				if tc.wantErr == "" && err != nil {
+					t.Fatalf("not delivered: %v", err)
 				}
-				var p interface{ Permanent() bool }
-				if got := errors.As(err, &p) && p.Permanent(); got != tc.permanent {
-					t.Errorf("permanent = %v, want %v", got, tc.permanent)
+				if tc.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+						t.Fatalf("err = %v, want %q", err, tc.wantErr)
+					}
+					var p interface{ Permanent() bool }
+					if got := errors.As(err, &p) && p.Permanent(); got != tc.permanent {
+						t.Errorf("permanent = %v, want %v", got, tc.permanent)
+					}
+					if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "xoxb") {
+						t.Errorf("error leaks a secret: %v", err)
+					}
 				}
-				if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "xoxb") {
-					t.Errorf("error leaks a secret: %v", err)
+				if tc.wantCalls > 0 && r.fake.Count() != tc.wantCalls {
+					t.Errorf("%d requests to Slack, want %d", r.fake.Count(), tc.wantCalls)
 				}
-			}
-			if tc.wantCalls > 0 && r.fake.Count() != tc.wantCalls {
-				t.Errorf("%d requests to Slack, want %d", r.fake.Count(), tc.wantCalls)
-			}
-			if tc.wantResult != "" {
-				method := MethodWebhook
-				if tc.mode == "bot" {
-					method = MethodPostMessage
+				if tc.wantResult != "" {
+					method := MethodWebhook
+					if tc.mode == "bot" {
+						method = MethodPostMessage
+					}
+					if v := testutil.ToFloat64(r.requests.WithLabelValues(method, tc.wantResult)); v < 1 {
+						t.Errorf("slack_requests_total{%s,%s} = %v", method, tc.wantResult, v)
+					}
 				}
-				if v := testutil.ToFloat64(r.requests.WithLabelValues(method, tc.wantResult)); v < 1 {
-					t.Errorf("slack_requests_total{%s,%s} = %v", method, tc.wantResult, v)
+				if tc.wantSleep > 0 && took != tc.wantSleep {
+					t.Errorf("took %v, want the Retry-After wait %v", took, tc.wantSleep)
 				}
-			}
-			if tc.wantSleep > 0 {
-				if s := r.clock.sleeps(); len(s) == 0 || s[0] != tc.wantSleep {
-					t.Errorf("waited %v, want first wait %v", s, tc.wantSleep)
+				if took > 8*time.Second {
+					t.Errorf("waited past the deadline: %v", took)
 				}
-			}
-			if !r.clock.Now().Before(time.Date(2026, 11, 20, 10, 0, 8, 1, time.UTC)) {
-				t.Errorf("waited past the deadline: %v", r.clock.Now())
-			}
+			})
 		})
 	}
 }
 
-func repeat(r slacktest.Response, n int) []slacktest.Response {
-	out := make([]slacktest.Response, n)
+func repeat(r slackfake.Response, n int) []slackfake.Response {
+	out := make([]slackfake.Response, n)
 	for i := range out {
 		out[i] = r
 	}
@@ -169,48 +135,52 @@ func repeat(r slacktest.Response, n int) []slacktest.Response {
 // TestBotUpdatesOriginalAndThreads: firing posts; resolved updates that message in place and
 // replies in its thread; the next firing starts a new message.
 func TestBotUpdatesOriginalAndThreads(t *testing.T) {
+	synctest.Test(t, testBotUpdatesOriginalAndThreads)
+}
+
+func testBotUpdatesOriginalAndThreads(t *testing.T) {
 	r := newRig(t, "bot", 0)
 	ctx := context.Background()
-	if err := r.d.Deliver(ctx, r.note("g1", false)); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.d.Deliver(ctx, r.note("g1", true)); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.d.Deliver(ctx, r.note("g1", false)); err != nil {
-		t.Fatal(err)
+	for _, resolved := range []bool{false, true, false} {
+		if err := r.d.Deliver(ctx, r.note("g1", resolved)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	reqs := r.fake.Requests()
 	if len(reqs) != 4 {
 		t.Fatalf("%d requests: %+v", len(reqs), reqs)
 	}
 	post, upd, reply, again := reqs[0], reqs[1], reqs[2], reqs[3]
-	if post.Method != "chat.postMessage" || post.Channel != "#alerts" || post.Token != "xoxb-test-token" || post.Attach == "" {
+	if post.Method != slackfake.MethodPost || post.Channel != "#alerts" || post.Token != "xoxb-test-token" || post.Attach == "" {
 		t.Errorf("post: %+v", post)
 	}
-	if upd.Method != "chat.update" || upd.TS != "1700000000.000001" || upd.Channel != "#alerts" {
+	if upd.Method != slackfake.MethodUpdate || upd.Result != "ok" || upd.TS != post.TS || upd.Channel != post.ChannelID {
 		t.Errorf("update must target the original message: %+v", upd)
 	}
-	if reply.Method != "chat.postMessage" || reply.ThreadTS != "1700000000.000001" || reply.Text != "✅ Resolved: X" {
+	if reply.Method != slackfake.MethodPost || reply.ThreadTS != post.TS || reply.Text != "✅ Resolved: X" {
 		t.Errorf("thread reply: %+v", reply)
 	}
-	if again.Method != "chat.postMessage" || again.ThreadTS != "" {
+	if again.Method != slackfake.MethodPost || again.ThreadTS != "" {
 		t.Errorf("new incident should be a new message: %+v", again)
 	}
 }
 
 func TestBotUpdateOfDeletedMessagePostsNew(t *testing.T) {
+	synctest.Test(t, testBotUpdateOfDeletedMessagePostsNew)
+}
+
+func testBotUpdateOfDeletedMessagePostsNew(t *testing.T) {
 	r := newRig(t, "bot", 0)
 	ctx := context.Background()
 	if err := r.d.Deliver(ctx, r.note("g1", false)); err != nil {
 		t.Fatal(err)
 	}
-	r.fake.Push(slacktest.Response{APIError: "message_not_found"})
+	r.fake.Push(slackfake.Response{APIError: "message_not_found"})
 	if err := r.d.Deliver(ctx, r.note("g1", true)); err != nil {
 		t.Fatal(err)
 	}
 	reqs := r.fake.Requests()
-	if len(reqs) != 3 || reqs[2].Method != "chat.postMessage" || reqs[2].ThreadTS != "" {
+	if len(reqs) != 3 || reqs[2].Method != slackfake.MethodPost || reqs[2].ThreadTS != "" {
 		t.Fatalf("want post, failed update, new post: %+v", reqs)
 	}
 	if _, ok := r.store.Get("g1"); ok {
@@ -219,27 +189,33 @@ func TestBotUpdateOfDeletedMessagePostsNew(t *testing.T) {
 }
 
 // TestPacing: messages to one webhook are spaced by the interval; another webhook is not held
-// up; a slot past the deadline is refused without calling Slack.
+// up.
 func TestPacing(t *testing.T) {
-	r := newRig(t, "webhook", time.Second)
-	ctx := context.Background()
-	for range 3 {
-		if err := r.d.Deliver(ctx, r.note("g", false)); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, "webhook", time.Second)
+		ctx := context.Background()
+		start := time.Now()
+		for range 3 {
+			if err := r.d.Deliver(ctx, r.note("g", false)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if took := time.Since(start); took != 2*time.Second {
+			t.Errorf("three posts took %v, want 2s (1s apart)", took)
+		}
+		other := r.note("g", false)
+		other.Target.WebhookURL = strings.Replace(other.Target.WebhookURL, "B000", "B001", 1) // another channel
+		start = time.Now()
+		if err := r.d.Deliver(ctx, other); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if got := r.clock.sleeps(); len(got) != 2 || got[0] != time.Second || got[1] != time.Second {
-		t.Errorf("waits %v, want [1s 1s]", got)
-	}
-	other := r.note("g", false)
-	other.Target.WebhookURL = r.fake.URL + "/services/T000/B001/OTHER" // another webhook, another channel
-	if err := r.d.Deliver(ctx, other); err != nil {
-		t.Fatal(err)
-	}
-	if got := r.clock.sleeps(); len(got) != 2 {
-		t.Errorf("another channel waited: %v", got)
-	}
+		if took := time.Since(start); took != 0 {
+			t.Errorf("another channel waited %v", took)
+		}
+	})
+}
 
+func TestPacerSlots(t *testing.T) {
 	p := NewPacer(time.Second)
 	now := time.Now()
 	for i := range 8 {
@@ -262,10 +238,14 @@ func TestPacing(t *testing.T) {
 }
 
 func TestPacingPastDeadlineIsTransient(t *testing.T) {
+	synctest.Test(t, testPacingPastDeadlineIsTransient)
+}
+
+func testPacingPastDeadlineIsTransient(t *testing.T) {
 	r := newRig(t, "webhook", time.Second)
 	n := r.note("g", false)
 	// Nine deliveries in flight booked the next 9s of the channel: past the 8s deadline.
-	now := r.clock.Now()
+	now := time.Now()
 	for range 9 {
 		r.d.pacer.Reserve(paceKey(n.Target), now, now.Add(time.Hour))
 	}
@@ -278,12 +258,88 @@ func TestPacingPastDeadlineIsTransient(t *testing.T) {
 	}
 }
 
-func TestNetworkErrorHidesWebhookURL(t *testing.T) {
-	r := newRig(t, "webhook", 0)
-	n := r.note("g", false)
-	r.fake.Close()
-	err := r.d.Deliver(context.Background(), n)
+// TestGivingUpReportsLastFailure: when the retries end because no slot is left before the
+// deadline, the answer names Slack's last failure, not the pacer (it read "channel busy
+// (pacing)" although Slack was failing).
+func TestGivingUpReportsLastFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, "webhook", time.Second)
+		r.d.opt.Deadline = 2500 * time.Millisecond
+		r.fake.Push(slackfake.Response{Status: 500})
+		first := make(chan error, 1)
+		go func() { first <- r.d.Deliver(context.Background(), r.note("g1", false)) }()
+		synctest.Wait() // g1 failed once and waits its backoff
+		// Two more groups for the channel book its slots at 1s and 2s, so g1's retry would come
+		// after its deadline.
+		var others sync.WaitGroup
+		for _, g := range []string{"g2", "g3"} {
+			others.Go(func() { _ = r.d.Deliver(context.Background(), r.note(g, false)) })
+		}
+		err := <-first
+		others.Wait()
+		if err == nil || !strings.Contains(err.Error(), "server_error") {
+			t.Fatalf("err = %v, want Slack's server_error", err)
+		}
+	})
+}
+
+type refused struct{}
+
+func (refused) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
+}
+
+// TestNetworkErrorHidesWebhookURL: the HTTP client's error names the URL (the secret); the
+// classified error must not.
+func TestNetworkErrorHidesWebhookURL(t *testing.T) { synctest.Test(t, testNetworkErrorHidesWebhookURL) }
+
+func testNetworkErrorHidesWebhookURL(t *testing.T) {
+	fake := slackfake.New("")
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r", Help: "h"}, []string{"method", "result"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d", Help: "h"}, []string{"method"})
+	d := NewDeliverer(&Webhook{Client: NewHTTPClient(refused{})}, nil, NewPacer(0), Options{Deadline: time.Second}, requests, duration)
+	err := d.Deliver(context.Background(), Notification{Message: &render.Message{Text: "x"}, Target: Target{Route: "default", WebhookURL: fake.WebhookURL()}})
 	if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), ResultNetworkError) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"3", 3 * time.Second, true},
+		{" 0 ", 0, true},
+		{"Fri, 20 Nov 2026 10:00:07 GMT", 7 * time.Second, true},
+		{"Friday, 20-Nov-26 10:00:07 GMT", 7 * time.Second, true},
+		{"Fri, 20 Nov 2026 09:59:00 GMT", 0, true},
+		{"-1", 0, false},
+		{"soon", 0, false},
+	}
+	for _, tc := range tests {
+		if got, ok := parseRetryAfter(tc.in, now); got != tc.want || ok != tc.ok {
+			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestRetryAfterHTTPDate: Slack (or a proxy in front of it) may send Retry-After as a date;
+// the retry waits until then.
+func TestRetryAfterHTTPDate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, mode := range []string{"webhook", "bot"} {
+			r := newRig(t, mode, 0)
+			r.fake.Push(slackfake.Response{Status: 429, RetryAfter: time.Now().Add(4 * time.Second).UTC().Format(http.TimeFormat)})
+			start := time.Now()
+			if err := r.d.Deliver(context.Background(), r.note("g", false)); err != nil {
+				t.Fatalf("%s: %v", mode, err)
+			}
+			if took := time.Since(start); took != 4*time.Second || r.fake.Count() != 2 {
+				t.Errorf("%s: delivered after %v in %d requests, want 4s and 2", mode, took, r.fake.Count())
+			}
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -33,7 +34,7 @@ func NewActor(d *Deliverer, t Interactive) *Actor { return &Actor{d: d, t: t} }
 func (a *Actor) do(ctx context.Context, channel string, o op, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, a.d.opt.Deadline)
 	defer cancel()
-	return a.d.call(ctx, a.d.opt.Clock.Now().Add(a.d.opt.Deadline), paceKey(Target{Channel: channel}), o, fn)
+	return a.d.call(ctx, time.Now().Add(a.d.opt.Deadline), paceKey(Target{Channel: channel}), o, fn)
 }
 
 // Update replaces the message at channel/ts with m.
@@ -58,13 +59,13 @@ func (a *Actor) GroupMembers(ctx context.Context, group string) ([]string, error
 
 // Ephemeral calls chat.postEphemeral.
 func (b *Bot) Ephemeral(ctx context.Context, channel, user, text string) error {
-	_, err := b.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false))
+	_, err := b.api().PostEphemeralContext(ctx, channel, user, slack.MsgOptionText(text, false))
 	return err
 }
 
 // GroupMembers calls usergroups.users.list (scope usergroups:read).
 func (b *Bot) GroupMembers(ctx context.Context, group string) ([]string, error) {
-	return b.api.GetUserGroupMembersContext(ctx, group)
+	return b.api().GetUserGroupMembersContext(ctx, group)
 }
 
 // Ephemeral prints a message only user would see.

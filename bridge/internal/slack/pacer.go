@@ -1,37 +1,9 @@
 package slack
 
 import (
-	"context"
 	"sync"
 	"time"
 )
-
-// Clock is the time source of pacing and retry waits (tests inject a fake one).
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// Sleep waits d or until ctx ends.
-func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // Pacer hands out send slots per channel, at most one per interval, so the bridge stays under
 // Slack's ~1 message/s/channel instead of collecting 429s.

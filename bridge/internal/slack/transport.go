@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/slack-go/slack"
@@ -55,18 +57,30 @@ type Transport interface {
 	method(o op) string
 }
 
-// NewHTTPClient is the client for Slack calls; it keeps Slack's short error body (e.g.
-// "invalid_payload") of non-2xx answers in the response status, where slack-go reports it.
-func NewHTTPClient() *http.Client {
-	return &http.Client{Transport: statusBody{http.DefaultTransport.(*http.Transport).Clone()}}
+// NewHTTPClient is the client for Slack calls over next (nil: a clone of the default
+// transport). It keeps Slack's short error body (e.g. "invalid_payload") of non-2xx answers in
+// the response status, where slack-go reports it, and turns a Retry-After given as an HTTP date
+// into the delta-seconds form, the only one slack-go reads.
+func NewHTTPClient(next http.RoundTripper) *http.Client {
+	if next == nil {
+		next = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	return &http.Client{Transport: answerFixes{next}}
 }
 
-type statusBody struct{ next http.RoundTripper }
+type answerFixes struct{ next http.RoundTripper }
 
-func (s statusBody) RoundTrip(r *http.Request) (*http.Response, error) {
+func (s answerFixes) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := s.next.RoundTrip(r)
 	if err != nil || resp.StatusCode < 300 {
 		return resp, err
+	}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		if d, ok := parseRetryAfter(v, time.Now()); ok {
+			resp.Header.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+		} else {
+			resp.Header.Del("Retry-After") // unreadable: a plain 429, retried with backoff
+		}
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 128))
 	text := strings.TrimSpace(strings.Map(func(r rune) rune {
@@ -79,6 +93,20 @@ func (s statusBody) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Status = fmt.Sprintf("%d %s", resp.StatusCode, text)
 	}
 	return resp, nil
+}
+
+// parseRetryAfter reads Retry-After (RFC 9110 10.2.3): delta-seconds or an HTTP date, as the
+// wait from now (0 for a date in the past).
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
 }
 
 // Webhook posts to incoming webhooks. Webhooks return no ts: no updates, no threads.
@@ -112,12 +140,14 @@ func (w *Webhook) method(op) string { return MethodWebhook }
 
 // Bot uses the Web API with a bot token (scope chat:write).
 type Bot struct {
-	api *slack.Client
+	token func() string
+	opts  []slack.Option
 }
 
-// NewBot returns a bot transport; apiURL is the Web API base ending in "/" (slack-go appends
-// the method name, e.g. http://127.0.0.1:PORT/api/ + chat.postMessage).
-func NewBot(token, apiURL string, client *http.Client) *Bot {
+// NewBot returns a bot transport; token is called per request (a rotated token file takes
+// effect at once); apiURL is the Web API base ending in "/" (slack-go appends the method name,
+// e.g. http://127.0.0.1:PORT/api/ + chat.postMessage).
+func NewBot(token func() string, apiURL string, client *http.Client) *Bot {
 	opts := []slack.Option{slack.OptionHTTPClient(client)}
 	if apiURL != "" {
 		if !strings.HasSuffix(apiURL, "/") {
@@ -125,8 +155,11 @@ func NewBot(token, apiURL string, client *http.Client) *Bot {
 		}
 		opts = append(opts, slack.OptionAPIURL(apiURL))
 	}
-	return &Bot{api: slack.New(token, opts...)}
+	return &Bot{token: token, opts: opts}
 }
+
+// api is a client with the current token (slack-go keeps the token per client; one is cheap).
+func (b *Bot) api() *slack.Client { return slack.New(b.token(), b.opts...) }
 
 func msgOptions(m *render.Message) []slack.MsgOption {
 	return []slack.MsgOption{
@@ -141,7 +174,7 @@ func (b *Bot) Post(ctx context.Context, t Target, m *render.Message) (Ref, error
 	if t.Channel == "" {
 		return Ref{}, &Error{Result: ResultClientError, Reason: "no channel for route " + t.Route}
 	}
-	ch, ts, err := b.api.PostMessageContext(ctx, t.Channel, msgOptions(m)...)
+	ch, ts, err := b.api().PostMessageContext(ctx, t.Channel, msgOptions(m)...)
 	if ch == "" {
 		ch = t.Channel // chat.update wants the ID Slack answers, but the name is the best fallback
 	}
@@ -150,13 +183,13 @@ func (b *Bot) Post(ctx context.Context, t Target, m *render.Message) (Ref, error
 
 // Update calls chat.update on the original message.
 func (b *Bot) Update(ctx context.Context, ref Ref, m *render.Message) error {
-	_, _, _, err := b.api.UpdateMessageContext(ctx, ref.Channel, ref.TS, msgOptions(m)...)
+	_, _, _, err := b.api().UpdateMessageContext(ctx, ref.Channel, ref.TS, msgOptions(m)...)
 	return err
 }
 
 // Reply posts text in the message's thread.
 func (b *Bot) Reply(ctx context.Context, ref Ref, text string) error {
-	_, _, err := b.api.PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
+	_, _, err := b.api().PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
 	return err
 }
 

@@ -27,7 +27,6 @@ type Store struct {
 	mu   sync.Mutex
 	path string
 	ttl  time.Duration
-	now  func() time.Time
 	m    map[string]Entry
 }
 
@@ -37,11 +36,8 @@ type fileFormat struct {
 }
 
 // Open loads path (if it exists; "" keeps the map in memory only) and drops expired entries.
-func Open(path string, ttl time.Duration, now func() time.Time) (*Store, error) {
-	if now == nil {
-		now = time.Now
-	}
-	s := &Store{path: path, ttl: ttl, now: now, m: map[string]Entry{}}
+func Open(path string, ttl time.Duration) (*Store, error) {
+	s := &Store{path: path, ttl: ttl, m: map[string]Entry{}}
 	if path == "" {
 		return s, nil
 	}
@@ -78,7 +74,7 @@ func (s *Store) Get(key string) (Entry, bool) {
 func (s *Store) Put(key string, e Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e.Updated = s.now()
+	e.Updated = time.Now()
 	s.m[key] = e
 	s.expireLocked()
 	return s.saveLocked()
@@ -95,15 +91,7 @@ func (s *Store) Delete(key string) error {
 	return s.saveLocked()
 }
 
-// Len is the number of live entries.
-func (s *Store) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.expireLocked()
-	return len(s.m)
-}
-
-func (s *Store) expired(e Entry) bool { return s.ttl > 0 && s.now().Sub(e.Updated) > s.ttl }
+func (s *Store) expired(e Entry) bool { return s.ttl > 0 && time.Now().Sub(e.Updated) > s.ttl }
 
 func (s *Store) expireLocked() {
 	for k, e := range s.m {

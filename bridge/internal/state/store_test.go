@@ -4,28 +4,31 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
 func TestStoreSurvivesRestartAndExpires(t *testing.T) {
-	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
+	synctest.Test(t, testStoreSurvivesRestartAndExpires)
+}
+
+func testStoreSurvivesRestartAndExpires(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
 
-	s, err := Open(path, 24*time.Hour, clock)
+	s, err := Open(path, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Put("g1", Entry{Channel: "C1", TS: "1.1"}); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(20 * time.Hour)
+	time.Sleep(20 * time.Hour)
 	if err := s.Put("g2", Entry{Channel: "C1", TS: "2.2"}); err != nil {
 		t.Fatal(err)
 	}
 
 	// A restart reads what was written.
-	s2, err := Open(path, 24*time.Hour, clock)
+	s2, err := Open(path, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +36,7 @@ func TestStoreSurvivesRestartAndExpires(t *testing.T) {
 		t.Fatalf("g1 after restart = %+v, %v", e, ok)
 	}
 	// g1 expires 24h after it was written, g2 lives on.
-	now = now.Add(5 * time.Hour)
+	time.Sleep(5 * time.Hour)
 	if _, ok := s2.Get("g1"); ok {
 		t.Error("g1 should have expired")
 	}
@@ -43,12 +46,12 @@ func TestStoreSurvivesRestartAndExpires(t *testing.T) {
 	if err := s2.Delete("g2"); err != nil {
 		t.Fatal(err)
 	}
-	s3, err := Open(path, 24*time.Hour, clock)
+	s3, err := Open(path, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s3.Len() != 0 {
-		t.Errorf("%d entries after delete and expiry", s3.Len())
+	if n := len(s3.m); n != 0 {
+		t.Errorf("%d entries after delete and expiry", n)
 	}
 	// No temp files are left behind.
 	files, _ := os.ReadDir(filepath.Dir(path))
@@ -62,13 +65,13 @@ func TestCorruptFileIsAnError(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(path, time.Hour, nil); err == nil {
+	if _, err := Open(path, time.Hour); err == nil {
 		t.Fatal("corrupt state accepted")
 	}
 }
 
 func TestMemoryOnly(t *testing.T) {
-	s, err := Open("", time.Hour, nil)
+	s, err := Open("", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +85,7 @@ func TestMemoryOnly(t *testing.T) {
 
 func TestUnwritableDirReportsError(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(filepath.Join(dir, "missing", "state.json"), time.Hour, nil)
+	s, err := Open(filepath.Join(dir, "missing", "state.json"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

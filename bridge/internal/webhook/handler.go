@@ -1,3 +1,6 @@
+// Package webhook owns the bridge's HTTP input: the /webhook handler that authenticates, bounds
+// and decodes each request and answers it according to what happened to the Slack delivery
+// behind it.
 package webhook
 
 import (
@@ -11,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
 // MaxBodyBytes is the largest body accepted (Alertmanager's max_alerts keeps real bodies far
@@ -21,7 +26,7 @@ const MaxBodyBytes = 1 << 20
 // never succeed (answered 422); any other error is transient (answered 503 so Alertmanager's
 // backoff retries).
 type Notifier interface {
-	Notify(ctx context.Context, m *Message) error
+	Notify(ctx context.Context, m *notification.Message) error
 }
 
 // Codes are the HTTP answers the handler gives, pre-initialised in the webhooks metric.
@@ -33,27 +38,24 @@ var Codes = []int{
 // Handler serves POST /webhook.
 type Handler struct {
 	notifier Notifier
-	token    []byte
+	token    func() string
 	slots    chan struct{}
 	requests *prometheus.CounterVec
 	logger   *slog.Logger
 }
 
-// NewHandler returns the webhook handler. token empty disables authentication; maxInFlight
+// NewHandler returns the webhook handler. token nil disables authentication (it is called per
+// request, so a rotated token file takes effect at once); maxInFlight
 // bounds concurrent deliveries (excess requests get an immediate 503). requests is the
 // webhooks_total{code} counter.
-func NewHandler(n Notifier, token string, maxInFlight int, requests *prometheus.CounterVec, logger *slog.Logger) *Handler {
+func NewHandler(n Notifier, token func() string, maxInFlight int, requests *prometheus.CounterVec, logger *slog.Logger) *Handler {
 	if maxInFlight < 1 {
 		maxInFlight = 1
 	}
 	for _, c := range Codes {
 		requests.WithLabelValues(strconv.Itoa(c))
 	}
-	h := &Handler{notifier: n, slots: make(chan struct{}, maxInFlight), requests: requests, logger: logger}
-	if token != "" {
-		h.token = []byte(token)
-	}
-	return h
+	return &Handler{notifier: n, token: token, slots: make(chan struct{}, maxInFlight), requests: requests, logger: logger}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -85,7 +87,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusBadRequest, "read body: "+err.Error())
 		return
 	}
-	msg, err := Decode(body)
+	msg, err := notification.Decode(body)
 	if err != nil {
 		h.answer(w, http.StatusBadRequest, err.Error())
 		return
@@ -115,7 +117,8 @@ func (h *Handler) authorized(r *http.Request) bool {
 	if len(auth) < len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[len(prefix):])), h.token) == 1
+	want := h.token()
+	return want != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[len(prefix):])), []byte(want)) == 1
 }
 
 func (h *Handler) answer(w http.ResponseWriter, code int, text string) {

@@ -15,11 +15,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
-type notifierFunc func(ctx context.Context, m *Message) error
+type notifierFunc func(ctx context.Context, m *notification.Message) error
 
-func (f notifierFunc) Notify(ctx context.Context, m *Message) error { return f(ctx, m) }
+func (f notifierFunc) Notify(ctx context.Context, m *notification.Message) error { return f(ctx, m) }
 
 type permanentErr struct{}
 
@@ -62,10 +64,10 @@ func TestHandler(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			called := false
 			counter := newCounter()
-			h := NewHandler(notifierFunc(func(_ context.Context, m *Message) error {
+			h := NewHandler(notifierFunc(func(_ context.Context, m *notification.Message) error {
 				called = true
 				return tc.notify
-			}), token, 4, counter, slog.New(slog.DiscardHandler))
+			}), func() string { return token }, 4, counter, slog.New(slog.DiscardHandler))
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			req, _ := http.NewRequest(tc.method, srv.URL, strings.NewReader(tc.body))
@@ -101,11 +103,11 @@ func TestFloodGetsFast503(t *testing.T) {
 	release := make(chan struct{})
 	var started sync.WaitGroup
 	started.Add(slots)
-	h := NewHandler(notifierFunc(func(ctx context.Context, _ *Message) error {
+	h := NewHandler(notifierFunc(func(ctx context.Context, _ *notification.Message) error {
 		started.Done()
 		<-release
 		return nil
-	}), "", slots, newCounter(), slog.New(slog.DiscardHandler))
+	}), nil, slots, newCounter(), slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	body := `{"alerts":[{"status":"firing"}]}`

@@ -14,7 +14,7 @@ import (
 
 // Binaries are the paths of every program the stack runs.
 type Binaries struct {
-	Sim, Exporter, Bridge, Prometheus, Alertmanager string
+	Sim, Exporter, Bridge, SlackFake, Prometheus, Alertmanager string
 }
 
 // BinDir is where Build puts the binaries, relative to the repository root (gitignored).
@@ -32,13 +32,14 @@ func Build(ctx context.Context, root string, log io.Writer) (Binaries, error) {
 		Sim:          filepath.Join(dir, "argocd-sim"),
 		Exporter:     filepath.Join(dir, "argocd-exporter"),
 		Bridge:       filepath.Join(dir, "slack-bridge"),
+		SlackFake:    filepath.Join(dir, "slack-fake"),
 		Prometheus:   filepath.Join(dir, "prometheus"),
 		Alertmanager: filepath.Join(dir, "alertmanager"),
 	}
-	fmt.Fprintln(log, "building argocd-sim, argocd-exporter, slack-bridge")
+	fmt.Fprintln(log, "building argocd-sim, argocd-exporter, slack-bridge, slack-fake")
 	// The workspace build needs go.work even when the caller runs with GOWORK=off (make e2e).
 	ws := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator),
-		"./exporter/cmd/argocd-sim", "./exporter/cmd/argocd-exporter", "./bridge/cmd/slack-bridge")
+		"./exporter/cmd/argocd-sim", "./exporter/cmd/argocd-exporter", "./bridge/cmd/slack-bridge", "./bridge/cmd/slack-fake")
 	ws.Dir = root
 	ws.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"), "CGO_ENABLED=0")
 	if err := runCmd(ws); err != nil {

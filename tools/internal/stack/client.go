@@ -186,11 +186,16 @@ func (s *Stack) SimSyncs(ctx context.Context) (map[string]SimSyncStats, error) {
 // SetSimState changes a simulated app through the control API (fields as argocdsim's
 // ControlState: health, sync, revision, onSync, deleting, syncWindow, syncDenied).
 func (s *Stack) SetSimState(ctx context.Context, app string, state map[string]any) error {
-	b, err := json.Marshal(state)
+	return postJSON(ctx, s.SimURL+"/sim/apps/"+url.PathEscape(app)+"/state", state)
+}
+
+// postJSON POSTs v as JSON to u, a control API answering 204.
+func postJSON(ctx context.Context, u string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.SimURL+"/sim/apps/"+url.PathEscape(app)+"/state", bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
@@ -202,7 +207,49 @@ func (s *Stack) SetSimState(ctx context.Context, app string, state map[string]an
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("set %s state: %d %s", app, resp.StatusCode, bytes.TrimSpace(msg))
+		return fmt.Errorf("POST %s: %d %s", u, resp.StatusCode, bytes.TrimSpace(msg))
 	}
 	return nil
+}
+
+// SlackRequest is one request the fake Slack received (bridge/internal/slackfake's Request).
+type SlackRequest struct {
+	Method    string `json:"method"` // chat.postMessage, chat.update or webhook
+	Channel   string `json:"channel"`
+	ChannelID string `json:"channel_id"`
+	TS        string `json:"ts"`
+	ThreadTS  string `json:"thread_ts"`
+	Text      string `json:"text"`
+	Blocks    string `json:"blocks"`
+	Attach    string `json:"attachments"`
+	Status    int    `json:"status"`
+	Result    string `json:"result"` // ok, ratelimited, server_error, or the Slack error code
+}
+
+// Content is everything a person would read in the message: text, blocks and attachments.
+func (r SlackRequest) Content() string { return r.Text + "\n" + r.Blocks + "\n" + r.Attach }
+
+// SlackRequests returns every request the fake Slack received, in order.
+func (s *Stack) SlackRequests(ctx context.Context) ([]SlackRequest, error) {
+	var r []SlackRequest
+	err := getJSON(ctx, s.SlackURL+"/fake/requests", &r)
+	return r, err
+}
+
+// SlackPlan fails the fake Slack's requests that Filter picks (slackfake's Plan): the first
+// RateLimited get 429 with Retry-After RetryAfter seconds, then 500 for ServerErrorsFor.
+type SlackPlan struct {
+	Filter struct {
+		Method   string   `json:"method,omitempty"`
+		TopLevel bool     `json:"top_level,omitempty"`
+		Contains []string `json:"contains,omitempty"`
+	} `json:"filter"`
+	RateLimited     int           `json:"rate_limited"`
+	RetryAfter      int           `json:"retry_after"`
+	ServerErrorsFor time.Duration `json:"server_errors_for"`
+}
+
+// FailSlack installs a fault plan in the fake Slack.
+func (s *Stack) FailSlack(ctx context.Context, p SlackPlan) error {
+	return postJSON(ctx, s.SlackURL+"/fake/fail", p)
 }

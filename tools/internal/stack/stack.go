@@ -45,9 +45,8 @@ type Slack struct {
 	// Console prints each message to the bridge's log and appends its Block Kit JSON to
 	// Stack.ConsoleFile.
 	Console bool
-	// APIURL is a Slack Web API base (bot mode), e.g. a fake's http://127.0.0.1:PORT/api/.
-	APIURL string
-	// BotToken is the bot token sent in bot mode (written to a file for the bridge).
+	// BotToken, without Console, runs the bridge in bot mode against the slack-fake binary
+	// (Stack.SlackURL), which accepts this token (written to a file for both).
 	BotToken string
 	// Deadline is the bridge's --slack.deadline; zero keeps its default.
 	Deadline time.Duration
@@ -76,6 +75,8 @@ var (
 // Stack is a running stack.
 type Stack struct {
 	SimURL, ExporterURL, BridgeURL, PrometheusURL, AlertmanagerURL string
+	// SlackURL is the fake Slack's base URL (bot mode only).
+	SlackURL string
 	// Work is the directory of the logs, rendered configs and data.
 	Work string
 	// ConsoleFile is the bridge's JSON-lines file of Block Kit messages (console mode).
@@ -93,6 +94,7 @@ const (
 	ProcSim          = "argocd-sim"
 	ProcExporter     = "argocd-exporter"
 	ProcBridge       = "slack-bridge"
+	ProcSlack        = "slack-fake"
 	ProcPrometheus   = "prometheus"
 	ProcAlertmanager = "alertmanager"
 )
@@ -118,8 +120,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.Slack.Channel == "" {
 		cfg.Slack.Channel = "#argocd-alerts"
 	}
-	if cfg.Slack.Console == (cfg.Slack.APIURL != "") {
-		return nil, errors.New("stack: choose the bridge's console mode or a Slack API URL (bot mode)")
+	if cfg.Slack.Console == (cfg.Slack.BotToken != "") {
+		return nil, errors.New("stack: choose the bridge's console mode or a bot token (bot mode against the fake Slack)")
 	}
 	work, err := filepath.Abs(cfg.Work)
 	if err != nil {
@@ -134,7 +136,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.prepare(); err != nil {
 		return nil, err
 	}
-	ports := make([]int, 5)
+	ports := make([]int, 6)
 	for i := range ports {
 		if ports[i], err = freePort(); err != nil {
 			return nil, fmt.Errorf("free port: %w", err)
@@ -147,6 +149,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	simAddr, exporterAddr, bridgeAddr, promAddr, amAddr := addr(ports[0]), addr(ports[1]), addr(ports[2]), addr(ports[3]), addr(ports[4])
 	s.SimURL, s.ExporterURL, s.BridgeURL = "http://"+simAddr, "http://"+exporterAddr, "http://"+bridgeAddr
 	s.PrometheusURL, s.AlertmanagerURL = "http://"+promAddr, "http://"+amAddr
+	slackAddr := addr(ports[5])
 
 	// Secrets as files, never argv.
 	argocdToken := filepath.Join(work, "argocd-token")
@@ -207,7 +210,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		if err := os.WriteFile(botToken, []byte(cfg.Slack.BotToken+"\n"), 0o600); err != nil {
 			return nil, err
 		}
-		bridgeArgs = append(bridgeArgs, "--slack.api-url="+cfg.Slack.APIURL, "--slack.bot-token-file="+botToken)
+		s.SlackURL = "http://" + slackAddr
+		if err := s.start(ctx, ProcSlack, cfg.Bin.SlackFake, s.SlackURL+"/-/ready", "",
+			"--web.listen-address="+slackAddr, "--auth.token-file="+botToken); err != nil {
+			return nil, err
+		}
+		bridgeArgs = append(bridgeArgs, "--slack.api-url="+s.SlackURL+"/api/", "--slack.bot-token-file="+botToken)
 	}
 	if cfg.Slack.Deadline > 0 {
 		bridgeArgs = append(bridgeArgs, "--slack.deadline="+cfg.Slack.Deadline.String())

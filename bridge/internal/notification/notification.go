@@ -1,7 +1,6 @@
-// Package webhook owns the bridge's HTTP input: decoding and validating Alertmanager's webhook
-// payload (version 4) and the /webhook handler that authenticates, bounds and answers each
-// request according to what happened to the Slack delivery behind it.
-package webhook
+// Package notification is the bridge's input model: Alertmanager's webhook payload (version 4),
+// decoded, validated and completed so that routing, rendering and delivery can rely on it.
+package notification
 
 import (
 	"bytes"

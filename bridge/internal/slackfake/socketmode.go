@@ -1,4 +1,4 @@
-package slacktest
+package slackfake
 
 import (
 	"encoding/json"
@@ -9,8 +9,9 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// Socket Mode: apps.connections.open hands out ws://…/socket; a client that connects gets
-// "hello", then every envelope pushed with SendEnvelope, and its acks are recorded.
+// Socket Mode (serve the fake with Serve): apps.connections.open hands out ws://…/socket; a
+// client that connects gets "hello", then every envelope pushed with SendEnvelope, and its acks
+// are delivered by Acks.
 
 // Envelope is one Socket Mode message from Slack.
 type Envelope struct {
@@ -29,38 +30,44 @@ type socketState struct {
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 
+func (f *Fake) baseURL() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.base
+}
+
 // SendEnvelope queues an envelope for the connected (or next) Socket Mode client.
-func (s *Server) SendEnvelope(e Envelope) {
-	s.socketInit()
-	s.sock.out <- e
+func (f *Fake) SendEnvelope(e Envelope) {
+	f.socketInit()
+	f.sock.out <- e
 }
 
 // Acks delivers the envelope IDs the client acknowledged, in order.
-func (s *Server) Acks() <-chan string {
-	s.socketInit()
-	return s.sock.acks
+func (f *Fake) Acks() <-chan string {
+	f.socketInit()
+	return f.sock.acks
 }
 
 // Connects is how many Socket Mode connections were opened.
-func (s *Server) Connects() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sock == nil {
+func (f *Fake) Connects() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sock == nil {
 		return 0
 	}
-	return s.sock.connects
+	return f.sock.connects
 }
 
-func (s *Server) socketInit() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sock == nil {
-		s.sock = &socketState{out: make(chan Envelope, 64), acks: make(chan string, 64)}
+func (f *Fake) socketInit() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sock == nil {
+		f.sock = &socketState{out: make(chan Envelope, 64), acks: make(chan string, 64)}
 	}
 }
 
 // serveSocket answers apps.connections.open and the websocket; false for anything else.
-func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) bool {
+func (f *Fake) serveSocket(w http.ResponseWriter, r *http.Request) bool {
 	switch r.URL.Path {
 	case "/api/apps.connections.open":
 		if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer xapp-") {
@@ -69,25 +76,25 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) bool {
 			return true
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/socket"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(f.baseURL(), "http") + "/socket"})
 		return true
 	case "/socket":
-		s.socketInit()
+		f.socketInit()
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return true
 		}
-		s.mu.Lock()
-		s.sock.connects++
-		st := s.sock
-		s.mu.Unlock()
-		s.runSocket(conn, st)
+		f.mu.Lock()
+		f.sock.connects++
+		st := f.sock
+		f.mu.Unlock()
+		f.runSocket(conn, st)
 		return true
 	}
 	return false
 }
 
-func (s *Server) runSocket(conn *websocket.Conn, st *socketState) {
+func (f *Fake) runSocket(conn *websocket.Conn, st *socketState) {
 	defer conn.Close()
 	_ = conn.WriteJSON(map[string]any{"type": "hello", "num_connections": 1})
 	done := make(chan struct{})
