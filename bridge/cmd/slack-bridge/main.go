@@ -47,7 +47,7 @@ type CLI struct {
 		Deadline           time.Duration `name:"deadline" default:"8s" env:"SLACK_DEADLINE" help:"Time to get one notification into Slack, retries and pacing included (keep under Alertmanager's webhook timeout)."`
 		RequestTimeout     time.Duration `name:"request-timeout" default:"5s" env:"SLACK_REQUEST_TIMEOUT" help:"Timeout of one request to Slack."`
 		PerChannelInterval time.Duration `name:"per-channel-interval" default:"1s" env:"SLACK_PER_CHANNEL_INTERVAL" help:"At most one message per channel per interval; 0 turns pacing off."`
-		SigningSecretFile  string        `name:"signing-secret-file" env:"SLACK_SIGNING_SECRET_FILE" help:"File holding the Slack app's signing secret (re-read on every request): turns on the buttons and POST /slack/interactions (bot mode); or set SLACK_SIGNING_SECRET."`
+		SigningSecretFile  string        `name:"signing-secret-file" env:"SLACK_SIGNING_SECRET_FILE" help:"File holding the Slack app's signing secret (re-read when it changes): turns on the buttons and POST /slack/interactions (bot mode); or set SLACK_SIGNING_SECRET."`
 		AppTokenFile       string        `name:"app-token-file" env:"SLACK_APP_TOKEN_FILE" help:"File holding the Slack app-level token (xapp-…): turns on the buttons and receives clicks over Socket Mode (bot mode); or set SLACK_APP_TOKEN."`
 	} `embed:"" prefix:"slack."`
 	Alertmanager struct {
