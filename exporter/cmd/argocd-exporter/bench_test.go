@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 // BenchmarkScrape is GET /metrics on the binary's own handler after a poll
@@ -21,7 +21,7 @@ func BenchmarkScrape(b *testing.B) {
 	const n = 10000
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.Copy(w, argocdtest.LargeList(n))
+		_, _ = io.Copy(w, argocdsim.LargeList(n))
 	}))
 	defer api.Close()
 	cli, err := parse([]string{"--argocd.api=" + api.URL, "--argocd.token=" + token, "--argocd.list-mode=full"})

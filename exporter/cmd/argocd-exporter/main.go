@@ -8,15 +8,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/mdlayher/vsock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -24,6 +28,7 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
@@ -39,7 +44,7 @@ type CLI struct {
 	Web    WebFlags    `embed:"" prefix:"web."`
 	Log    LogFlags    `embed:"" prefix:"log."`
 
-	Remediation remediate.Config `embed:"" prefix:"remediation."`
+	Remediation RemediationFlags `embed:"" prefix:"remediation."`
 	WriteAPI    WriteAPIFlags    `embed:"" prefix:"api."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
@@ -100,23 +105,36 @@ func newLogger(f LogFlags, w io.Writer) *slog.Logger {
 	return promslog.New(cfg)
 }
 
-// run wires the exporter and serves until ctx is done, then drains.
+// run wires the exporter and runs its actors (poller, HTTP server) under one
+// lifecycle until ctx is done or one of them fails, then drains. Listeners
+// are bound before anything starts, so a process that cannot serve never
+// polls; each error names the flag to fix.
 func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	ex, err := build(cli, reg, logger)
 	if err != nil {
 		return err
 	}
+	if cli.Web.ConfigFile != "" {
+		if err := web.Validate(cli.Web.ConfigFile); err != nil {
+			return fmt.Errorf("--web.config.file: %w", err)
+		}
+	}
+	listeners, err := listen(cli.Web)
+	if err != nil {
+		return err
+	}
+	defer closeAll(listeners)
 	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode,
 		"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile)
 	if cli.ArgoCD.InsecureSkipVerify {
 		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 	}
 
-	var wg sync.WaitGroup
-	wg.Go(func() { ex.poller.Run(ctx) })
-	err = serve(ctx, cli.Web, newHandler(cli.Web, reg, ex, logger), logger)
-	wg.Wait()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { ex.poller.Run(gctx); return nil })
+	g.Go(func() error { return serve(gctx, cli.Web, listeners, newHandler(cli.Web, reg, ex, logger), logger) })
+	err = g.Wait()
 	ex.remediation.Close() // sync calls in flight finish and are recorded
 	return err
 }
@@ -185,9 +203,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if err != nil {
 		return nil, fmt.Errorf("--argocd.ca-file: %w", err) // the only check left after the ones above
 	}
-	engine, err := remediate.New(cli.Remediation, client, remediate.Options{Logger: logger})
+	engine, err := remediate.New(cli.Remediation.config(), client, remediate.Options{Logger: logger})
 	if err != nil {
-		return nil, err // flag errors, already checked by kong for the binary
+		return nil, flagErrors(err) // already checked by kong for the binary
 	}
 	p := poller.New(poller.Config{
 		Client:            client,
@@ -260,9 +278,59 @@ func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog
 	return http.MaxBytesHandler(mux, 64<<10)
 }
 
-// serve runs the HTTP server until ctx is done, then shuts it down
-// gracefully (in-flight scrapes finish).
-func serve(ctx context.Context, f WebFlags, h http.Handler, logger *slog.Logger) error {
+// listen binds every --web.listen-address (or takes systemd's sockets) so a
+// taken port fails the start before any actor runs.
+func listen(f WebFlags) ([]net.Listener, error) {
+	if f.SystemdSocket {
+		ls, err := activation.Listeners()
+		if err != nil {
+			return nil, fmt.Errorf("--web.systemd-socket: %w", err)
+		}
+		if len(ls) == 0 {
+			return nil, errors.New("--web.systemd-socket: no socket activation file descriptors found")
+		}
+		return ls, nil
+	}
+	if len(f.ListenAddress) == 0 {
+		return nil, errors.New("--web.listen-address: no address given")
+	}
+	ls := make([]net.Listener, 0, len(f.ListenAddress))
+	for _, addr := range f.ListenAddress {
+		l, err := listenOne(addr)
+		if err != nil {
+			closeAll(ls)
+			return nil, fmt.Errorf("--web.listen-address %s: %w", addr, err)
+		}
+		ls = append(ls, l)
+	}
+	return ls, nil
+}
+
+// listenOne binds a TCP address or, like exporter-toolkit, vsock://:PORT.
+func listenOne(addr string) (net.Listener, error) {
+	if !strings.HasPrefix(addr, "vsock://") {
+		return net.Listen("tcp", addr)
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.ParseUint(u.Port(), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("vsock port: %w", err)
+	}
+	return vsock.Listen(uint32(port), nil)
+}
+
+func closeAll(ls []net.Listener) {
+	for _, l := range ls {
+		_ = l.Close()
+	}
+}
+
+// serve runs the HTTP server on the bound listeners until ctx is done, then
+// shuts it down gracefully (in-flight scrapes finish).
+func serve(ctx context.Context, f WebFlags, listeners []net.Listener, h http.Handler, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -271,18 +339,19 @@ func serve(ctx context.Context, f WebFlags, h http.Handler, logger *slog.Logger)
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	addrs, systemd, config := f.ListenAddress, f.SystemdSocket, f.ConfigFile
+	systemd, config := f.SystemdSocket, f.ConfigFile
 	errc := make(chan error, 1)
 	go func() {
-		errc <- web.ListenAndServe(srv, &web.FlagConfig{
-			WebListenAddresses: &addrs,
+		errc <- web.ServeMultiple(listeners, srv, &web.FlagConfig{
+			WebListenAddresses: &f.ListenAddress,
 			WebSystemdSocket:   &systemd,
 			WebConfigFile:      &config,
 		}, logger)
 	}()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("--web.listen-address: %w", err)
+		// The listeners are bound: what fails here is the web config (TLS, users).
+		return fmt.Errorf("--web.config.file: %w", err)
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")

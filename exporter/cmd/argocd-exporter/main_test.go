@@ -22,7 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -149,10 +149,10 @@ func TestCLI(t *testing.T) {
 }
 
 // newTestExporter builds the binary's registry against a fake Argo CD.
-func newTestExporter(t *testing.T, srv *argocdtest.Server, args ...string) (*CLI, *prometheus.Registry, *exporter, *bytes.Buffer) {
+func newTestExporter(t *testing.T, srv *argocdsim.Server, args ...string) (*CLI, *prometheus.Registry, *exporter, *bytes.Buffer) {
 	t.Helper()
 	clearEnv(t)
-	cli, err := parse(append([]string{"--argocd.api=" + srv.URL, "--argocd.timeout=500ms"}, args...))
+	cli, err := parse(append([]string{"--argocd.api=" + srv.URL, "--argocd.timeout=1m"}, args...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,10 +169,10 @@ func newTestExporter(t *testing.T, srv *argocdtest.Server, args ...string) (*CLI
 // reports, so every app family has a series.
 func fixtures() [][]byte {
 	var items [][]byte
-	for _, f := range argocdtest.AllFixtures {
-		items = append(items, argocdtest.Fixture(f))
+	for _, f := range argocdsim.AllFixtures {
+		items = append(items, argocdsim.Fixture(f))
 	}
-	items[1] = argocdtest.Patch(items[1], map[string]any{
+	items[1] = argocdsim.Patch(items[1], map[string]any{
 		"status.reconciledAt": "2026-11-26T01:58:00Z", "status.health.lastTransitionTime": "2026-11-26T01:40:00Z"})
 	return items
 }
@@ -183,7 +183,7 @@ func fixtures() [][]byte {
 // With no grace, the poll makes the remediation engine sync the degraded
 // my-app-4, so the remediation families have series too.
 func TestMetricFamilies(t *testing.T) {
-	srv := argocdtest.NewServer(token, fixtures()...)
+	srv := argocdsim.NewServer(token, fixtures()...)
 	defer srv.Close()
 	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--remediation.grace=0s")
 	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler)) // registers the handler's own metrics, as run does
@@ -234,7 +234,7 @@ func TestMetricFamilies(t *testing.T) {
 // TestExpositionPromlint runs everything the binary exposes through promlint
 // (make lint runs it).
 func TestExpositionPromlint(t *testing.T) {
-	srv := argocdtest.NewServer(token, fixtures()...)
+	srv := argocdsim.NewServer(token, fixtures()...)
 	defer srv.Close()
 	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token))
 	if err := ex.poller.Poll(context.Background()); err != nil {
@@ -252,7 +252,7 @@ func TestExpositionPromlint(t *testing.T) {
 }
 
 func TestHandler(t *testing.T) {
-	srv := argocdtest.NewServer(token, fixtures()...)
+	srv := argocdsim.NewServer(token, fixtures()...)
 	defer srv.Close()
 	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--web.telemetry-path=/prom")
 	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
@@ -271,7 +271,7 @@ func TestHandler(t *testing.T) {
 		t.Errorf("/prom before the first poll = %d:\n%s", code, body)
 	}
 	// A failed first poll still makes the exporter ready: api_up 0 is the news.
-	srv.SetFaults(argocdtest.Fault{Status: 401, Message: "invalid session"})
+	srv.SetFaults(argocdsim.Fault{Status: 401, Message: "invalid session"})
 	_ = ex.poller.Poll(context.Background())
 	if code, _ := get("/-/ready"); code != 200 {
 		t.Errorf("/-/ready after a failed poll = %d, want 200", code)
@@ -289,7 +289,7 @@ func TestHandler(t *testing.T) {
 }
 
 func TestTokenFileRotation(t *testing.T) {
-	srv := argocdtest.NewServer(token, fixtures()...)
+	srv := argocdsim.NewServer(token, fixtures()...)
 	defer srv.Close()
 	tf := tokenFile(t, token)
 	_, _, ex, logs := newTestExporter(t, srv, "--argocd.token-file="+tf)
@@ -335,7 +335,7 @@ func freePort(t *testing.T) string {
 // TestRunServesAndDrains starts the real server on loopback, scrapes it and
 // stops it the way SIGTERM does (context cancel).
 func TestRunServesAndDrains(t *testing.T) {
-	srv := argocdtest.NewServer(token, fixtures()...)
+	srv := argocdsim.NewServer(token, fixtures()...)
 	defer srv.Close()
 	clearEnv(t)
 	addr := freePort(t)
@@ -350,7 +350,7 @@ func TestRunServesAndDrains(t *testing.T) {
 	go func() { done <- run(ctx, cli, slog.New(slog.DiscardHandler)) }()
 
 	var body string
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		resp, err := http.Get(fmt.Sprintf("http://%s/-/ready", addr))
 		if err == nil {
@@ -380,7 +380,7 @@ func TestRunServesAndDrains(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
-	case <-time.After(20 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("run did not return after cancel")
 	}
 }

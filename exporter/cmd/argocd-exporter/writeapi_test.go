@@ -12,13 +12,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 // TestWriteAPI: with --api.write-token-file the resume endpoint is served behind its token;
 // without it there is no such endpoint.
 func TestWriteAPI(t *testing.T) {
-	srv := argocdtest.NewServer(token, fixtures()...)
+	srv := argocdsim.NewServer(token, fixtures()...)
 	defer srv.Close()
 	t.Setenv("API_WRITE_TOKEN_FILE", "")
 	os.Unsetenv("API_WRITE_TOKEN_FILE")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
@@ -78,22 +79,31 @@ func run(ctx context.Context, c cli) error {
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		// No WriteTimeout: Watch streams and 120 MB Lists are long writes.
-		BaseContext: func(net.Listener) context.Context { return ctx }, // ends Watch streams on shutdown
 	}
-	go sim.Run(ctx, 100*time.Millisecond)
 	logger.Info("serving simulated Argo CD", "address", ln.Addr().String(), "apps", c.Apps, "scenario", !c.NoScenario)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
+	// The simulation clock and the server are actors under one lifecycle:
+	// either ending cancels the other.
+	g, gctx := errgroup.WithContext(ctx)
+	srv.BaseContext = func(net.Listener) context.Context { return gctx } // ends Watch streams on shutdown
+	g.Go(func() error { sim.Run(gctx, 100*time.Millisecond); return nil })
+	g.Go(func() error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-gctx.Done():
+		}
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")
 	return nil

@@ -68,8 +68,10 @@ type App struct {
 	Health           HealthStatus
 	HealthTransition time.Time // status.health.lastTransitionTime; zero when not reported
 	Sync             SyncStatus
-	Revision         string    // status.sync.revision: the commit the app is compared against
-	ReconciledAt     time.Time // status.reconciledAt; zero when not reported
+	// Revision is the commit the app is compared against: status.sync.revision,
+	// or status.sync.revisions joined by "," for a multi-source app.
+	Revision     string
+	ReconciledAt time.Time // status.reconciledAt; zero when not reported
 
 	// Conditions counts status.conditions by type.
 	Conditions map[string]int

@@ -15,18 +15,18 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 func TestLargeListIsRealistic(t *testing.T) {
-	n, err := io.Copy(io.Discard, argocdtest.LargeList(100))
+	n, err := io.Copy(io.Discard, argocdsim.LargeList(100))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if per := n / 100; per < 11<<10 || per > 13<<10 {
 		t.Errorf("%d bytes an item, want about 12 KB", per)
 	}
-	apps, err := argocd.DecodeList(argocdtest.LargeList(100))
+	apps, err := argocd.DecodeList(argocdsim.LargeList(100))
 	if err != nil || len(apps) != 100 || apps[99].Name != "app-99" || !apps[0].Detailed {
 		t.Fatalf("%d apps, %v", len(apps), err)
 	}
@@ -90,7 +90,7 @@ func (h *heapSampler) report(b *testing.B) {
 func benchList(b *testing.B, list func(n int) ([]argocd.App, error)) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			size, _ := io.Copy(io.Discard, argocdtest.LargeList(n))
+			size, _ := io.Copy(io.Discard, argocdsim.LargeList(n))
 			b.SetBytes(size)
 			b.ReportAllocs()
 			h := startSampler()
@@ -110,7 +110,7 @@ func benchList(b *testing.B, list func(n int) ([]argocd.App, error)) {
 // BenchmarkDecodeList decodes whole (unprojected) List bodies of 1k and 10k
 // apps, about 12 MB and 120 MB, streamed from a generator.
 func BenchmarkDecodeList(b *testing.B) {
-	benchList(b, func(n int) ([]argocd.App, error) { return argocd.DecodeList(argocdtest.LargeList(n)) })
+	benchList(b, func(n int) ([]argocd.App, error) { return argocd.DecodeList(argocdsim.LargeList(n)) })
 }
 
 // BenchmarkPollList is one poll as the exporter does it: Client.List over
@@ -120,7 +120,7 @@ func BenchmarkPollList(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("selector"))
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.Copy(w, argocdtest.LargeList(n))
+		_, _ = io.Copy(w, argocdsim.LargeList(n))
 	}))
 	defer srv.Close()
 	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(testToken), Timeout: time.Minute}, nil)

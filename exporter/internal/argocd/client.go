@@ -2,20 +2,20 @@ package argocd
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/config"
 )
 
 // Config is what NewClient needs. APIURL may end in /api/v1 or not.
@@ -26,19 +26,18 @@ type Config struct {
 	InsecureSkipVerify bool
 	Timeout            time.Duration // per request, body included; 0 means 30s
 	UserAgent          string
-	// HTTPClient replaces the client built from CAFile/InsecureSkipVerify
-	// (tests); Timeout still applies through the request context.
-	HTTPClient *http.Client
+	// DialContext, when set, replaces the network dialer: tests serve the
+	// API in memory (argocdsim.Pipe) to run on testing/synctest's clock.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client calls the Argo CD REST API. It is safe for concurrent use.
 type Client struct {
-	base      *url.URL // ends in /api/v1
-	token     TokenSource
-	http      *http.Client
-	timeout   time.Duration
-	userAgent string
-	requests  *prometheus.CounterVec
+	base     *url.URL // ends in /api/v1
+	token    TokenSource
+	http     *http.Client
+	timeout  time.Duration
+	requests *prometheus.CounterVec
 }
 
 // ListOptions selects the applications a List returns.
@@ -84,35 +83,47 @@ func NewClient(cfg Config, requests *prometheus.CounterVec) (*Client, error) {
 	if cfg.Token == nil {
 		return nil, errors.New("no token source")
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		tlsCfg := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in flag, warned about at start
-		if cfg.CAFile != "" {
-			pem, err := os.ReadFile(cfg.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("ca file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("ca file %s: no PEM certificate found", cfg.CAFile)
-			}
-			tlsCfg.RootCAs = pool
-		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = tlsCfg
-		tr.MaxIdleConnsPerHost = 8 // List plus concurrent detail Gets
-		hc = &http.Client{Transport: tr}
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = "argocd-monitor"
+	}
+	// TLS, CA, bearer token and user agent the way the Prometheus ecosystem
+	// does them. The token goes through a SecretManager rather than
+	// Authorization.CredentialsFile: the library's FileSecret fails the
+	// request when a re-read fails (a Secret's symlink swap), while our
+	// TokenSource keeps the last good token.
+	hcfg := config.HTTPClientConfig{
+		Authorization:   &config.Authorization{Type: "Bearer", CredentialsRef: tokenRef},
+		TLSConfig:       config.TLSConfig{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
+		FollowRedirects: true,
+		EnableHTTP2:     true,
+	}
+	if err := hcfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts := []config.HTTPClientOption{config.WithUserAgent(ua), config.WithSecretManager(tokenManager{cfg.Token}),
+		config.WithIdleConnTimeout(90 * time.Second)}
+	if cfg.DialContext != nil {
+		opts = append(opts, config.WithDialContextFunc(cfg.DialContext))
+	}
+	hc, err := config.NewClientFromConfig(hcfg, "argocd", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("ca file: %w", err)
 	}
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	ua := cfg.UserAgent
-	if ua == "" {
-		ua = "argocd-monitor"
-	}
-	return &Client{base: base, token: cfg.Token, http: hc, timeout: timeout, userAgent: ua, requests: requests}, nil
+	return &Client{base: base, token: cfg.Token, http: hc, timeout: timeout, requests: requests}, nil
 }
+
+// tokenRef names the bearer token for the SecretManager.
+const tokenRef = "argocd-token"
+
+// tokenManager serves a TokenSource to prometheus/common/config.
+type tokenManager struct{ src TokenSource }
+
+func (m tokenManager) Fetch(context.Context, string) (string, error) { return m.src.Token() }
 
 // NewRequestCounter is argocd_monitor_api_requests_total{endpoint,code}.
 func NewRequestCounter() *prometheus.CounterVec {
@@ -246,10 +257,6 @@ func (c *Client) do(ctx context.Context, endpoint, method, path string, q url.Va
 		}
 	}()
 
-	token, err := c.token.Token()
-	if err != nil {
-		return err
-	}
 	target := c.base.String() + "/" + path // path segments are escaped by the caller
 	if len(q) > 0 {
 		target += "?" + q.Encode()
@@ -262,9 +269,9 @@ func (c *Client) do(ctx context.Context, endpoint, method, path string, q url.Va
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
+	// The transport leaves compression to us; a 10k-app List shrinks ~10x.
+	req.Header.Set("Accept-Encoding", "gzip")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -273,12 +280,22 @@ func (c *Client) do(ctx context.Context, endpoint, method, path string, q url.Va
 		return scrubURL(err)
 	}
 	defer resp.Body.Close()
+	var rbody io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return fmt.Errorf("%w: gzip: %w", ErrMalformedResponse, err)
+		}
+		defer zr.Close()
+		rbody = zr
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		status = resp.StatusCode
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		b, _ := io.ReadAll(io.LimitReader(rbody, maxErrorBody))
+		token, _ := c.token.Token() // only to redact it from the message
 		return errorFromBody(resp.StatusCode, b, token)
 	}
-	if err := read(resp.Body); err != nil {
+	if err := read(rbody); err != nil {
 		// A body cut short by the deadline is a timeout, not bad JSON.
 		if ctx.Err() != nil {
 			return ctx.Err()

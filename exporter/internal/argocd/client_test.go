@@ -1,6 +1,7 @@
 package argocd_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,15 +14,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 const testToken = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
 
 func allFixtures() [][]byte {
 	var items [][]byte
-	for _, f := range argocdtest.AllFixtures {
-		items = append(items, argocdtest.Fixture(f))
+	for _, f := range argocdsim.AllFixtures {
+		items = append(items, argocdsim.Fixture(f))
 	}
 	return items
 }
@@ -79,7 +80,7 @@ func TestListDecodesFixtures(t *testing.T) {
 	items := allFixtures()
 	// Real List items carry reconciledAt, health transition times and
 	// annotations; the fixtures lack them, so add some.
-	items[1] = argocdtest.Patch(items[1], map[string]any{
+	items[1] = argocdsim.Patch(items[1], map[string]any{
 		"status.reconciledAt":              rec.Format(time.RFC3339),
 		"status.health.lastTransitionTime": "2025-01-29T08:30:00Z",
 		"metadata.annotations": map[string]any{
@@ -88,7 +89,7 @@ func TestListDecodesFixtures(t *testing.T) {
 		},
 		"status.resources": []any{map[string]any{"kind": "Deployment", "name": "web", "status": "OutOfSync"}},
 	})
-	srv := argocdtest.NewServer(testToken, items...)
+	srv := argocdsim.NewServer(testToken, items...)
 	defer srv.Close()
 
 	for _, tc := range []struct {
@@ -101,7 +102,7 @@ func TestListDecodesFixtures(t *testing.T) {
 		{name: "projected", opts: argocd.ListOptions{Fields: argocd.ProjectedFields}, detailed: map[string]bool{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cl, reqs := newClient(t, srv.URL+"/api/v1/", time.Second)
+			cl, reqs := newClient(t, srv.URL+"/api/v1/", time.Minute)
 			apps, err := cl.List(context.Background(), tc.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -168,9 +169,9 @@ func TestListDecodesFixtures(t *testing.T) {
 }
 
 func TestListQuery(t *testing.T) {
-	srv := argocdtest.NewServer(testToken)
+	srv := argocdsim.NewServer(testToken)
 	defer srv.Close()
-	cl, _ := newClient(t, srv.URL, time.Second)
+	cl, _ := newClient(t, srv.URL, time.Minute)
 	apps, err := cl.List(context.Background(), argocd.ListOptions{Selector: "team=a,tier!=db", Projects: []string{"p1", "p2"}})
 	if err != nil || len(apps) != 0 {
 		t.Fatalf("empty list: %v, %v", apps, err)
@@ -184,32 +185,34 @@ func TestListQuery(t *testing.T) {
 func TestListFaults(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		fault     argocdtest.Fault
+		fault     argocdsim.Fault
 		code      string
 		retryable bool
 		check     func(error) bool
 		cause     string
+		timeout   time.Duration // of the client; only the timeout case is about time
 	}{
-		{name: "500", fault: argocdtest.Fault{Status: 500, Message: "rpc error: internal"}, code: "500", retryable: true,
+		{name: "500", fault: argocdsim.Fault{Status: 500, Message: "rpc error: internal"}, code: "500", retryable: true,
 			check: func(err error) bool { var ae *argocd.APIError; return errors.As(err, &ae) && ae.StatusCode == 500 }, cause: "server error"},
-		{name: "503", fault: argocdtest.Fault{Status: 503, Message: "unavailable"}, code: "503", retryable: true,
+		{name: "503", fault: argocdsim.Fault{Status: 503, Message: "unavailable"}, code: "503", retryable: true,
 			check: func(err error) bool { return !argocd.IsForbidden(err) }, cause: "server error"},
-		{name: "401", fault: argocdtest.Fault{Status: 401, Message: "invalid session: token is expired"}, code: "401",
+		{name: "401", fault: argocdsim.Fault{Status: 401, Message: "invalid session: token is expired"}, code: "401",
 			check: argocd.IsUnauthorized, cause: "token expired or wrong"},
-		{name: "403", fault: argocdtest.Fault{Status: 403, Message: "permission denied"}, code: "403",
+		{name: "403", fault: argocdsim.Fault{Status: 403, Message: "permission denied"}, code: "403",
 			check: argocd.IsForbidden, cause: "applications, get"},
-		{name: "truncated", fault: argocdtest.Fault{Truncate: true}, code: "error", retryable: true,
+		{name: "truncated", fault: argocdsim.Fault{Truncate: true}, code: "error", retryable: true,
 			check: func(err error) bool { return errors.Is(err, argocd.ErrMalformedResponse) }, cause: "malformed"},
-		{name: "not json", fault: argocdtest.Fault{Body: "<html>login</html>"}, code: "error", retryable: true,
+		{name: "not json", fault: argocdsim.Fault{Body: "<html>login</html>"}, code: "error", retryable: true,
 			check: func(err error) bool { return errors.Is(err, argocd.ErrMalformedResponse) }, cause: "malformed"},
-		{name: "slow", fault: argocdtest.Fault{Delay: 5 * time.Second}, code: "timeout", retryable: true,
-			check: argocd.IsTimeout, cause: "timeout"},
+		{name: "slow", fault: argocdsim.Fault{Delay: time.Minute}, code: "timeout", retryable: true,
+			check: argocd.IsTimeout, cause: "timeout", timeout: 200 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := argocdtest.NewServer(testToken, allFixtures()...)
+			srv := argocdsim.NewServer(testToken, allFixtures()...)
 			defer srv.Close()
 			srv.SetFaults(tc.fault)
-			cl, reqs := newClient(t, srv.URL, 200*time.Millisecond)
+			timeout := cmp.Or(tc.timeout, time.Minute)
+			cl, reqs := newClient(t, srv.URL, timeout)
 			apps, err := cl.List(context.Background(), argocd.ListOptions{})
 			if err == nil || apps != nil {
 				t.Fatalf("List = %d apps, %v; want an error and no apps", len(apps), err)
@@ -234,9 +237,9 @@ func TestListFaults(t *testing.T) {
 }
 
 func TestGet(t *testing.T) {
-	srv := argocdtest.NewServer(testToken, allFixtures()...)
+	srv := argocdsim.NewServer(testToken, allFixtures()...)
 	defer srv.Close()
-	cl, reqs := newClient(t, srv.URL, time.Second)
+	cl, reqs := newClient(t, srv.URL, time.Minute)
 	a, err := cl.Get(context.Background(), "my-app-4", "argocd", "important-project")
 	if err != nil {
 		t.Fatal(err)
@@ -285,10 +288,12 @@ func TestSync(t *testing.T) {
 			check: func(err error) bool { return err != nil && !strings.Contains(err.Error(), testToken) }, code: "500", retry: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := argocdtest.NewServer(testToken, allFixtures()...)
+			srv := argocdsim.NewServer(testToken, allFixtures()...)
 			defer srv.Close()
-			srv.OnSync(func(string, map[string]any) (int, string) { return tc.status, tc.msg })
-			cl, reqs := newClient(t, srv.URL, time.Second)
+			if tc.status != 0 {
+				srv.SetFaults(argocdsim.Fault{Endpoint: "sync", Status: tc.status, Message: tc.msg})
+			}
+			cl, reqs := newClient(t, srv.URL, time.Minute)
 			err := cl.Sync(context.Background(), argocd.SyncRequest{Name: "my-app-4", AppNamespace: "argocd", Project: "important-project", Prune: true})
 			if !tc.check(err) {
 				t.Fatalf("Sync error %v not as expected", err)
@@ -316,9 +321,9 @@ func TestSync(t *testing.T) {
 }
 
 func TestSyncTimeoutIsRetryable(t *testing.T) {
-	srv := argocdtest.NewServer(testToken, allFixtures()...)
+	srv := argocdsim.NewServer(testToken, allFixtures()...)
 	defer srv.Close()
-	srv.SetFaults(argocdtest.Fault{Endpoint: "sync", Delay: 5 * time.Second})
+	srv.SetFaults(argocdsim.Fault{Endpoint: "sync", Delay: time.Minute})
 	cl, reqs := newClient(t, srv.URL, 100*time.Millisecond)
 	err := cl.Sync(context.Background(), argocd.SyncRequest{Name: "my-app-4", Project: "important-project"})
 	if !argocd.IsTimeout(err) || !argocd.IsRetryable(err) || argocd.IsForbidden(err) {
@@ -330,10 +335,10 @@ func TestSyncTimeoutIsRetryable(t *testing.T) {
 }
 
 func TestCanceledIsNotRetryableNorCounted(t *testing.T) {
-	srv := argocdtest.NewServer(testToken, allFixtures()...)
+	srv := argocdsim.NewServer(testToken, allFixtures()...)
 	defer srv.Close()
-	srv.SetFaults(argocdtest.Fault{Delay: 5 * time.Second})
-	cl, reqs := newClient(t, srv.URL, 5*time.Second)
+	srv.SetFaults(argocdsim.Fault{Delay: time.Minute})
+	cl, reqs := newClient(t, srv.URL, time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	_, err := cl.List(ctx, argocd.ListOptions{})

@@ -52,8 +52,9 @@ type wireApp struct {
 			LastTransitionTime string `json:"lastTransitionTime"`
 		} `json:"health"`
 		Sync struct {
-			Status   string `json:"status"`
-			Revision string `json:"revision"`
+			Status    string   `json:"status"`
+			Revision  string   `json:"revision"`
+			Revisions []string `json:"revisions"` // multi-source apps
 		} `json:"sync"`
 		ReconciledAt string `json:"reconciledAt"`
 		Conditions   []struct {
@@ -61,11 +62,14 @@ type wireApp struct {
 		} `json:"conditions"`
 		History        presence `json:"history"`
 		OperationState *struct {
-			Phase      string   `json:"phase"`
-			Message    string   `json:"message"`
-			StartedAt  string   `json:"startedAt"`
-			FinishedAt string   `json:"finishedAt"`
-			SyncResult presence `json:"syncResult"`
+			Phase      string `json:"phase"`
+			Message    string `json:"message"`
+			StartedAt  string `json:"startedAt"`
+			FinishedAt string `json:"finishedAt"`
+			SyncResult *struct {
+				Revision  string   `json:"revision"`
+				Revisions []string `json:"revisions"`
+			} `json:"syncResult"`
 		} `json:"operationState"`
 	} `json:"status"`
 	Operation presence `json:"operation"`
@@ -87,7 +91,27 @@ func (w *wireApp) complete() bool {
 	s := &w.Status
 	return w.APIVersion != "" || w.Metadata.UID != "" || w.Metadata.ResourceVersion != "" ||
 		s.ReconciledAt != "" || s.Conditions != nil || bool(s.History) ||
-		(s.OperationState != nil && (s.OperationState.Message != "" || bool(s.OperationState.SyncResult)))
+		(s.OperationState != nil && (s.OperationState.Message != "" || s.OperationState.SyncResult != nil))
+}
+
+// revision is the commit (or, for a multi-source app, the comma-joined
+// commits) the app is compared against: status.sync.revision(s), else the
+// last sync's result.
+func (w *wireApp) revision() string {
+	s := &w.Status.Sync
+	switch {
+	case s.Revision != "":
+		return s.Revision
+	case len(s.Revisions) > 0:
+		return strings.Join(s.Revisions, ",")
+	}
+	if op := w.Status.OperationState; op != nil && op.SyncResult != nil {
+		if op.SyncResult.Revision != "" {
+			return op.SyncResult.Revision
+		}
+		return strings.Join(op.SyncResult.Revisions, ",")
+	}
+	return ""
 }
 
 func (w *wireApp) toApp() App {
@@ -102,7 +126,7 @@ func (w *wireApp) toApp() App {
 		Health:              parseHealth(w.Status.Health.Status),
 		HealthTransition:    parseTime(w.Status.Health.LastTransitionTime),
 		Sync:                parseSync(w.Status.Sync.Status),
-		Revision:            w.Status.Sync.Revision,
+		Revision:            w.revision(),
 		ReconciledAt:        parseTime(w.Status.ReconciledAt),
 		OperationInProgress: bool(w.Operation),
 		Detailed:            w.complete(),
@@ -173,8 +197,6 @@ func parseTime(s string) time.Time {
 	}
 	return t
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // DecodeApp decodes one Application object (a Get answer).
 func DecodeApp(r io.Reader) (App, error) {

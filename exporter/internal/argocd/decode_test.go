@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 func listOf(items ...[]byte) []byte {
@@ -15,11 +15,17 @@ func listOf(items ...[]byte) []byte {
 }
 
 func TestDecodeList(t *testing.T) {
-	app := argocdtest.Fixture(argocdtest.DegradedOutOfSync)
-	newer := argocdtest.Patch(app, map[string]any{
+	app := argocdsim.Fixture(argocdsim.DegradedOutOfSync)
+	newer := argocdsim.Patch(app, map[string]any{
 		"status.health.status": "Stalled", "status.sync.status": "Drifting", "metadata.deletionTimestamp": "2026-01-01T00:00:00Z",
 		"spec.source": nil, "spec.sources": []any{map[string]any{"repoURL": "https://a"}, map[string]any{"repoURL": "https://b"}},
-		"spec.syncPolicy": map[string]any{"automated": map[string]any{"enabled": false}},
+		"spec.syncPolicy":      map[string]any{"automated": map[string]any{"enabled": false}},
+		"status.sync.revision": nil, "status.sync.revisions": []any{"aaa", "bbb"},
+	})
+	// A multi-source app seen only through its last sync's result.
+	synced := argocdsim.Patch(app, map[string]any{
+		"status.sync.revision": nil, "status.operationState": map[string]any{"phase": "Succeeded",
+			"syncResult": map[string]any{"revisions": []any{"ccc", "ddd"}}},
 	})
 	for _, tc := range []struct {
 		name  string
@@ -36,13 +42,19 @@ func TestDecodeList(t *testing.T) {
 		{name: "items first, metadata last", body: `{"items":[` + string(app) + `],"metadata":{"resourceVersion":"2"}}`, n: 1},
 		{name: "newer enum values and multi-source", body: string(listOf(newer)), n: 1, check: func(t *testing.T, apps []argocd.App) {
 			a := apps[0]
-			if a.Health != argocd.HealthUnknown || a.Sync != argocd.SyncUnknown || !a.Deleting || a.Repo != "https://a" || a.AutoSync {
+			if a.Health != argocd.HealthUnknown || a.Sync != argocd.SyncUnknown || !a.Deleting || a.Repo != "https://a" || a.AutoSync ||
+				a.Revision != "aaa,bbb" {
 				t.Errorf("got %+v", a)
 			}
 		}},
-		{name: "timestamp of the wrong type", body: string(listOf(argocdtest.Patch(app, map[string]any{
+		{name: "multi-source revisions from syncResult", body: string(listOf(synced)), n: 1, check: func(t *testing.T, apps []argocd.App) {
+			if got := apps[0].Revision; got != "ccc,ddd" {
+				t.Errorf("revision %q, want ccc,ddd", got)
+			}
+		}},
+		{name: "timestamp of the wrong type", body: string(listOf(argocdsim.Patch(app, map[string]any{
 			"status.reconciledAt": "yesterday", "status.health.lastTransitionTime": 42.0}))), err: true},
-		{name: "bad timestamp string", body: string(listOf(argocdtest.Patch(app, map[string]any{"status.reconciledAt": "yesterday"}))), n: 1,
+		{name: "bad timestamp string", body: string(listOf(argocdsim.Patch(app, map[string]any{"status.reconciledAt": "yesterday"}))), n: 1,
 			check: func(t *testing.T, apps []argocd.App) {
 				if !apps[0].ReconciledAt.IsZero() {
 					t.Errorf("reconciledAt = %v", apps[0].ReconciledAt)
@@ -79,8 +91,8 @@ func TestDecodeList(t *testing.T) {
 // FuzzDecodeList: no input panics, and an error always comes without apps.
 func FuzzDecodeList(f *testing.F) {
 	f.Add(listOf(allFixtures()...))
-	for _, fx := range argocdtest.AllFixtures {
-		f.Add(listOf(argocdtest.Fixture(fx)))
+	for _, fx := range argocdsim.AllFixtures {
+		f.Add(listOf(argocdsim.Fixture(fx)))
 	}
 	f.Add([]byte(`{"items":null}`))
 	f.Add([]byte(`{"items":[{"metadata":{"name":"a"},"status":{"operationState":{"phase":"Failed"}}}]}`))

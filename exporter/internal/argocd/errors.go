@@ -2,6 +2,7 @@ package argocd
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -131,7 +132,7 @@ func errorFromBody(status int, body []byte, token string) *APIError {
 		Message string `json:"message"`
 	}
 	msg := ""
-	if jsonUnmarshal(body, &eb) == nil {
+	if json.Unmarshal(body, &eb) == nil {
 		msg = eb.Message
 		if msg == "" {
 			msg = eb.Error

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 )
 
 const rotatedToken = "eyJhbGciOi.eyJzdWIiOiJyb3RhdGVkIn0.bmV3c2ln"
@@ -35,7 +35,7 @@ func TestFileTokenRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := argocdtest.NewServer(testToken, allFixtures()...)
+	srv := argocdsim.NewServer(testToken, allFixtures()...)
 	defer srv.Close()
 	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: ft, Timeout: time.Second}, nil)
 	if err != nil {

@@ -16,14 +16,27 @@ import (
 //go:embed testdata/*.json
 var fixtureFS embed.FS
 
+// Fixture names (files in testdata/, taken from argo-cd's own test data).
 const (
-	fxAutomated = "app-automated-with-operation.json"
-	fxDegraded  = "app-degraded-outofsync-conditions.json"
-	fxRunning   = "app-operation-running.json"
-	fxSucceeded = "app-operation-succeeded-syncresult.json"
+	AutomatedWithOperation = "app-automated-with-operation.json"       // argocd/my-app-2, Synced Healthy, operation set
+	DegradedOutOfSync      = "app-degraded-outofsync-conditions.json"  // argocd/my-app-4, 3 conditions
+	OperationRunning       = "app-operation-running.json"              // argocd/my-app, Progressing, phase Running
+	OperationSucceeded     = "app-operation-succeeded-syncresult.json" // fake-argocd-ns/my-app, phase Succeeded
 )
 
-var fixtureOrder = []string{fxSucceeded, fxRunning, fxDegraded, fxAutomated}
+// AllFixtures lists every fixture name.
+var AllFixtures = []string{AutomatedWithOperation, DegradedOutOfSync, OperationRunning, OperationSucceeded}
+
+var fixtureOrder = []string{OperationSucceeded, OperationRunning, DegradedOutOfSync, AutomatedWithOperation}
+
+// Fixture returns a fixture's bytes; it panics on an unknown name (a test bug).
+func Fixture(name string) []byte {
+	b, err := fixtureFS.ReadFile("testdata/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 type fixtures map[string]map[string]any
 
@@ -92,7 +105,7 @@ func scenarioApp(name string, fx fixtures, start time.Time, cfg Config) *app {
 	var a *app
 	switch name {
 	case AppHealthy:
-		a = newApp(name, ScenarioProject, fx, fxSucceeded, false, start)
+		a = newApp(name, ScenarioProject, fx, OperationSucceeded, false, start)
 		// A previous sync that went well, as in the fixture.
 		a.opState = &operationState{
 			phase: argocd.PhaseSucceeded, message: "successfully synced (all tasks run)",
@@ -100,28 +113,28 @@ func scenarioApp(name string, fx fixtures, start time.Time, cfg Config) *app {
 			revision: a.target, username: "admin",
 		}
 	case AppDegrades:
-		a = newApp(name, ScenarioProject, fx, fxRunning, false, start)
+		a = newApp(name, ScenarioProject, fx, OperationRunning, false, start)
 		a.degradeAt = start.Add(cfg.DegradeAfter)
 		a.onSync = OutcomeKeep
 	case AppFixable:
-		a = newApp(name, ScenarioProject, fx, fxDegraded, false, start)
+		a = newApp(name, ScenarioProject, fx, DegradedOutOfSync, false, start)
 		a.sync = argocd.SyncOutOfSync
 		a.target = commit(name, "drifted")
 	case AppStuck:
-		a = newApp(name, ScenarioProject, fx, fxDegraded, false, start)
+		a = newApp(name, ScenarioProject, fx, DegradedOutOfSync, false, start)
 		a.sync = argocd.SyncOutOfSync
 		a.target = commit(name, "broken")
 		a.setHealth(argocd.HealthDegraded, start)
 		a.resources[0].health = argocd.HealthDegraded
 		a.resources[0].healthMessage = `Deployment "stuck" exceeded its progress deadline`
-		a.conditions = fx.conditions(fxDegraded, start)
+		a.conditions = fx.conditions(DegradedOutOfSync, start)
 		a.onSync = OutcomeFail
 	case AppAutomated:
-		a = newApp(name, ScenarioProject, fx, fxAutomated, true, start)
+		a = newApp(name, ScenarioProject, fx, AutomatedWithOperation, true, start)
 		a.sync = argocd.SyncOutOfSync
 		a.target = commit(name, "ignored-drift")
 	case AppOptedOut:
-		a = newApp(name, ScenarioProject, fx, fxRunning, false, start)
+		a = newApp(name, ScenarioProject, fx, OperationRunning, false, start)
 		a.annotations[OptOutAnnotation] = "false"
 		a.sync = argocd.SyncOutOfSync
 		a.target = commit(name, "manual-change")
@@ -136,7 +149,7 @@ func scenarioApp(name string, fx fixtures, start time.Time, cfg Config) *app {
 // as the fixtures are).
 func fillerApp(i int, fx fixtures, start time.Time) *app {
 	f := fixtureOrder[i%len(fixtureOrder)]
-	automated := f == fxAutomated || f == fxSucceeded
+	automated := f == AutomatedWithOperation || f == OperationSucceeded
 	return newApp(fmt.Sprintf("app-%05d", i), fmt.Sprintf("team-%d", i%8+1), fx, f, automated, start)
 }
 

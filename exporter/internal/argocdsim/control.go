@@ -86,7 +86,7 @@ func (cs ControlState) validate() error {
 func (s *Sim) SetState(name string, cs ControlState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.cfg.Now()
+	now := time.Now()
 	s.advanceLocked(now)
 	a := s.apps[name]
 	if a == nil {
@@ -164,7 +164,7 @@ type AppSummary struct {
 func (s *Sim) Summaries() []AppSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.advanceLocked(s.cfg.Now())
+	s.advanceLocked(time.Now())
 	var out []AppSummary
 	for _, name := range ScenarioApps {
 		a := s.apps[name]

@@ -1,7 +1,6 @@
 package argocdsim
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -58,21 +57,6 @@ func projectListItem(doc map[string]any, fs fieldSelection) map[string]any {
 		setPath(out, path, v)
 	}
 	return out
-}
-
-// ProjectListItem applies a List `fields` query (as sent, e.g. "items.metadata.name,items.spec")
-// to one Application's JSON the way argocd-server does. The exporter's httptest fake serves its
-// List items through it, so both fakes share one model of the whitelist.
-func ProjectListItem(item []byte, fields string) ([]byte, error) {
-	fs := parseFields(fields)
-	if !fs.active() {
-		return item, nil
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(item, &doc); err != nil {
-		return nil, err
-	}
-	return json.Marshal(projectListItem(doc, fs))
 }
 
 func lookup(doc map[string]any, path string) (any, bool) {

@@ -15,6 +15,9 @@ func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // status.resources[].health from the resource tree; List does not (since 3.0), hence
 // withResourceHealth.
 func (a *app) document(withResourceHealth bool) map[string]any {
+	if a.raw != nil {
+		return deepCopy(a.raw).(map[string]any)
+	}
 	doc := map[string]any{
 		"apiVersion": a.base["apiVersion"],
 		"kind":       a.base["kind"],

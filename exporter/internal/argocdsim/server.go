@@ -2,6 +2,7 @@ package argocdsim
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -62,7 +63,7 @@ func (s *Sim) Handler() http.Handler {
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", enforceContentType(api))
+	mux.Handle("/api/", s.faulty(enforceContentType(api)))
 	mux.Handle("/sim/", s.controlHandler())
 	return mux
 }
@@ -114,7 +115,7 @@ func (s *Sim) authed(h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, codeUnauthenticated, "no session information")
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.Token)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(*s.token.Load())) != 1 {
 			writeError(w, codeUnauthenticated, "invalid session: token signature is invalid")
 			return
 		}
@@ -149,7 +150,7 @@ func (f appFilter) matches(a *app) bool {
 	if len(f.projects) > 0 && !slices.Contains(f.projects, a.project) {
 		return false
 	}
-	if f.namespace != "" && f.namespace != Namespace {
+	if f.namespace != "" && f.namespace != cmp.Or(a.namespace, Namespace) {
 		return false
 	}
 	if f.repo != "" {
@@ -172,7 +173,7 @@ func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
 	fs := parseFields(r.URL.Query().Get("fields"))
 
 	s.mu.Lock()
-	s.advanceLocked(s.cfg.Now())
+	s.advanceLocked(time.Now())
 	rv := s.rv
 	var items [][]byte
 	var docs []map[string]any
@@ -181,7 +182,7 @@ func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
 		if !f.matches(a) {
 			continue
 		}
-		if fs.active() {
+		if fs.active() && !s.ignoreFields.Load() {
 			docs = append(docs, projectListItem(a.document(false), fs))
 		} else {
 			items = append(items, a.listItem())
@@ -221,10 +222,10 @@ func (s *Sim) handleList(w http.ResponseWriter, r *http.Request) {
 // (no existence leak) unless the request names a project, then 404; an app in another project
 // than the one named is 404 too.
 func (s *Sim) findLocked(name, project, namespace string) (*app, int, string) {
-	a := s.apps[name]
+	a := s.apps[appKey(namespace, name)]
 	notFound := fmt.Sprintf("applications.argoproj.io %q not found", name)
 	switch {
-	case namespace != "" && namespace != Namespace:
+	case a == nil && namespace != "" && namespace != Namespace:
 		return nil, codePermissionDenied, "permission denied" // a namespace Argo CD does not manage apps in
 	case a == nil && project == "":
 		return nil, codePermissionDenied, "permission denied"
@@ -239,7 +240,7 @@ func (s *Sim) findLocked(name, project, namespace string) (*app, int, string) {
 func (s *Sim) handleGet(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
-	now := s.cfg.Now()
+	now := time.Now()
 	s.advanceLocked(now)
 	a, code, msg := s.findLocked(r.PathValue("name"), q.Get("project"), q.Get("appNamespace"))
 	if a == nil {
@@ -328,7 +329,7 @@ func (s *Sim) handleSync(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	now := s.cfg.Now()
+	now := time.Now()
 	s.advanceLocked(now)
 	st := s.statsLocked(name)
 	st.Calls++
@@ -336,7 +337,7 @@ func (s *Sim) handleSync(w http.ResponseWriter, r *http.Request) {
 	code, msg := s.syncLocked(name, req, now, st)
 	var doc map[string]any
 	if code == 0 {
-		doc = s.apps[name].document(true)
+		doc = s.apps[appKey(req.AppNamespace, name)].document(true)
 	}
 	s.mu.Unlock()
 	if code != 0 {
@@ -372,6 +373,9 @@ func (s *Sim) syncLocked(name string, req SyncRequest, now time.Time, st *SyncSt
 		return codeFailedPrecondition, "another operation is already in progress"
 	}
 	st.Accepted++
+	if a.raw != nil {
+		return 0, "" // a frozen document: accepted, nothing runs
+	}
 	a.op = &operation{
 		request:  req,
 		username: Username,
@@ -392,7 +396,9 @@ func (s *Sim) Run(ctx context.Context, tick time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.Advance(s.cfg.Now())
+			s.mu.Lock()
+			s.advanceLocked(time.Now())
+			s.mu.Unlock()
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -169,7 +170,7 @@ func TestListFieldsWhitelist(t *testing.T) {
 			name:   "health and sync revision",
 			fields: "items.status.health,items.status.sync.revision",
 			want: map[string]any{"status": map[string]any{
-				"health": map[string]any{"status": "Degraded", "lastTransitionTime": "2026-11-26T10:00:00Z"},
+				"health": map[string]any{"status": "Degraded", "lastTransitionTime": ts(f.sim.start)},
 				"sync":   map[string]any{"revision": commit(AppStuck, "broken")},
 			}},
 		},
@@ -233,12 +234,18 @@ func TestGet(t *testing.T) {
 	if _, ok := res.([]any)[0].(map[string]any)["health"]; !ok {
 		t.Fatal("Get must fill status.resources[].health")
 	}
-	// refresh re-reconciles.
-	f.clock.Add(time.Minute)
-	f.do(t, http.MethodGet, "/api/v1/applications/healthy?refresh=normal", "", nil)
-	if got := str(f.get(t, AppHealthy), "status.reconciledAt"); got != "2026-11-26T10:01:00Z" {
-		t.Fatalf("reconciledAt %s after refresh", got)
-	}
+}
+
+// TestGetRefreshReconciles: refresh=normal re-reconciles the app now.
+func TestGetRefreshReconciles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Config{})
+		time.Sleep(time.Minute)
+		f.do(t, http.MethodGet, "/api/v1/applications/healthy?refresh=normal", "", nil)
+		if got := str(f.get(t, AppHealthy), "status.reconciledAt"); got != "2000-01-01T00:01:00Z" {
+			t.Fatalf("reconciledAt %s after refresh", got)
+		}
+	})
 }
 
 func TestSyncErrors(t *testing.T) {
@@ -259,7 +266,7 @@ func TestSyncErrors(t *testing.T) {
 		{name: "malformed body", app: "fixable", body: `{"prune":"yes"}`, wantCode: 400, wantGRPC: 3},
 		{name: "missing app", app: "nope", body: `{}`, wantCode: 403, wantGRPC: 7, wantMsg: "permission denied"},
 		{name: "missing app with project", app: "nope", body: `{"project":"demo"}`, wantCode: 404, wantGRPC: 5, wantMsg: `applications.argoproj.io "nope" not found`},
-		{name: "rbac", app: "fixable", control: `{"syncDenied":true}`, body: `{}`, wantCode: 403, wantGRPC: 7, wantMsg: "permission denied: applications, sync, demo/fixable, sub: argocd-monitor, iat: 2026-11-26T10:00:00Z"},
+		{name: "rbac", app: "fixable", control: `{"syncDenied":true}`, body: `{}`, wantCode: 403, wantGRPC: 7, wantMsg: "permission denied: applications, sync, demo/fixable, sub: argocd-monitor, iat: START"},
 		{name: "sync window", app: "fixable", control: `{"syncWindow":true}`, body: `{}`, wantCode: 403, wantGRPC: 7, wantMsg: "cannot sync: blocked by sync window"},
 		{name: "deleting", app: "fixable", control: `{"deleting":true}`, body: `{}`, wantCode: 400, wantGRPC: 9, wantMsg: "application is deleting"},
 		{name: "other app namespace", app: "fixable", body: `{"appNamespace":"team-a"}`, wantCode: 403, wantGRPC: 7, wantMsg: "permission denied"},
@@ -286,7 +293,8 @@ func TestSyncErrors(t *testing.T) {
 				}
 			case tt.wantGRPC != 0:
 				var e apiError
-				if err := json.Unmarshal(b, &e); err != nil || e.Code != tt.wantGRPC || (tt.wantMsg != "" && e.Message != tt.wantMsg) {
+				want := strings.ReplaceAll(tt.wantMsg, "START", ts(f.sim.start))
+				if err := json.Unmarshal(b, &e); err != nil || e.Code != tt.wantGRPC || (want != "" && e.Message != want) {
 					t.Fatalf("body %s", b)
 				}
 			default:
@@ -312,14 +320,14 @@ type watchClient struct {
 func (f *fixture) watch(t *testing.T, query string, sse bool) *watchClient {
 	t.Helper()
 	// A missing event fails the read (and the test) instead of hanging until the test timeout.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.srv.URL+"/api/v1/stream/applications"+query, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.url+"/api/v1/stream/applications"+query, nil)
 	req.Header.Set("Authorization", "Bearer "+testToken)
 	if sse {
 		req.Header.Set("Accept", "text/event-stream")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

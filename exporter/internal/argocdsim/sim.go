@@ -1,9 +1,11 @@
-// Package argocdsim simulates the subset of the Argo CD API server the exporter uses (List with
-// the `fields` whitelist, Get, Sync, the Watch stream, Bearer auth and Argo CD's error shapes),
-// with applications built from real Application fixtures and a time-scaled story told by a few
-// scenario apps. It is the exporter's realistic test and benchmark server and the Argo CD of
-// `make demo` and the end-to-end test. A small control API (/sim/...) lets tests change states and
-// count sync calls.
+// Package argocdsim is the one stand-in for Argo CD: it simulates the subset of the API server
+// the exporter uses (List with the `fields` whitelist, Get, Sync, the Watch stream, Bearer auth
+// and Argo CD's error shapes), with applications built from real Application fixtures and a
+// time-scaled story told by a few scenario apps. It is the Argo CD of `make demo` and the
+// end-to-end test, and of every package's tests: NewServer serves exact (patched) fixtures,
+// SetFaults injects errors, truncation and delays, Requests logs what arrived, and ServePipe
+// serves it in memory for tests on testing/synctest's clock. A small control API (/sim/...) lets
+// tests change states and count sync calls.
 package argocdsim
 
 import (
@@ -13,6 +15,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -70,8 +73,6 @@ type Config struct {
 	SyncDuration time.Duration
 	// KeepAlive is the SSE keepalive interval of the Watch stream.
 	KeepAlive time.Duration
-	// Now is the clock; tests inject one.
-	Now func() time.Time
 	// Logger logs sync calls and control changes; nil discards.
 	Logger *slog.Logger
 }
@@ -89,10 +90,17 @@ type Sim struct {
 	cfg   Config
 	start time.Time
 
+	token atomic.Pointer[string] // the Bearer token clients must send (SetToken rotates it)
+
+	ignoreFields atomic.Bool // List answers whole items whatever `fields` asks
+	faultMu      sync.Mutex
+	faults       []Fault
+	requests     []Request // the last maxRequests
+
 	mu    sync.Mutex
-	apps  map[string]*app
-	names []string // sorted, for List order
-	rv    uint64   // list resourceVersion: bumped on every change
+	apps  map[string]*app // by appKey
+	names []string        // appKeys, sorted, for List order
+	rv    uint64          // list resourceVersion: bumped on every change
 	subs  map[*subscriber]struct{}
 	syncs map[string]*SyncStats
 }
@@ -110,9 +118,6 @@ type SyncStats struct {
 
 // New builds a simulator with the scenario apps and cfg.Apps filler apps.
 func New(cfg Config) (*Sim, error) {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -142,7 +147,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	s := &Sim{
 		cfg:   cfg,
-		start: cfg.Now(),
+		start: time.Now(),
 		apps:  make(map[string]*app, cfg.Apps+len(ScenarioApps)),
 		subs:  make(map[*subscriber]struct{}),
 		syncs: make(map[string]*SyncStats),
@@ -156,27 +161,29 @@ func New(cfg Config) (*Sim, error) {
 		s.add(fillerApp(i, fx, s.start))
 	}
 	sort.Strings(s.names)
+	s.token.Store(&cfg.Token)
 	return s, nil
 }
 
 func (s *Sim) add(a *app) {
 	s.rv++
 	a.rv = s.rv
-	s.apps[a.name] = a
-	s.names = append(s.names, a.name)
+	k := appKey(a.namespace, a.name)
+	s.apps[k] = a
+	s.names = append(s.names, k)
 }
 
-// Token returns the Bearer token clients must send.
-func (s *Sim) Token() string { return s.cfg.Token }
-
-// Advance applies every transition due at now (the ticker in Run calls it; tests call it with
-// their clock). Each changed app is announced to Watch subscribers as MODIFIED.
-func (s *Sim) Advance(now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.advanceLocked(now)
+// appKey is an app's key in Sim.apps: its name in the control-plane
+// namespace, namespace/name elsewhere (Applications in any namespace).
+func appKey(namespace, name string) string {
+	if namespace == "" || namespace == Namespace {
+		return name
+	}
+	return namespace + "/" + name
 }
 
+// advanceLocked applies every transition due at now (Run's ticker, and each request, call it).
+// Each changed app is announced to Watch subscribers as MODIFIED.
 func (s *Sim) advanceLocked(now time.Time) {
 	for _, name := range ScenarioApps {
 		a := s.apps[name]
@@ -190,7 +197,7 @@ func (s *Sim) advanceLocked(now time.Time) {
 	// Filler apps only change through sync or the control API; walking 10k of them on every
 	// tick would be wasted work, so only those with an operation in flight are stepped.
 	for _, a := range s.apps {
-		if a.scenario == "" && a.op != nil && a.stepTo(now) {
+		if a.scenario == "" && a.raw == nil && a.op != nil && a.stepTo(now) {
 			s.changedLocked(a, eventModified)
 		}
 	}
@@ -228,10 +235,11 @@ func (s *Sim) statsLocked(name string) *SyncStats {
 // app is one simulated Application: a fixture document (metadata, spec) plus the state the
 // story changes. Status is always rendered from the state.
 type app struct {
-	name     string
-	project  string
-	scenario string // "" for filler apps
-	base     map[string]any
+	name      string
+	namespace string // "" is Namespace
+	project   string
+	scenario  string // "" for filler apps
+	base      map[string]any
 
 	labels      map[string]string
 	annotations map[string]string
@@ -260,6 +268,10 @@ type app struct {
 
 	rv       uint64
 	listJSON []byte // cached List item encoding; nil when stale
+
+	// raw, when set, is the whole document served for the app (SetItems):
+	// a frozen Application whose status no story or sync changes.
+	raw map[string]any
 }
 
 type condition struct {

@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -15,42 +14,29 @@ import (
 
 const testToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhcmdvY2QtbW9uaXRvcjphcGlLZXkifQ.c2lnbmF0dXJl"
 
-// fakeClock is the injected clock: tests move time explicitly.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
+// fixture serves a simulator in memory, so tests that move time run inside
+// a synctest bubble (time.Sleep is the bubble's clock) and the rest on the
+// real one.
 type fixture struct {
-	sim   *Sim
-	srv   *httptest.Server
-	clock *fakeClock
+	sim    *Sim
+	url    string
+	client *http.Client
 }
 
 func newFixture(t *testing.T, cfg Config) *fixture {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
 	cfg.Token = testToken
-	cfg.Now = clock.Now
 	sim, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	return &fixture{sim: sim, srv: srv, clock: clock}
+	pipe := sim.ServePipe()
+	client := &http.Client{Transport: &http.Transport{DialContext: pipe.DialContext}}
+	t.Cleanup(func() {
+		client.CloseIdleConnections()
+		_ = pipe.Close()
+	})
+	return &fixture{sim: sim, url: PipeURL, client: client}
 }
 
 // do sends a request with the right token unless headers say otherwise.
@@ -60,7 +46,7 @@ func (f *fixture) do(t *testing.T, method, path, body string, headers map[string
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
+	req, err := http.NewRequest(method, f.url+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +61,7 @@ func (f *fixture) do(t *testing.T, method, path, body string, headers map[string
 			req.Header.Set(k, v)
 		}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,133 +98,141 @@ func (f *fixture) sync(t *testing.T, name string) (int, []byte) {
 }
 
 func TestScenarioFixableOneSyncRepairs(t *testing.T) {
-	f := newFixture(t, Config{SyncPickup: time.Second, SyncDuration: 3 * time.Second})
-	doc := f.get(t, AppFixable)
-	if got := str(doc, "status.sync.status"); got != "OutOfSync" {
-		t.Fatalf("fixable starts %s, want OutOfSync", got)
-	}
-	if code, b := f.sync(t, AppFixable); code != http.StatusOK {
-		t.Fatalf("sync: %d %s", code, b)
-	}
-	steps := []struct {
-		after      time.Duration
-		operation  bool
-		phase      string
-		sync       string
-		health     string
-		historyLen int
-	}{
-		{0, true, "", "OutOfSync", "Healthy", 10},                                // accepted, not yet picked up
-		{time.Second, true, "Running", "OutOfSync", "Healthy", 10},               // controller runs it
-		{3 * time.Second, false, "Succeeded", "Synced", "Healthy", historyLimit}, // done, history capped
-	}
-	for _, s := range steps {
-		f.clock.Add(s.after)
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Config{SyncPickup: time.Second, SyncDuration: 3 * time.Second})
 		doc := f.get(t, AppFixable)
-		_, op := doc["operation"]
-		if op != s.operation || str(doc, "status.operationState.phase") != s.phase ||
-			str(doc, "status.sync.status") != s.sync || str(doc, "status.health.status") != s.health {
-			t.Fatalf("after +%v: operation=%v phase=%q sync=%q health=%q, want %v %q %q %q", s.after, op,
-				str(doc, "status.operationState.phase"), str(doc, "status.sync.status"), str(doc, "status.health.status"),
-				s.operation, s.phase, s.sync, s.health)
+		if got := str(doc, "status.sync.status"); got != "OutOfSync" {
+			t.Fatalf("fixable starts %s, want OutOfSync", got)
 		}
-		if h, _ := lookup(doc, "status.history"); len(h.([]any)) != s.historyLen {
-			t.Fatalf("history has %d entries, want %d", len(h.([]any)), s.historyLen)
+		if code, b := f.sync(t, AppFixable); code != http.StatusOK {
+			t.Fatalf("sync: %d %s", code, b)
 		}
-	}
-	if got := f.sim.SyncCounts()[AppFixable]; got.Accepted != 1 || got.Calls != 1 {
-		t.Fatalf("sync counts %+v, want 1 call accepted", got)
-	}
+		steps := []struct {
+			after      time.Duration
+			operation  bool
+			phase      string
+			sync       string
+			health     string
+			historyLen int
+		}{
+			{0, true, "", "OutOfSync", "Healthy", 10},                                // accepted, not yet picked up
+			{time.Second, true, "Running", "OutOfSync", "Healthy", 10},               // controller runs it
+			{3 * time.Second, false, "Succeeded", "Synced", "Healthy", historyLimit}, // done, history capped
+		}
+		for _, s := range steps {
+			time.Sleep(s.after)
+			doc := f.get(t, AppFixable)
+			_, op := doc["operation"]
+			if op != s.operation || str(doc, "status.operationState.phase") != s.phase ||
+				str(doc, "status.sync.status") != s.sync || str(doc, "status.health.status") != s.health {
+				t.Fatalf("after +%v: operation=%v phase=%q sync=%q health=%q, want %v %q %q %q", s.after, op,
+					str(doc, "status.operationState.phase"), str(doc, "status.sync.status"), str(doc, "status.health.status"),
+					s.operation, s.phase, s.sync, s.health)
+			}
+			if h, _ := lookup(doc, "status.history"); len(h.([]any)) != s.historyLen {
+				t.Fatalf("history has %d entries, want %d", len(h.([]any)), s.historyLen)
+			}
+		}
+		if got := f.sim.SyncCounts()[AppFixable]; got.Accepted != 1 || got.Calls != 1 {
+			t.Fatalf("sync counts %+v, want 1 call accepted", got)
+		}
+	})
 }
 
 func TestScenarioStuckEverySyncFails(t *testing.T) {
-	f := newFixture(t, Config{SyncPickup: time.Second, SyncDuration: 3 * time.Second})
-	for i := 1; i <= 3; i++ {
-		if code, b := f.sync(t, AppStuck); code != http.StatusOK {
-			t.Fatalf("sync %d: %d %s", i, code, b)
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Config{SyncPickup: time.Second, SyncDuration: 3 * time.Second})
+		for i := 1; i <= 3; i++ {
+			if code, b := f.sync(t, AppStuck); code != http.StatusOK {
+				t.Fatalf("sync %d: %d %s", i, code, b)
+			}
+			time.Sleep(2 * time.Second)
+			if code, b := f.sync(t, AppStuck); code != http.StatusBadRequest || !strings.Contains(string(b), "another operation is already in progress") {
+				t.Fatalf("sync while running: %d %s", code, b)
+			}
+			time.Sleep(2 * time.Second)
+			doc := f.get(t, AppStuck)
+			if _, op := doc["operation"]; op {
+				t.Fatal("operation still set after the sync finished")
+			}
+			if got := str(doc, "status.operationState.phase"); got != "Failed" {
+				t.Fatalf("phase %q, want Failed", got)
+			}
+			if got := str(doc, "status.operationState.message"); !strings.Contains(got, `Deployment.apps "stuck" is invalid`) {
+				t.Fatalf("message %q", got)
+			}
+			if str(doc, "status.sync.status") != "OutOfSync" || str(doc, "status.health.status") != "Degraded" {
+				t.Fatal("a failed sync changed the app's states")
+			}
 		}
-		f.clock.Add(2 * time.Second)
-		if code, b := f.sync(t, AppStuck); code != http.StatusBadRequest || !strings.Contains(string(b), "another operation is already in progress") {
-			t.Fatalf("sync while running: %d %s", code, b)
+		got := f.sim.SyncCounts()[AppStuck]
+		if got.Accepted != 3 || got.Busy != 3 || got.Calls != 6 {
+			t.Fatalf("sync counts %+v, want 3 accepted, 3 busy, 6 calls", got)
 		}
-		f.clock.Add(2 * time.Second)
-		doc := f.get(t, AppStuck)
-		if _, op := doc["operation"]; op {
-			t.Fatal("operation still set after the sync finished")
+		if got.LastRequest == nil || got.LastRequest.Project != "demo" {
+			t.Fatalf("last request %+v, want the project recorded", got.LastRequest)
 		}
-		if got := str(doc, "status.operationState.phase"); got != "Failed" {
-			t.Fatalf("phase %q, want Failed", got)
-		}
-		if got := str(doc, "status.operationState.message"); !strings.Contains(got, `Deployment.apps "stuck" is invalid`) {
-			t.Fatalf("message %q", got)
-		}
-		if str(doc, "status.sync.status") != "OutOfSync" || str(doc, "status.health.status") != "Degraded" {
-			t.Fatal("a failed sync changed the app's states")
-		}
-	}
-	got := f.sim.SyncCounts()[AppStuck]
-	if got.Accepted != 3 || got.Busy != 3 || got.Calls != 6 {
-		t.Fatalf("sync counts %+v, want 3 accepted, 3 busy, 6 calls", got)
-	}
-	if got.LastRequest == nil || got.LastRequest.Project != "demo" {
-		t.Fatalf("last request %+v, want the project recorded", got.LastRequest)
-	}
+	})
 }
 
 func TestScenarioDegradesAfterDelayAndSyncDoesNotHelp(t *testing.T) {
-	f := newFixture(t, Config{DegradeAfter: 20 * time.Second, SyncPickup: time.Second, SyncDuration: time.Second})
-	f.clock.Add(19 * time.Second)
-	if got := str(f.get(t, AppDegrades), "status.health.status"); got != "Healthy" {
-		t.Fatalf("before the delay: %s", got)
-	}
-	f.clock.Add(time.Second)
-	doc := f.get(t, AppDegrades)
-	if got := str(doc, "status.health.status"); got != "Degraded" {
-		t.Fatalf("after the delay: %s", got)
-	}
-	if got := str(doc, "status.health.lastTransitionTime"); got != "2026-11-26T10:00:20Z" {
-		t.Fatalf("lastTransitionTime %s", got)
-	}
-	res, _ := lookup(doc, "status.resources")
-	first := res.([]any)[0].(map[string]any)
-	if h, _ := lookup(first, "health.status"); h != "Degraded" {
-		t.Fatalf("resource health %v, want Degraded on the Deployment", h)
-	}
-	f.sync(t, AppDegrades)
-	f.clock.Add(3 * time.Second)
-	doc = f.get(t, AppDegrades)
-	if str(doc, "status.operationState.phase") != "Succeeded" || str(doc, "status.health.status") != "Degraded" {
-		t.Fatal("degrades: want a Succeeded sync that leaves it Degraded")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Config{DegradeAfter: 20 * time.Second, SyncPickup: time.Second, SyncDuration: time.Second})
+		time.Sleep(19 * time.Second)
+		if got := str(f.get(t, AppDegrades), "status.health.status"); got != "Healthy" {
+			t.Fatalf("before the delay: %s", got)
+		}
+		time.Sleep(time.Second)
+		doc := f.get(t, AppDegrades)
+		if got := str(doc, "status.health.status"); got != "Degraded" {
+			t.Fatalf("after the delay: %s", got)
+		}
+		if got := str(doc, "status.health.lastTransitionTime"); got != "2000-01-01T00:00:20Z" {
+			t.Fatalf("lastTransitionTime %s", got)
+		}
+		res, _ := lookup(doc, "status.resources")
+		first := res.([]any)[0].(map[string]any)
+		if h, _ := lookup(first, "health.status"); h != "Degraded" {
+			t.Fatalf("resource health %v, want Degraded on the Deployment", h)
+		}
+		f.sync(t, AppDegrades)
+		time.Sleep(3 * time.Second)
+		doc = f.get(t, AppDegrades)
+		if str(doc, "status.operationState.phase") != "Succeeded" || str(doc, "status.health.status") != "Degraded" {
+			t.Fatal("degrades: want a Succeeded sync that leaves it Degraded")
+		}
+	})
 }
 
 func TestControlRepairsStuckApp(t *testing.T) {
-	f := newFixture(t, Config{})
-	code, b := f.do(t, http.MethodPost, "/sim/apps/stuck/state", `{"health":"Healthy","sync":"Synced"}`, nil)
-	if code != http.StatusNoContent {
-		t.Fatalf("control: %d %s", code, b)
-	}
-	doc := f.get(t, AppStuck)
-	if str(doc, "status.health.status") != "Healthy" || str(doc, "status.sync.status") != "Synced" {
-		t.Fatal("stuck not repaired")
-	}
-	if _, ok := doc["status"].(map[string]any)["conditions"]; ok {
-		t.Fatal("a repaired app kept its warning conditions")
-	}
-	code, b = f.do(t, http.MethodPost, "/sim/apps/nope/state", `{"health":"Healthy"}`, nil)
-	if code != http.StatusNotFound {
-		t.Fatalf("unknown app: %d %s", code, b)
-	}
-	code, _ = f.do(t, http.MethodPost, "/sim/apps/stuck/state", `{"health":"Great"}`, nil)
-	if code != http.StatusBadRequest {
-		t.Fatalf("bad health: %d", code)
-	}
-	// A new commit makes a synced app OutOfSync.
-	f.do(t, http.MethodPost, "/sim/apps/healthy/state", `{"revision":"0123456789abcdef0123456789abcdef01234567"}`, nil)
-	doc = f.get(t, AppHealthy)
-	if str(doc, "status.sync.status") != "OutOfSync" || str(doc, "status.sync.revision") != "0123456789abcdef0123456789abcdef01234567" {
-		t.Fatal("new revision not applied")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Config{})
+		code, b := f.do(t, http.MethodPost, "/sim/apps/stuck/state", `{"health":"Healthy","sync":"Synced"}`, nil)
+		if code != http.StatusNoContent {
+			t.Fatalf("control: %d %s", code, b)
+		}
+		doc := f.get(t, AppStuck)
+		if str(doc, "status.health.status") != "Healthy" || str(doc, "status.sync.status") != "Synced" {
+			t.Fatal("stuck not repaired")
+		}
+		if _, ok := doc["status"].(map[string]any)["conditions"]; ok {
+			t.Fatal("a repaired app kept its warning conditions")
+		}
+		code, b = f.do(t, http.MethodPost, "/sim/apps/nope/state", `{"health":"Healthy"}`, nil)
+		if code != http.StatusNotFound {
+			t.Fatalf("unknown app: %d %s", code, b)
+		}
+		code, _ = f.do(t, http.MethodPost, "/sim/apps/stuck/state", `{"health":"Great"}`, nil)
+		if code != http.StatusBadRequest {
+			t.Fatalf("bad health: %d", code)
+		}
+		// A new commit makes a synced app OutOfSync.
+		f.do(t, http.MethodPost, "/sim/apps/healthy/state", `{"revision":"0123456789abcdef0123456789abcdef01234567"}`, nil)
+		doc = f.get(t, AppHealthy)
+		if str(doc, "status.sync.status") != "OutOfSync" || str(doc, "status.sync.revision") != "0123456789abcdef0123456789abcdef01234567" {
+			t.Fatal("new revision not applied")
+		}
+	})
 }
 
 func TestSimSummariesAndSyncsEndpoints(t *testing.T) {

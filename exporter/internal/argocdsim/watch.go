@@ -67,7 +67,7 @@ func (s *Sim) handleWatch(w http.ResponseWriter, r *http.Request) {
 
 	sub := &subscriber{filter: f, ch: make(chan event, subscriberBuffer), gone: make(chan struct{})}
 	s.mu.Lock()
-	s.advanceLocked(s.cfg.Now())
+	s.advanceLocked(time.Now())
 	var names []string
 	for _, name := range s.names {
 		if f.matches(s.apps[name]) {

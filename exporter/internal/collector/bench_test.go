@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 )
@@ -21,7 +21,7 @@ import (
 // serves (collector.Gatherers of a registry and the Collector's Gather).
 func BenchmarkRender(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
-		apps, err := argocd.DecodeList(argocdtest.LargeList(n))
+		apps, err := argocd.DecodeList(argocdsim.LargeList(n))
 		if err != nil {
 			b.Fatal(err)
 		}

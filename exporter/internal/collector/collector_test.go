@@ -15,7 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 )
@@ -31,14 +31,14 @@ func (s source) Snapshot() poller.Snapshot { return s.s }
 func fixtureApps(t *testing.T) []argocd.App {
 	t.Helper()
 	items := [][]byte{
-		argocdtest.Patch(argocdtest.Fixture(argocdtest.AutomatedWithOperation), map[string]any{
+		argocdsim.Patch(argocdsim.Fixture(argocdsim.AutomatedWithOperation), map[string]any{
 			"status.reconciledAt": "2026-11-26T01:59:30Z", "status.health.lastTransitionTime": "2026-11-20T10:00:00Z"}),
-		argocdtest.Patch(argocdtest.Fixture(argocdtest.DegradedOutOfSync), map[string]any{
+		argocdsim.Patch(argocdsim.Fixture(argocdsim.DegradedOutOfSync), map[string]any{
 			"status.reconciledAt": "2026-11-26T01:58:00Z", "status.health.lastTransitionTime": "2026-11-26T01:40:00Z"}),
-		argocdtest.Fixture(argocdtest.OperationRunning),
-		argocdtest.Fixture(argocdtest.OperationSucceeded),
+		argocdsim.Fixture(argocdsim.OperationRunning),
+		argocdsim.Fixture(argocdsim.OperationSucceeded),
 		// A newer Argo CD's states and an operation phase we do not know.
-		argocdtest.Patch(argocdtest.Fixture(argocdtest.OperationRunning), map[string]any{
+		argocdsim.Patch(argocdsim.Fixture(argocdsim.OperationRunning), map[string]any{
 			"metadata.name": "future", "status.health.status": "Stalled", "status.sync.status": "Drifting",
 			"status.operationState.phase": "Paused"}),
 	}
@@ -139,20 +139,29 @@ func TestStateSetsHaveExactlyOneActiveState(t *testing.T) {
 	}
 }
 
+// textOf renders what g gathers as exposition text. (testutil.GatherAndFormat
+// with expfmt.TypeTextPlain writes nothing with prometheus/common v0.73, which
+// made -update write empty files and the comparisons below vacuous.)
 func textOf(t testing.TB, g prometheus.Gatherer) string {
 	t.Helper()
-	text, err := testutil.GatherAndFormat(g, expfmt.TypeTextPlain)
+	mfs, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(text)
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
 }
 
 // TestGatherMatchesRegistry: the fast path /metrics serves (Gather) must
 // equal what a pedantic registry makes of Collect, which checks and sorts
 // every series itself.
 func TestGatherMatchesRegistry(t *testing.T) {
-	large, err := argocd.DecodeList(argocdtest.LargeList(1000))
+	large, err := argocd.DecodeList(argocdsim.LargeList(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

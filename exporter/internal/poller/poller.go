@@ -12,6 +12,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 )
 
 // Client is the part of *argocd.Client the poller uses.
@@ -48,7 +49,6 @@ type Config struct {
 	StaleAfter time.Duration
 	Observer   Observer // optional
 	Logger     *slog.Logger
-	Now        func() time.Time // default time.Now
 }
 
 // Snapshot is what the collector renders.
@@ -93,9 +93,6 @@ func New(cfg Config) *Poller {
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = 5 * time.Minute
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -135,9 +132,9 @@ func (p *Poller) Run(ctx context.Context) {
 // the Observer called; on failure the last good snapshot is kept and Up goes
 // false. The returned error is for callers that want it (tests).
 func (p *Poller) Poll(ctx context.Context) error {
-	start := p.cfg.Now()
+	start := time.Now()
 	apps, err := p.fetch(ctx)
-	now := p.cfg.Now()
+	now := time.Now()
 	if ctx.Err() != nil && err != nil {
 		return err // shutting down: not an outage
 	}
@@ -193,7 +190,7 @@ func timeOrNever(t time.Time) string {
 // Snapshot returns the current picture; app data older than StaleAfter is
 // withheld so a long outage shows no ghosts.
 func (p *Poller) Snapshot() Snapshot {
-	now := p.cfg.Now()
+	now := time.Now()
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	s := Snapshot{Up: p.up, LastSuccess: p.lastSuccess, Attempted: p.attempted}
@@ -253,44 +250,32 @@ func (p *Poller) fetch(ctx context.Context) ([]argocd.App, error) {
 // fillDetail replaces, in place, the projected apps that need detail with
 // their whole Application, at most DetailConcurrency Gets at a time. An app
 // deleted since the List (404) keeps its projected form; any other failure
-// fails the poll, like a failed List.
-func (p *Poller) fillDetail(parent context.Context, apps []argocd.App) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		sem      = make(chan struct{}, p.cfg.DetailConcurrency)
-	)
+// fails the poll, like a failed List, and cancels the Gets not yet done.
+func (p *Poller) fillDetail(ctx context.Context, apps []argocd.App) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(p.cfg.DetailConcurrency)
 	for i := range apps {
 		a := &apps[i]
 		if a.Detailed || !NeedsDetail(a) {
 			continue
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if gctx.Err() != nil {
 			break
 		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			full, err := p.cfg.Client.Get(ctx, a.Name, a.Namespace, a.Project)
+		g.Go(func() error {
+			full, err := p.cfg.Client.Get(gctx, a.Name, a.Namespace, a.Project)
 			switch {
 			case err == nil:
 				*a = full
 			case argocd.IsNotFound(err):
 			default:
-				errOnce.Do(func() { firstErr = err; cancel() })
+				return err
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if err := g.Wait(); err != nil {
+		return err
 	}
-	return parent.Err()
+	return ctx.Err()
 }

@@ -3,32 +3,22 @@ package poller_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd/argocdtest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 )
 
 const token = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type observer struct {
 	mu    sync.Mutex
@@ -54,30 +44,35 @@ func (o *observer) Calls() []observation {
 
 func fixtures() [][]byte {
 	var items [][]byte
-	for _, f := range argocdtest.AllFixtures {
-		items = append(items, argocdtest.Fixture(f))
+	for _, f := range argocdsim.AllFixtures {
+		items = append(items, argocdsim.Fixture(f))
 	}
 	return items
 }
 
 type harness struct {
-	srv    *argocdtest.Server
+	srv    *argocdsim.Server
 	client *argocd.Client
 	p      *poller.Poller
-	clk    *clock
 	obs    *observer
 	logs   *bytes.Buffer
 }
 
 func newHarness(t *testing.T, projected bool, items ...[]byte) *harness {
 	t.Helper()
-	srv := argocdtest.NewServer(token, items...)
+	return newHarnessTimeout(t, projected, time.Minute, items...)
+}
+
+// newHarnessTimeout takes the client's timeout: short only in tests about it.
+func newHarnessTimeout(t *testing.T, projected bool, timeout time.Duration, items ...[]byte) *harness {
+	t.Helper()
+	srv := argocdsim.NewServer(token, items...)
 	t.Cleanup(srv.Close)
-	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(token), Timeout: 300 * time.Millisecond}, nil)
+	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(token), Timeout: timeout}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{srv: srv, client: cl, clk: &clock{t: time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)}, obs: &observer{}, logs: &bytes.Buffer{}}
+	h := &harness{srv: srv, client: cl, obs: &observer{}, logs: &bytes.Buffer{}}
 	h.p = poller.New(poller.Config{
 		Client:     cl,
 		Projected:  projected,
@@ -85,7 +80,6 @@ func newHarness(t *testing.T, projected bool, items ...[]byte) *harness {
 		StaleAfter: 5 * time.Minute,
 		Observer:   h.obs,
 		Logger:     slog.New(slog.NewTextHandler(&lockedWriter{w: h.logs}, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Now:        h.clk.Now,
 	})
 	return h
 }
@@ -93,6 +87,12 @@ func newHarness(t *testing.T, projected bool, items ...[]byte) *harness {
 type lockedWriter struct {
 	mu sync.Mutex
 	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
 }
 
 func (l *lockedWriter) Write(b []byte) (int, error) {
@@ -118,17 +118,16 @@ func TestPollSnapshotAndObserver(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := h.p.Snapshot()
-	if !s.Up || !s.Attempted || !h.p.Ready() || !s.LastSuccess.Equal(h.clk.Now()) || len(s.Apps) != 4 {
+	if !s.Up || !s.Attempted || !h.p.Ready() || s.LastSuccess.IsZero() || len(s.Apps) != 4 {
 		t.Fatalf("after a good poll: %+v", s)
 	}
 	calls := h.obs.Calls()
-	if len(calls) != 1 || len(calls[0].apps) != 4 || !calls[0].now.Equal(h.clk.Now()) {
+	if len(calls) != 1 || len(calls[0].apps) != 4 || !calls[0].now.Equal(s.LastSuccess) {
 		t.Fatalf("observer calls = %+v", calls)
 	}
 
 	// An app deleted in Argo CD vanishes on the next successful poll.
-	h.srv.SetItems(argocdtest.Fixture(argocdtest.DegradedOutOfSync))
-	h.clk.Add(30 * time.Second)
+	h.srv.SetItems(argocdsim.Fixture(argocdsim.DegradedOutOfSync))
 	if err := h.p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -142,18 +141,19 @@ func TestPollSnapshotAndObserver(t *testing.T) {
 
 func TestFaultsKeepSnapshotAndLogOnce(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		fault argocdtest.Fault
-		cause string
+		name    string
+		fault   argocdsim.Fault
+		cause   string
+		timeout time.Duration // of the client; only the timeout case is about time
 	}{
-		{"500", argocdtest.Fault{Status: 500, Message: "internal"}, "server error (500)"},
-		{"401", argocdtest.Fault{Status: 401, Message: "invalid session: token is expired"}, "token expired or wrong"},
-		{"403", argocdtest.Fault{Status: 403, Message: "permission denied"}, "applications, get"},
-		{"truncated", argocdtest.Fault{Truncate: true}, "malformed or truncated JSON"},
-		{"slow", argocdtest.Fault{Delay: 3 * time.Second}, "timeout"},
+		{"500", argocdsim.Fault{Status: 500, Message: "internal"}, "server error (500)", time.Minute},
+		{"401", argocdsim.Fault{Status: 401, Message: "invalid session: token is expired"}, "token expired or wrong", time.Minute},
+		{"403", argocdsim.Fault{Status: 403, Message: "permission denied"}, "applications, get", time.Minute},
+		{"truncated", argocdsim.Fault{Truncate: true}, "malformed or truncated JSON", time.Minute},
+		{"slow", argocdsim.Fault{Delay: time.Minute}, "timeout", 300 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, false, fixtures()...)
+			h := newHarnessTimeout(t, false, tc.timeout, fixtures()...)
 			ctx := context.Background()
 			if err := h.p.Poll(ctx); err != nil {
 				t.Fatal(err)
@@ -162,7 +162,6 @@ func TestFaultsKeepSnapshotAndLogOnce(t *testing.T) {
 
 			h.srv.SetFaults(tc.fault)
 			for range 3 {
-				h.clk.Add(30 * time.Second)
 				if err := h.p.Poll(ctx); err == nil {
 					t.Fatal("poll succeeded against a failing server")
 				}
@@ -202,10 +201,10 @@ func TestFaultsKeepSnapshotAndLogOnce(t *testing.T) {
 func TestCauseChangeIsLoggedAgain(t *testing.T) {
 	h := newHarness(t, false, fixtures()...)
 	ctx := context.Background()
-	h.srv.SetFaults(argocdtest.Fault{Status: 500})
+	h.srv.SetFaults(argocdsim.Fault{Status: 500})
 	_ = h.p.Poll(ctx)
 	_ = h.p.Poll(ctx)
-	h.srv.SetFaults(argocdtest.Fault{Status: 401})
+	h.srv.SetFaults(argocdsim.Fault{Status: 401})
 	_ = h.p.Poll(ctx)
 	if n := strings.Count(h.logs.String(), "Argo CD API unavailable"); n != 2 {
 		t.Errorf("logged %d times, want 2 (first failure, then a new cause):\n%s", n, h.logs.String())
@@ -215,31 +214,78 @@ func TestCauseChangeIsLoggedAgain(t *testing.T) {
 	}
 }
 
+// flakyClient is an in-memory Client whose List fails while err is set.
+type flakyClient struct {
+	mu   sync.Mutex
+	apps []argocd.App
+	err  error
+}
+
+func (c *flakyClient) setErr(err error) { c.mu.Lock(); defer c.mu.Unlock(); c.err = err }
+
+func (c *flakyClient) List(context.Context, argocd.ListOptions) ([]argocd.App, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return nil, c.err
+	}
+	return c.apps, nil
+}
+
+func (c *flakyClient) Get(context.Context, string, string, string) (argocd.App, error) {
+	return argocd.App{}, errors.New("not used")
+}
+
+// TestStaleSnapshotIsDropped runs on synctest's clock: the outage lasts
+// minutes of fake time.
 func TestStaleSnapshotIsDropped(t *testing.T) {
-	h := newHarness(t, false, fixtures()...)
-	ctx := context.Background()
-	if err := h.p.Poll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h.srv.SetFaults(argocdtest.Fault{Status: 503})
-	h.clk.Add(4 * time.Minute)
-	_ = h.p.Poll(ctx)
-	if n := len(h.p.Snapshot().Apps); n != 4 {
-		t.Fatalf("4m into an outage: %d apps, want the last good 4", n)
-	}
-	h.clk.Add(61 * time.Second)
-	_ = h.p.Poll(ctx)
-	s := h.p.Snapshot()
-	if s.Apps != nil || s.Up || s.LastSuccess.IsZero() {
-		t.Fatalf("past stale-after: %+v", s)
-	}
-	if !strings.Contains(h.logs.String(), "older than --argocd.stale-after") {
-		t.Errorf("staleness not logged:\n%s", h.logs.String())
-	}
-	h.srv.SetFaults()
-	if err := h.p.Poll(ctx); err != nil || len(h.p.Snapshot().Apps) != 4 {
-		t.Fatalf("recovery: %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cl := &flakyClient{apps: []argocd.App{{Namespace: "argocd", Name: "a"}, {Namespace: "argocd", Name: "b"}}}
+		logs := &lockedWriter{w: &bytes.Buffer{}}
+		p := poller.New(poller.Config{Client: cl, StaleAfter: 5 * time.Minute,
+			Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		ctx := context.Background()
+		if err := p.Poll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		cl.setErr(&argocd.APIError{StatusCode: 503, Message: "unavailable"})
+		time.Sleep(4 * time.Minute)
+		_ = p.Poll(ctx)
+		if n := len(p.Snapshot().Apps); n != 2 {
+			t.Fatalf("4m into an outage: %d apps, want the last good 2", n)
+		}
+		time.Sleep(61 * time.Second)
+		_ = p.Poll(ctx)
+		s := p.Snapshot()
+		if s.Apps != nil || s.Up || s.LastSuccess.IsZero() {
+			t.Fatalf("past stale-after: %+v", s)
+		}
+		if !strings.Contains(logs.String(), "older than --argocd.stale-after") {
+			t.Errorf("staleness not logged:\n%s", logs.String())
+		}
+		cl.setErr(nil)
+		if err := p.Poll(ctx); err != nil || len(p.Snapshot().Apps) != 2 {
+			t.Fatalf("recovery: %v", err)
+		}
+	})
+}
+
+// TestRunPollsEveryInterval: Run polls at once, then once per interval.
+func TestRunPollsEveryInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		obs := &observer{}
+		p := poller.New(poller.Config{Client: &flakyClient{}, Interval: 30 * time.Second, Observer: obs})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { p.Run(ctx); close(done) }()
+		time.Sleep(95 * time.Second)
+		synctest.Wait()
+		if n := len(obs.Calls()); n != 4 {
+			t.Errorf("%d polls in 95s, want 4 (0s, 30s, 60s, 90s)", n)
+		}
+		cancel()
+		<-done
+	})
 }
 
 func TestProjectedFetchesDetailOnlyWhereNeeded(t *testing.T) {
@@ -285,7 +331,7 @@ func TestProjectedFetchesDetailOnlyWhereNeeded(t *testing.T) {
 
 func TestManyNeedingDetailMeansOneWholeList(t *testing.T) {
 	h := newHarness(t, true, fixtures()...)
-	h.p = poller.New(poller.Config{Client: h.client, Projected: true, MaxDetailGets: 2, Now: h.clk.Now})
+	h.p = poller.New(poller.Config{Client: h.client, Projected: true, MaxDetailGets: 2})
 	if err := h.p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +351,7 @@ func TestManyNeedingDetailMeansOneWholeList(t *testing.T) {
 func TestProjectedDetailFailures(t *testing.T) {
 	t.Run("404 keeps the projected app", func(t *testing.T) {
 		h := newHarness(t, true, fixtures()...)
-		h.srv.SetFaults(argocdtest.Fault{Endpoint: "get", Status: 404, Message: "not found"})
+		h.srv.SetFaults(argocdsim.Fault{Endpoint: "get", Status: 404, Message: "not found"})
 		if err := h.p.Poll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +364,7 @@ func TestProjectedDetailFailures(t *testing.T) {
 		if err := h.p.Poll(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		h.srv.SetFaults(argocdtest.Fault{Endpoint: "get", Status: 500})
+		h.srv.SetFaults(argocdsim.Fault{Endpoint: "get", Status: 500})
 		if err := h.p.Poll(context.Background()); err == nil {
 			t.Fatal("poll succeeded")
 		}
@@ -356,20 +402,24 @@ func (c *countingClient) Get(_ context.Context, name, ns, _ string) (argocd.App,
 	return argocd.App{Namespace: ns, Name: name, Health: argocd.HealthDegraded, Detailed: true}, nil
 }
 
+// TestDetailConcurrencyIsBounded: on synctest's clock every Get takes the
+// same millisecond, so the bound is reached exactly, never passed.
 func TestDetailConcurrencyIsBounded(t *testing.T) {
-	cl := &countingClient{n: 60}
-	p := poller.New(poller.Config{Client: cl, Projected: true, DetailConcurrency: 3})
-	if err := p.Poll(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if m := cl.max.Load(); m > 3 || m < 1 {
-		t.Errorf("max concurrent Gets = %d, want 1..3", m)
-	}
-	for _, a := range p.Snapshot().Apps {
-		if !a.Detailed {
-			t.Fatalf("%s not detailed", a.Key())
+	synctest.Test(t, func(t *testing.T) {
+		cl := &countingClient{n: 60}
+		p := poller.New(poller.Config{Client: cl, Projected: true, DetailConcurrency: 3})
+		if err := p.Poll(context.Background()); err != nil {
+			t.Fatal(err)
 		}
-	}
+		if m := cl.max.Load(); m != 3 {
+			t.Errorf("max concurrent Gets = %d, want 3", m)
+		}
+		for _, a := range p.Snapshot().Apps {
+			if !a.Detailed {
+				t.Fatalf("%s not detailed", a.Key())
+			}
+		}
+	})
 }
 
 func TestRunStopsWithContext(t *testing.T) {
@@ -377,7 +427,7 @@ func TestRunStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { h.p.Run(ctx); close(done) }()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(time.Minute)
 	for !h.p.Ready() {
 		select {
 		case <-deadline:
@@ -388,7 +438,7 @@ func TestRunStopsWithContext(t *testing.T) {
 	cancel()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("Run did not return after cancel")
 	}
 }

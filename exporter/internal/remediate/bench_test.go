@@ -33,7 +33,7 @@ func benchApps(n int) []argocd.App {
 }
 
 func BenchmarkObserve10k(b *testing.B) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.RateLimit = 0
 	cfg.Selector = "tier=web"
 	e, err := New(cfg, nopSyncer{}, Options{})
@@ -51,7 +51,7 @@ func BenchmarkObserve10k(b *testing.B) {
 }
 
 func BenchmarkCollect10k(b *testing.B) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	cfg.RateLimit = 0
 	e, err := New(cfg, nopSyncer{}, Options{})
 	if err != nil {

@@ -3,91 +3,91 @@ package remediate
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
-// Modes of --remediation.mode.
+// Modes of remediation.
 const (
-	ModeOn     = "on"
-	ModeDryRun = "dry-run"
-	ModeOff    = "off"
+	ModeOn     = "on"      // sync drifted apps
+	ModeDryRun = "dry-run" // decide and count, never call sync
+	ModeOff    = "off"     // do nothing
 )
 
-// Config holds the --remediation.* flags. The exporter's CLI embeds it with
-// `embed:"" prefix:"remediation."`, so the names here carry no prefix.
+// Config is what the engine needs; the exporter's cmd/ maps its
+// --remediation.* flags onto it.
 type Config struct {
-	Mode               string        `name:"mode" enum:"on,dry-run,off" default:"on" env:"REMEDIATION_MODE" help:"on: sync drifted apps; dry-run: decide and count but never call sync; off: do nothing (${enum})."`
-	Grace              time.Duration `name:"grace" default:"2m" env:"REMEDIATION_GRACE" help:"How long a problem must persist before the first sync."`
-	Backoff            time.Duration `name:"backoff" default:"1m" env:"REMEDIATION_BACKOFF" help:"Wait after the first attempt; doubles after each attempt."`
-	MaxBackoff         time.Duration `name:"max-backoff" default:"10m" env:"REMEDIATION_MAX_BACKOFF" help:"Cap of the doubling backoff."`
-	MaxAttempts        int           `name:"max-attempts" default:"3" env:"REMEDIATION_MAX_ATTEMPTS" help:"Accepted syncs per problem streak before remediation pauses for the app."`
-	Prune              bool          `name:"prune" env:"REMEDIATION_PRUNE" help:"Send prune=true with remediation syncs."`
-	IncludeAutomated   bool          `name:"include-automated" env:"REMEDIATION_INCLUDE_AUTOMATED" help:"Also remediate apps with Argo CD auto-sync enabled (Argo CD retries those itself)."`
-	Selector           string        `name:"selector" env:"REMEDIATION_SELECTOR" help:"Label selector (=, ==, !=, in, notin, key, !key) limiting which watched apps are remediated."`
-	Project            []string      `name:"project" env:"REMEDIATION_PROJECT" help:"Only remediate apps of these projects (repeatable)."`
-	ResetOnNewRevision bool          `name:"reset-on-new-revision" default:"true" negatable:"" env:"REMEDIATION_RESET_ON_NEW_REVISION" help:"Give an app fresh attempts (and unpause it) when its target revision changes."`
-	MaxConcurrent      int           `name:"max-concurrent" default:"5" env:"REMEDIATION_MAX_CONCURRENT" help:"Sync requests in flight at once."`
-	RateLimit          float64       `name:"rate-limit" default:"1" env:"REMEDIATION_RATE_LIMIT" help:"Sync requests per second across all apps (0: unlimited)."`
-	RateBurst          int           `name:"rate-burst" default:"5" env:"REMEDIATION_RATE_BURST" help:"Sync requests allowed at once above the rate limit."`
-	StateFile          string        `name:"state-file" env:"REMEDIATION_STATE_FILE" help:"JSON file keeping attempts and pauses across restarts (empty: memory only; set it in production)."`
+	Mode string // ModeOn, ModeDryRun or ModeOff
+	// Grace is how long a problem must persist before the first sync.
+	Grace time.Duration
+	// Backoff is the wait after the first attempt; it doubles after each
+	// attempt up to MaxBackoff.
+	Backoff, MaxBackoff time.Duration
+	// MaxAttempts is the number of accepted syncs per problem streak before
+	// remediation pauses for the app.
+	MaxAttempts int
+	Prune       bool // send prune=true with syncs
+	// IncludeAutomated also remediates apps with Argo CD auto-sync enabled.
+	IncludeAutomated bool
+	// Selector (=, ==, !=, in, notin, key, !key) and Project limit which
+	// watched apps are remediated.
+	Selector string
+	Project  []string
+	// ResetOnNewRevision gives an app fresh attempts (and unpauses it) when
+	// its target revision changes.
+	ResetOnNewRevision bool
+	MaxConcurrent      int     // sync requests in flight at once
+	RateLimit          float64 // sync requests per second across all apps (0: unlimited)
+	RateBurst          int
+	// StateFile keeps attempts and pauses across restarts (empty: memory only).
+	StateFile string
 }
 
-// DefaultConfig is Config with the flag defaults, for tests and library use.
-func DefaultConfig() Config {
-	return Config{
-		Mode:               ModeOn,
-		Grace:              2 * time.Minute,
-		Backoff:            time.Minute,
-		MaxBackoff:         10 * time.Minute,
-		MaxAttempts:        3,
-		ResetOnNewRevision: true,
-		MaxConcurrent:      5,
-		RateLimit:          1,
-		RateBurst:          5,
-	}
+// FieldError is a Config field with a bad value; Field is the Go field
+// name, so a caller can name its own flag or key for it.
+type FieldError struct {
+	Field string
+	Err   error
 }
 
-// Validate checks the flags; kong calls it after parsing. Errors name the flag.
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate checks c; the error joins one *FieldError per bad field.
 func (c *Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
 	switch c.Mode {
 	case ModeOn, ModeDryRun, ModeOff:
 	default:
-		errs = append(errs, fmt.Errorf("--remediation.mode: %q is not one of on, dry-run, off", c.Mode))
+		bad("Mode", "%q is not one of on, dry-run, off", c.Mode)
 	}
 	if c.Grace < 0 {
-		errs = append(errs, fmt.Errorf("--remediation.grace: must not be negative, got %s", c.Grace))
+		bad("Grace", "must not be negative, got %s", c.Grace)
 	}
 	if c.Backoff <= 0 {
-		errs = append(errs, fmt.Errorf("--remediation.backoff: must be positive, got %s", c.Backoff))
+		bad("Backoff", "must be positive, got %s", c.Backoff)
 	}
 	if c.Backoff > c.MaxBackoff {
-		errs = append(errs, fmt.Errorf("--remediation.max-backoff: %s is below --remediation.backoff %s", c.MaxBackoff, c.Backoff))
+		bad("MaxBackoff", "%s is below the backoff %s", c.MaxBackoff, c.Backoff)
 	}
 	if c.MaxAttempts < 1 {
-		errs = append(errs, fmt.Errorf("--remediation.max-attempts: must be at least 1, got %d", c.MaxAttempts))
+		bad("MaxAttempts", "must be at least 1, got %d", c.MaxAttempts)
 	}
 	if c.MaxConcurrent < 1 {
-		errs = append(errs, fmt.Errorf("--remediation.max-concurrent: must be at least 1, got %d", c.MaxConcurrent))
+		bad("MaxConcurrent", "must be at least 1, got %d", c.MaxConcurrent)
 	}
 	if c.RateLimit < 0 {
-		errs = append(errs, fmt.Errorf("--remediation.rate-limit: must not be negative, got %g", c.RateLimit))
+		bad("RateLimit", "must not be negative, got %g", c.RateLimit)
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
-		errs = append(errs, fmt.Errorf("--remediation.rate-burst: must be at least 1, got %d", c.RateBurst))
+		bad("RateBurst", "must be at least 1, got %d", c.RateBurst)
 	}
 	if _, err := ParseSelector(c.Selector); err != nil {
-		errs = append(errs, fmt.Errorf("--remediation.selector: %w", err))
+		errs = append(errs, &FieldError{Field: "Selector", Err: err})
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	msgs := make([]string, len(errs))
-	for i, err := range errs {
-		msgs[i] = err.Error()
-	}
-	return errors.New(strings.Join(msgs, "; ")) // one line, every bad flag named
+	return errors.Join(errs...)
 }
 
 // backoffFor is the wait after the n-th attempt (n >= 1): backoff * 2^(n-1),

@@ -1,87 +1,58 @@
 package remediate
 
 import (
-	"strings"
+	"errors"
 	"testing"
 	"time"
-
-	"github.com/alecthomas/kong"
 )
 
-type testCLI struct {
-	Remediation Config `embed:"" prefix:"remediation."`
-}
-
-func parseCLI(t *testing.T, args ...string) (Config, error) {
-	t.Helper()
-	var cli testCLI
-	p, err := kong.New(&cli, kong.Name("argocd-exporter"), kong.Exit(func(int) { t.Fatal("kong tried to exit") }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = p.Parse(args)
-	return cli.Remediation, err
-}
-
-func TestConfigDefaultsMatchFlags(t *testing.T) {
-	got, err := parseCLI(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := DefaultConfig()
-	if got.Mode != want.Mode || got.Grace != want.Grace || got.Backoff != want.Backoff || got.MaxBackoff != want.MaxBackoff ||
-		got.MaxAttempts != want.MaxAttempts || got.Prune != want.Prune || got.IncludeAutomated != want.IncludeAutomated ||
-		got.ResetOnNewRevision != want.ResetOnNewRevision || got.MaxConcurrent != want.MaxConcurrent ||
-		got.RateLimit != want.RateLimit || got.RateBurst != want.RateBurst || got.StateFile != "" || got.Selector != "" || len(got.Project) != 0 {
-		t.Fatalf("flag defaults %+v differ from DefaultConfig %+v", got, want)
+// defaultConfig is Config with the exporter's flag defaults.
+func defaultConfig() Config {
+	return Config{
+		Mode:               ModeOn,
+		Grace:              2 * time.Minute,
+		Backoff:            time.Minute,
+		MaxBackoff:         10 * time.Minute,
+		MaxAttempts:        3,
+		ResetOnNewRevision: true,
+		MaxConcurrent:      5,
+		RateLimit:          1,
+		RateBurst:          5,
 	}
 }
 
-func TestConfigFlagsAndEnv(t *testing.T) {
-	t.Setenv("REMEDIATION_MAX_ATTEMPTS", "5")
-	t.Setenv("REMEDIATION_STATE_FILE", "/var/lib/argocd-monitor/state.json")
-	got, err := parseCLI(t,
-		"--remediation.mode=dry-run", "--remediation.grace=30s", "--remediation.backoff=2m", "--remediation.max-backoff=1h",
-		"--remediation.prune", "--remediation.include-automated", "--remediation.selector=team in (a,b)",
-		"--remediation.project=default", "--remediation.project=payments", "--no-remediation.reset-on-new-revision",
-		"--remediation.max-concurrent=2", "--remediation.rate-limit=0.5", "--remediation.rate-burst=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Mode != ModeDryRun || got.Grace != 30*time.Second || got.Backoff != 2*time.Minute || got.MaxBackoff != time.Hour ||
-		!got.Prune || !got.IncludeAutomated || got.Selector != "team in (a,b)" || strings.Join(got.Project, ",") != "default,payments" ||
-		got.ResetOnNewRevision || got.MaxConcurrent != 2 || got.RateLimit != 0.5 || got.RateBurst != 1 ||
-		got.MaxAttempts != 5 || got.StateFile != "/var/lib/argocd-monitor/state.json" {
-		t.Fatalf("parsed %+v", got)
-	}
-}
-
-func TestConfigValidationNamesTheFlag(t *testing.T) {
+func TestConfigValidationNamesTheField(t *testing.T) {
 	for _, tc := range []struct {
-		args []string
-		want string
+		mutate func(c *Config)
+		field  string
 	}{
-		{[]string{"--remediation.mode=maybe"}, "--remediation.mode"},
-		{[]string{"--remediation.max-attempts=0"}, "--remediation.max-attempts"},
-		{[]string{"--remediation.backoff=20m"}, "--remediation.max-backoff"},
-		{[]string{"--remediation.backoff=0s"}, "--remediation.backoff"},
-		{[]string{"--remediation.grace=-1s"}, "--remediation.grace"},
-		{[]string{"--remediation.max-concurrent=0"}, "--remediation.max-concurrent"},
-		{[]string{"--remediation.rate-limit=-1"}, "--remediation.rate-limit"},
-		{[]string{"--remediation.rate-burst=0"}, "--remediation.rate-burst"},
-		{[]string{"--remediation.selector=team in (a"}, "--remediation.selector"},
+		{func(c *Config) { c.Mode = "maybe" }, "Mode"},
+		{func(c *Config) { c.MaxAttempts = 0 }, "MaxAttempts"},
+		{func(c *Config) { c.Backoff = 20 * time.Minute }, "MaxBackoff"},
+		{func(c *Config) { c.Backoff = 0 }, "Backoff"},
+		{func(c *Config) { c.Grace = -time.Second }, "Grace"},
+		{func(c *Config) { c.MaxConcurrent = 0 }, "MaxConcurrent"},
+		{func(c *Config) { c.RateLimit = -1 }, "RateLimit"},
+		{func(c *Config) { c.RateBurst = 0 }, "RateBurst"},
+		{func(c *Config) { c.Selector = "team in (a" }, "Selector"},
 	} {
-		t.Run(tc.want, func(t *testing.T) {
-			_, err := parseCLI(t, tc.args...)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want one naming %s", err, tc.want)
+		t.Run(tc.field, func(t *testing.T) {
+			cfg := defaultConfig()
+			tc.mutate(&cfg)
+			var fe *FieldError
+			if err := cfg.Validate(); !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
 			}
 		})
+	}
+	cfg := defaultConfig()
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
 	}
 }
 
 func TestBackoffDoublesUpToMax(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := defaultConfig()
 	var got []time.Duration
 	for n := 1; n <= 6; n++ {
 		got = append(got, cfg.backoffFor(n))

@@ -32,8 +32,9 @@ const syncTimeout = time.Minute
 // Options are the engine's collaborators; zero values pick sensible defaults.
 type Options struct {
 	Logger *slog.Logger
-	// Now is the clock (time.Now when nil); tests inject a fake one.
-	Now func() time.Time
+	// Store keeps the state across restarts; nil means a FileStore on
+	// Config.StateFile, or memory only when that is empty.
+	Store Store
 }
 
 // Engine decides and performs remediation syncs. Observe is called by the
@@ -44,7 +45,6 @@ type Engine struct {
 	projects map[string]bool
 	syncer   Syncer
 	log      *slog.Logger
-	now      func() time.Time
 	limiter  *rate.Limiter // nil: unlimited
 	sem      chan struct{}
 	// closeCtx is cancelled by Close: calls still waiting for a slot give up.
@@ -56,6 +56,7 @@ type Engine struct {
 	apps map[appKey]*appState
 	gen  uint64
 
+	store     Store // nil: memory only
 	persistMu sync.Mutex
 
 	metrics *metrics
@@ -82,7 +83,6 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 		selector: sel,
 		syncer:   syncer,
 		log:      opts.Logger,
-		now:      opts.Now,
 		sem:      make(chan struct{}, cfg.MaxConcurrent),
 		apps:     map[appKey]*appState{},
 		metrics:  newMetrics(),
@@ -90,9 +90,6 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	e.closeCtx, e.cancel = context.WithCancel(context.Background())
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
-	}
-	if e.now == nil {
-		e.now = time.Now
 	}
 	if len(cfg.Project) > 0 {
 		e.projects = make(map[string]bool, len(cfg.Project))
@@ -103,18 +100,20 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	if cfg.RateLimit > 0 {
 		e.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), cfg.RateBurst)
 	}
-	if cfg.StateFile != "" && cfg.Mode != ModeOff {
-		apps, corrupt, err := loadState(cfg.StateFile)
+	e.store = opts.Store
+	if e.store == nil && cfg.StateFile != "" {
+		e.store = FileStore{Path: cfg.StateFile}
+	}
+	if e.store != nil && cfg.Mode != ModeOff {
+		apps, corrupt, err := loadState(e.store)
 		if corrupt {
-			e.log.Error("remediation state file unusable, starting empty and replacing it", "path", cfg.StateFile, "err", err)
+			e.log.Error("remediation state unusable, starting empty and replacing it", "path", cfg.StateFile, "err", err)
 			if err := e.persist(); err != nil {
-				e.log.Error("replace remediation state file", "path", cfg.StateFile, "err", err)
+				e.log.Error("replace remediation state", "path", cfg.StateFile, "err", err)
 			}
 		}
 		for _, st := range apps {
-			// A call recorded but never answered: we crashed mid-call. The
-			// attempt stays counted; its outcome is read like any other.
-			st.InFlight = false
+			cfg.transition(st, event{kind: evRestart}, time.Time{})
 		}
 		e.apps = apps
 		e.log.Info("remediation state loaded", "path", cfg.StateFile, "apps", len(apps))
@@ -143,7 +142,7 @@ func (e *Engine) Observe(ctx context.Context, apps []argocd.App, now time.Time) 
 		key := appKey{a.Namespace, a.Name}
 		st := e.apps[key]
 		if st == nil {
-			st = &appState{Project: a.Project, namespace: a.Namespace, name: a.Name}
+			st = &appState{Project: a.Project, Phase: PhaseIdle, namespace: a.Namespace, name: a.Name}
 			e.apps[key] = st
 		}
 		st.gen = e.gen
@@ -177,7 +176,7 @@ func (e *Engine) Observe(ctx context.Context, apps []argocd.App, now time.Time) 
 				e.log.Error("remediation syncs skipped: attempts could not be recorded", "apps", len(jobs))
 				e.mu.Lock()
 				for _, j := range jobs {
-					e.undo(j)
+					e.cfg.transition(j.st, event{kind: evAnswer, ans: answerCanceled, prevNotBefore: j.prevNotBefore}, now)
 				}
 				e.mu.Unlock()
 				return
@@ -230,153 +229,51 @@ func healthy(a *argocd.App) bool {
 	return a.Sync == argocd.SyncSynced && a.Health == argocd.HealthHealthy
 }
 
-// decide updates one app's state from its snapshot and returns the sync job
-// to start, if one is due. Called with e.mu held.
+// decide feeds one app's snapshot to the state machine and returns the sync
+// job to start, if one is due. Called with e.mu held.
 func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool) {
-	if st.InFlight {
-		return nil, false // our call is unanswered: look again at the next poll
+	before := *st
+	prevNotBefore := st.NotBefore
+	fx := e.cfg.transition(st, event{kind: evObserve, obs: observe(a)}, now)
+	e.apply(st, before, fx, a)
+	if !fx.sync {
+		return nil, fx.dirty
 	}
-	dirty := false
-	if a.Revision != "" && a.Revision != st.Revision {
-		if st.Revision != "" && e.cfg.ResetOnNewRevision && (st.Attempts > 0 || st.Paused || st.Errors > 0) {
-			e.log.Info("remediation reset: new target revision", "app", st.key(), "revision", a.Revision, "attempts", st.Attempts, "paused", st.Paused)
-			st.reset()
-			st.StreakStart = time.Time{} // a fresh chance starts a fresh grace
-		}
-		st.Revision = a.Revision
-		dirty = st.worthKeeping()
+	return &job{st: st, reason: problem(a), prevNotBefore: prevNotBefore,
+		req: argocd.SyncRequest{Name: a.Name, AppNamespace: a.Namespace, Project: a.Project, Prune: e.cfg.Prune}}, true
+}
+
+// apply carries out a transition's counts and log lines. before is the
+// state ahead of the transition; a is the app's snapshot, nil for answers.
+// Called with e.mu held.
+func (e *Engine) apply(st *appState, before appState, fx effects, a *argocd.App) {
+	for _, r := range fx.counts {
+		e.metrics.count(st, r)
 	}
-	if busy(a) {
-		return nil, dirty // wait for the operation to finish
-	}
-	if st.Pending {
-		dirty = e.readOutcome(a, st) || dirty
-	}
-	if healthy(a) {
-		if st.Pending && !st.DryRun { // recovered after our sync, operation not seen
-			e.metrics.count(st, resultSucceeded)
-		}
-		if st.worthKeeping() {
-			if st.Attempts > 0 || st.Paused {
-				e.log.Info("remediation reset: app Synced and Healthy", "app", st.key(), "attempts", st.Attempts, "paused", st.Paused)
+	for _, n := range fx.notes {
+		switch n {
+		case noteResetRevision:
+			e.log.Info("remediation reset: new target revision", "app", st.key(), "revision", st.Revision,
+				"attempts", before.Attempts, "paused", before.Phase == PhasePaused)
+		case noteResetHealthy:
+			e.log.Info("remediation reset: app Synced and Healthy", "app", st.key(), "attempts", before.Attempts,
+				"paused", before.Phase == PhasePaused)
+		case noteDryRun:
+			e.log.Info("remediation sync (dry run)", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", problem(a))
+		case noteNotFixed:
+			e.log.Info("remediation sync did not fix the app", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "message", fx.message)
+		case notePaused:
+			var phase, msg string
+			if a.Operation != nil {
+				phase, msg = string(a.Operation.Phase), a.Operation.Message
 			}
-			st.reset()
-			st.StreakStart = time.Time{}
-			dirty = true
-		}
-		return nil, dirty
-	}
-	reason := problem(a)
-	if reason == "" { // e.g. Synced and Progressing: the streak is over
-		if !st.StreakStart.IsZero() {
-			st.StreakStart = time.Time{}
-			dirty = true
-		}
-		return nil, dirty
-	}
-	if st.StreakStart.IsZero() {
-		st.StreakStart = now
-		st.ForbiddenLogged = false // a new streak may warn again
-		dirty = true
-	}
-	if st.Paused && !st.Resumed || now.Sub(st.StreakStart) < e.cfg.Grace || now.Before(st.NotBefore) {
-		return nil, dirty
-	}
-	if st.Pending { // backoff over and still broken: the last attempt did not help
-		e.failed(a, st, "app still "+reason+" after the sync")
-		dirty = true
-	}
-	if st.Attempts >= e.cfg.MaxAttempts {
-		if !st.Paused {
-			e.pause(a, st)
-			dirty = true
-		}
-		return nil, true
-	}
-
-	st.Resumed = false // the one attempt a person asked for is this one
-	j := &job{st: st, reason: reason, prevNotBefore: st.NotBefore}
-	st.Attempts++
-	st.Pending, st.RequestedAt, st.DryRun = true, now, e.cfg.Mode == ModeDryRun
-	st.NotBefore = now.Add(e.cfg.backoffFor(st.Attempts))
-	if st.DryRun {
-		e.metrics.count(st, resultDryRun)
-		e.log.Info("remediation sync (dry run)", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", reason)
-		return nil, true
-	}
-	st.InFlight = true
-	j.req = argocd.SyncRequest{Name: a.Name, AppNamespace: a.Namespace, Project: a.Project, Prune: e.cfg.Prune}
-	return j, true
-}
-
-// readOutcome reads the result of our last accepted sync from the
-// operationState, once. Called with e.mu held; reports a state change.
-func (e *Engine) readOutcome(a *argocd.App, st *appState) bool {
-	if st.DryRun {
-		return false // nothing ran; resolved by recovery or at the next due time
-	}
-	op := a.Operation
-	// Argo CD's timestamps have second precision.
-	if op == nil || op.StartedAt.IsZero() || op.StartedAt.Before(st.RequestedAt.Truncate(time.Second)) {
-		return false // not ours (yet)
-	}
-	switch op.Phase {
-	case argocd.PhaseFailed, argocd.PhaseError:
-		e.failed(a, st, op.Message)
-		return true
-	case argocd.PhaseSucceeded:
-		if healthy(a) {
-			st.Pending = false
-			e.metrics.count(st, resultSucceeded)
-			return true
-		}
-		if reason := problem(a); reason != "" {
-			e.failed(a, st, "sync succeeded but app still "+reason)
-			return true
+			e.log.Warn("remediation paused: max attempts reached, a person must look", "app", st.key(), "project", a.Project,
+				"attempts", st.Attempts, "sync", string(a.Sync), "health", string(a.Health), "operation_phase", phase, "operation_message", msg)
 		}
 	}
-	return false // e.g. Succeeded and Progressing: wait
-}
-
-// failed records a failed attempt and pauses at max attempts.
-func (e *Engine) failed(a *argocd.App, st *appState, msg string) {
-	st.Pending = false
-	if !st.DryRun {
-		e.metrics.count(st, resultFailed)
-	}
-	e.log.Info("remediation sync did not fix the app", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "message", msg)
-	if st.Attempts >= e.cfg.MaxAttempts {
-		e.pause(a, st)
-	}
-}
-
-func (e *Engine) pause(a *argocd.App, st *appState) {
-	st.Paused = true
-	st.NotBefore = time.Time{}
-	var phase, msg string
-	if a.Operation != nil {
-		phase, msg = string(a.Operation.Phase), a.Operation.Message
-	}
-	e.log.Warn("remediation paused: max attempts reached, a person must look", "app", st.key(), "project", a.Project,
-		"attempts", st.Attempts, "sync", string(a.Sync), "health", string(a.Health), "operation_phase", phase, "operation_message", msg)
-}
-
-func (s *appState) reset() {
-	s.Attempts, s.Paused, s.Resumed, s.Errors = 0, false, false, 0
-	s.NotBefore, s.RequestedAt = time.Time{}, time.Time{}
-	s.Pending, s.DryRun, s.ForbiddenLogged = false, false, false
 }
 
 func (s *appState) key() string { return appKey{s.namespace, s.name}.String() }
-
-// undo takes back an attempt that Argo CD did not accept. Called with e.mu held.
-func (e *Engine) undo(j job) {
-	j.st.Attempts = max(j.st.Attempts-1, 0)
-	j.st.Pending, j.st.InFlight = false, false
-	j.st.RequestedAt = time.Time{}
-	j.st.NotBefore = j.prevNotBefore
-	j.st.Resumed = j.st.Paused // a paused app's attempt was the one a person asked for: still owed
-}
 
 // run makes one sync call when a slot and the rate limiter allow.
 func (e *Engine) run(ctx context.Context, j job) {
@@ -407,45 +304,58 @@ func (e *Engine) run(ctx context.Context, j job) {
 
 // finish records Argo CD's answer to a sync call.
 func (e *Engine) finish(j job, err error) {
-	now := e.now()
+	now := time.Now()
 	e.mu.Lock()
 	st := j.st
 	if e.apps[j.key] != st { // forgotten meanwhile: nothing to record
 		e.mu.Unlock()
 		return
 	}
-	switch {
-	case err == nil:
-		st.InFlight, st.Errors = false, 0
-		e.metrics.count(st, resultTriggered)
-		e.log.Info("remediation sync triggered", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", j.reason)
-	case errors.Is(err, context.Canceled):
-		e.undo(j) // shutting down before the call
-	case errors.Is(err, argocd.ErrOperationInProgress):
-		e.undo(j) // not an attempt: try again at the next poll
-		e.metrics.count(st, resultBusy)
-		e.log.Debug("remediation sync refused: operation in progress", "app", st.key())
-	case argocd.IsForbidden(err):
-		e.undo(j)
-		st.Errors++
-		st.NotBefore = now.Add(e.cfg.backoffFor(st.Errors))
-		e.metrics.count(st, resultForbidden)
-		if !st.ForbiddenLogged {
-			st.ForbiddenLogged = true
+	ans := classify(err)
+	fx := e.cfg.transition(st, event{kind: evAnswer, ans: ans, prevNotBefore: j.prevNotBefore}, now)
+	for _, r := range fx.counts {
+		e.metrics.count(st, r)
+	}
+	for _, n := range fx.notes {
+		switch n {
+		case noteTriggered:
+			e.log.Info("remediation sync triggered", "app", st.key(), "attempt", st.Attempts, "max_attempts", e.cfg.MaxAttempts, "reason", j.reason)
+		case noteBusy:
+			e.log.Debug("remediation sync refused: operation in progress", "app", st.key())
+		case noteDeleting:
+			e.log.Debug("remediation sync refused: application is deleting", "app", st.key())
+		case noteForbidden:
 			e.log.Warn("remediation sync forbidden: the account needs 'applications, sync' on this app, or a sync window blocks it",
 				"app", st.key(), "project", st.Project, "err", err)
+		case noteSyncFailed:
+			e.log.Warn("remediation sync failed", "app", st.key(), "retry_at", st.NotBefore, "err", err)
 		}
-	default:
-		e.undo(j)
-		st.Errors++
-		st.NotBefore = now.Add(e.cfg.backoffFor(st.Errors))
-		e.metrics.count(st, resultError)
-		e.log.Warn("remediation sync failed", "app", st.key(), "retry_at", st.NotBefore, "err", err)
+	}
+	if fx.forget {
+		e.metrics.forget(st)
+		delete(e.apps, j.key)
 	}
 	e.mu.Unlock()
 	if err := e.persist(); err != nil {
 		e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)
 	}
+}
+
+// classify maps a sync call's error to the machine's answer.
+func classify(err error) answer {
+	switch {
+	case err == nil:
+		return answerAccepted
+	case errors.Is(err, context.Canceled):
+		return answerCanceled
+	case errors.Is(err, argocd.ErrOperationInProgress):
+		return answerBusy
+	case errors.Is(err, argocd.ErrAppDeleting):
+		return answerDeleting
+	case argocd.IsForbidden(err):
+		return answerForbidden
+	}
+	return answerError
 }
 
 // Close stops sync calls that have not started and waits for those in
@@ -459,10 +369,10 @@ func (e *Engine) Close() {
 // recorded (tests; Close for shutdown).
 func (e *Engine) Wait() { e.jobs.Wait() }
 
-// persist writes the state file (no-op without one). Writers are serialised
+// persist saves the state (no-op without a store). Writers are serialised
 // and each writes the latest state, so the file never goes back in time.
 func (e *Engine) persist() error {
-	if e.cfg.StateFile == "" {
+	if e.store == nil {
 		return nil
 	}
 	e.persistMu.Lock()
@@ -473,12 +383,12 @@ func (e *Engine) persist() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(e.cfg.StateFile, data)
+	return e.store.Save(data)
 }
 
 // nextAttempt is when the next attempt is due, while one is scheduled.
 func (e *Engine) nextAttempt(st *appState) (time.Time, bool) {
-	if st.Paused || st.StreakStart.IsZero() || st.NotBefore.IsZero() {
+	if st.Phase == PhasePaused || st.StreakStart.IsZero() || st.NotBefore.IsZero() {
 		return time.Time{}, false
 	}
 	t := st.StreakStart.Add(e.cfg.Grace)

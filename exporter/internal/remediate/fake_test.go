@@ -15,13 +15,11 @@ import (
 // following polls: Running first, then Succeeded (fixable apps) or Failed.
 type fakeArgo struct {
 	mu    sync.Mutex
-	now   func() time.Time
 	apps  map[string]*fakeApp
 	order []string
 	calls []syncCall
 
 	inFlight, maxInFlight int
-	gets                  int // GETs of one Application over HTTP
 	// hook, when set, runs inside Sync outside the lock (barriers, crashes).
 	hook func(req argocd.SyncRequest)
 }
@@ -34,6 +32,7 @@ type fakeApp struct {
 	forbidden bool   // 403 on sync
 	broken    bool   // 500 on sync
 	busyOnce  bool   // answer the next sync with "operation in progress" (a race the snapshot missed)
+	deleting  bool   // answer syncs with "application is deleting" (deleted since the snapshot)
 	failMsg   string // Argo CD's message when the operation fails
 	stage     int    // 0 idle, 1 requested, 2 running, 3 progressing
 }
@@ -44,8 +43,8 @@ type syncCall struct {
 	Prune bool
 }
 
-func newFakeArgo(now func() time.Time) *fakeArgo {
-	return &fakeArgo{now: now, apps: map[string]*fakeApp{}}
+func newFakeArgo() *fakeArgo {
+	return &fakeArgo{apps: map[string]*fakeApp{}}
 }
 
 func (f *fakeArgo) add(a *fakeApp) *fakeApp {
@@ -95,13 +94,13 @@ func (f *fakeArgo) syncLocked(req argocd.SyncRequest) error {
 		return &argocd.APIError{StatusCode: http.StatusForbidden, Message: fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: argocd-monitor", req.Project, req.Name)}
 	case a.broken:
 		return &argocd.APIError{StatusCode: http.StatusInternalServerError, Message: "rpc error: code = Unavailable desc = connection refused"}
-	case a.app.Deleting:
+	case a.app.Deleting || a.deleting:
 		return argocd.ErrAppDeleting
 	case a.app.OperationInProgress || a.busyOnce:
 		a.busyOnce = false
 		return argocd.ErrOperationInProgress
 	}
-	f.calls = append(f.calls, syncCall{Key: a.app.Key(), At: f.now(), Prune: req.Prune})
+	f.calls = append(f.calls, syncCall{Key: a.app.Key(), At: time.Now(), Prune: req.Prune})
 	a.app.OperationInProgress = true
 	a.stage = 1
 	return nil
@@ -183,8 +182,9 @@ func (f *fakeArgo) callCount() int {
 	return len(f.calls)
 }
 
-// t0 is the scenarios' start time; call times are reported relative to it.
-var t0 = time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+// t0 is when every synctest bubble starts, so the scenarios' start time;
+// call times are reported relative to it.
+var t0 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func outOfSync(name string) argocd.App {
 	return argocd.App{Name: name, Sync: argocd.SyncOutOfSync, Health: argocd.HealthHealthy, Revision: "aaaa"}

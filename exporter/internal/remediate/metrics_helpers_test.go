@@ -1,10 +1,10 @@
 package remediate
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -16,11 +16,19 @@ func newTestRegistry(t *testing.T, c prometheus.Collector) *prometheus.Registry 
 }
 
 // gatherText renders a registry as exposition text, for -update.
+// (testutil.GatherAndFormat with expfmt.TypeTextPlain writes nothing with
+// prometheus/common v0.73, hence the family-by-family encoding.)
 func gatherText(t *testing.T, reg *prometheus.Registry) string {
 	t.Helper()
-	text, err := testutil.GatherAndFormat(reg, expfmt.TypeTextPlain)
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(text)
+	var b strings.Builder
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&b, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -33,31 +34,35 @@ func metricsScenario(t *testing.T) *scenario {
 }
 
 func TestMetricsGolden(t *testing.T) {
-	s := metricsScenario(t)
-	golden := filepath.Join("testdata", "metrics.prom")
-	if *update {
-		reg := newTestRegistry(t, s.eng)
-		text := gatherText(t, reg)
-		if err := os.WriteFile(golden, []byte(text), 0o644); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		s := metricsScenario(t)
+		golden := filepath.Join("testdata", "metrics.prom")
+		if *update {
+			reg := newTestRegistry(t, s.eng)
+			text := gatherText(t, reg)
+			if err := os.WriteFile(golden, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testutil.CollectAndCompare(s.eng, strings.NewReader(string(want))); err != nil {
-		t.Fatal(err)
-	}
+		if err := testutil.CollectAndCompare(s.eng, strings.NewReader(string(want))); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestMetricsLint(t *testing.T) {
-	s := metricsScenario(t)
-	problems, err := testutil.CollectAndLint(s.eng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Errorf("lint: %s: %s", p.Metric, p.Text)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s := metricsScenario(t)
+		problems, err := testutil.CollectAndLint(s.eng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("lint: %s: %s", p.Metric, p.Text)
+		}
+	})
 }

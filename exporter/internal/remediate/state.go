@@ -12,49 +12,67 @@ import (
 	"github.com/google/renameio/v2"
 )
 
-// stateVersion is the state file's format version.
-const stateVersion = 1
+// stateVersion is the state file's format version. Version 1 kept five
+// booleans (paused, pending, inFlight, dryRun, forbiddenLogged) where
+// version 2 keeps one phase; version 1 is still read.
+const stateVersion = 2
 
 // appState is what the engine remembers about one app. The exported fields
 // go to the state file; the rest lives in memory only.
 type appState struct {
 	Project  string `json:"project"`
 	Revision string `json:"revision,omitempty"`
+	Phase    Phase  `json:"phase,omitempty"` // "" reads as idle
 	// StreakStart is when the current problem streak was first seen; zero
 	// while the app has no problem.
 	StreakStart time.Time `json:"streakStart,omitzero"`
 	// Attempts counts attempts in the current streak; an attempt is recorded
 	// (and written to disk) before the sync call is made.
-	Attempts int  `json:"attempts,omitempty"`
-	Paused   bool `json:"paused,omitempty"`
-	// Resumed: a person asked for one more attempt of the paused app (Resume); it stays Paused
-	// (the alert keeps firing) until that attempt's outcome.
-	Resumed bool `json:"resumed,omitempty"`
+	Attempts int `json:"attempts,omitempty"`
 	// NotBefore is the earliest time of the next attempt.
 	NotBefore time.Time `json:"notBefore,omitzero"`
 	// Errors counts consecutive refused calls (403, 5xx, timeouts): they are
 	// not attempts but back off like them.
 	Errors int `json:"errors,omitempty"`
-	// Pending: the last attempt's outcome has not been read yet.
-	Pending bool `json:"pending,omitempty"`
 	// RequestedAt is when the last attempt was recorded; an operation that
 	// started at or after it is ours.
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
-	// InFlight: the attempt is recorded but Argo CD has not answered. Found
-	// at load, it means we crashed mid-call, and the attempt stays counted.
-	InFlight bool `json:"inFlight,omitempty"`
-	// DryRun: the last attempt was only decided (dry-run mode).
-	DryRun          bool `json:"dryRun,omitempty"`
-	ForbiddenLogged bool `json:"forbiddenLogged,omitempty"`
+	// DryRun: the attempt in PhaseAwaiting was only decided (dry-run mode).
+	DryRun bool `json:"dryRun,omitempty"`
+	// Resumed: a person asked for one more attempt of the paused app (Engine.Resume); it
+	// counts as paused (the metric, so the alert does not flap) until that attempt's outcome.
+	Resumed bool `json:"resumed,omitempty"`
 
 	namespace, name string
 	gen             uint64 // last Observe that saw the app in scope
 	counted         bool   // its syncs_total series exist
+	forbiddenLogged bool   // the 403 warning of this streak was written
+}
+
+// appStateV1 is a version 1 entry: the booleans version 2 folds into Phase.
+type appStateV1 struct {
+	appState
+	Paused   bool `json:"paused"`
+	Pending  bool `json:"pending"`
+	InFlight bool `json:"inFlight"`
+}
+
+// phase maps version 1's booleans to a phase.
+func (v *appStateV1) phase() Phase {
+	switch {
+	case v.InFlight:
+		return PhaseInFlight
+	case v.Pending:
+		return PhaseAwaiting
+	case v.Paused:
+		return PhasePaused
+	}
+	return v.waiting()
 }
 
 // worthKeeping reports whether the entry holds anything a restart must not lose.
 func (s *appState) worthKeeping() bool {
-	return s.Attempts > 0 || s.Paused || s.Errors > 0 || s.Pending || s.InFlight || !s.StreakStart.IsZero()
+	return s.Attempts > 0 || s.Errors > 0 || !s.StreakStart.IsZero() || (s.Phase != PhaseIdle && s.Phase != "")
 }
 
 // appKey identifies an app: Application names are unique per namespace. A
@@ -65,28 +83,46 @@ func (k appKey) String() string { return k.namespace + "/" + k.name }
 
 // stateFile is the JSON document on disk.
 type stateFile struct {
-	Version int                  `json:"version"`
-	Apps    map[string]*appState `json:"apps"` // key: namespace/name
+	Version int                        `json:"version"`
+	Apps    map[string]json.RawMessage `json:"apps"` // key: namespace/name
 }
 
-// decodeState parses and checks a state file. Any error means the file is
-// corrupt: the caller starts empty.
+// decodeState parses and checks a state document (version 1 or 2). Any
+// error means it is corrupt: the caller starts empty.
 func decodeState(data []byte) (map[appKey]*appState, error) {
 	var f stateFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	if f.Version != stateVersion {
-		return nil, fmt.Errorf("unsupported version %d (want %d)", f.Version, stateVersion)
+	if f.Version != 1 && f.Version != stateVersion {
+		return nil, fmt.Errorf("unsupported version %d (want 1 or %d)", f.Version, stateVersion)
 	}
 	apps := make(map[appKey]*appState, len(f.Apps))
-	for key, st := range f.Apps {
+	for key, raw := range f.Apps {
 		ns, name, ok := strings.Cut(key, "/")
 		if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
 			return nil, fmt.Errorf("app key %q is not namespace/name", key)
 		}
-		if st == nil {
+		if string(raw) == "null" {
 			return nil, fmt.Errorf("app %q: null entry", key)
+		}
+		st := &appState{}
+		if f.Version == 1 {
+			var v1 appStateV1
+			if err := json.Unmarshal(raw, &v1); err != nil {
+				return nil, fmt.Errorf("app %q: %w", key, err)
+			}
+			*st = v1.appState
+			st.Phase = v1.phase()
+		} else if err := json.Unmarshal(raw, st); err != nil {
+			return nil, fmt.Errorf("app %q: %w", key, err)
+		}
+		switch st.Phase {
+		case "":
+			st.Phase = PhaseIdle
+		case PhaseIdle, PhaseGrace, PhaseDue, PhaseInFlight, PhaseAwaiting, PhasePaused:
+		default:
+			return nil, fmt.Errorf("app %q: unknown phase %q", key, st.Phase)
 		}
 		if st.Attempts < 0 || st.Errors < 0 {
 			return nil, fmt.Errorf("app %q: negative counter", key)
@@ -99,7 +135,10 @@ func decodeState(data []byte) (map[appKey]*appState, error) {
 
 // encodeState renders the entries worth keeping.
 func encodeState(apps map[appKey]*appState) ([]byte, error) {
-	f := stateFile{Version: stateVersion, Apps: make(map[string]*appState)}
+	f := struct {
+		Version int                  `json:"version"`
+		Apps    map[string]*appState `json:"apps"`
+	}{Version: stateVersion, Apps: make(map[string]*appState)}
 	for key, st := range apps {
 		if st.worthKeeping() {
 			f.Apps[key.String()] = st
@@ -108,30 +147,55 @@ func encodeState(apps map[appKey]*appState) ([]byte, error) {
 	return json.Marshal(f)
 }
 
-// loadState reads the state file. A missing file is an empty state; an
-// unreadable or corrupt one is reported with corrupt=true so the caller can
-// log it and replace it.
-func loadState(path string) (apps map[appKey]*appState, corrupt bool, err error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return map[appKey]*appState{}, false, nil
-	}
-	if err != nil {
-		return map[appKey]*appState{}, true, fmt.Errorf("read state file: %w", err)
-	}
-	apps, err = decodeState(data)
-	if err != nil {
-		return map[appKey]*appState{}, true, fmt.Errorf("state file %s: %w", path, err)
-	}
-	return apps, false, nil
+// Store keeps the whole remediation state document across restarts: the
+// engine encodes and decodes it, a store only holds the bytes (a file here;
+// a Kubernetes ConfigMap fits the same two methods).
+type Store interface {
+	// Load returns the last saved document; nil and no error when there is none.
+	Load() ([]byte, error)
+	// Save replaces the document atomically: a crash leaves the old or the new one.
+	Save(doc []byte) error
 }
 
-// writeFileAtomic replaces path with data so a crash leaves either the old or
-// the new content: a temp file beside it (the only writable place in a
-// read-only container), fsync, rename.
-func writeFileAtomic(path string, data []byte) error {
-	if err := renameio.WriteFile(path, data, 0o600, renameio.WithTempDir(filepath.Dir(path))); err != nil {
+// FileStore is a Store in one file.
+type FileStore struct{ Path string }
+
+// Load reads the file; a missing file is no document.
+func (f FileStore) Load() ([]byte, error) {
+	data, err := os.ReadFile(f.Path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state file: %w", err)
+	}
+	return data, nil
+}
+
+// Save replaces the file so a crash leaves either the old or the new
+// content: a temp file beside it (the only writable place in a read-only
+// container), fsync, rename.
+func (f FileStore) Save(doc []byte) error {
+	if err := renameio.WriteFile(f.Path, doc, 0o600, renameio.WithTempDir(filepath.Dir(f.Path))); err != nil {
 		return fmt.Errorf("write state file: %w", err)
 	}
 	return nil
+}
+
+// loadState reads the state from store. No document is an empty state; an
+// unreadable or corrupt one is reported with corrupt=true so the caller can
+// log it and replace it.
+func loadState(store Store) (apps map[appKey]*appState, corrupt bool, err error) {
+	data, err := store.Load()
+	if err != nil {
+		return map[appKey]*appState{}, true, err
+	}
+	if data == nil {
+		return map[appKey]*appState{}, false, nil
+	}
+	apps, err = decodeState(data)
+	if err != nil {
+		return map[appKey]*appState{}, true, fmt.Errorf("remediation state: %w", err)
+	}
+	return apps, false, nil
 }

@@ -45,7 +45,7 @@ func TestResumeEndpoint(t *testing.T) {
 		{"basic auth is not a token", "/api/v1/apps/argocd/stuck/remediation/resume", "Basic YTpi", "", 401, ResultUnauthorized, "write token", 0},
 		{"read token", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer read-secret", "", 403, ResultForbidden, "write token", 0},
 		{"unknown app", "/api/v1/apps/argocd/unknown/remediation/resume", "Bearer write-secret", "", 404, ResultNotFound, "not under remediation", 0},
-		{"sync in flight", "/api/v1/apps/argocd/busy/remediation/resume", "Bearer write-secret", "", 409, ResultConflict, "in flight", 0},
+		{"sync in flight", "/api/v1/apps/argocd/busy/remediation/resume", "Bearer write-secret", "", 409, ResultConflict, "unanswered", 0},
 		{"bad body", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", "{", 400, ResultInvalid, "requestedBy", 0},
 	}
 	for _, tc := range tests {

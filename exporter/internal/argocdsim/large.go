@@ -1,4 +1,4 @@
-package argocdtest
+package argocdsim
 
 import (
 	"bytes"

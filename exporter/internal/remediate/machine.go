@@ -1,0 +1,325 @@
+package remediate
+
+import (
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+)
+
+// Phase is where one app stands in remediation. An app is in exactly one.
+type Phase string
+
+// The phases. Counters (Attempts, Errors) live beside the phase and last
+// until the app is Synced and Healthy again or its target revision changes.
+const (
+	// PhaseIdle: no problem now.
+	PhaseIdle Phase = "idle"
+	// PhaseGrace: a problem streak started at StreakStart; the first attempt
+	// waits for the grace period.
+	PhaseGrace Phase = "grace"
+	// PhaseDue: the next attempt is due at NotBefore (backoff after a failed
+	// attempt or a refused call).
+	PhaseDue Phase = "due"
+	// PhaseInFlight: an attempt is recorded and its sync call unanswered.
+	PhaseInFlight Phase = "inFlight"
+	// PhaseAwaiting: Argo CD accepted the sync (or dry-run mode decided it);
+	// its outcome has not been read from the app yet.
+	PhaseAwaiting Phase = "awaiting"
+	// PhasePaused: max attempts reached; a person must look.
+	PhasePaused Phase = "paused"
+)
+
+// observation is what one poll's snapshot says about an app.
+type observation struct {
+	revision string
+	busy     bool   // an operation is pending or running: neither a sync nor an outcome
+	healthy  bool   // Synced and Healthy
+	problem  string // why the app is a candidate; "" when it is not
+	op       *argocd.OperationState
+}
+
+func observe(a *argocd.App) observation {
+	return observation{revision: a.Revision, busy: busy(a), healthy: healthy(a), problem: problem(a), op: a.Operation}
+}
+
+// answer is Argo CD's answer to a sync call.
+type answer int
+
+const (
+	answerAccepted  answer = iota
+	answerCanceled         // we shut down before the call
+	answerBusy             // another operation is in progress
+	answerDeleting         // the app is being deleted
+	answerForbidden        // RBAC or a sync window
+	answerError            // anything else (5xx, timeout, ...)
+)
+
+// event is what the transition function reacts to: a snapshot, an answer to
+// our call, or a restart from the state file.
+type event struct {
+	kind eventKind
+	obs  observation // evObserve
+	ans  answer      // evAnswer
+	// prevNotBefore is NotBefore before the attempt being answered, restored
+	// when the call turns out to be no attempt.
+	prevNotBefore time.Time
+}
+
+type eventKind int
+
+const (
+	evObserve eventKind = iota
+	evAnswer
+	evRestart
+	evResume // a person asks for one attempt now (Engine.Resume checked the phase)
+)
+
+// note is a log line the transition asks for; the engine writes it.
+type note int
+
+const (
+	noteResetRevision note = iota + 1
+	noteResetHealthy
+	noteDryRun
+	noteNotFixed
+	notePaused
+	noteTriggered
+	noteBusy
+	noteDeleting
+	noteForbidden
+	noteSyncFailed
+)
+
+// effects is what a transition asks the engine to do.
+type effects struct {
+	sync    bool     // start the sync call for the attempt just recorded
+	forget  bool     // drop the app's state and series: it left scope
+	dirty   bool     // the persisted state changed
+	counts  []string // syncs_total results to count
+	notes   []note
+	message string // for noteNotFixed: why
+}
+
+func (fx *effects) count(r string) { fx.counts = append(fx.counts, r) }
+func (fx *effects) log(n note)     { fx.notes = append(fx.notes, n) }
+
+// transition is the remediation state machine: it moves st by one event at
+// now and returns what the engine must do. It is the only code that changes
+// an app's phase.
+func (c *Config) transition(st *appState, ev event, now time.Time) effects {
+	var fx effects
+	switch ev.kind {
+	case evRestart:
+		if st.Phase == PhaseInFlight {
+			// We crashed mid-call: the attempt stays counted and its outcome
+			// is read like any other.
+			st.Phase = PhaseAwaiting
+		}
+	case evAnswer:
+		c.answered(st, ev, now, &fx)
+		fx.dirty = !fx.forget
+	case evObserve:
+		c.observed(st, ev.obs, now, &fx)
+	case evResume:
+		c.resume(st, now)
+		fx.dirty = true
+	}
+	return fx
+}
+
+// resume makes one attempt due now: the grace counts as served, the backoff and error count
+// are cleared. A paused app gets exactly one attempt (its count one short of the maximum) and
+// is Resumed until that attempt's outcome; an app between attempts keeps its count, and one
+// awaiting an outcome keeps awaiting it (the next poll reads it, then attempts at once).
+func (c *Config) resume(st *appState, now time.Time) {
+	if st.Phase == PhasePaused {
+		st.Attempts = max(c.MaxAttempts-1, 0)
+		st.Resumed = true
+	}
+	st.Errors, st.NotBefore, st.forbiddenLogged = 0, time.Time{}, false
+	st.StreakStart = now.Add(-c.Grace)
+	if st.Phase != PhaseAwaiting {
+		st.Phase = st.waiting()
+	}
+}
+
+func (c *Config) observed(st *appState, o observation, now time.Time, fx *effects) {
+	if st.Phase == PhaseInFlight {
+		return // our call is unanswered: look again at the next poll
+	}
+	if o.revision != "" && o.revision != st.Revision {
+		if st.Revision != "" && c.ResetOnNewRevision && (st.Attempts > 0 || st.Phase == PhasePaused || st.Errors > 0) {
+			fx.log(noteResetRevision)
+			st.reset()
+		}
+		st.Revision = o.revision
+		fx.dirty = st.worthKeeping()
+	}
+	if o.busy {
+		return // wait for the operation to finish
+	}
+	if st.Phase == PhaseAwaiting && !st.DryRun {
+		c.readOutcome(st, o, fx)
+	}
+	if o.healthy {
+		if st.Phase == PhaseAwaiting && !st.DryRun { // recovered after our sync, operation not seen
+			fx.count(resultSucceeded)
+		}
+		if st.worthKeeping() {
+			if st.Attempts > 0 || st.Phase == PhasePaused {
+				fx.log(noteResetHealthy)
+			}
+			st.reset()
+			fx.dirty = true
+		}
+		return
+	}
+	if o.problem == "" { // e.g. Synced and Progressing: the streak is over
+		if !st.StreakStart.IsZero() {
+			st.StreakStart = time.Time{}
+			if st.Phase == PhaseGrace || st.Phase == PhaseDue {
+				st.Phase = PhaseIdle
+			}
+			fx.dirty = true
+		}
+		return
+	}
+	if st.StreakStart.IsZero() {
+		st.StreakStart = now
+		st.forbiddenLogged = false // a new streak may warn again
+		if st.Phase == PhaseIdle {
+			st.Phase = st.waiting()
+		}
+		fx.dirty = true
+	}
+	if st.Phase == PhasePaused || now.Sub(st.StreakStart) < c.Grace || now.Before(st.NotBefore) {
+		return
+	}
+	if st.Phase == PhaseAwaiting { // backoff over and still broken: the last attempt did not help
+		c.failed(st, "app still "+o.problem+" after the sync", fx)
+		fx.dirty = true
+		if st.Phase == PhasePaused {
+			return
+		}
+	}
+	if st.Attempts >= c.MaxAttempts {
+		st.Phase = PhasePaused
+		st.NotBefore = time.Time{}
+		fx.log(notePaused)
+		fx.dirty = true
+		return
+	}
+	// An attempt: recorded (and persisted) before the call is made.
+	st.Attempts++
+	st.RequestedAt, st.DryRun = now, c.Mode == ModeDryRun
+	st.NotBefore = now.Add(c.backoffFor(st.Attempts))
+	fx.dirty = true
+	if st.DryRun {
+		st.Phase = PhaseAwaiting
+		fx.count(resultDryRun)
+		fx.log(noteDryRun)
+		return
+	}
+	st.Phase = PhaseInFlight
+	fx.sync = true
+}
+
+// readOutcome reads the result of our last accepted sync from the
+// operationState, once.
+func (c *Config) readOutcome(st *appState, o observation, fx *effects) {
+	op := o.op
+	// Argo CD's timestamps have second precision.
+	if op == nil || op.StartedAt.IsZero() || op.StartedAt.Before(st.RequestedAt.Truncate(time.Second)) {
+		return // not ours (yet)
+	}
+	switch op.Phase {
+	case argocd.PhaseFailed, argocd.PhaseError:
+		c.failed(st, op.Message, fx)
+		fx.dirty = true
+	case argocd.PhaseSucceeded:
+		if o.healthy {
+			st.Phase, st.Resumed = st.waiting(), false
+			fx.count(resultSucceeded)
+			fx.dirty = true
+		} else if o.problem != "" {
+			c.failed(st, "sync succeeded but app still "+o.problem, fx)
+			fx.dirty = true
+		}
+	} // e.g. Succeeded and Progressing: wait
+}
+
+// failed records a failed attempt and pauses at max attempts.
+func (c *Config) failed(st *appState, msg string, fx *effects) {
+	if !st.DryRun {
+		fx.count(resultFailed)
+	}
+	fx.message = msg
+	fx.log(noteNotFixed)
+	st.Resumed = false // the attempt a person asked for has its outcome
+	if st.Attempts >= c.MaxAttempts {
+		st.Phase = PhasePaused
+		st.NotBefore = time.Time{}
+		fx.log(notePaused)
+		return
+	}
+	st.Phase = st.waiting()
+}
+
+func (c *Config) answered(st *appState, ev event, now time.Time, fx *effects) {
+	if st.Phase != PhaseInFlight {
+		return // not our call (a test bug or a forgotten app)
+	}
+	switch ev.ans {
+	case answerAccepted:
+		st.Phase, st.Errors = PhaseAwaiting, 0
+		fx.count(resultTriggered)
+		fx.log(noteTriggered)
+		return
+	case answerDeleting:
+		// Neither an attempt nor an error: the app is going away, so it
+		// leaves scope (the next snapshot shows its deletionTimestamp).
+		fx.forget = true
+		fx.log(noteDeleting)
+		return
+	}
+	// Not an attempt: take it back.
+	st.Attempts = max(st.Attempts-1, 0)
+	st.RequestedAt = time.Time{}
+	st.NotBefore = ev.prevNotBefore
+	switch ev.ans {
+	case answerBusy:
+		fx.count(resultBusy)
+		fx.log(noteBusy)
+	case answerForbidden, answerError:
+		st.Errors++
+		st.NotBefore = now.Add(c.backoffFor(st.Errors))
+		if ev.ans == answerForbidden {
+			fx.count(resultForbidden)
+			if !st.forbiddenLogged {
+				st.forbiddenLogged = true
+				fx.log(noteForbidden)
+			}
+		} else {
+			fx.count(resultError)
+			fx.log(noteSyncFailed)
+		}
+	}
+	st.Phase = st.waiting()
+}
+
+// waiting is the phase of an app with no call or outcome pending.
+func (s *appState) waiting() Phase {
+	switch {
+	case s.StreakStart.IsZero():
+		return PhaseIdle
+	case s.NotBefore.IsZero():
+		return PhaseGrace
+	}
+	return PhaseDue
+}
+
+func (s *appState) reset() {
+	s.Attempts, s.Errors, s.Phase = 0, 0, PhaseIdle
+	s.NotBefore, s.RequestedAt, s.StreakStart = time.Time{}, time.Time{}, time.Time{}
+	s.DryRun, s.forbiddenLogged, s.Resumed = false, false, false
+}
