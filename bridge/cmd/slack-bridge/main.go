@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
@@ -74,8 +75,14 @@ type CLI struct {
 	State struct {
 		File string        `name:"file" env:"BRIDGE_STATE_FILE" help:"File keeping groupKey -> Slack message across restarts (bot mode); unset: memory only."`
 		TTL  time.Duration `name:"ttl" default:"168h" env:"BRIDGE_STATE_TTL" help:"Forget a group's message after this long without a notification."`
+
+		Kubernetes     bool          `name:"kubernetes" env:"BRIDGE_STATE_KUBERNETES" help:"Share the group state among replicas through the Kubernetes API (a ConfigMap per active group), instead of --state.file."`
+		Identity       string        `name:"identity" env:"POD_NAME" help:"With --state.kubernetes: this replica's name in group claims (default: the host name)."`
+		Namespace      string        `name:"namespace" env:"BRIDGE_STATE_NAMESPACE" help:"Namespace of the group ConfigMaps (default: the pod's namespace)."`
+		ResolvedWindow time.Duration `name:"resolved-window" default:"1h" env:"BRIDGE_STATE_RESOLVED_WINDOW" help:"With --state.kubernetes: keep a resolved group's record this long, so late copies of its notification are duplicates."`
 	} `embed:"" prefix:"state."`
-	Dedupe struct {
+	Kubeconfig string `name:"kubeconfig" env:"KUBECONFIG" help:"kubeconfig for --state.kubernetes outside a cluster (default: the pod's service account)."`
+	Dedupe     struct {
 		Window time.Duration `name:"window" default:"2m" env:"BRIDGE_DEDUPE_WINDOW" help:"Acknowledge an identical notification within this window without posting; 0 turns it off."`
 	} `embed:"" prefix:"dedupe."`
 	Version kong.VersionFlag `help:"Print version and exit."`
@@ -115,6 +122,16 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 		return err
 	}
 	cfg.ConsoleOut, cfg.Logger = stdout, logger
+	if cli.State.Kubernetes && cli.State.File != "" {
+		return errors.New("--state.kubernetes and --state.file: give one, not both")
+	}
+	if cli.State.Kubernetes && !cli.Config.Check {
+		groups, err := kubeGroups(cli, logger)
+		if err != nil {
+			return err
+		}
+		cfg.Groups = groups
+	}
 	if cli.Config.Check {
 		if err := cfg.Validate(); err != nil {
 			return flagError(err)
@@ -142,6 +159,9 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 			_ = l.Close()
 		}
 	}()
+	if g, ok := cfg.Groups.(*kubegroups.Store); ok {
+		go func() { _ = g.Run(ctx, sweepEvery) }() // ends with ctx
+	}
 	dest := cfg.Channel
 	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != nil {
 		dest = server.RedactURL(cfg.WebhookURL())

@@ -59,6 +59,8 @@ func TestConfigCheck(t *testing.T) {
 		{name: "both modes", args: []string{"--config.check"}, env: map[string]string{"SLACK_BOT_TOKEN": "x", "SLACK_WEBHOOK_URL": "https://h/x"}, wantErr: "choose bot mode or webhook mode"},
 		{name: "bot without channel", args: []string{"--config.check"}, env: map[string]string{"SLACK_BOT_TOKEN": "x"}, wantErr: "no channel"},
 		{name: "missing token file", args: []string{"--config.check", "--webhook.token-file=/nonexistent"}, wantErr: "webhook token"},
+		{name: "two state stores", args: []string{"--config.check", "--slack.console", "--state.kubernetes", "--state.file=/tmp/s"}, wantErr: "give one, not both"},
+		{name: "shared state, bad kubeconfig", args: []string{"--slack.console", "--state.kubernetes", "--kubeconfig=/nonexistent"}, wantErr: "--kubeconfig"},
 		{name: "bad config file", args: []string{"--config.check", "--slack.console", "--config.file=/nonexistent.yaml"}, wantErr: "read config"},
 		{name: "bot mode with buttons", args: []string{"--config.check", "--slack.channel=#a", "--slack.signing-secret-file=" + tokenFile,
 			"--alertmanager.url=http://alertmanager:9093", "--actions.exporter-url=http://exporter:9797", "--actions.exporter-token-file=" + tokenFile},

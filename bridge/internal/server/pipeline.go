@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -50,7 +51,8 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, p.deadline)
 	defer cancel()
 	rt := p.router.Match(m.MatchLabels())
-	dup, finish, err := p.dedupe.Begin(ctx, dedupe.Key(m.GroupKey, m.Status, m.Fingerprints()))
+	key := dedupe.Key(m.GroupKey, m.Status, m.Fingerprints())
+	dup, finish, err := p.dedupe.Begin(ctx, key)
 	if err != nil {
 		return fmt.Errorf("wait for the same notification in flight: %w", err)
 	}
@@ -71,7 +73,13 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	if target.WebhookURL == "" && p.webhook != nil {
 		target.WebhookURL = p.webhook()
 	}
-	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Resolved: m.Resolved(), Target: target, Message: msg})
+	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg})
+	if errors.Is(err, slack.ErrDuplicate) { // another replica delivered it
+		finish(true)
+		p.metrics.Duplicates.Inc()
+		p.logger.Debug("duplicate notification acknowledged", "group_key", m.GroupKey, "route", rt.Name, "seen_by", "group state")
+		return nil
+	}
 	finish(err == nil)
 	if err != nil {
 		return err

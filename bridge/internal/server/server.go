@@ -63,6 +63,9 @@ type Config struct {
 	DedupeWindow       time.Duration
 	StateFile          string
 	StateTTL           time.Duration
+	// Groups, when set, is the group state shared by replicas
+	// (kubegroups); StateFile is then unused.
+	Groups state.Groups
 
 	// Slack actions (bot mode; console mode for the demo): SigningSecret verifies the Request
 	// URL /slack/interactions, AppToken opens Socket Mode; either turns the buttons on.
@@ -150,14 +153,17 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, metrics: NewMetrics()}
 
 	var transport slack.Transport
-	var store *state.Store
+	store := cfg.Groups // a webhook-mode replica uses it to post each notification once
 	switch cfg.Mode {
 	case ModeWebhook:
 		transport = &slack.Webhook{Client: cfg.HTTPClient}
 	case ModeBot, ModeConsole:
-		var err error
-		if store, err = state.Open(cfg.StateFile, cfg.StateTTL); err != nil {
-			return nil, err
+		if store == nil {
+			file, err := state.Open(cfg.StateFile, cfg.StateTTL)
+			if err != nil {
+				return nil, err
+			}
+			store = file
 		}
 		if cfg.Mode == ModeBot {
 			transport = slack.NewBot(cfg.BotToken, cfg.APIURL, cfg.HTTPClient)

@@ -19,9 +19,16 @@ import (
 // delivery deadline; Alertmanager's own backoff then retries.
 var ErrDeadline = errors.New("slack delivery deadline reached")
 
+// ErrDuplicate: another replica delivered this very notification already;
+// acknowledge it.
+var ErrDuplicate = errors.New("notification delivered already")
+
 // Notification is one rendered message for one Alertmanager group.
 type Notification struct {
 	GroupKey string
+	// Key names the notification's content (dedupe.Key): replicas sharing
+	// the group state deliver each one once.
+	Key      string
 	Resolved bool
 	Target   Target
 	Message  *render.Message
@@ -42,7 +49,7 @@ type Options struct {
 // Deliverer sends notifications with retries, pacing and (bot mode) message updates.
 type Deliverer struct {
 	t        Transport
-	state    *state.Store
+	state    state.Groups
 	pacer    *Pacer
 	opt      Options
 	requests *prometheus.CounterVec
@@ -51,7 +58,7 @@ type Deliverer struct {
 
 // NewDeliverer wires a transport. store may be nil (webhook mode keeps no state). requests is
 // slack_requests_total{method,result}, duration slack_request_duration_seconds{method}.
-func NewDeliverer(t Transport, store *state.Store, pacer *Pacer, opt Options, requests *prometheus.CounterVec, duration *prometheus.HistogramVec) *Deliverer {
+func NewDeliverer(t Transport, store state.Groups, pacer *Pacer, opt Options, requests *prometheus.CounterVec, duration *prometheus.HistogramVec) *Deliverer {
 	if opt.FirstBackoff <= 0 {
 		opt.FirstBackoff = 250 * time.Millisecond
 	}
@@ -66,6 +73,9 @@ func NewDeliverer(t Transport, store *state.Store, pacer *Pacer, opt Options, re
 		for _, r := range Results {
 			requests.WithLabelValues(m, r)
 		}
+	}
+	if fs, ok := store.(*state.Store); ok && fs == nil {
+		store = nil // a nil *Store is no state, not a state that panics
 	}
 	return &Deliverer{t: t, state: store, pacer: pacer, opt: opt, requests: requests, duration: duration}
 }
@@ -90,29 +100,47 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 	defer cancel()
 	deadline := time.Now().Add(d.opt.Deadline)
 	key := paceKey(n.Target)
-	threads := d.state != nil && d.t.Threads()
-
-	if threads {
-		if e, ok := d.state.Get(n.GroupKey); ok {
-			ref := Ref{Channel: e.Channel, TS: e.TS}
-			err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, n.Message) })
-			switch {
-			case err == nil:
-				if n.Message.Reply != "" {
-					if err := d.call(ctx, deadline, key, opReply, func(ctx context.Context) error { return d.t.Reply(ctx, ref, n.Message.Reply) }); err != nil {
-						return fmt.Errorf("thread reply: %w", err)
-					}
+	if d.state == nil {
+		_, err := d.post(ctx, deadline, key, n)
+		return err
+	}
+	claim, err := d.state.Begin(ctx, n.GroupKey, n.Key)
+	if err != nil {
+		return fmt.Errorf("group state: %w", err)
+	}
+	if claim.Duplicate {
+		return ErrDuplicate
+	}
+	if claim.Found && d.t.Threads() {
+		ref := Ref{Channel: claim.Entry.Channel, TS: claim.Entry.TS}
+		err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, n.Message) })
+		switch {
+		case err == nil:
+			if n.Message.Reply != "" {
+				if err := d.call(ctx, deadline, key, opReply, func(ctx context.Context) error { return d.t.Reply(ctx, ref, n.Message.Reply) }); err != nil {
+					claim.Abort(ctx)
+					return fmt.Errorf("thread reply: %w", err)
 				}
-				d.remember(n, ref)
-				return nil
-			case gone(err):
-				d.opt.Logger.Info("original message gone, posting a new one", "group_key", n.GroupKey, "err", err)
-				d.forget(n.GroupKey)
-			default:
-				return fmt.Errorf("update message: %w", err)
 			}
+			d.remember(ctx, claim, n, ref)
+			return nil
+		case gone(err):
+			d.opt.Logger.Info("original message gone, posting a new one", "group_key", n.GroupKey, "err", err)
+		default:
+			claim.Abort(ctx)
+			return fmt.Errorf("update message: %w", err)
 		}
 	}
+	ref, err := d.post(ctx, deadline, key, n)
+	if err != nil {
+		claim.Abort(ctx)
+		return err
+	}
+	d.remember(ctx, claim, n, ref)
+	return nil
+}
+
+func (d *Deliverer) post(ctx context.Context, deadline time.Time, key string, n Notification) (Ref, error) {
 	var ref Ref
 	err := d.call(ctx, deadline, key, opPost, func(ctx context.Context) error {
 		var err error
@@ -120,32 +148,19 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("post message: %w", err)
+		return ref, fmt.Errorf("post message: %w", err)
 	}
-	if threads {
-		d.remember(n, ref)
-	}
-	return nil
+	return ref, nil
 }
 
-// remember keeps a firing group's message for later updates; a resolved group is done. A
-// state write failure is logged, not returned: Slack has the message already.
-func (d *Deliverer) remember(n Notification, ref Ref) {
-	if n.Resolved {
-		d.forget(n.GroupKey)
-		return
-	}
-	if ref.TS == "" {
-		return
-	}
-	if err := d.state.Put(n.GroupKey, state.Entry{Channel: ref.Channel, TS: ref.TS}); err != nil {
-		d.opt.Logger.Error("save state", "err", err)
-	}
-}
-
-func (d *Deliverer) forget(groupKey string) {
-	if err := d.state.Delete(groupKey); err != nil {
-		d.opt.Logger.Error("save state", "err", err)
+// remember records the group's message for later updates; a resolved group
+// is done. A state write failure is logged, not returned: Slack has the
+// message already.
+func (d *Deliverer) remember(ctx context.Context, claim *state.Claim, n Notification, ref Ref) {
+	e := claim.Entry
+	e.Channel, e.TS = ref.Channel, ref.TS
+	if err := claim.Done(ctx, e, n.Resolved || ref.TS == ""); err != nil {
+		d.opt.Logger.Error("save state", "group_key", n.GroupKey, "err", err)
 	}
 }
 

@@ -20,6 +20,9 @@ type Entry struct {
 	Channel string    `json:"channel"`
 	TS      string    `json:"ts"`
 	Updated time.Time `json:"updated"`
+	// Fields carry what else the bridge learns about the group (acks and
+	// silences from Slack actions), kept with the message.
+	Fields map[string]string `json:"fields,omitempty"`
 }
 
 // Store maps groupKey to Entry. Safe for concurrent use.

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,6 +47,7 @@ type CLI struct {
 
 	Remediation RemediationFlags `embed:"" prefix:"remediation."`
 	WriteAPI    WriteAPIFlags    `embed:"" prefix:"api."`
+	Kube        KubeFlags        `embed:""`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -131,11 +133,20 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 	}
 
+	// The election is not one of the actors: the Lease is released only
+	// after the last sync call is recorded.
+	electCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
+	var election sync.WaitGroup
+	if ex.kube.elector != nil {
+		election.Go(func() { _ = ex.kube.elector.Run(electCtx) })
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { ex.poller.Run(gctx); return nil })
 	g.Go(func() error { return serve(gctx, cli.Web, listeners, newHandler(cli.Web, reg, ex, logger), logger) })
 	err = g.Wait()
 	ex.remediation.Close() // sync calls in flight finish and are recorded
+	stopElection()
+	election.Wait()
 	return err
 }
 
@@ -144,6 +155,7 @@ type exporter struct {
 	client      *argocd.Client
 	poller      *poller.Poller
 	remediation *remediate.Engine
+	kube        kube
 	// gatherer is what /metrics serves: reg plus the app collector, which
 	// stays out of reg so a 10k-app scrape skips the registry's per-series
 	// checks (see collector.Collector.Gather).
@@ -203,7 +215,11 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if err != nil {
 		return nil, fmt.Errorf("--argocd.ca-file: %w", err) // the only check left after the ones above
 	}
-	engine, err := remediate.New(cli.Remediation.config(), client, remediate.Options{Logger: logger})
+	k, err := cli.Kube.build(cli, logger)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := remediate.New(cli.Remediation.config(), client, k.options(logger))
 	if err != nil {
 		return nil, flagErrors(err) // already checked by kong for the binary
 	}
@@ -226,12 +242,13 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		requests,
 		p,
 		engine,
+		k.collector(),
 	)
 	write, err := newWriteAPI(cli.WriteAPI, engine, reg, logger)
 	if err != nil {
 		return nil, err
 	}
-	return &exporter{client: client, poller: p, remediation: engine, gatherer: collector.Gatherers(reg, collector.New(p)), write: write}, nil
+	return &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p)), write: write}, nil
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.

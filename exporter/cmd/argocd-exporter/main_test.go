@@ -38,7 +38,8 @@ func clearEnv(t *testing.T) {
 		"LOG_LEVEL", "LOG_FORMAT", "REMEDIATION_MODE", "REMEDIATION_GRACE", "REMEDIATION_BACKOFF", "REMEDIATION_MAX_BACKOFF",
 		"REMEDIATION_MAX_ATTEMPTS", "REMEDIATION_PRUNE", "REMEDIATION_INCLUDE_AUTOMATED", "REMEDIATION_SELECTOR", "REMEDIATION_PROJECT",
 		"REMEDIATION_RESET_ON_NEW_REVISION", "REMEDIATION_MAX_CONCURRENT", "REMEDIATION_RATE_LIMIT", "REMEDIATION_RATE_BURST",
-		"REMEDIATION_STATE_FILE"} {
+		"REMEDIATION_STATE_FILE", "KUBECONFIG", "LEADER_ELECT", "LEADER_ELECT_LEASE_DURATION", "LEADER_ELECT_RENEW_DEADLINE",
+		"LEADER_ELECT_RETRY_PERIOD", "LEADER_ELECT_RESOURCE_NAMESPACE", "LEADER_ELECT_RESOURCE_NAME", "REMEDIATION_STATE_CONFIGMAP", "POD_NAME"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -67,6 +68,13 @@ func TestCLI(t *testing.T) {
 	tf := tokenFile(t, token)
 	unreadable := filepath.Join(t.TempDir(), "missing-token")
 	badCA := tokenFile(t, "not a certificate")
+	kubeconfig := tokenFile(t, `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: c, context: {cluster: c, user: u}}]
+current-context: c
+`)
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -120,6 +128,25 @@ func TestCLI(t *testing.T) {
 			env: map[string]string{"ARGOCD_TOKEN": token}, err: "--remediation.max-attempts"},
 		{name: "bad remediation mode", args: []string{"--argocd.api=http://a"}, env: map[string]string{"ARGOCD_TOKEN": token, "REMEDIATION_MODE": "yes"},
 			err: "--remediation.mode"},
+		{name: "leader election", args: []string{"--argocd.api=http://a", "--kubeconfig=" + kubeconfig, "--leader-elect",
+			"--leader-elect-resource-namespace=mon", "--remediation.state-configmap=argocd-exporter-remediation"},
+			env: map[string]string{"ARGOCD_TOKEN": token, "POD_NAME": "exporter-0", "LEADER_ELECT_LEASE_DURATION": "20s"},
+			check: func(t *testing.T, c *CLI) {
+				k := c.Kube
+				if !k.LeaderElect || k.LeaseDuration != 20*time.Second || k.RenewDeadline != 10*time.Second || k.RetryPeriod != 2*time.Second ||
+					k.ResourceName != "argocd-exporter" || k.ResourceNamespace != "mon" {
+					t.Errorf("%+v", k)
+				}
+			}},
+		{name: "leader election needs shared state", args: []string{"--argocd.api=http://a", "--kubeconfig=" + kubeconfig, "--leader-elect",
+			"--leader-elect-resource-namespace=mon"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--leader-elect: needs --remediation.state-configmap"},
+		{name: "two state stores", args: []string{"--argocd.api=http://a", "--remediation.state-configmap=s", "--remediation.state-file=/tmp/s"},
+			env: map[string]string{"ARGOCD_TOKEN": token}, err: "give one, not both"},
+		{name: "renew deadline not under lease", args: []string{"--argocd.api=http://a", "--kubeconfig=" + kubeconfig, "--leader-elect",
+			"--leader-elect-resource-namespace=mon", "--remediation.state-configmap=s", "--leader-elect-renew-deadline=15s"},
+			env: map[string]string{"ARGOCD_TOKEN": token}, err: "--leader-elect-renew-deadline"},
+		{name: "bad kubeconfig", args: []string{"--argocd.api=http://a", "--kubeconfig=" + badCA, "--remediation.state-configmap=s",
+			"--leader-elect-resource-namespace=mon"}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--kubeconfig"},
 		{name: "bad ca file", args: []string{"--argocd.api=http://a", "--argocd.ca-file=" + badCA}, env: map[string]string{"ARGOCD_TOKEN": token}, err: "--argocd.ca-file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,18 +51,19 @@ type ListOptions struct {
 
 // ProjectedFields is every List path the exporter reads that Argo CD's
 // `fields` whitelist allows. What the whitelist cannot project (conditions,
-// reconciledAt, operationState.message) needs a Get.
+// reconciledAt, operationState.message) needs a Get. The whole spec, not
+// spec.project and friends: Argo CD before 3.5 (e.g. 3.2) has no spec
+// sub-paths in the whitelist and silently drops them, which hid the project
+// and auto-sync policy (seen by the real-Argo-CD e2e, docs/testing.md).
+// status.sync.revision is dropped by those versions too; an empty revision
+// is treated as unknown.
 var ProjectedFields = []string{
 	"items.metadata.name",
 	"items.metadata.namespace",
 	"items.metadata.labels",
 	"items.metadata.annotations",
 	"items.metadata.deletionTimestamp",
-	"items.spec.project",
-	"items.spec.destination",
-	"items.spec.source",
-	"items.spec.sources",
-	"items.spec.syncPolicy",
+	"items.spec",
 	"items.status.health",
 	"items.status.sync.status",
 	"items.status.sync.revision",

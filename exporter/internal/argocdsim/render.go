@@ -18,10 +18,10 @@ func (a *app) document(withResourceHealth bool) map[string]any {
 	if a.raw != nil {
 		return deepCopy(a.raw).(map[string]any)
 	}
+	// No apiVersion and kind: the real API (grpc-gateway over the proto) sends neither in Get,
+	// List or Watch, though kubectl-style fixtures have them (conformance test, tools/e2ereal).
 	doc := map[string]any{
-		"apiVersion": a.base["apiVersion"],
-		"kind":       a.base["kind"],
-		"spec":       deepCopy(a.base["spec"]),
+		"spec": deepCopy(a.base["spec"]),
 	}
 	md := map[string]any{
 		"name":              a.name,

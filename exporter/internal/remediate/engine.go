@@ -35,6 +35,10 @@ type Options struct {
 	// Store keeps the state across restarts; nil means a FileStore on
 	// Config.StateFile, or memory only when that is empty.
 	Store Store
+	// Leader, when set, limits remediation to the replica that leads; the
+	// Store is then shared by the replicas (a ConfigMap) and read when this
+	// replica starts leading, not at New.
+	Leader Leadership
 }
 
 // Engine decides and performs remediation syncs. Observe is called by the
@@ -58,6 +62,11 @@ type Engine struct {
 
 	store     Store // nil: memory only
 	persistMu sync.Mutex
+
+	leader Leadership // nil: always remediate
+	// leading: this replica remediated at its last Observe; reload: read
+	// the shared store before deciding again. Both under mu.
+	leading, reload bool
 
 	metrics *metrics
 }
@@ -104,7 +113,8 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	if e.store == nil && cfg.StateFile != "" {
 		e.store = FileStore{Path: cfg.StateFile}
 	}
-	if e.store != nil && cfg.Mode != ModeOff {
+	e.leader, e.leading, e.reload = opts.Leader, opts.Leader == nil, true
+	if e.store != nil && cfg.Mode != ModeOff && e.leader == nil {
 		apps, corrupt, err := loadState(e.store)
 		if corrupt {
 			e.log.Error("remediation state unusable, starting empty and replacing it", "path", cfg.StateFile, "err", err)
@@ -128,6 +138,9 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 // a poller may pass a per-poll context.
 func (e *Engine) Observe(ctx context.Context, apps []argocd.App, now time.Time) {
 	if e.cfg.Mode == ModeOff {
+		return
+	}
+	if e.leader != nil && !e.takeTurn() {
 		return
 	}
 	var jobs []job
@@ -295,9 +308,18 @@ func (e *Engine) run(ctx context.Context, j job) {
 			return
 		}
 	}
+	// Checked last, after every wait: a replica that no longer leads makes
+	// no call, and a call ends by the time another replica can lead.
+	timeout := syncTimeout
+	if until, ok := e.leadingUntil(); !ok {
+		e.finish(j, errNotLeading)
+		return
+	} else if !until.IsZero() {
+		timeout = min(timeout, time.Until(until))
+	}
 	// The call itself is not cancelled on shutdown: Close waits for it so
 	// its answer is recorded.
-	callCtx, cancelCall := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
+	callCtx, cancelCall := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancelCall()
 	e.finish(j, e.syncer.Sync(callCtx, j.req))
 }
@@ -336,7 +358,9 @@ func (e *Engine) finish(j job, err error) {
 		delete(e.apps, j.key)
 	}
 	e.mu.Unlock()
-	if err := e.persist(); err != nil {
+	if err := e.persist(); errors.Is(err, errNotLeading) {
+		e.log.Debug("remediation state not written: this replica no longer leads")
+	} else if err != nil {
 		e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)
 	}
 }
@@ -346,7 +370,7 @@ func classify(err error) answer {
 	switch {
 	case err == nil:
 		return answerAccepted
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), errors.Is(err, errNotLeading):
 		return answerCanceled
 	case errors.Is(err, argocd.ErrOperationInProgress):
 		return answerBusy
@@ -374,6 +398,9 @@ func (e *Engine) Wait() { e.jobs.Wait() }
 func (e *Engine) persist() error {
 	if e.store == nil {
 		return nil
+	}
+	if e.leader != nil {
+		return e.persistShared()
 	}
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()

@@ -10,6 +10,7 @@ import (
 var (
 	ErrRemediationOff = errors.New("remediation is off (--remediation.mode=off)")
 	ErrNotRemediated  = errors.New("app not under remediation (out of scope, unknown, or nothing to remediate)")
+	ErrNotLeader      = errors.New("this exporter replica does not lead remediation now (--leader-elect); ask again, the Service may pick the leader")
 	ErrSyncInFlight   = errors.New("a remediation sync call for this app is unanswered; try again in a moment")
 )
 
@@ -21,6 +22,11 @@ var (
 func (e *Engine) Resume(namespace, name, by string) (string, error) {
 	if e.cfg.Mode == ModeOff {
 		return "", ErrRemediationOff
+	}
+	if e.leader != nil {
+		if _, ok := e.leader.Leading(); !ok {
+			return "", ErrNotLeader
+		}
 	}
 	key := appKey{namespace, name}
 	e.mu.Lock()

@@ -31,6 +31,7 @@ const (
 	ResultNotFound     = "not_found"    // the app is not under remediation (404)
 	ResultConflict     = "conflict"     // remediation off, or a sync in flight (409)
 	ResultInvalid      = "invalid"      // bad body (400)
+	ResultNotLeader    = "not_leader"   // another replica leads remediation (503)
 )
 
 // Resumer is the remediation engine's Resume.
@@ -70,9 +71,9 @@ func New(cfg Config, reg prometheus.Registerer) *Handler {
 	}
 	h := &Handler{cfg: cfg, requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "argocd_monitor_remediation_resume_requests_total",
-		Help: "Requests to resume an app's remediation (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid).",
+		Help: "Requests to resume an app's remediation (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid, not_leader).",
 	}, []string{"result"})}
-	for _, r := range []string{ResultOK, ResultUnauthorized, ResultForbidden, ResultNotFound, ResultConflict, ResultInvalid} {
+	for _, r := range []string{ResultOK, ResultUnauthorized, ResultForbidden, ResultNotFound, ResultConflict, ResultInvalid, ResultNotLeader} {
 		h.requests.WithLabelValues(r)
 	}
 	reg.MustRegister(h.requests)
@@ -132,6 +133,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	msg, err := h.cfg.Resumer.Resume(ns, name, by)
 	switch {
+	case errors.Is(err, remediate.ErrNotLeader):
+		w.Header().Set("Retry-After", "1")
+		h.answer(w, http.StatusServiceUnavailable, ResultNotLeader, Response{Error: err.Error()})
 	case errors.Is(err, remediate.ErrNotRemediated):
 		h.answer(w, http.StatusNotFound, ResultNotFound, Response{Error: "app " + ns + "/" + name + ": " + err.Error()})
 	case err != nil:

@@ -29,7 +29,8 @@ type Container struct {
 }
 
 // Containers lists the containers of one decoded overlay, resolving env values from the
-// overlay's ConfigMaps. Env from Secrets or the downward API is an error: secrets come as files.
+// overlay's ConfigMaps. Env from Secrets or the downward API (but the pod's name) is an error:
+// secrets come as files.
 func Containers(overlay string, objs []Object) ([]Container, error) {
 	configMaps := map[string]*corev1.ConfigMap{}
 	for _, o := range objs {
@@ -52,6 +53,8 @@ func Containers(overlay string, objs []Object) ([]Container, error) {
 				switch {
 				case e.ValueFrom == nil:
 					ct.Env[e.Name] = e.Value
+				case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name":
+					ct.Env[e.Name] = "$(metadata.name)" // the pod's name, known only at run time
 				case e.ValueFrom.ConfigMapKeyRef != nil:
 					ref := e.ValueFrom.ConfigMapKeyRef
 					cm := configMaps[ref.Name]

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -29,17 +30,19 @@ type Object interface {
 // kinds maps "apiVersion/Kind" to a constructor of the Go type the object must decode into.
 // A kind the deployment does not use is an error, so a typo in apiVersion or kind is caught too.
 var kinds = map[string]func() Object{
-	"v1/Namespace":                            func() Object { return &corev1.Namespace{} },
-	"v1/ServiceAccount":                       func() Object { return &corev1.ServiceAccount{} },
-	"v1/ConfigMap":                            func() Object { return &corev1.ConfigMap{} },
-	"v1/Secret":                               func() Object { return &corev1.Secret{} },
-	"v1/Service":                              func() Object { return &corev1.Service{} },
-	"v1/PersistentVolumeClaim":                func() Object { return &corev1.PersistentVolumeClaim{} },
-	"apps/v1/Deployment":                      func() Object { return &appsv1.Deployment{} },
-	"policy/v1/PodDisruptionBudget":           func() Object { return &policyv1.PodDisruptionBudget{} },
-	"networking.k8s.io/v1/NetworkPolicy":      func() Object { return &networkingv1.NetworkPolicy{} },
-	"monitoring.coreos.com/v1/ServiceMonitor": func() Object { return &monitoringv1.ServiceMonitor{} },
-	"monitoring.coreos.com/v1/PrometheusRule": func() Object { return &monitoringv1.PrometheusRule{} },
+	"v1/Namespace":                             func() Object { return &corev1.Namespace{} },
+	"v1/ServiceAccount":                        func() Object { return &corev1.ServiceAccount{} },
+	"v1/ConfigMap":                             func() Object { return &corev1.ConfigMap{} },
+	"v1/Secret":                                func() Object { return &corev1.Secret{} },
+	"v1/Service":                               func() Object { return &corev1.Service{} },
+	"v1/PersistentVolumeClaim":                 func() Object { return &corev1.PersistentVolumeClaim{} },
+	"apps/v1/Deployment":                       func() Object { return &appsv1.Deployment{} },
+	"policy/v1/PodDisruptionBudget":            func() Object { return &policyv1.PodDisruptionBudget{} },
+	"rbac.authorization.k8s.io/v1/Role":        func() Object { return &rbacv1.Role{} },
+	"rbac.authorization.k8s.io/v1/RoleBinding": func() Object { return &rbacv1.RoleBinding{} },
+	"networking.k8s.io/v1/NetworkPolicy":       func() Object { return &networkingv1.NetworkPolicy{} },
+	"monitoring.coreos.com/v1/ServiceMonitor":  func() Object { return &monitoringv1.ServiceMonitor{} },
+	"monitoring.coreos.com/v1/PrometheusRule":  func() Object { return &monitoringv1.PrometheusRule{} },
 	"monitoring.coreos.com/v1alpha1/AlertmanagerConfig": func() Object {
 		return &monitoringv1alpha1.AlertmanagerConfig{}
 	},

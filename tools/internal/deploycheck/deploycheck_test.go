@@ -82,7 +82,7 @@ func kindsOf(objs []Object) map[string]int {
 func TestOverlaysDecodeStrictlyAndKeepTheRules(t *testing.T) {
 	want := map[string]int{
 		"Namespace": 1, "ServiceAccount": 2, "ConfigMap": 2, "Deployment": 2, "Service": 2,
-		"PodDisruptionBudget": 1, "NetworkPolicy": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
+		"PodDisruptionBudget": 2, "Role": 2, "RoleBinding": 2, "NetworkPolicy": 2, "ServiceMonitor": 2, "PrometheusRule": 1,
 		"AlertmanagerConfig": 1,
 	}
 	for _, o := range Overlays {
@@ -139,20 +139,11 @@ func TestOptionalComponents(t *testing.T) {
 	if err := Check(objs, "argocd-monitor"); err != nil {
 		t.Fatal(err)
 	}
-	var sawPVC bool
 	for _, o := range objs {
 		switch o := o.(type) {
-		case *corev1.PersistentVolumeClaim:
-			sawPVC = o.Name == "argocd-exporter-state"
 		case *appsv1.Deployment:
 			spec := o.Spec.Template.Spec
 			switch o.Name {
-			case ExporterName:
-				for _, v := range spec.Volumes {
-					if v.Name == "state" && (v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != "argocd-exporter-state") {
-						t.Errorf("exporter state volume %+v, want the PVC", v.VolumeSource)
-					}
-				}
 			case BridgeName:
 				args := spec.Containers[0].Args
 				if !slices.Contains(args, "--slack.bot-token-file=/etc/argocd-monitor/slack/bot-token") ||
@@ -164,9 +155,6 @@ func TestOptionalComponents(t *testing.T) {
 				}
 			}
 		}
-	}
-	if !sawPVC {
-		t.Error("no PersistentVolumeClaim argocd-exporter-state")
 	}
 }
 

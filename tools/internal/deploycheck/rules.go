@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -59,6 +60,8 @@ type render struct {
 	configMaps  map[string]*corev1.ConfigMap
 	accounts    map[string]bool
 	pdbs        []*policyv1.PodDisruptionBudget
+	roles       map[string]*rbacv1.Role
+	bindings    []*rbacv1.RoleBinding
 	netpols     []*networkingv1.NetworkPolicy
 	monitors    []*monitoringv1.ServiceMonitor
 	rules       []*monitoringv1.PrometheusRule
@@ -74,7 +77,7 @@ func (r *render) errorf(format string, args ...any) {
 // Check applies the deployment's rules to the objects of one rendered overlay whose namespace is
 // namespace, and returns every violation (nil when all hold).
 func Check(objs []Object, namespace string) error {
-	r := &render{namespace: namespace, configMaps: map[string]*corev1.ConfigMap{}, accounts: map[string]bool{}}
+	r := &render{namespace: namespace, configMaps: map[string]*corev1.ConfigMap{}, accounts: map[string]bool{}, roles: map[string]*rbacv1.Role{}}
 	sawNamespace := false
 	for _, o := range objs {
 		kind := reflect.TypeOf(o).Elem().Name()
@@ -103,6 +106,10 @@ func Check(objs []Object, namespace string) error {
 			r.services = append(r.services, o)
 		case *policyv1.PodDisruptionBudget:
 			r.pdbs = append(r.pdbs, o)
+		case *rbacv1.Role:
+			r.roles[o.Name] = o
+		case *rbacv1.RoleBinding:
+			r.bindings = append(r.bindings, o)
 		case *networkingv1.NetworkPolicy:
 			r.netpols = append(r.netpols, o)
 		case *monitoringv1.ServiceMonitor:
@@ -121,6 +128,7 @@ func Check(objs []Object, namespace string) error {
 	}
 	r.checkExporter()
 	r.checkBridge()
+	r.checkRBAC()
 	r.checkServices()
 	r.checkNetworkPolicies()
 	r.checkMonitoring()
@@ -144,8 +152,10 @@ func (r *render) checkPod(d *appsv1.Deployment) {
 	if !r.accounts[spec.ServiceAccountName] {
 		r.errorf("%s: ServiceAccount %q not in the render", where, spec.ServiceAccountName)
 	}
-	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
-		r.errorf("%s: automountServiceAccountToken must be false (no Kubernetes API access needed)", where)
+	// A token only where a Role says what it may do.
+	bound := r.roleOf(spec.ServiceAccountName) != nil
+	if mount := spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken; mount != bound {
+		r.errorf("%s: automountServiceAccountToken must be %t (a Role is bound to its ServiceAccount: %t)", where, bound, bound)
 	}
 	if psc := spec.SecurityContext; psc == nil || psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		r.errorf("%s: pod seccompProfile must be RuntimeDefault", where)
@@ -282,13 +292,18 @@ func (r *render) checkExporter() {
 	if d == nil {
 		return
 	}
-	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
-		r.errorf("Deployment %s: replicas must be 1 (one remediator)", d.Name)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
+		r.errorf("Deployment %s: replicas must be 2 (one leader remediates, the other stands by)", d.Name)
 	}
-	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-		r.errorf("Deployment %s: strategy must be Recreate (never two remediators during a rollout)", d.Name)
+	if d.Spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
+		r.errorf("Deployment %s: strategy must be RollingUpdate (the Lease hands remediation over)", d.Name)
 	}
-	r.requireArgPrefix(d, "--remediation.state-file=")
+	r.requireArg(d, "--leader-elect")
+	r.requireArgPrefix(d, "--remediation.state-configmap=")
+	if arg(d, "--remediation.state-file=") != "" {
+		r.errorf("Deployment %s: --remediation.state-file is one replica's; the replicas share --remediation.state-configmap", d.Name)
+	}
+	r.requirePDB(d)
 }
 
 func (r *render) checkBridge() {
@@ -299,16 +314,47 @@ func (r *render) checkBridge() {
 	if d.Spec.Replicas == nil || *d.Spec.Replicas != 2 {
 		r.errorf("Deployment %s: replicas must be 2", d.Name)
 	}
-	r.requireArgPrefix(d, "--state.file=")
-	covered := false
-	for _, p := range r.pdbs {
-		if p.Spec.MinAvailable != nil && p.Spec.MinAvailable.IntValue() == 1 && selects(p.Spec.Selector, d.Spec.Template.Labels) {
-			covered = true
+	r.requireArg(d, "--state.kubernetes")
+	if arg(d, "--state.file=") != "" {
+		r.errorf("Deployment %s: --state.file is one replica's; the replicas share --state.kubernetes", d.Name)
+	}
+	r.requirePDB(d)
+	for _, s := range r.services {
+		if s.Name == BridgeName && s.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
+			r.errorf("Service %s: no ClientIP affinity: any replica may take any notification", s.Name)
 		}
 	}
-	if !covered {
-		r.errorf("Deployment %s: no PodDisruptionBudget with minAvailable 1 selects its pods", d.Name)
+}
+
+func (r *render) requirePDB(d *appsv1.Deployment) {
+	for _, p := range r.pdbs {
+		if p.Spec.MinAvailable != nil && p.Spec.MinAvailable.IntValue() == 1 && selects(p.Spec.Selector, d.Spec.Template.Labels) {
+			return
+		}
 	}
+	r.errorf("Deployment %s: no PodDisruptionBudget with minAvailable 1 selects its pods", d.Name)
+}
+
+// arg is the value of the first argument starting with prefix ("" when none).
+func arg(d *appsv1.Deployment, prefix string) string {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, a := range c.Args {
+			if v, ok := strings.CutPrefix(a, prefix); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// requireArg wants the boolean flag name set (alone, or =true).
+func (r *render) requireArg(d *appsv1.Deployment, name string) {
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if slices.Contains(c.Args, name) || slices.Contains(c.Args, name+"=true") {
+			return
+		}
+	}
+	r.errorf("Deployment %s: no %s argument", d.Name, name)
 }
 
 func (r *render) requireArgPrefix(d *appsv1.Deployment, prefix string) {

@@ -1,12 +1,14 @@
 package deploycheck
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -26,7 +28,6 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 	container := func(o objs, name string) *corev1.Container {
 		return &deployment(o, name).Spec.Template.Spec.Containers[0]
 	}
-	two := int32(2)
 	tests := []struct {
 		name    string
 		mutate  func(objs) objs
@@ -46,12 +47,57 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 			container(o, ExporterName).SecurityContext.Capabilities.Add = []corev1.Capability{"NET_ADMIN"}
 			return o
 		}, "capabilities must drop ALL"},
-		{"two exporters", func(o objs) objs { deployment(o, ExporterName).Spec.Replicas = &two; return o }, "replicas must be 1"},
-		{"rolling exporter", func(o objs) objs {
-			deployment(o, ExporterName).Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
+		{"one exporter", func(o objs) objs { one := int32(1); deployment(o, ExporterName).Spec.Replicas = &one; return o }, "replicas must be 2"},
+		{"recreated exporter", func(o objs) objs {
+			deployment(o, ExporterName).Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
 			return o
-		}, "strategy must be Recreate"},
-		{"no state file", func(o objs) objs { container(o, ExporterName).Args = container(o, ExporterName).Args[:3]; return o }, "no --remediation.state-file="},
+		}, "strategy must be RollingUpdate"},
+		{"no leader election", func(o objs) objs {
+			c := container(o, ExporterName)
+			c.Args = slices.DeleteFunc(c.Args, func(a string) bool { return a == "--leader-elect" })
+			return o
+		}, "no --leader-elect argument"},
+		{"exporter state in a file", func(o objs) objs {
+			c := container(o, ExporterName)
+			c.Args = append(c.Args, "--remediation.state-file=/tmp/s.json")
+			return o
+		}, "--remediation.state-file is one replica's"},
+		{"bridge state in a file", func(o objs) objs {
+			c := container(o, BridgeName)
+			c.Args = slices.DeleteFunc(c.Args, func(a string) bool { return a == "--state.kubernetes" })
+			return o
+		}, "no --state.kubernetes argument"},
+		{"bridge affinity", func(o objs) objs {
+			for _, x := range o {
+				if s, ok := x.(*corev1.Service); ok && s.Name == BridgeName {
+					s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+				}
+			}
+			return o
+		}, "no ClientIP affinity"},
+		{"extra verb", func(o objs) objs {
+			for _, x := range o {
+				if r, ok := x.(*rbacv1.Role); ok && r.Name == ExporterName {
+					r.Rules[1].Verbs = append(r.Rules[1].Verbs, "delete")
+				}
+			}
+			return o
+		}, "Role argocd-exporter: rules"},
+		{"lease renamed in the flags only", func(o objs) objs {
+			c := container(o, ExporterName)
+			for i, a := range c.Args {
+				if strings.HasPrefix(a, "--leader-elect-resource-name=") {
+					c.Args[i] = "--leader-elect-resource-name=other"
+				}
+			}
+			return o
+		}, "coordination.k8s.io/leases[other]: get"},
+		{"unbound exporter", func(o objs) objs {
+			return slices.DeleteFunc(o, func(x Object) bool { b, ok := x.(*rbacv1.RoleBinding); return ok && b.Name == ExporterName })
+		}, "automountServiceAccountToken must be false"},
+		{"token without a Role", func(o objs) objs {
+			return slices.DeleteFunc(o, func(x Object) bool { b, ok := x.(*rbacv1.RoleBinding); return ok && b.Name == BridgeName })
+		}, "no Role bound to ServiceAccount slack-bridge"},
 		{"no PDB", func(o objs) objs {
 			var out objs
 			for _, x := range o {
@@ -97,10 +143,10 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 			return o
 		}, "--argocd.ca-file points outside every volumeMount"},
 		{"volume with two sources", func(o objs) objs {
-			v := &deployment(o, ExporterName).Spec.Template.Spec.Volumes[1]
+			v := &deployment(o, BridgeName).Spec.Template.Spec.Volumes[1]
 			v.HostPath = &corev1.HostPathVolumeSource{Path: "/var/lib"}
 			return o
-		}, "volume state has 2 sources"},
+		}, "volume webhook-token has 2 sources"},
 		{"unknown Secret", func(o objs) objs {
 			deployment(o, ExporterName).Spec.Template.Spec.Volumes[0].Secret.SecretName = "argocd-monitor-secret"
 			return o

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 )
 
 // DefaultParams is the alert rules' params file (short `for` durations) the stack generates its
@@ -32,6 +34,10 @@ type Config struct {
 	// SimPort is the simulator's port when free (0 or taken: any free port). The demo asks for
 	// 8080, the argocdURL of DefaultParams, so the links in the alerts' descriptions work.
 	SimPort int
+
+	// ArgoCD, when set, is a real Argo CD the exporter watches instead of the simulator
+	// (the real-Argo-CD e2e); the simulator is not started then.
+	ArgoCD *ExternalArgoCD
 
 	Slack       Slack
 	Sim         SimTimings
@@ -54,6 +60,12 @@ type Slack struct {
 	Channel string
 }
 
+// ExternalArgoCD is an Argo CD API the stack does not run.
+type ExternalArgoCD struct {
+	URL   string // API base, e.g. http://127.0.0.1:PORT
+	Token string // the exporter's API token (written to a file for it)
+}
+
 // SimTimings scale the simulator's story.
 type SimTimings struct {
 	DegradeAfter, SyncPickup, SyncDuration time.Duration
@@ -74,6 +86,10 @@ var (
 
 // Stack is a running stack.
 type Stack struct {
+	// ArgoCDURL is the Argo CD API the exporter watches: the simulator's SimURL, or
+	// Config.ArgoCD's URL.
+	ArgoCDURL string
+	// SimURL is empty when Config.ArgoCD is set.
 	SimURL, ExporterURL, BridgeURL, PrometheusURL, AlertmanagerURL string
 	// SlackURL is the fake Slack's base URL (bot mode only).
 	SlackURL string
@@ -86,7 +102,9 @@ type Stack struct {
 	// SigningSecret signs clicks on the bridge's buttons (Click).
 	SigningSecret string
 
-	procs []*proc
+	procs []*proc.Proc
+	// ready is each process's readiness URL, for restarts.
+	ready map[string]string
 }
 
 // Names of the processes, also their log file names (<name>.log in Work).
@@ -138,11 +156,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	ports := make([]int, 6)
 	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
+		if ports[i], err = proc.FreePort(); err != nil {
 			return nil, fmt.Errorf("free port: %w", err)
 		}
 	}
-	if cfg.SimPort != 0 && portFree(cfg.SimPort) {
+	if cfg.SimPort != 0 && proc.PortFree(cfg.SimPort) {
 		ports[0] = cfg.SimPort
 	}
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
@@ -172,7 +190,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	gen := exec.CommandContext(ctx, "go", "-C", filepath.Join(cfg.Root, "tools"), "run", "./cmd/generate",
 		"-root", cfg.Root, "-params", cfg.Params, "-out", genDir)
 	gen.Env = append(os.Environ(), "GOWORK=off")
-	if err := runCmd(gen); err != nil {
+	if err := proc.Run(gen); err != nil {
 		return nil, err
 	}
 	promCfg := filepath.Join(work, "prometheus.yml")
@@ -184,17 +202,19 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	sim := cfg.Sim
-	if err := s.start(ctx, ProcSim, cfg.Bin.Sim, s.SimURL+"/api/version", "",
-		"--web.listen-address="+simAddr, "--auth.token-file="+argocdToken, "--apps="+strconv.Itoa(sim.Apps),
-		"--scenario.degrade-after="+sim.DegradeAfter.String(), "--scenario.sync-pickup="+sim.SyncPickup.String(),
-		"--scenario.sync-duration="+sim.SyncDuration.String()); err != nil {
+	s.ArgoCDURL = s.SimURL
+	if cfg.ArgoCD != nil {
+		s.SimURL, s.ArgoCDURL = "", cfg.ArgoCD.URL
+		if err := os.WriteFile(argocdToken, []byte(cfg.ArgoCD.Token+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	} else if err := s.startSim(ctx, cfg.Bin.Sim, cfg.Sim, simAddr, argocdToken); err != nil {
 		return nil, err
 	}
 
 	bridgeArgs := []string{
 		"--web.listen-address=" + bridgeAddr, "--webhook.token-file=" + bridgeToken,
-		"--links.argocd-url=" + s.SimURL, "--links.grafana-url=http://127.0.0.1:3000",
+		"--links.argocd-url=" + s.ArgoCDURL, "--links.grafana-url=http://127.0.0.1:3000",
 		"--slack.channel=" + cfg.Slack.Channel, "--slack.per-channel-interval=0",
 		"--state.file=" + filepath.Join(work, "bridge-state.json"),
 		"--config.file=" + bridgeConfig, "--slack.signing-secret-file=" + signingSecret,
@@ -227,7 +247,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		args                     []string
 	}{
 		{ProcExporter, cfg.Bin.Exporter, s.ExporterURL + "/-/ready", "", []string{
-			"--argocd.api=" + s.SimURL, "--argocd.token-file=" + argocdToken,
+			"--argocd.api=" + s.ArgoCDURL, "--argocd.token-file=" + argocdToken,
 			"--argocd.poll-interval=" + rem.Poll.String(), "--argocd.timeout=5s",
 			"--web.listen-address=" + exporterAddr,
 			"--remediation.grace=" + rem.Grace.String(), "--remediation.backoff=" + rem.Backoff.String(),
@@ -255,6 +275,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	return s, nil
 }
 
+func (s *Stack) startSim(ctx context.Context, bin string, sim SimTimings, addr, tokenFile string) error {
+	return s.start(ctx, ProcSim, bin, s.SimURL+"/api/version", "",
+		"--web.listen-address="+addr, "--auth.token-file="+tokenFile, "--apps="+strconv.Itoa(sim.Apps),
+		"--scenario.degrade-after="+sim.DegradeAfter.String(), "--scenario.sync-pickup="+sim.SyncPickup.String(),
+		"--scenario.sync-duration="+sim.SyncDuration.String())
+}
+
 // prepare creates the work directory and removes the data of a previous run.
 func (s *Stack) prepare() error {
 	if err := os.MkdirAll(filepath.Join(s.Work, "rules"), 0o755); err != nil {
@@ -269,19 +296,41 @@ func (s *Stack) prepare() error {
 }
 
 func (s *Stack) start(ctx context.Context, name, bin, readyURL, stdoutPath string, args ...string) error {
-	p, err := startProc(name, bin, args, s.LogPath(name), stdoutPath)
+	p, err := proc.Start(proc.Config{Name: name, Bin: bin, Args: args, LogPath: s.LogPath(name), StdoutPath: stdoutPath})
 	if err != nil {
 		return err
 	}
 	s.procs = append(s.procs, p)
-	return p.waitReady(ctx, readyURL, 60*time.Second)
+	if s.ready == nil {
+		s.ready = map[string]string{}
+	}
+	s.ready[name] = readyURL
+	return p.WaitReady(ctx, readyURL, 60*time.Second)
+}
+
+// Restart stops one process (SIGTERM, as a rollout would) and starts it again with the same
+// arguments, its log continued, and waits until it is ready.
+func (s *Stack) Restart(ctx context.Context, name string) error {
+	for i, p := range s.procs {
+		if p.Name != name {
+			continue
+		}
+		p.Stop(10 * time.Second)
+		q, err := p.Restart()
+		if err != nil {
+			return err
+		}
+		s.procs[i] = q
+		return q.WaitReady(ctx, s.ready[name], 60*time.Second)
+	}
+	return fmt.Errorf("restart %s: no such process", name)
 }
 
 // Exited returns the name of a process that has ended, or "" while all run.
 func (s *Stack) Exited() string {
 	for _, p := range s.procs {
-		if p.exited() {
-			return p.name
+		if p.Exited() {
+			return p.Name
 		}
 	}
 	return ""
@@ -291,7 +340,7 @@ func (s *Stack) Exited() string {
 // first, so Prometheus does not log scrape errors for the exporter going away.
 func (s *Stack) Stop() {
 	for i := len(s.procs) - 1; i >= 0; i-- {
-		s.procs[i].stop(5 * time.Second)
+		s.procs[i].Stop(5 * time.Second)
 	}
 	s.procs = nil
 }

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"io"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubetest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+)
+
+// TestReplicasShareGroups: two bot-mode replicas on one Kubernetes API. The
+// HA pair's two copies of the firing notification reach both at once; both
+// replicas restart; the resolved notification reaches each of them. Slack
+// sees one post, one update of it and one thread reply.
+func TestReplicasShareGroups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := slackfake.New("xoxb-1")
+		api := kubetest.New()
+		replica := func(id string) *Server {
+			cfg := testConfig(t, fake, io.Discard)
+			cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "#argocd"
+			groups, err := kubegroups.New(kubegroups.Config{Client: api.NewClient(), Namespace: "argocd-monitor", Identity: id,
+				ClaimTimeout: 2 * cfg.Deadline, ResolvedWindow: time.Hour, TTL: cfg.StateTTL, DedupeWindow: cfg.DedupeWindow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Groups = groups
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		deliverToBoth := func(a, b *Server, name string) {
+			var wg sync.WaitGroup
+			for _, s := range []*Server{a, b} {
+				wg.Go(func() {
+					if code, body := serve(s, payload(t, name)); code != 200 {
+						t.Errorf("%s: %d %s", name, code, body)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		deliverToBoth(replica("a"), replica("b"), "firing.json")
+		deliverToBoth(replica("a2"), replica("b2"), "resolved.json") // both restarted
+		reqs := fake.Messages()
+		if len(reqs) != 3 || reqs[0].Method != slackfake.MethodPost || reqs[1].Method != slackfake.MethodUpdate ||
+			reqs[1].TS != reqs[0].TS || reqs[2].ThreadTS != reqs[0].TS {
+			t.Fatalf("want one post, one update of it, one thread reply; got %+v", reqs)
+		}
+	})
+}

@@ -1,0 +1,59 @@
+package state
+
+import "context"
+
+// Groups is the state of the alert groups a bridge delivers, shared by every
+// replica that may receive a group's notifications: the file Store for one
+// replica, kubegroups for several.
+type Groups interface {
+	// Begin claims groupKey for one notification, key naming its content
+	// (dedupe.Key). Until the claim is done or aborted, the same group's
+	// notifications on other replicas wait for it.
+	Begin(ctx context.Context, groupKey, key string) (*Claim, error)
+}
+
+// Claim is one notification's hold on its group.
+type Claim struct {
+	// Entry is the group's live message when Found: update it.
+	Entry Entry
+	Found bool
+	// Duplicate: this very notification was delivered already (by another
+	// replica): acknowledge it without a Slack call. Done and Abort are no-ops.
+	Duplicate bool
+
+	done  func(ctx context.Context, e Entry, resolved bool) error
+	abort func(ctx context.Context)
+}
+
+// NewClaim is how a Groups implementation hands out a claim.
+func NewClaim(e Entry, found bool, done func(ctx context.Context, e Entry, resolved bool) error, abort func(ctx context.Context)) *Claim {
+	return &Claim{Entry: e, Found: found, done: done, abort: abort}
+}
+
+// Done records the delivered message; a resolved group's message is not
+// updated again, a later firing posts a new one.
+func (c *Claim) Done(ctx context.Context, e Entry, resolved bool) error {
+	if c.done == nil {
+		return nil
+	}
+	return c.done(ctx, e, resolved)
+}
+
+// Abort releases the claim after a failed delivery, so a retry may claim it.
+func (c *Claim) Abort(ctx context.Context) {
+	if c.abort != nil {
+		c.abort(ctx)
+	}
+}
+
+// Begin implements Groups for one replica: the dedupe window already holds
+// duplicates back, so a claim is just the current entry.
+func (s *Store) Begin(_ context.Context, groupKey, _ string) (*Claim, error) {
+	e, ok := s.Get(groupKey)
+	return NewClaim(e, ok, func(_ context.Context, e Entry, resolved bool) error {
+		if resolved {
+			return s.Delete(groupKey)
+		}
+		return s.Put(groupKey, e)
+	}, nil), nil
+}

@@ -1,0 +1,324 @@
+//go:build e2ereal
+
+package e2ereal
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/realargocd"
+)
+
+// projectedFields is the exporter's `fields` list (exporter/internal/argocd.ProjectedFields,
+// another module's internal package, so spelled out here).
+const projectedFields = "items.metadata.name,items.metadata.namespace,items.metadata.labels,items.metadata.annotations," +
+	"items.metadata.deletionTimestamp,items.spec,items.status.health,items.status.sync.status,items.status.sync.revision," +
+	"items.status.operationState.phase,items.status.operationState.startedAt,items.status.operationState.finishedAt,items.operation.sync"
+
+// target is one Argo CD API: the real one or the simulator, with the app names that play each
+// role there.
+type target struct {
+	name, url, token  string
+	running, deleting string // an app with an operation in progress; an app being deleted
+	project           string // the project of those two
+}
+
+// TestConformance sends the same requests to the real Argo CD and to argocdsim and compares
+// status codes, error bodies and response shapes. Differences that stay are listed in
+// docs/testing.md with the reason.
+func TestConformance(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	real := target{name: "argocd", url: env.argo.URL, token: env.monitorToken, running: realargocd.AppHookRunning, deleting: AppDeleting, project: "default"}
+	sim := startSim(t, ctx)
+
+	tests := []struct {
+		name          string
+		method, path  func(target) string
+		body          func(target) string
+		token         func(target) string
+		compareShapes bool
+	}{
+		{name: "list", method: get, path: fixed("/api/v1/applications"), compareShapes: true},
+		{name: "list projected", method: get, path: fixed("/api/v1/applications?fields=" + projectedFields), compareShapes: true},
+		{name: "get app", method: get, path: fixed("/api/v1/applications/healthy"), compareShapes: true},
+		{name: "get missing app", method: get, path: fixed("/api/v1/applications/no-such-app")},
+		{name: "get missing app in a project", method: get, path: fixed("/api/v1/applications/no-such-app?project=default")},
+		{name: "sync missing app", method: post, path: fixed("/api/v1/applications/no-such-app/sync"), body: fixed(`{"project":"default"}`)},
+		{name: "sync running app", method: post, path: func(tg target) string { return "/api/v1/applications/" + tg.running + "/sync" }, body: syncBody},
+		{name: "sync deleting app", method: post, path: func(tg target) string { return "/api/v1/applications/" + tg.deleting + "/sync" }, body: syncBody},
+		{name: "bad token", method: get, path: fixed("/api/v1/applications"), token: fixed("not-a-token")},
+		{name: "no token", method: get, path: fixed("/api/v1/applications"), token: fixed("")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var answers [2]answer
+			for i, tg := range []target{real, sim} {
+				token := tg.token
+				if tt.token != nil {
+					token = tt.token(tg)
+				}
+				body := ""
+				if tt.body != nil {
+					body = tt.body(tg)
+				}
+				status, b, err := argoRequest(ctx, tg.url, tt.method(tg), tt.path(tg), token, body)
+				if err != nil {
+					t.Fatalf("%s: %v", tg.name, err)
+				}
+				answers[i] = answer{status: status, body: b}
+			}
+			t.Logf("argocd: %d %s", answers[0].status, clip(answers[0].body))
+			t.Logf("sim:    %d %s", answers[1].status, clip(answers[1].body))
+			if answers[0].status != answers[1].status {
+				t.Errorf("status: argocd %d, sim %d", answers[0].status, answers[1].status)
+			}
+			if answers[0].status != http.StatusOK {
+				compareErrors(t, answers[0].body, answers[1].body)
+				return
+			}
+			if tt.compareShapes {
+				compareShapes(t, answers[0].body, answers[1].body)
+			}
+		})
+	}
+	t.Run("stream", func(t *testing.T) {
+		r, err := firstEvent(ctx, real)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := firstEvent(ctx, sim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp, sp := pathsOf(r, 3), pathsOf(s, 3)
+		for _, p := range []string{"result", "result.type", "result.application", "result.application.metadata", "result.application.status"} {
+			if !rp[p] || !sp[p] {
+				t.Errorf("stream event path %s: argocd %v, sim %v", p, rp[p], sp[p])
+			}
+		}
+	})
+}
+
+type answer struct {
+	status int
+	body   []byte
+}
+
+func get(target) string  { return http.MethodGet }
+func post(target) string { return http.MethodPost }
+func fixed(s string) func(target) string {
+	return func(target) string { return s }
+}
+func syncBody(tg target) string { return `{"project":"` + tg.project + `"}` }
+
+func clip(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+// compareErrors: Argo CD's error body is {"error","code","message"}; the code and the message
+// must match (the exporter classifies by both).
+func compareErrors(t *testing.T, real, sim []byte) {
+	t.Helper()
+	var r, s struct {
+		Code    *int    `json:"code"`
+		Message *string `json:"message"`
+		Error   *string `json:"error"`
+	}
+	if err := json.Unmarshal(real, &r); err != nil {
+		t.Logf("argocd error body is not JSON (%v): %s", err, clip(real))
+	}
+	if err := json.Unmarshal(sim, &s); err != nil {
+		t.Errorf("sim error body is not JSON (%v): %s", err, clip(sim))
+		return
+	}
+	if fmt.Sprint(deref(r.Code)) != fmt.Sprint(deref(s.Code)) {
+		t.Errorf("error code: argocd %v, sim %v", deref(r.Code), deref(s.Code))
+	}
+	if deref(r.Message) != deref(s.Message) {
+		t.Errorf("error message: argocd %q, sim %q", deref(r.Message), deref(s.Message))
+	}
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// compareShapes compares the paths of two answers two levels into each item (deeper paths
+// depend on the apps' data, which differ: the simulator's scenario is not this repository's
+// apps). A path only one side has fails the test unless shapeDifferences explains it.
+func compareShapes(t *testing.T, real, sim []byte) {
+	t.Helper()
+	var r, s map[string]any
+	if err := json.Unmarshal(real, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(sim, &s); err != nil {
+		t.Fatal(err)
+	}
+	depth := 2
+	if _, isList := r["items"]; !isList {
+		depth = 1
+	}
+	rp, sp := pathsOf(r, depth), pathsOf(s, depth)
+	for _, p := range sortedKeys(sp) {
+		if !rp[p] {
+			if why, ok := shapeDifferences[strings.TrimPrefix(p, "items[].")]; ok {
+				t.Logf("only the simulator sends %s: %s", p, why)
+				continue
+			}
+			t.Errorf("only the simulator sends %s", p)
+		}
+	}
+	for _, p := range sortedKeys(rp) {
+		if !sp[p] {
+			if why, ok := shapeDifferences[strings.TrimPrefix(p, "items[].")]; ok {
+				t.Logf("only Argo CD sends %s: %s", p, why)
+				continue
+			}
+			t.Errorf("only Argo CD sends %s", p)
+		}
+	}
+}
+
+// shapeDifferences are the differences that stay, with the reason (docs/testing.md lists them).
+var shapeDifferences = map[string]string{
+	"metadata.labels":                     "data: the simulator's apps carry labels, these apps none (Argo CD then sends null or nothing)",
+	"metadata.managedFields":              "Argo CD sends the Kubernetes object as stored; the exporter never reads managedFields",
+	"metadata.uid":                        "as stored in Kubernetes; not read by the exporter",
+	"metadata.resourceVersion":            "as stored in Kubernetes; not read by the exporter",
+	"metadata.finalizers":                 "data: only some apps carry finalizers",
+	"metadata.deletionTimestamp":          "data: only the app being deleted has one",
+	"metadata.deletionGracePeriodSeconds": "data: only the app being deleted has one",
+	"metadata.annotations":                "data: only opted-out apps are annotated",
+	"operation":                           "data: only apps with an operation requested",
+	"operation.initiatedBy":               "data: only apps with an operation requested",
+	"operation.retry":                     "data: only apps with an operation requested",
+	"operation.sync":                      "data: only apps with an operation requested",
+	"status.sourceHydrator":               "v3.2 sends an empty status.sourceHydrator for every app; the simulator leaves it out; unread",
+	"status.sync.revision":                "v3.2 does not project status.sync.revision (v3.5 does; the simulator follows v3.5)",
+	"status.observedAt":                   "deprecated field the simulator still sends, as older Argo CD versions did; unread",
+	"status.operationState":               "data: only apps that had an operation",
+	"status.conditions":                   "data: only apps with conditions",
+	"status.history":                      "data: only apps synced before",
+	"status.resources":                    "data: apps with resources",
+	"status.summary":                      "data",
+	"status.resourceHealthSource":         "data",
+	"status.controllerNamespace":          "set by the real controller, unread",
+	"status.reconciledAt":                 "data",
+	"status.sourceType":                   "data",
+	"status.sourceTypes":                  "data: multi-source apps only",
+	"spec.sources":                        "data: multi-source apps only",
+	"spec.source":                         "data: single-source apps",
+	"spec.syncPolicy":                     "data: only apps with a policy",
+}
+
+// pathsOf lists the dotted paths of a JSON value down to depth, arrays as [].
+func pathsOf(v any, depth int) map[string]bool {
+	out := map[string]bool{}
+	var walk func(prefix string, v any, d int)
+	walk = func(prefix string, v any, d int) {
+		if d > depth {
+			return
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			for k, c := range x {
+				p := k
+				if prefix != "" {
+					p = prefix + "." + k
+				}
+				out[p] = true
+				walk(p, c, d+1)
+			}
+		case []any:
+			for _, c := range x {
+				walk(prefix+"[]", c, d)
+			}
+		}
+	}
+	walk("", v, 0)
+	return out
+}
+
+// firstEvent reads the first line of the application stream (no SSE: one JSON object a line).
+func firstEvent(ctx context.Context, tg target) (any, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tg.url+"/api/v1/stream/applications", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tg.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s stream: %d", tg.name, resp.StatusCode)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			var v any
+			err := json.Unmarshal([]byte(line), &v)
+			return v, err
+		}
+	}
+	return nil, fmt.Errorf("%s stream: no event (%v)", tg.name, sc.Err())
+}
+
+// startSim starts argocd-sim with a running operation on "healthy" and "opted-out" being
+// deleting, the roles the real apps play.
+func startSim(t *testing.T, ctx context.Context) target {
+	t.Helper()
+	dir := t.TempDir()
+	port, err := proc.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	tokenFile := filepath.Join(dir, "token")
+	p, err := proc.Start(proc.Config{Name: "argocd-sim", Bin: env.bins.Sim, LogPath: filepath.Join(dir, "sim.log"), Args: []string{
+		"--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--auth.token-file=" + tokenFile,
+		"--scenario.sync-pickup=1h", // an accepted sync stays in progress
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(5 * time.Second) })
+	if err := p.WaitReady(ctx, url+"/api/version", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := target{name: "sim", url: url, token: strings.TrimSpace(string(tok)), running: "healthy", deleting: "opted-out", project: "demo"}
+	if status, b, err := argoRequest(ctx, url, http.MethodPost, "/api/v1/applications/healthy/sync", sim.token, `{"project":"demo"}`); err != nil || status != http.StatusOK {
+		t.Fatalf("start an operation on the sim: %d %s %v", status, b, err)
+	}
+	if status, b, err := argoRequest(ctx, url, http.MethodPost, "/sim/apps/opted-out/state", "", `{"deleting":true}`); err != nil || status != http.StatusNoContent {
+		t.Fatalf("sim deleting: %d %s %v", status, b, err)
+	}
+	return sim
+}
