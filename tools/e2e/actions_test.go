@@ -10,12 +10,14 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
-// click presses the button whose action ID starts with prefix on message m, as user.
+// click presses the button whose action ID starts with prefix on message m (as its latest
+// version shows it), as user.
 func (e *e2e) click(m stack.SlackRequest, prefix, user string) {
 	e.t.Helper()
-	b, ok := stack.FindButton(m.Attach, prefix)
+	shown := e.latest(m).Attach
+	b, ok := stack.FindButton(shown, prefix)
 	if !ok {
-		e.t.Fatalf("no %s button on the message:\n%s", prefix, m.Attach)
+		e.t.Fatalf("no %s button on the message:\n%s", prefix, shown)
 	}
 	code, err := e.st.Click(e.ctx, stack.Click{User: user, Channel: m.ChannelID, TS: m.TS, Button: b})
 	if err != nil || code != 200 {
@@ -48,7 +50,7 @@ func (e *e2e) stuckSyncCalls() int {
 // audit reply, no sync.
 func (e *e2e) refusedResumeChangesNothing() {
 	e.t.Helper()
-	m := e.posts(paused, "stuck")[0]
+	m := e.stuckPost()
 	e.click(m, "resume_sync", "U0STRANGER")
 	e.threadReply(m, "refused Resume: audit reply in the thread", "refused")
 	e.eventually("refused Resume: ephemeral explanation", 10*time.Second, func() (bool, string) {
@@ -70,7 +72,7 @@ func (e *e2e) refusedResumeChangesNothing() {
 // (still stuck) paused again.
 func (e *e2e) resumeGivesExactlyOneMoreSync() {
 	e.t.Helper()
-	m := e.posts(paused, "stuck")[0]
+	m := e.stuckPost()
 	e.click(m, "resume_sync", stack.ActionsUser)
 	e.threadReply(m, "Resume: audit reply with the exporter's answer", "resumed auto-sync remediation of argocd/stuck")
 	e.eventually("Resume: one more sync call for stuck", 20*time.Second, func() (bool, string) {
@@ -92,8 +94,8 @@ func (e *e2e) resumeGivesExactlyOneMoreSync() {
 	}
 	e.stuckSyncs = 4
 	e.expectValue(`argocd_monitor_app_remediation_paused{name="stuck"}`, 1, 5*time.Second)
-	if p := e.posts(paused, "stuck"); len(p) != 1 {
-		e.t.Fatalf("%d top-level posts for the stuck pause group after Resume, want 1 (no flapping)", len(p))
+	if p := e.posts("argocd/stuck"); len(p) != 1 {
+		e.t.Fatalf("%d top-level posts for the stuck app after Resume, want 1 (no flapping)", len(p))
 	}
 }
 
@@ -101,7 +103,11 @@ func (e *e2e) resumeGivesExactlyOneMoreSync() {
 // group's next notification (its resolution) never reaches Slack.
 func (e *e2e) silenceStopsTheNextNotification() {
 	e.t.Helper()
-	m := e.posts(degraded, "argocd/opted-out")[0]
+	p := e.posts("argocd/opted-out")
+	if len(p) != 1 {
+		e.t.Fatalf("%d top-level posts for opted-out, want 1", len(p))
+	}
+	m := p[0]
 	e.click(m, "silence_1h", "U0SOMEONE")
 	e.threadReply(m, "Silence 1h: audit reply", "silenced this group for 1h")
 	e.eventually("Alertmanager reports the silence active", 10*time.Second, func() (bool, string) {

@@ -382,20 +382,25 @@ func (e *realE2E) leftAlone() {
 }
 
 // ArgoCDAppRemediationPaused for the failing app reaches Slack through Prometheus, Alertmanager
-// and the bridge.
+// and the bridge: in the app's one message (posted, or updated when the pause joins the app's
+// group), whose Why carries Argo CD's own operation message, read through the exporter's API.
 func (e *realE2E) pausedReachesSlack() {
 	e.t.Helper()
-	e.eventually("Slack message for the failing app's pause", 2*time.Minute, func() (bool, string) {
+	e.eventually("Slack message for the failing app's pause, with Argo CD's message", 2*time.Minute, func() (bool, string) {
 		reqs, err := e.st.SlackRequests(e.ctx)
 		if err != nil {
 			return false, err.Error()
 		}
+		last := ""
 		for _, m := range reqs {
-			if m.Method == "chat.postMessage" && m.Result == "ok" && strings.Contains(m.Content(), paused) && strings.Contains(m.Content(), realargocd.AppFailing) {
-				return true, ""
+			if m.Result == "ok" && m.ThreadTS == "" && strings.Contains(m.Content(), paused) && strings.Contains(m.Content(), realargocd.AppFailing) {
+				if strings.Contains(m.Content(), realargocd.FailingMessage) && strings.Contains(m.Content(), "tried 3 times") {
+					return true, ""
+				}
+				last = m.Content()
 			}
 		}
-		return false, fmt.Sprintf("%d requests, none for the pause", len(reqs))
+		return false, fmt.Sprintf("%d requests, none for the pause with Argo CD's message %q; last: %s", len(reqs), realargocd.FailingMessage, last)
 	})
 }
 

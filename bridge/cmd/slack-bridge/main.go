@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
@@ -85,6 +86,12 @@ type CLI struct {
 	Dedupe     struct {
 		Window time.Duration `name:"window" default:"2m" env:"BRIDGE_DEDUPE_WINDOW" help:"Acknowledge an identical notification within this window without posting; 0 turns it off."`
 	} `embed:"" prefix:"dedupe."`
+	Enrich struct {
+		ExporterURL string        `name:"exporter-url" env:"BRIDGE_ENRICH_EXPORTER_URL" help:"The exporter's base URL (e.g. http://argocd-exporter:9797); set: messages about Argo CD apps get a \"Why\" part from its /api/v1/apps API."`
+		TokenFile   string        `name:"token-file" env:"BRIDGE_ENRICH_TOKEN_FILE" help:"File holding the exporter's --api.token-file token; re-read on every request."`
+		Budget      time.Duration `name:"budget" default:"2500ms" env:"BRIDGE_ENRICH_BUDGET" help:"Time for all of one notification's questions to the exporter (at most half of --slack.deadline); a late answer is left out and the message says so."`
+		MaxApps     int           `name:"max-apps" default:"10" env:"BRIDGE_ENRICH_MAX_APPS" help:"Apps of one notification that get detail; the rest are counted."`
+	} `embed:"" prefix:"enrich."`
 	Version kong.VersionFlag `help:"Print version and exit."`
 }
 
@@ -167,7 +174,7 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 		dest = server.RedactURL(cfg.WebhookURL())
 	}
 	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
-		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil,
+		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil, "enrich", cfg.Enrich != nil,
 		"slack_actions", cfg.Interactive(), "socket_mode", cfg.AppToken != nil, "alertmanager", cfg.Silencer != nil, "exporter", cfg.Remediator != nil)
 	flags := &web.FlagConfig{WebListenAddresses: &cli.Web.ListenAddress, WebSystemdSocket: new(bool), WebConfigFile: &cli.Web.ConfigFile}
 	return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ServeMultiple(listeners, h, flags, logger) })
@@ -230,6 +237,13 @@ func configure(cli *CLI, env func(string) (string, bool), logger *slog.Logger) (
 		Deadline: cli.Slack.Deadline, AttemptTimeout: cli.Slack.RequestTimeout,
 		PerChannelInterval: cli.Slack.PerChannelInterval, DedupeWindow: cli.Dedupe.Window,
 		StateFile: cli.State.File, StateTTL: cli.State.TTL,
+	}
+	if cli.Enrich.ExporterURL != "" {
+		if cli.Enrich.TokenFile == "" {
+			return cfg, errors.New("--enrich.exporter-url needs --enrich.token-file (the exporter's --api.token-file token)")
+		}
+		cfg.Enrich = &enrich.Config{URL: cli.Enrich.ExporterURL, TokenFile: cli.Enrich.TokenFile, MaxApps: cli.Enrich.MaxApps}
+		cfg.EnrichBudget = cli.Enrich.Budget
 	}
 	routeURLs := false
 	for _, r := range router.Routes() {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/slack-go/slack"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 )
 
@@ -59,6 +60,8 @@ type Options struct {
 	// instead of the Silence link, and shows Status.
 	Interactive bool
 	Status      Status
+	// Why is the exporter's detail about the notification's apps (nil: enrichment off).
+	Why *enrich.Result
 }
 
 // Field is a title/value pair from a route's template override.
@@ -97,7 +100,7 @@ func (m *Message) WebhookMessage() *slack.WebhookMessage {
 
 // Render builds the message for one notification.
 func Render(n *notification.Message, ov Overrides, opt Options) *Message {
-	r := &renderer{n: n, opt: opt, now: time.Now()}
+	r := &renderer{n: n, opt: opt, now: time.Now(), whyShown: map[string]bool{}}
 	return r.render(ov)
 }
 
@@ -108,6 +111,9 @@ type renderer struct {
 	body   []slack.Block
 	used   int // runes of block text so far
 	blocks int
+	// whyShown: apps whose Why was considered; whyAdded: how many made it into the message.
+	whyShown map[string]bool
+	whyAdded int
 }
 
 func (r *renderer) render(ov Overrides) *Message {
@@ -181,6 +187,10 @@ func (r *renderer) alerts() int {
 			}
 		}
 	}
+	apps := 0
+	if r.opt.Why != nil {
+		apps = r.appCount()
+	}
 	shown := 0
 	for _, i := range order {
 		a := r.n.Alerts[i]
@@ -205,6 +215,7 @@ func (r *renderer) alerts() int {
 		if actions != nil {
 			r.add(actions)
 		}
+		r.addWhy(a, apps)
 		shown++
 	}
 	return shown
@@ -366,6 +377,7 @@ func (r *renderer) tail(shown int, custom bool) {
 	if r.n.NotificationReason != "" {
 		items = append(items, mrkdwn("*Reason:* "+escapeTruncate(r.n.NotificationReason, maxContextItem)))
 	}
+	items = append(items, r.whyContext()...)
 	if len(items) > 0 {
 		r.add(slack.NewContextBlock("", items...))
 	}
@@ -420,6 +432,10 @@ func (r *renderer) alertName() string {
 	name := r.n.Alerts[0].Labels["alertname"]
 	for _, a := range r.n.Alerts[1:] {
 		if a.Labels["alertname"] != name {
+			// A group by app (group_by: [namespace, name]) is titled by its app.
+			if ns, app := r.n.CommonLabels["namespace"], r.n.CommonLabels["name"]; ns != "" && app != "" {
+				return ns + "/" + app
+			}
 			return "several alerts"
 		}
 	}

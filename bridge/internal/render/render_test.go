@@ -108,30 +108,35 @@ func TestGolden(t *testing.T) {
 				if tc.opt != nil {
 					opt = *tc.opt
 				}
-				msg := Render(tc.msg, tc.ov, opt)
-				if err := CheckLimits(msg); err != nil {
-					t.Fatalf("limits: %v", err)
-				}
-				got, err := json.MarshalIndent(msg.WebhookMessage(), "", "  ")
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, '\n')
-				path := filepath.Join("testdata", tc.name+".golden.json")
-				if *update {
-					if err := os.WriteFile(path, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatalf("%v (run with -update)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("rendered JSON differs from %s (run with -update and review the diff):\n%s", path, got)
-				}
+				checkGolden(t, tc.name, Render(tc.msg, tc.ov, opt))
 			})
 		})
+	}
+}
+
+// checkGolden checks msg against Slack's limits and testdata/<name>.golden.json (-update rewrites it).
+func checkGolden(t *testing.T, name string, msg *Message) {
+	t.Helper()
+	if err := CheckLimits(msg); err != nil {
+		t.Fatalf("limits: %v", err)
+	}
+	got, err := json.MarshalIndent(msg.WebhookMessage(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("rendered JSON differs from %s (run with -update and review the diff):\n%s", path, got)
 	}
 }
 

@@ -183,7 +183,7 @@ func (r *Route) prepare(i int, dir string, tmpl *template.Template) error {
 	// Execute every template once against sample data: a template that cannot parse or run fails
 	// at start-up rather than when the first alert arrives.
 	for what, text := range r.templates() {
-		if _, err := tmpl.ExecuteTextString(text, sampleData()); err != nil {
+		if _, err := tmpl.ExecuteTextString(text, sampleTemplateData()); err != nil {
 			return fmt.Errorf("%s: %s template: %w", r.where(i), what, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 )
@@ -80,14 +81,20 @@ func (rt *Router) Match(ls map[string]string) *Route {
 // Overrides executes the route's templates against the notification. A template that fails at
 // run time is reported and left out, so the built-in rendering still delivers the alert.
 func (rt *Router) Overrides(r *Route, m *notification.Message) (render.Overrides, error) {
-	data := &m.Data
+	return rt.OverridesWithWhy(r, m, nil)
+}
+
+// OverridesWithWhy is Overrides with the exporter's app detail available to the templates as
+// .Why (see TemplateData).
+func (rt *Router) OverridesWithWhy(r *Route, m *notification.Message, why *enrich.Result) (render.Overrides, error) {
+	td := newTemplateData(&m.Data, why)
 	var ov render.Overrides
 	var firstErr error
 	run := func(text string) string {
 		if text == "" {
 			return ""
 		}
-		out, err := rt.tmpl.ExecuteTextString(text, data)
+		out, err := rt.tmpl.ExecuteTextString(text, td)
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("route %s: %w", r.Name, err)
 		}

@@ -10,6 +10,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
@@ -30,10 +31,11 @@ type recent struct {
 
 type recentEntry struct {
 	msg *notification.Message
+	why *enrich.Result
 	at  time.Time
 }
 
-func (r *recent) put(m *notification.Message) {
+func (r *recent) put(m *notification.Message, why *enrich.Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -44,29 +46,29 @@ func (r *recent) put(m *notification.Message) {
 			}
 		}
 	}
-	r.m[render.GroupID(m.GroupKey)] = recentEntry{msg: m, at: now}
+	r.m[render.GroupID(m.GroupKey)] = recentEntry{msg: m, why: why, at: now}
 }
 
-func (r *recent) get(group string) (*notification.Message, bool) {
+func (r *recent) get(group string) (recentEntry, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e, ok := r.m[group]
 	if !ok || (r.ttl > 0 && r.now().Sub(e.at) > r.ttl) {
-		return nil, false
+		return recentEntry{}, false
 	}
-	return e.msg, true
+	return e, true
 }
 
 // groups is the actions' view of the pipeline: a group's firing alerts and its re-rendering.
 type groups struct{ p *pipeline }
 
 func (g groups) Alerts(group string) ([]map[string]string, bool) {
-	m, ok := g.p.recent.get(group)
+	e, ok := g.p.recent.get(group)
 	if !ok {
 		return nil, false
 	}
 	var out []map[string]string
-	for _, a := range m.Alerts {
+	for _, a := range e.msg.Alerts {
 		if a.Status == "firing" {
 			out = append(out, a.Labels)
 		}
@@ -75,11 +77,11 @@ func (g groups) Alerts(group string) ([]map[string]string, bool) {
 }
 
 func (g groups) Render(group string, st render.Status) (*render.Message, bool) {
-	m, ok := g.p.recent.get(group)
+	e, ok := g.p.recent.get(group)
 	if !ok {
 		return nil, false
 	}
-	return g.p.renderWith(m, st), true
+	return g.p.renderWith(e.msg, e.why, st), true
 }
 
 // Interactive reports whether the Slack actions are on: bot or console mode, and a way to

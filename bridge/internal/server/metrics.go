@@ -4,6 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 )
 
 const namespace = "argocd_monitor_bridge"
@@ -18,6 +20,7 @@ type Metrics struct {
 	SlackDuration *prometheus.HistogramVec
 	Actions       *prometheus.CounterVec
 	Interactions  *prometheus.CounterVec
+	Enrich        *enrich.Metrics
 }
 
 // NewMetrics builds the registry the binary serves on /metrics (tests build the same one).
@@ -53,7 +56,9 @@ func NewMetrics() *Metrics {
 			Namespace: namespace, Name: "interactions_total",
 			Help: "Slack interaction payloads received, by way (http, socket_mode) and result (accepted, ignored, unauthorized, invalid).",
 		}, []string{"via", "result"}),
+		Enrich: enrich.NewMetrics(),
 	}
+	m.Registry.MustRegister(m.Enrich.Collectors()...)
 	m.Registry.MustRegister(
 		versioncollector.NewCollector(namespace),
 		collectors.NewGoCollector(),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
@@ -27,20 +28,26 @@ type pipeline struct {
 	logger    *slog.Logger
 	// deadline bounds the whole notification, a wait for a duplicate in flight included.
 	deadline time.Duration
+	// enricher (nil: off) asks the exporter about the apps, within enrichBudget.
+	enricher     *enrich.Enricher
+	enrichBudget time.Duration
+	// changes makes a group's thread reply say which alerts came and went.
+	changes *changes
 	// actions and recent are set when the Slack actions are on (actions.go).
 	actions actions.Store
 	recent  *recent
 }
 
-// renderWith renders m on its route with the action status st (Slack actions on).
-func (p *pipeline) renderWith(m *notification.Message, st render.Status) *render.Message {
+// renderWith renders m on its route with the exporter's detail and the action status st.
+func (p *pipeline) renderWith(m *notification.Message, why *enrich.Result, st render.Status) *render.Message {
 	rt := p.router.Match(m.MatchLabels())
-	ov, err := p.router.Overrides(rt, m)
+	ov, err := p.router.OverridesWithWhy(rt, m, why)
 	if err != nil {
 		// A broken template must not lose the alert: what rendered is used, the rest is built in.
 		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
 	}
 	opt := p.render
+	opt.Why = why
 	if p.actions != nil {
 		opt.Interactive, opt.Status = true, st
 	}
@@ -61,11 +68,17 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		p.logger.Debug("duplicate notification acknowledged", "group_key", m.GroupKey, "route", rt.Name)
 		return nil
 	}
+	why := p.enrich(ctx, m)
 	var st render.Status
 	if p.actions != nil {
 		st = p.actions.Get(render.GroupID(m.GroupKey)).Status(time.Now())
 	}
-	msg := p.renderWith(m, st)
+	msg := p.renderWith(m, why, st)
+	if note := p.changes.describe(m); note != "" && m.Resolved() {
+		msg.Reply += "\n" + note
+	} else if note != "" {
+		msg.Reply = note
+	}
 	target := slack.Target{Route: rt.Name, Channel: rt.Channel, WebhookURL: rt.WebhookURL()}
 	if target.Channel == "" {
 		target.Channel = p.channel
@@ -84,10 +97,26 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	if err != nil {
 		return err
 	}
+	p.changes.delivered(m)
 	if p.recent != nil {
-		p.recent.put(m)
+		p.recent.put(m, why)
 	}
 	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
 	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
 	return nil
+}
+
+// enrich asks the exporter about the notification's apps within the enrichment budget, which
+// leaves the rest of the deadline to Slack; nil when enrichment is off.
+func (p *pipeline) enrich(ctx context.Context, m *notification.Message) *enrich.Result {
+	if p.enricher == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.enrichBudget)
+	defer cancel()
+	why := p.enricher.Enrich(ctx, m.Alerts)
+	if why.Status != enrich.ResultOK {
+		p.logger.Debug("notification enrichment incomplete", "group_key", m.GroupKey, "result", why.Status, "problem", why.Problem)
+	}
+	return why
 }

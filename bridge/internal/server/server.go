@@ -22,6 +22,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
@@ -74,6 +75,9 @@ type Config struct {
 	AppToken      func() string
 	Silencer      actions.Silencer
 	Remediator    actions.Remediator
+	// Enrich turns on the "Why" part: the exporter's read API is asked about each app.
+	Enrich       *enrich.Config
+	EnrichBudget time.Duration // time for all of one notification's questions
 
 	// HTTPClient talks to Slack (nil: slack.NewHTTPClient over the default transport).
 	HTTPClient *http.Client
@@ -133,6 +137,9 @@ func (c *Config) Validate() error {
 	if c.AppToken != nil && c.Mode != ModeBot {
 		return errors.New("socket mode (app token) needs bot mode")
 	}
+	if c.Enrich != nil && (c.EnrichBudget <= 0 || c.EnrichBudget > c.Deadline/2) {
+		return fmt.Errorf("--enrich.budget %s: must be positive and at most half of --slack.deadline (%s), so Slack keeps the rest", c.EnrichBudget, c.Deadline)
+	}
 	return nil
 }
 
@@ -183,16 +190,26 @@ func New(cfg Config) (*Server, error) {
 	deliverer := slack.NewDeliverer(transport, store, slack.NewPacer(cfg.PerChannelInterval), slack.Options{
 		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Logger: cfg.Logger,
 	}, s.metrics.SlackRequests, s.metrics.SlackDuration)
+	var enricher *enrich.Enricher
+	if cfg.Enrich != nil {
+		var err error
+		if enricher, err = enrich.New(*cfg.Enrich, s.metrics.Enrich); err != nil {
+			return nil, fmt.Errorf("--enrich.exporter-url: %w", err)
+		}
+	}
 	p := &pipeline{
-		router:    cfg.Router,
-		dedupe:    dedupe.New(cfg.DedupeWindow),
-		deliverer: deliverer,
-		render:    render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL},
-		channel:   cfg.Channel,
-		webhook:   cfg.WebhookURL,
-		metrics:   s.metrics,
-		logger:    cfg.Logger,
-		deadline:  cfg.Deadline,
+		enricher:     enricher,
+		enrichBudget: cfg.EnrichBudget,
+		changes:      newChanges(cfg.StateTTL, time.Now),
+		router:       cfg.Router,
+		dedupe:       dedupe.New(cfg.DedupeWindow),
+		deliverer:    deliverer,
+		render:       render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL},
+		channel:      cfg.Channel,
+		webhook:      cfg.WebhookURL,
+		metrics:      s.metrics,
+		logger:       cfg.Logger,
+		deadline:     cfg.Deadline,
 	}
 	for _, r := range cfg.Router.Routes() {
 		for _, st := range []string{"firing", "resolved"} {

@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/appapi"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
@@ -48,6 +49,7 @@ type CLI struct {
 	Remediation RemediationFlags `embed:"" prefix:"remediation."`
 	WriteAPI    WriteAPIFlags    `embed:"" prefix:"api."`
 	Kube        KubeFlags        `embed:""`
+	API         APIFlags         `embed:"" prefix:"api."`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 }
@@ -75,6 +77,14 @@ type WebFlags struct {
 	ConfigFile    string   `name:"config.file" env:"WEB_CONFIG_FILE" placeholder:"PATH" help:"exporter-toolkit web config file (TLS, basic auth)."`
 	SystemdSocket bool     `name:"systemd-socket" env:"WEB_SYSTEMD_SOCKET" help:"Use systemd socket activation listeners instead of port listeners (Linux only)."`
 	TelemetryPath string   `name:"telemetry-path" env:"WEB_TELEMETRY_PATH" default:"/metrics" help:"Path under which to expose metrics."`
+}
+
+// APIFlags configure the read API the bridge asks for an app's detail.
+type APIFlags struct {
+	TokenFile   string        `name:"token-file" env:"API_TOKEN_FILE" placeholder:"PATH" help:"File holding the Bearer token callers of /api/v1/apps/... must send; re-read when it changes. Unset: the API is off."`
+	CacheTTL    time.Duration `name:"cache-ttl" env:"API_CACHE_TTL" default:"15s" help:"How long an app's answer is served from memory."`
+	Budget      time.Duration `name:"budget" env:"API_BUDGET" default:"2s" help:"Time Argo CD gets to answer for one app; what is late is reported in the answer's errors."`
+	Concurrency int           `name:"concurrency" env:"API_CONCURRENCY" default:"4" help:"Calls to Argo CD in flight for the API, across all requests."`
 }
 
 // LogFlags configure the slog logger.
@@ -128,7 +138,7 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	}
 	defer closeAll(listeners)
 	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode,
-		"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile)
+		"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile, "app_api", ex.appAPI != nil)
 	if cli.ArgoCD.InsecureSkipVerify {
 		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 	}
@@ -156,6 +166,7 @@ type exporter struct {
 	poller      *poller.Poller
 	remediation *remediate.Engine
 	kube        kube
+	appAPI      *appapi.API // nil: the read API is off
 	// gatherer is what /metrics serves: reg plus the app collector, which
 	// stays out of reg so a 10k-app scrape skips the registry's per-series
 	// checks (see collector.Collector.Gather).
@@ -244,11 +255,45 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		engine,
 		k.collector(),
 	)
-	write, err := newWriteAPI(cli.WriteAPI, engine, reg, logger)
-	if err != nil {
+	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p))}
+	if ex.write, err = newWriteAPI(cli.WriteAPI, engine, reg, logger); err != nil {
 		return nil, err
 	}
-	return &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p)), write: write}, nil
+	if cli.API.TokenFile != "" {
+		if ex.appAPI, err = newAppAPI(cli.API, client, p, engine, reg, logger); err != nil {
+			return nil, err
+		}
+	}
+	return ex, nil
+}
+
+// newAppAPI builds the read API. Apps the last poll did not see get a 404
+// without a call to Argo CD; before the first poll every name is asked.
+func newAppAPI(f APIFlags, client *argocd.Client, p *poller.Poller, engine *remediate.Engine, reg *prometheus.Registry, logger *slog.Logger) (*appapi.API, error) {
+	if f.CacheTTL <= 0 || f.Budget <= 0 || f.Concurrency < 1 {
+		return nil, errors.New("--api.cache-ttl and --api.budget must be positive, --api.concurrency at least 1")
+	}
+	tok, err := argocd.NewFileToken(f.TokenFile)
+	if err != nil {
+		return nil, fmt.Errorf("--api.token-file: %w", err)
+	}
+	requests := appapi.NewRequestCounter()
+	reg.MustRegister(requests)
+	return appapi.New(appapi.Config{
+		Token: tok, CacheTTL: f.CacheTTL, Budget: f.Budget, Concurrency: f.Concurrency, Logger: logger,
+		Project: func(ns, name string) (string, bool) {
+			snap := p.Snapshot()
+			if snap.Apps == nil {
+				return "", true
+			}
+			for i := range snap.Apps {
+				if a := &snap.Apps[i]; a.Name == name && a.Namespace == ns {
+					return a.Project, true
+				}
+			}
+			return "", false
+		},
+	}, client, engine, requests)
 }
 
 // newHandler routes /metrics, the health endpoints and the landing page.
@@ -274,6 +319,9 @@ func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog
 		}
 		_, _ = fmt.Fprintln(w, "Ready")
 	})
+	if ex.appAPI != nil {
+		mux.Handle(appapi.Pattern, ex.appAPI)
+	}
 	if f.TelemetryPath != "/" && f.TelemetryPath != "" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "Argo CD Monitor exporter",

@@ -212,7 +212,7 @@ func fixtures() [][]byte {
 func TestMetricFamilies(t *testing.T) {
 	srv := argocdsim.NewServer(token, fixtures()...)
 	defer srv.Close()
-	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--remediation.grace=0s")
+	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--remediation.grace=0s", "--api.token-file="+tokenFile(t, "api-token"))
 	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler)) // registers the handler's own metrics, as run does
 	ctx := context.Background()
 	if err := ex.poller.Poll(ctx); err != nil {
@@ -409,5 +409,44 @@ func TestRunServesAndDrains(t *testing.T) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("run did not return after cancel")
+	}
+}
+
+// The read API is off by default, and with --api.token-file it answers the
+// bridge's token only, 404 for apps the last poll did not see.
+func TestAppAPI(t *testing.T) {
+	srv := argocdsim.NewServer(token, fixtures()...)
+	defer srv.Close()
+	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token))
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/apps/argocd/my-app-4", nil))
+	if rec.Code == http.StatusOK || rec.Code == http.StatusUnauthorized {
+		t.Fatalf("API off by default, got %d", rec.Code)
+	}
+
+	cli, reg, ex, _ = newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--api.token-file="+tokenFile(t, "api-token"))
+	h = newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
+	if err := ex.poller.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, auth string
+		want       int
+	}{
+		{"/api/v1/apps/argocd/my-app-4", "", http.StatusUnauthorized},
+		{"/api/v1/apps/argocd/my-app-4", "Bearer " + token, http.StatusUnauthorized}, // the Argo CD token is not the API's
+		{"/api/v1/apps/argocd/my-app-4", "Bearer api-token", http.StatusOK},
+		{"/api/v1/apps/argocd/no-such-app", "Bearer api-token", http.StatusNotFound},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s with %q: %d, want %d: %s", tc.path, tc.auth, rec.Code, tc.want, rec.Body)
+		}
 	}
 }

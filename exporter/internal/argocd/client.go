@@ -130,7 +130,7 @@ func (m tokenManager) Fetch(context.Context, string) (string, error) { return m.
 func NewRequestCounter() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "argocd_monitor_api_requests_total",
-		Help: "Requests to the Argo CD API by endpoint (list, get, sync) and code (HTTP status, timeout or error).",
+		Help: "Requests to the Argo CD API by endpoint (list, get, sync, resource_tree, events, revision_metadata) and code (HTTP status, timeout or error).",
 	}, []string{"endpoint", "code"})
 }
 

@@ -58,6 +58,9 @@ func (s *Sim) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/applications/{name}", s.authed(s.handleGet))
 	api.HandleFunc("POST /api/v1/applications/{name}/sync", s.authed(s.handleSync))
 	api.HandleFunc("GET /api/v1/stream/applications", s.authed(s.handleWatch))
+	api.HandleFunc("GET /api/v1/applications/{name}/resource-tree", s.authed(s.handleResourceTree))
+	api.HandleFunc("GET /api/v1/applications/{name}/events", s.authed(s.handleEvents))
+	api.HandleFunc("GET /api/v1/applications/{name}/revisions/{revision}/metadata", s.authed(s.handleRevisionMetadata))
 	api.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, codeNotFound, "Not Found")
 	})

@@ -189,7 +189,9 @@ func (e *Engine) Observe(ctx context.Context, apps []argocd.App, now time.Time) 
 				e.log.Error("remediation syncs skipped: attempts could not be recorded", "apps", len(jobs))
 				e.mu.Lock()
 				for _, j := range jobs {
-					e.cfg.transition(j.st, event{kind: evAnswer, ans: answerCanceled, prevNotBefore: j.prevNotBefore}, now)
+					before := *j.st
+					fx := e.cfg.transition(j.st, event{kind: evAnswer, ans: answerCanceled, prevNotBefore: j.prevNotBefore}, now)
+					j.st.tell(before, fx, now)
 				}
 				e.mu.Unlock()
 				return
@@ -248,6 +250,7 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	before := *st
 	prevNotBefore := st.NotBefore
 	fx := e.cfg.transition(st, event{kind: evObserve, obs: observe(a)}, now)
+	st.tell(before, fx, now)
 	e.apply(st, before, fx, a)
 	if !fx.sync {
 		return nil, fx.dirty
@@ -334,7 +337,9 @@ func (e *Engine) finish(j job, err error) {
 		return
 	}
 	ans := classify(err)
+	before := *st
 	fx := e.cfg.transition(st, event{kind: evAnswer, ans: ans, prevNotBefore: j.prevNotBefore}, now)
+	st.tell(before, fx, now)
 	for _, r := range fx.counts {
 		e.metrics.count(st, r)
 	}

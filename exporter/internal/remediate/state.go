@@ -42,6 +42,10 @@ type appState struct {
 	// Resumed: a person asked for one more attempt of the paused app (Engine.Resume); it
 	// counts as paused (the metric, so the alert does not flap) until that attempt's outcome.
 	Resumed bool `json:"resumed,omitempty"`
+	// History, PausedAt and LastReset tell the story (see Story).
+	History   []Attempt `json:"history,omitempty"`
+	PausedAt  time.Time `json:"pausedAt,omitzero"`
+	LastReset *Reset    `json:"lastReset,omitempty"`
 
 	namespace, name string
 	gen             uint64 // last Observe that saw the app in scope

@@ -24,7 +24,8 @@ type consoleRecord struct {
 	Attachments json.RawMessage `json:"attachments"`
 }
 
-// pausedMessage finds the stuck app's pause message in the console file.
+// pausedMessage finds the stuck app's message in the console file, as its latest version shows
+// it (one message per app: it may have opened for another alert), once it holds the pause.
 func (n *Narrator) pausedMessage() (consoleRecord, bool) {
 	f, err := os.Open(n.st.ConsoleFile)
 	if err != nil {
@@ -33,16 +34,24 @@ func (n *Narrator) pausedMessage() (consoleRecord, bool) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var post, last consoleRecord
+	found := false
 	for sc.Scan() {
 		var r consoleRecord
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Method != "chat.postMessage" || r.ThreadTS != "" {
+		if json.Unmarshal(sc.Bytes(), &r) != nil || r.ThreadTS != "" {
 			continue
 		}
-		if strings.Contains(r.Text, PausedAlert) && strings.Contains(r.Text, "argocd/stuck") {
-			return r, true
+		switch {
+		case !found && r.Method == "chat.postMessage" && strings.Contains(r.Text, "argocd/stuck"):
+			post, last, found = r, r, true
+		case found && r.Method == "chat.update" && r.TS == post.TS && r.Channel == post.Channel:
+			last = r
 		}
 	}
-	return consoleRecord{}, false
+	if !found || !strings.Contains(last.Text+string(last.Attachments), PausedAlert) {
+		return consoleRecord{}, false
+	}
+	return last, true
 }
 
 // stepActions, once the pause reached Slack, clicks Resume auto-sync (as the on-call user the

@@ -34,7 +34,7 @@ type Narrator struct {
 	consoleAt int64
 
 	// The story's milestones.
-	fixableRepaired, stuckPaused, alertFiring, alertRouted, slackPrinted bool
+	fixableRepaired, stuckPaused, alertFiring, alertRouted, slackPrinted, whyPrinted bool
 	// The Slack buttons (actions.go): clicked, and their effect seen.
 	resumeClicked, resumed, silenceClicked, silenced bool
 	syncsAtResume                                    int
@@ -51,7 +51,7 @@ func NewNarrator(st *stack.Stack, out io.Writer) *Narrator {
 
 // Done reports whether the whole story has been told.
 func (n *Narrator) Done() bool {
-	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted && n.resumed && n.silenced
+	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted && n.whyPrinted && n.resumed && n.silenced
 }
 
 // Missing names the milestones not reached yet.
@@ -64,6 +64,7 @@ func (n *Narrator) Missing() []string {
 		{n.fixableRepaired, "fixable repaired"}, {n.stuckPaused, "stuck paused after 3 syncs"},
 		{n.alertFiring, PausedAlert + " firing in Prometheus"}, {n.alertRouted, "alert routed by Alertmanager"},
 		{n.slackPrinted, "Slack message printed"},
+		{n.whyPrinted, "stuck's Why (failing resource, sync error, 3 attempts) printed"},
 		{n.resumed, "Resume clicked: one more sync"}, {n.silenced, "Silence 1h clicked: silence active"},
 	} {
 		if !x.ok {
@@ -235,6 +236,14 @@ func (n *Narrator) stepSlack() error {
 	}
 	if strings.Contains(chunk, PausedAlert) && strings.Contains(chunk, "stuck") {
 		n.slackPrinted = true
+	}
+	// The enriched message: the exporter's read API told the bridge why stuck is stuck.
+	// (The console prints mrkdwn without its * markers.)
+	if strings.Contains(chunk, "argocd/stuck") && strings.Contains(chunk, "Failing: Deployment stuck") && strings.Contains(chunk, "tried 3 times") {
+		if !n.whyPrinted {
+			n.say("✔ the stuck app's one message tells why: failing resources, the sync error, the 3 attempts")
+		}
+		n.whyPrinted = true
 	}
 	return nil
 }

@@ -36,6 +36,7 @@ var SecretKeys = map[string][]string{
 	"argocd-monitor-argocd-token":         {"token"},
 	"argocd-monitor-slack":                {"webhook-url", "bot-token"},
 	"argocd-monitor-bridge-webhook-token": {"token"},
+	"argocd-monitor-api-token":            {"token"},
 }
 
 // maxConfigMapBytes is the API server's limit on a ConfigMap's data (generated dashboards grow).
@@ -131,6 +132,7 @@ func Check(objs []Object, namespace string) error {
 	r.checkRBAC()
 	r.checkServices()
 	r.checkNetworkPolicies()
+	r.checkAppAPI()
 	r.checkMonitoring()
 	return errors.Join(r.errs...)
 }
@@ -531,6 +533,7 @@ func (r *render) checkAlertmanagerConfig(ac *monitoringv1alpha1.AlertmanagerConf
 	if ac.Spec.Route == nil || ac.Spec.Route.Receiver == "" {
 		r.errorf("AlertmanagerConfig %s: no route", ac.Name)
 	}
+	r.checkGrouping(ac)
 }
 
 func (r *render) selectedService(sel *metav1.LabelSelector) *corev1.Service {

@@ -8,6 +8,7 @@ import (
 	monitoringv1alpha1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -216,6 +217,48 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 			delete(deployment(o, BridgeName).Labels, PartOfLabel)
 			return o
 		}, "Deployment slack-bridge: label app.kubernetes.io/part-of=argocd-monitor missing"},
+		{"grouped by alert, not by app", func(o objs) objs {
+			for _, x := range o {
+				if ac, ok := x.(*monitoringv1alpha1.AlertmanagerConfig); ok {
+					ac.Spec.Route.GroupBy = []string{"alertname", "namespace", "name"}
+				}
+			}
+			return o
+		}, "groupBy [alertname namespace name], want [namespace name]"},
+		{"no inhibit rule", func(o objs) objs {
+			for _, x := range o {
+				if ac, ok := x.(*monitoringv1alpha1.AlertmanagerConfig); ok {
+					ac.Spec.InhibitRules = nil
+				}
+			}
+			return o
+		}, "no inhibit rule by which ArgoCDAppRemediationPaused explains"},
+		{"read API open to every pod", func(o objs) objs {
+			for _, x := range o {
+				if np, ok := x.(*networkingv1.NetworkPolicy); ok && np.Name == ExporterName {
+					np.Spec.Ingress = append(np.Spec.Ingress, networkingv1.NetworkPolicyIngressRule{})
+				}
+			}
+			return o
+		}, "ingress to the exporter's port 9797 from anywhere"},
+		{"bridge cannot reach the read API", func(o objs) objs {
+			for _, x := range o {
+				if np, ok := x.(*networkingv1.NetworkPolicy); ok && np.Name == BridgeName {
+					np.Spec.Egress = np.Spec.Egress[1:]
+				}
+			}
+			return o
+		}, "no egress rule lets the bridge reach the exporter's pods on 9797"},
+		{"bridge without enrichment", func(o objs) objs {
+			c := container(o, BridgeName)
+			c.Args = slices.DeleteFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "--enrich.exporter-url=") })
+			return o
+		}, "no --enrich.exporter-url=http://argocd-exporter:9797 argument"},
+		{"exporter without exporter read API", func(o objs) objs {
+			c := container(o, ExporterName)
+			c.Args = slices.DeleteFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "--api.token-file=") })
+			return o
+		}, "no --api.token-file= argument"},
 		{"exporter without egress policy", func(o objs) objs {
 			deployment(o, ExporterName).Spec.Template.Labels = map[string]string{"app.kubernetes.io/name": "other"}
 			return o

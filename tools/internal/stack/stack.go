@@ -175,6 +175,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := os.WriteFile(bridgeToken, []byte(randomHex(24)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
+	// The exporter's read API token, which the bridge sends to learn each app's "why".
+	apiToken := filepath.Join(work, "api-token")
+	if err := os.WriteFile(apiToken, []byte(randomHex(24)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	// The Slack buttons: a signing secret for clicks, the exporter's write token, who may resume.
 	s.SigningSecret = randomHex(16)
 	signingSecret, writeToken, bridgeConfig := filepath.Join(work, "slack-signing-secret"), filepath.Join(work, "exporter-write-token"), filepath.Join(work, "bridge-config.yaml")
@@ -217,6 +222,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		"--links.argocd-url=" + s.ArgoCDURL, "--links.grafana-url=http://127.0.0.1:3000",
 		"--slack.channel=" + cfg.Slack.Channel, "--slack.per-channel-interval=0",
 		"--state.file=" + filepath.Join(work, "bridge-state.json"),
+		"--enrich.exporter-url=" + s.ExporterURL, "--enrich.token-file=" + apiToken,
 		"--config.file=" + bridgeConfig, "--slack.signing-secret-file=" + signingSecret,
 		"--alertmanager.url=" + s.AlertmanagerURL,
 		"--actions.exporter-url=" + s.ExporterURL, "--actions.exporter-token-file=" + writeToken,
@@ -238,7 +244,8 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		bridgeArgs = append(bridgeArgs, "--slack.api-url="+s.SlackURL+"/api/", "--slack.bot-token-file="+botToken)
 	}
 	if cfg.Slack.Deadline > 0 {
-		bridgeArgs = append(bridgeArgs, "--slack.deadline="+cfg.Slack.Deadline.String())
+		// The enrichment budget may take at most half the deadline.
+		bridgeArgs = append(bridgeArgs, "--slack.deadline="+cfg.Slack.Deadline.String(), "--enrich.budget="+(cfg.Slack.Deadline/2).String())
 	}
 
 	rem := cfg.Remediation
@@ -253,6 +260,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"--remediation.grace=" + rem.Grace.String(), "--remediation.backoff=" + rem.Backoff.String(),
 			"--remediation.max-backoff=" + rem.MaxBackoff.String(),
 			"--remediation.state-file=" + filepath.Join(work, "remediation-state.json"),
+			// The story runs in seconds, not minutes: a short cache so a resolved group's
+			// message sees what fixed it.
+			"--api.token-file=" + apiToken, "--api.cache-ttl=1s",
 			"--api.write-token-file=" + writeToken,
 		}},
 		{ProcBridge, cfg.Bin.Bridge, s.BridgeURL + "/-/ready", bridgeStdout, bridgeArgs},

@@ -1,0 +1,162 @@
+package enrich_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
+)
+
+const token = "api-token"
+
+func alertsFor(names ...string) []template.Alert {
+	var as []template.Alert
+	for _, n := range names {
+		as = append(as, template.Alert{Status: "firing", Labels: template.KV{"alertname": "ArgoCDAppDegraded", "namespace": "argocd", "name": n}})
+	}
+	return as
+}
+
+func tokenFile(t *testing.T, tok string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(p, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newEnricher(t *testing.T, url, file string, maxApps int) (*enrich.Enricher, *enrich.Metrics) {
+	t.Helper()
+	m := enrich.NewMetrics()
+	e, err := enrich.New(enrich.Config{URL: url, TokenFile: file, MaxApps: maxApps}, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, m
+}
+
+func TestEnrichResults(t *testing.T) {
+	full := &enrich.App{Health: &enrich.Health{Status: "Degraded"}}
+	tests := []struct {
+		name        string
+		setup       func(s *enrichtest.Server)
+		apps        []string
+		budget      time.Duration
+		want        string
+		wantApps    int
+		wantProblem string
+	}{
+		{"ok", func(s *enrichtest.Server) { s.AnswerAny(full) }, []string{"a", "b"}, time.Minute, enrich.ResultOK, 2, ""},
+		{"one unknown app", func(s *enrichtest.Server) { s.Set(&enrich.App{Namespace: "argocd", Name: "a"}) }, []string{"a", "b"}, time.Minute, enrich.ResultPartial, 1, "detail for 1 of 2 apps"},
+		{"answer with errors", func(s *enrichtest.Server) {
+			s.AnswerAny(&enrich.App{Errors: []enrich.PartError{{Part: "resource-tree", Error: "timeout"}}})
+		}, []string{"a"}, time.Minute, enrich.ResultPartial, 1, "Argo CD did not answer resource-tree"},
+		{"401", func(s *enrichtest.Server) { s.AnswerAny(full); s.SetToken("other") }, []string{"a"}, time.Minute, enrich.ResultError, 0, "refused the token (401)"},
+		{"500", func(s *enrichtest.Server) { s.SetStatus(500) }, []string{"a"}, time.Minute, enrich.ResultError, 0, "answered 500"},
+		// A real-time deadline: this test is about the budget (generous margin on both sides).
+		{"timeout", func(s *enrichtest.Server) { s.AnswerAny(full); s.SetDelay(time.Minute) }, []string{"a", "b"}, 200 * time.Millisecond, enrich.ResultTimeout, 0, "did not answer in time"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := enrichtest.New(token)
+			defer s.Close()
+			tc.setup(s)
+			e, m := newEnricher(t, s.URL, tokenFile(t, token), 10)
+			ctx, cancel := context.WithTimeout(context.Background(), tc.budget)
+			defer cancel()
+			res := e.Enrich(ctx, alertsFor(tc.apps...))
+			if res.Status != tc.want || len(res.Apps) != tc.wantApps || !strings.Contains(res.Problem, tc.wantProblem) {
+				t.Fatalf("result %+v, want %s with %d apps, problem %q", res, tc.want, tc.wantApps, tc.wantProblem)
+			}
+			if strings.Contains(res.Problem, token) || strings.Contains(res.Problem, s.URL) {
+				t.Errorf("problem leaks the token or URL: %s", res.Problem)
+			}
+			if got := testutil.ToFloat64(m.Results.WithLabelValues(tc.want)); got != 1 {
+				t.Errorf("enrichments_total{result=%q} = %v", tc.want, got)
+			}
+			if n := testutil.CollectAndCount(m.Duration); n != 1 {
+				t.Errorf("duration series %d", n)
+			}
+		})
+	}
+}
+
+func TestEnrichAsksFirstAppsOnceEach(t *testing.T) {
+	s := enrichtest.New(token)
+	defer s.Close()
+	s.AnswerAny(&enrich.App{})
+	e, _ := newEnricher(t, s.URL, tokenFile(t, token), 10)
+	var names []string
+	for i := range 15 {
+		names = append(names, fmt.Sprintf("app-%d", i), fmt.Sprintf("app-%d", i)) // two alerts per app
+	}
+	alerts := alertsFor(names...)
+	alerts = append(alerts, template.Alert{Status: "firing", Labels: template.KV{"alertname": "NotAnApp"}})
+	res := e.Enrich(context.Background(), alerts)
+	if res.Asked != 10 || res.Skipped != 5 || len(res.Apps) != 10 || s.Calls.Load() != 10 {
+		t.Fatalf("asked %d skipped %d got %d calls %d, want 10/5/10/10", res.Asked, res.Skipped, len(res.Apps), s.Calls.Load())
+	}
+	if res.App("argocd", "app-0") == nil || res.App("argocd", "app-14") != nil {
+		t.Error("detail is not for the first apps")
+	}
+	var nilResult *enrich.Result
+	if nilResult.App("a", "b") != nil {
+		t.Error("nil result has an app")
+	}
+}
+
+func TestEnrichRereadsTheTokenFile(t *testing.T) {
+	s := enrichtest.New(token)
+	defer s.Close()
+	s.AnswerAny(&enrich.App{})
+	file := tokenFile(t, token)
+	e, _ := newEnricher(t, s.URL, file, 10)
+	if res := e.Enrich(context.Background(), alertsFor("a")); res.Status != enrich.ResultOK {
+		t.Fatalf("before rotation: %+v", res)
+	}
+	s.SetToken("rotated")
+	if err := os.WriteFile(file, []byte("rotated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.Enrich(context.Background(), alertsFor("b")); res.Status != enrich.ResultOK {
+		t.Fatalf("after rotation: %+v", res)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  enrich.Config
+		want string
+	}{
+		{enrich.Config{URL: "ftp://x", TokenFile: "/dev/null"}, "want http(s)"},
+		{enrich.Config{URL: "http://user:pw@x"}, "credentials in the URL"},
+		{enrich.Config{URL: "http://x"}, "token file is required"},
+		{enrich.Config{URL: "http://x", TokenFile: "/nonexistent/token"}, "token file"},
+	} {
+		if _, err := enrich.New(tc.cfg, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+func TestMetricsLint(t *testing.T) {
+	m := enrich.NewMetrics()
+	for _, c := range m.Collectors() {
+		if probs, err := testutil.CollectAndLint(c); err != nil || len(probs) > 0 {
+			t.Errorf("lint: %v %v", probs, err)
+		}
+	}
+	if n := testutil.CollectAndCount(m.Results); n != len(enrich.Results) {
+		t.Errorf("%d result series, want %d", n, len(enrich.Results))
+	}
+}

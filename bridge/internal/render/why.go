@@ -1,0 +1,386 @@
+package render
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+	"github.com/slack-go/slack"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+)
+
+// Bounds of the "Why" part: one section per app, shown under the app's first alert.
+const (
+	maxWhyOne    = 2500 // a group about one app
+	maxWhyFew    = 1200 // per app in a group of two or three
+	maxWhyMany   = 450  // per app in a bigger group
+	minWhyRoom   = 300  // below this, the app gets no Why
+	maxWhyLine   = 400
+	maxWhyItems  = 3 // failing resources, events, failed sync items listed per app
+	shortSHA     = 7
+	clockLayout  = "15:04"
+	stampLayout  = "15:04 UTC"
+	whyHeading   = "*Why*"
+	fixedHeading = "*What fixed it*"
+)
+
+// addWhy adds the Why section of a's app after its first alert, while room lasts.
+func (r *renderer) addWhy(a template.Alert, apps int) {
+	key := enrich.Key(a)
+	if r.opt.Why == nil || key == "" || r.whyShown[key] {
+		return
+	}
+	app := r.opt.Why.Apps[key]
+	if app == nil {
+		return
+	}
+	r.whyShown[key] = true
+	limit := maxWhyOne
+	switch {
+	case apps > 3:
+		limit = maxWhyMany
+	case apps > 1:
+		limit = maxWhyFew
+	}
+	room := MaxBlockText - reserveTail - r.used
+	if room < minWhyRoom || r.blocks+1+2 > MaxBlocks {
+		return
+	}
+	var lines []string
+	if a.Status == "resolved" && r.n.Status == "resolved" {
+		lines = fixedLines(app, a, r.now)
+	} else {
+		lines = whyLines(app, r.now)
+	}
+	if len(lines) == 0 {
+		return
+	}
+	text := joinLines(lines, min(limit, room, MaxSection))
+	r.add(section(mrkdwn(text), nil))
+	r.whyAdded++
+}
+
+// appCount is the number of distinct apps the notification's alerts name.
+func (r *renderer) appCount() int {
+	seen := map[string]bool{}
+	for _, a := range r.n.Alerts {
+		if k := enrich.Key(a); k != "" {
+			seen[k] = true
+		}
+	}
+	return len(seen)
+}
+
+// joinLines joins whole lines up to max runes; a line that does not fit ends the text.
+func joinLines(lines []string, max int) string {
+	var b strings.Builder
+	n := 0
+	for i, l := range lines {
+		c := runes(l)
+		if i > 0 {
+			c++
+		}
+		if n+c > max {
+			if i == 0 {
+				return truncateEscaped(l, max)
+			}
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l)
+		n += c
+	}
+	return b.String()
+}
+
+// whyLines tell why a firing app is in trouble. All outside text is escaped.
+func whyLines(app *enrich.App, now time.Time) []string {
+	lines := []string{whyHeading}
+	if h := app.Health; h != nil && h.Message != "" && len(app.FailingResources) == 0 {
+		lines = append(lines, line("• *Health:* "+escape(h.Status)+" — "+escape(h.Message)))
+	}
+	if len(app.FailingResources) > 0 {
+		var items []string
+		for _, res := range app.FailingResources[:min(len(app.FailingResources), maxWhyItems)] {
+			s := escape(res.Kind+" "+res.Name) + " " + escape(res.Health)
+			if res.Message != "" {
+				s += ": " + escapeTruncate(res.Message, 160)
+			}
+			items = append(items, s)
+		}
+		lines = append(lines, line("• *Failing:* "+strings.Join(items, "; ")+more(app.FailingResourcesTotal, len(items))))
+	}
+	if len(app.Events) > 0 {
+		var items []string
+		for _, e := range app.Events[:min(len(app.Events), maxWhyItems)] {
+			s := escape(e.Kind + " " + e.Name + " " + e.Reason)
+			if e.Count > 1 {
+				s += fmt.Sprintf(" ×%d", e.Count)
+			}
+			if !e.Last.IsZero() {
+				s += " (" + e.Last.UTC().Format(clockLayout) + ")"
+			}
+			items = append(items, s+": "+escapeTruncate(e.Message, 160))
+		}
+		lines = append(lines, line("• *Events:* "+strings.Join(items, "; ")))
+	}
+	if op := app.Operation; op != nil && op.Phase != "" {
+		s := "• *Last sync:* " + escape(op.Phase)
+		if !op.FinishedAt.IsZero() {
+			s += " at " + op.FinishedAt.UTC().Format(stampLayout)
+		} else if !op.StartedAt.IsZero() {
+			s += " since " + op.StartedAt.UTC().Format(stampLayout)
+		}
+		if by := initiator(op.InitiatedBy); by != "" {
+			s += " (" + escape(by) + ")"
+		}
+		if op.Message != "" {
+			s += ": " + escapeTruncate(op.Message, 250)
+		}
+		lines = append(lines, line(s))
+		if len(op.FailedResources) > 0 && op.Phase != "Succeeded" {
+			var items []string
+			for _, res := range op.FailedResources[:min(len(op.FailedResources), maxWhyItems)] {
+				if res.Message != "" && strings.Contains(op.Message, res.Message) {
+					items = append(items, escape(res.Kind+" "+res.Name)) // its error is in the line above
+					continue
+				}
+				items = append(items, escape(res.Kind+" "+res.Name)+": "+escapeTruncate(res.Message, 160))
+			}
+			lines = append(lines, line("• *Sync failed for:* "+strings.Join(items, "; ")+more(len(op.FailedResources), len(items))))
+		}
+	}
+	for _, c := range app.Commits[:min(len(app.Commits), 2)] {
+		lines = append(lines, "• *Commit:* "+commitText(c))
+	}
+	if rem := app.Remediation; rem != nil && (len(rem.Attempts) > 0 || rem.Paused || !rem.NextAttempt.IsZero()) {
+		lines = append(lines, line("• *Auto-sync:* "+timeline(rem, now)))
+	}
+	if app.OutOfSyncTotal > 0 {
+		var names []string
+		for _, res := range app.OutOfSync[:min(len(app.OutOfSync), 5)] {
+			names = append(names, escape(res.Kind+" "+res.Name))
+		}
+		lines = append(lines, line("• *Out of sync:* "+strings.Join(names, ", ")+more(app.OutOfSyncTotal, len(names))))
+	}
+	if len(lines) == 1 {
+		return nil
+	}
+	return lines
+}
+
+// line bounds one line of escaped text.
+func line(s string) string { return truncateEscaped(s, maxWhyLine) }
+
+func more(total, shown int) string {
+	if total > shown {
+		return fmt.Sprintf(" (+%d more)", total-shown)
+	}
+	return ""
+}
+
+func initiator(i enrich.Initiator) string {
+	switch {
+	case i.Automated:
+		return "Argo CD auto-sync"
+	case i.Username != "":
+		return "by " + i.Username
+	}
+	return ""
+}
+
+// timeline is the remediation story in one line: "tried 3 times: 10:02 failed: …; 10:04
+// failed (same error); 10:08 failed — paused since 10:08; resets on …".
+func timeline(rem *enrich.Remediation, now time.Time) string {
+	var b strings.Builder
+	if n := len(rem.Attempts); n > 0 {
+		fmt.Fprintf(&b, "tried %d time%s", n, plural(n))
+		if rem.MaxAttempts > 0 {
+			fmt.Fprintf(&b, " of %d", rem.MaxAttempts)
+		}
+		b.WriteString(": ")
+		last := ""
+		for i, at := range rem.Attempts {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(at.At.UTC().Format(clockLayout) + " " + escape(at.Result))
+			switch {
+			case at.Message == "":
+			case at.Message == last:
+				b.WriteString(" (same error)")
+			default:
+				b.WriteString(": " + escapeTruncate(at.Message, 120))
+			}
+			last = at.Message
+		}
+	}
+	switch {
+	case rem.Paused:
+		if b.Len() > 0 {
+			b.WriteString(" — ")
+		}
+		b.WriteString("*paused*")
+		if !rem.PausedAt.IsZero() {
+			b.WriteString(" since " + rem.PausedAt.UTC().Format(stampLayout))
+		}
+		if len(rem.ResetsOn) > 0 {
+			b.WriteString("; resumes on " + escape(strings.Join(rem.ResetsOn, " or ")))
+		}
+	case !rem.NextAttempt.IsZero():
+		if b.Len() > 0 {
+			b.WriteString(" — ")
+		}
+		b.WriteString("next attempt " + rem.NextAttempt.UTC().Format(stampLayout))
+		if d := rem.NextAttempt.Sub(now); d > 0 {
+			b.WriteString(" (in " + humanDuration(d) + ")")
+		}
+	}
+	if rem.Mode == "dry-run" {
+		b.WriteString(" (dry run: no sync was made)")
+	}
+	return b.String()
+}
+
+// commitText is "<link|abc1234> by Author: first line", the SHA linked when the repo URL is
+// on a forge whose commit URLs we know.
+func commitText(c enrich.Commit) string {
+	sha := c.Revision
+	if len(sha) > shortSHA {
+		sha = sha[:shortSHA]
+	}
+	s := "`" + escape(sha) + "`"
+	if u := commitURL(c.RepoURL, c.Revision); u != "" {
+		s = "<" + u + "|" + escape(sha) + ">"
+	}
+	if c.Author != "" {
+		s += " by " + escapeTruncate(authorName(c.Author), 80)
+	}
+	if c.Message != "" {
+		s += ": " + escapeTruncate(c.Message, 200)
+	}
+	return s
+}
+
+// authorName drops the e-mail of "Name <mail>".
+func authorName(a string) string {
+	if i := strings.Index(a, " <"); i > 0 {
+		return a[:i]
+	}
+	return a
+}
+
+// commitURL builds a commit link for GitHub, GitLab and Bitbucket repos (https or scp-like
+// ssh URLs); "" for any other host or an unsafe revision.
+func commitURL(repo, rev string) string {
+	if rev == "" || strings.Trim(rev, "0123456789abcdef") != "" || len(rev) < 7 {
+		return "" // not a git SHA (a tag, branch or chart version)
+	}
+	repo = strings.TrimSpace(repo)
+	if rest, ok := strings.CutPrefix(repo, "git@"); ok { // git@github.com:org/repo.git
+		host, path, found := strings.Cut(rest, ":")
+		if !found {
+			return ""
+		}
+		repo = "https://" + host + "/" + path
+	}
+	u, err := url.Parse(repo)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh") || u.Host == "" {
+		return ""
+	}
+	path := strings.TrimSuffix(strings.Trim(u.Path, "/"), ".git")
+	if strings.Count(path, "/") < 1 || strings.ContainsAny(path, "<>|? #") {
+		return ""
+	}
+	host := u.Hostname()
+	var out string
+	switch host {
+	case "github.com":
+		out = "https://github.com/" + path + "/commit/" + rev
+	case "gitlab.com":
+		out = "https://gitlab.com/" + path + "/-/commit/" + rev
+	case "bitbucket.org":
+		out = "https://bitbucket.org/" + path + "/commits/" + rev
+	default:
+		return ""
+	}
+	if len(out) > maxLinkURL {
+		return ""
+	}
+	return out
+}
+
+// fixedLines say, for a resolved app, how long it lasted and what fixed it when known.
+func fixedLines(app *enrich.App, a template.Alert, now time.Time) []string {
+	fix := fixedBy(app, a.StartsAt)
+	lasted := ""
+	if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() {
+		lasted = "lasted " + humanDuration(a.EndsAt.Sub(a.StartsAt))
+	}
+	switch {
+	case fix == "" && lasted == "":
+		return nil
+	case fix == "":
+		return []string{fixedHeading + ": not known; " + lasted}
+	case lasted == "":
+		return []string{fixedHeading + ": " + fix}
+	}
+	return []string{fixedHeading + ": " + fix + " — " + lasted}
+}
+
+// fixedBy names what ended the trouble that started at since: a remediation attempt, a sync
+// by a person or by Argo CD, or a new revision. "" when the detail does not say.
+func fixedBy(app *enrich.App, since time.Time) string {
+	after := func(t time.Time) bool { return !t.IsZero() && !t.Before(since.Add(-time.Minute)) }
+	commit := ""
+	if len(app.Commits) > 0 {
+		commit = " to " + commitText(app.Commits[0])
+	}
+	if rem := app.Remediation; rem != nil && rem.LastReset != nil && after(rem.LastReset.At) {
+		for i := len(rem.LastReset.Attempts) - 1; i >= 0; i-- {
+			if at := rem.LastReset.Attempts[i]; at.Result == "succeeded" {
+				return fmt.Sprintf("remediation attempt %d (auto-sync at %s)", at.N, at.At.UTC().Format(stampLayout))
+			}
+		}
+		if strings.HasPrefix(rem.LastReset.Reason, "new target revision") {
+			return "a new revision" + commit
+		}
+	}
+	if op := app.Operation; op != nil && op.Phase == "Succeeded" && after(op.FinishedAt) {
+		by := initiator(op.InitiatedBy)
+		if by == "" {
+			by = "a sync"
+		} else if !op.InitiatedBy.Automated {
+			by = "a sync " + by
+		}
+		return escape(by) + " at " + op.FinishedAt.UTC().Format(stampLayout) + commit
+	}
+	if d := app.LastDeploy; d != nil && after(d.DeployedAt) {
+		return "a deploy at " + d.DeployedAt.UTC().Format(stampLayout) + commit
+	}
+	return ""
+}
+
+// whyContext is the context line's word on the detail: missing, partial, or cut short.
+func (r *renderer) whyContext() []slack.MixedElement {
+	w := r.opt.Why
+	if w == nil {
+		return nil
+	}
+	var notes []string
+	if w.Problem != "" {
+		notes = append(notes, w.Problem)
+	}
+	if total := w.Asked + w.Skipped; total > 1 && r.whyAdded < total && len(w.Apps) > 0 {
+		notes = append(notes, fmt.Sprintf("detail for %d of %d apps", r.whyAdded, total))
+	}
+	if len(notes) == 0 {
+		return nil
+	}
+	return []slack.MixedElement{mrkdwn("*Detail:* " + escapeTruncate(strings.Join(notes, "; "), maxContextItem*2))}
+}

@@ -1,0 +1,246 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/template"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
+)
+
+var whyT0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+
+const applyErr = `one or more objects failed to apply, reason: Deployment.apps "stuck" is invalid: spec.template.spec.containers[0].image: Required value`
+
+// stuckGroup is the stuck app's group (group_by namespace, name): four alerts, one app.
+func stuckGroup(status string) *notification.Message {
+	m := &notification.Message{GroupKey: `{}:{name="stuck", namespace="argocd"}`}
+	m.Status, m.Receiver, m.ExternalURL = status, "slack", "http://alertmanager:9093"
+	m.GroupLabels = template.KV{"namespace": "argocd", "name": "stuck"}
+	m.CommonLabels = template.KV{"namespace": "argocd", "name": "stuck", "project": "demo"}
+	for i, name := range []string{"ArgoCDRemediationPaused", "ArgoCDAppDegraded", "ArgoCDAppSyncFailed", "ArgoCDAppOutOfSync"} {
+		a := template.Alert{
+			Status:      status,
+			Labels:      template.KV{"alertname": name, "namespace": "argocd", "name": "stuck", "project": "demo", "severity": "warning"},
+			Annotations: template.KV{"summary": "argocd/stuck: " + name},
+			StartsAt:    whyT0.Add(time.Duration(i) * time.Minute), Fingerprint: fmt.Sprintf("%016x", i),
+		}
+		if status == "resolved" {
+			a.EndsAt = whyT0.Add(14 * time.Minute)
+		}
+		m.Alerts = append(m.Alerts, a)
+	}
+	return m
+}
+
+func stuckDetail() *enrich.App {
+	return &enrich.App{
+		Namespace: "argocd", Name: "stuck", Project: "demo",
+		Health: &enrich.Health{Status: "Degraded"}, Sync: &enrich.Sync{Status: "OutOfSync", Revisions: []string{"3f2c9a1b7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"}},
+		Operation: &enrich.Operation{Phase: "Failed", Message: applyErr, FinishedAt: whyT0.Add(8 * time.Minute), InitiatedBy: enrich.Initiator{Username: "argocd-monitor"},
+			FailedResources: []enrich.Resource{{Kind: "Deployment", Name: "stuck", Status: "SyncFailed", Message: `Deployment.apps "stuck" is invalid: spec.template.spec.containers[0].image: Required value`}}},
+		FailingResources: []enrich.Resource{
+			{Kind: "Deployment", Name: "stuck", Health: "Degraded", Message: `Deployment "stuck" exceeded its progress deadline`},
+			{Kind: "Pod", Name: "stuck-3f2c9a1b7e-x2", Health: "Degraded", Message: "back-off 5m0s restarting failed container=app"},
+		},
+		FailingResourcesTotal: 2,
+		Events:                []enrich.Event{{Kind: "Pod", Name: "stuck-3f2c9a1b7e-x2", Reason: "BackOff", Message: `Back-off pulling image "registry.example.com/demo/stuck:3f2c9a1b7e6d"`, Count: 12, Last: whyT0.Add(9 * time.Minute)}},
+		OutOfSync:             []enrich.Resource{{Kind: "Deployment", Name: "stuck"}},
+		OutOfSyncTotal:        1,
+		Commits: []enrich.Commit{{Revision: "3f2c9a1b7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b", RepoURL: "https://github.com/example/gitops.git",
+			Author: "Jane Doe <jane@example.com>", Message: "Move stuck to the new base chart"}},
+		Remediation: &enrich.Remediation{Mode: "on", MaxAttempts: 3, Paused: true, PausedAt: whyT0.Add(8 * time.Minute),
+			ResetsOn: []string{"the app turning Synced and Healthy", "a new target revision"},
+			Attempts: []enrich.Attempt{
+				{N: 1, At: whyT0.Add(2 * time.Minute), Result: "failed", Message: applyErr},
+				{N: 2, At: whyT0.Add(4 * time.Minute), Result: "failed", Message: applyErr},
+				{N: 3, At: whyT0.Add(8 * time.Minute), Result: "failed", Message: applyErr},
+			}},
+	}
+}
+
+func fixedDetail() *enrich.App {
+	d := stuckDetail()
+	d.Health.Status, d.Sync.Status = "Healthy", "Synced"
+	d.FailingResources, d.FailingResourcesTotal, d.Events, d.OutOfSync, d.OutOfSyncTotal = nil, 0, nil, nil, 0
+	d.Operation = &enrich.Operation{Phase: "Succeeded", FinishedAt: whyT0.Add(12 * time.Minute), InitiatedBy: enrich.Initiator{Username: "argocd-monitor"}}
+	d.Remediation = &enrich.Remediation{Mode: "on", MaxAttempts: 3, LastReset: &enrich.Reset{At: whyT0.Add(13 * time.Minute), Reason: "app Synced and Healthy",
+		Attempts: []enrich.Attempt{{N: 1, At: whyT0.Add(11 * time.Minute), Result: "succeeded"}}}}
+	return d
+}
+
+func withWhy(apps map[string]*enrich.App, status, problem string) Options {
+	o := testOpts
+	o.Why = &enrich.Result{Apps: apps, Status: status, Asked: len(apps), Problem: problem}
+	return o
+}
+
+func TestWhyGolden(t *testing.T) {
+	big := bigGroup(100)
+	bigApps := map[string]*enrich.App{}
+	for i := range 10 {
+		d := stuckDetail()
+		d.Name = fmt.Sprintf("app-%03d", i)
+		bigApps["apps/"+d.Name] = d
+	}
+	bigOpts := withWhy(bigApps, enrich.ResultOK, "")
+	bigOpts.Why.Skipped = 90
+	tests := []struct {
+		name string
+		msg  *notification.Message
+		opt  Options
+	}{
+		{"why-stuck", stuckGroup("firing"), withWhy(map[string]*enrich.App{"argocd/stuck": stuckDetail()}, enrich.ResultOK, "")},
+		{"why-resolved", stuckGroup("resolved"), withWhy(map[string]*enrich.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")},
+		{"why-unavailable", stuckGroup("firing"), withWhy(nil, enrich.ResultTimeout, "no detail: the exporter did not answer in time")},
+		{"why-group-100", big, bigOpts},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			atRenderTime(t, func(t *testing.T) {
+				checkGolden(t, tc.name, Render(tc.msg, Overrides{}, tc.opt))
+			})
+		})
+	}
+}
+
+func TestWhyTellsTheStory(t *testing.T) {
+	stuck := mustJSON(t, Render(stuckGroup("firing"), Overrides{}, withWhy(map[string]*enrich.App{"argocd/stuck": stuckDetail()}, enrich.ResultOK, "")))
+	for _, want := range []string{
+		`*Why*`,
+		`*Failing:* Deployment stuck Degraded: Deployment \"stuck\" exceeded its progress deadline; Pod stuck-3f2c9a1b7e-x2 Degraded`,
+		`*Events:* Pod stuck-3f2c9a1b7e-x2 BackOff ×12 (10:09)`,
+		`*Last sync:* Failed at 10:08 UTC (by argocd-monitor): one or more objects failed to apply`,
+		`*Commit:* <https://github.com/example/gitops/commit/3f2c9a1b7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b|3f2c9a1> by Jane Doe: Move stuck to the new base chart`,
+		`*Auto-sync:* tried 3 times of 3: 10:02 failed: one or more objects`, `10:04 failed (same error); 10:08 failed (same error) — *paused* since 10:08 UTC`,
+		`*Out of sync:* Deployment stuck`,
+	} {
+		if !strings.Contains(stuck, want) {
+			t.Errorf("missing %s\n%s", want, stuck)
+		}
+	}
+	if n := strings.Count(stuck, "*Why*"); n != 1 {
+		t.Errorf("%d Why parts for one app, want 1", n)
+	}
+
+	fixed := mustJSON(t, Render(stuckGroup("resolved"), Overrides{}, withWhy(map[string]*enrich.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")))
+	if !strings.Contains(fixed, "*What fixed it*: remediation attempt 1 (auto-sync at 10:11 UTC) — lasted 14m") {
+		t.Errorf("resolved message does not say what fixed it:\n%s", fixed)
+	}
+
+	off := mustJSON(t, Render(stuckGroup("firing"), Overrides{}, withWhy(nil, enrich.ResultError, "no detail: the exporter refused the token (401)")))
+	if !strings.Contains(off, "*Detail:* no detail: the exporter refused the token (401)") || strings.Contains(off, "*Why*") {
+		t.Errorf("unavailable detail not said in the context line:\n%s", off)
+	}
+}
+
+func TestFixedBy(t *testing.T) {
+	since := whyT0
+	commit := []enrich.Commit{{Revision: "abcdef0123456789", RepoURL: "git@gitlab.com:team/apps.git", Author: "Bob", Message: "Fix image"}}
+	tests := []struct {
+		name string
+		app  *enrich.App
+		want string
+	}{
+		{"person", &enrich.App{Commits: commit, Operation: &enrich.Operation{Phase: "Succeeded", FinishedAt: since.Add(5 * time.Minute), InitiatedBy: enrich.Initiator{Username: "alice"}}},
+			"a sync by alice at 10:05 UTC to <https://gitlab.com/team/apps/-/commit/abcdef0123456789|abcdef0> by Bob: Fix image"},
+		{"auto-sync", &enrich.App{Operation: &enrich.Operation{Phase: "Succeeded", FinishedAt: since.Add(5 * time.Minute), InitiatedBy: enrich.Initiator{Automated: true}}},
+			"Argo CD auto-sync at 10:05 UTC"},
+		{"new revision", &enrich.App{Commits: commit, Remediation: &enrich.Remediation{LastReset: &enrich.Reset{At: since.Add(3 * time.Minute), Reason: "new target revision abcdef0"}}},
+			"a new revision to <https://gitlab.com/team/apps/-/commit/abcdef0123456789|abcdef0> by Bob: Fix image"},
+		{"old operation", &enrich.App{Operation: &enrich.Operation{Phase: "Succeeded", FinishedAt: since.Add(-time.Hour)}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fixedBy(tc.app, since); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCommitURL(t *testing.T) {
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	for repo, want := range map[string]string{
+		"https://github.com/org/repo.git":      "https://github.com/org/repo/commit/" + sha,
+		"https://github.com/org/repo":          "https://github.com/org/repo/commit/" + sha,
+		"git@github.com:org/repo.git":          "https://github.com/org/repo/commit/" + sha,
+		"ssh://git@bitbucket.org/org/repo.git": "https://bitbucket.org/org/repo/commits/" + sha,
+		"https://git.internal.example/org/r":   "",
+		"https://github.com/org|evil/repo":     "",
+		"oci://registry.example.com/charts":    "",
+		"":                                     "",
+	} {
+		if got := commitURL(repo, sha); got != want {
+			t.Errorf("commitURL(%q) = %q, want %q", repo, got, want)
+		}
+	}
+	if got := commitURL("https://github.com/org/repo", "v1.2.3"); got != "" {
+		t.Errorf("a tag got a commit link: %s", got)
+	}
+}
+
+// FuzzRenderEnriched: whatever the notification and whatever the exporter answers, an
+// enriched message stays within Slack's limits.
+func FuzzRenderEnriched(f *testing.F) {
+	firing, _ := os.ReadFile(filepath.Join("testdata", "firing.json"))
+	detail, _ := json.Marshal(stuckDetail())
+	fixed, _ := json.Marshal(fixedDetail())
+	f.Add(firing, detail)
+	f.Add(firing, fixed)
+	stuck, _ := json.Marshal(stuckGroup("firing"))
+	f.Add(stuck, detail)
+	long := stuckDetail()
+	long.Operation.Message = strings.Repeat("é<&>|*", 3000)
+	for i := range 50 {
+		long.FailingResources = append(long.FailingResources, enrich.Resource{Kind: "Pod", Name: strings.Repeat("p", 300), Message: strings.Repeat("x&", 400), Health: "Degraded"})
+		long.Remediation.Attempts = append(long.Remediation.Attempts, enrich.Attempt{N: i, Result: "failed", Message: fmt.Sprint(i, strings.Repeat("<m>", 100))})
+	}
+	longJSON, _ := json.Marshal(long)
+	f.Add(stuck, longJSON)
+	f.Fuzz(func(t *testing.T, body, detail []byte) {
+		m, err := notification.Decode(body)
+		if err != nil {
+			return
+		}
+		var app enrich.App
+		if json.Unmarshal(detail, &app) != nil {
+			return
+		}
+		apps := map[string]*enrich.App{}
+		for _, a := range m.Alerts {
+			if k := enrich.Key(a); k != "" {
+				apps[k] = &app
+			}
+		}
+		opt := withWhy(apps, enrich.ResultPartial, string(detail[:min(len(detail), 300)]))
+		opt.Why.Skipped = len(detail)
+		msg := Render(m, Overrides{}, opt)
+		if err := CheckLimits(msg); err != nil {
+			t.Fatalf("limits: %v", err)
+		}
+		if _, err := json.Marshal(msg.WebhookMessage()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func BenchmarkRenderEnriched100(b *testing.B) {
+	m := bigGroup(100)
+	apps := map[string]*enrich.App{}
+	for _, a := range m.Alerts {
+		apps[enrich.Key(a)] = stuckDetail()
+	}
+	opt := withWhy(apps, enrich.ResultOK, "")
+	b.ReportAllocs()
+	for b.Loop() {
+		Render(m, Overrides{}, opt)
+	}
+}

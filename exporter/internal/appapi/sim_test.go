@@ -1,0 +1,56 @@
+package appapi
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+)
+
+// The whole chain against the simulator: the stuck app's answer names its
+// failing Deployment and Pod, the pod's warnings, the apply error and the commit.
+func TestAgainstSimulator(t *testing.T) {
+	const simToken = "header.payload.signature"
+	sim, err := argocdsim.New(argocdsim.Config{Token: simToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	client, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(simToken)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{Token: argocd.StaticToken(token)}, client, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, ans := get(t, mux(a), "/api/v1/apps/argocd/stuck", token)
+	if ans == nil {
+		t.Fatalf("code %d: %s", rec.Code, rec.Body)
+	}
+	if len(ans.Errors) > 0 {
+		t.Fatalf("errors: %+v", ans.Errors)
+	}
+	kinds := []string{}
+	for _, r := range ans.FailingResources {
+		kinds = append(kinds, r.Kind)
+	}
+	if strings.Join(kinds, ",") != "Deployment,Pod" {
+		t.Errorf("failing resources %+v", ans.FailingResources)
+	}
+	if len(ans.Events) == 0 || ans.Events[0].Kind != "Pod" {
+		t.Errorf("events %+v", ans.Events)
+	}
+	if len(ans.Commits) != 1 || ans.Commits[0].Message != argocdsim.CommitMessageStuck || ans.Commits[0].Author != argocdsim.CommitAuthor {
+		t.Errorf("commits %+v", ans.Commits)
+	}
+	if ans.OutOfSyncTotal != 1 || ans.Health.Status != "Degraded" {
+		t.Errorf("out of sync %d, health %+v", ans.OutOfSyncTotal, ans.Health)
+	}
+	if b := rec.Body.String(); strings.Contains(b, "helm") || strings.Contains(b, simToken) {
+		t.Errorf("answer leaks spec or token: %s", b)
+	}
+}
