@@ -21,8 +21,8 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
