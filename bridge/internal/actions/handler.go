@@ -174,7 +174,7 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 
 	allowed, err := h.cfg.Policy.allowed(ctx, c.kind, in.UserID, h.groups)
 	if err != nil || !allowed {
-		why := "only " + h.cfg.Policy.Describe(c.kind) + " may"
+		why := h.cfg.Policy.Describe(c.kind) + " may"
 		if err != nil {
 			why = "the bridge could not check your user groups (" + err.Error() + ")"
 		}

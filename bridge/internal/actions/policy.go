@@ -89,7 +89,7 @@ func (p Policy) Describe(k Kind) string {
 	a := p.rule(k)
 	switch {
 	case a.Anyone:
-		return "anyone"
+		return "anyone in the channel"
 	case len(a.Users) == 0 && len(a.UserGroups) == 0:
 		return "nobody yet (configure actions." + string(k) + " in the bridge config)"
 	}

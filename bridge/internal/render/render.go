@@ -57,7 +57,7 @@ type Options struct {
 	ArgoCDURL  string
 	GrafanaURL string
 	// Interactive (bot mode) adds the action buttons (silence, acknowledge, retry/resume)
-	// instead of the Silence link, and shows Status.
+	// beside the link buttons (the Silence link stays, for a custom silence), and shows Status.
 	Interactive bool
 	Status      Status
 	// Why is the exporter's detail about the notification's apps (nil: enrichment off).
@@ -326,7 +326,7 @@ func (r *renderer) actions(a template.Alert, i int) slack.Block {
 		{"dashboard", "Dashboard", dashboardURL(a.Annotations["dashboard_url"], r.opt.GrafanaURL)},
 		{"runbook", "Runbook", safeURL(a.Annotations["runbook_url"])},
 	}
-	if a.Status == "firing" && !r.opt.Interactive {
+	if a.Status == "firing" {
 		links = append(links, struct{ id, text, url string }{"silence", "Silence", silenceURL(r.n.ExternalURL, a.Labels)})
 	}
 	var els []slack.BlockElement
