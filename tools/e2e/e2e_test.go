@@ -67,6 +67,7 @@ func TestEndToEnd(t *testing.T) {
 	defer e.dumpOnFailure()
 
 	e.exporterMetricsInPrometheus()
+	e.remediationStartsWithinGraceOfAChange()
 	e.stuckPausedAfterThreeSyncsFixableRepaired()
 	e.pausedAlertFiresForStuckOnly()
 	e.slackMessageNamesAppWithLink()
@@ -144,6 +145,34 @@ func (e *e2e) exporterMetricsInPrometheus() {
 	e.expectValue(`argocd_monitor_app_conditions{name="stuck", condition="ExcludedResourceWarning"}`, 2, 5*time.Second)
 	e.expectValue(`argocd_monitor_apps`, 26, 5*time.Second)
 	e.expectValue(`count(argocd_monitor_build_info) + count(argocd_monitor_bridge_build_info)`, 2, 5*time.Second)
+}
+
+// With the watch stream up, a change reaches the remediation engine as it happens: an app that
+// turns Degraded gets its first sync within grace + 2 s, though the poll interval is 30 s.
+func (e *e2e) remediationStartsWithinGraceOfAChange() {
+	e.t.Helper()
+	e.expectValue(`argocd_monitor_watch_up`, 1, 10*time.Second)
+	s, err := e.st.Query(e.ctx, `argocd_monitor_app_info{auto_sync="false", project=~"team-.*"}`)
+	if err != nil || len(s) == 0 {
+		e.t.Fatalf("no filler app without auto-sync: %v", err)
+	}
+	name := s[0].Metric["name"]
+	if err := e.st.SetSimState(e.ctx, name, map[string]any{"health": "Degraded", "onSync": "succeed"}); err != nil {
+		e.t.Fatal(err)
+	}
+	changed := time.Now()
+	grace := stack.DefaultRemediation.Grace
+	e.eventually(fmt.Sprintf("%s synced within grace + 2s of turning Degraded", name), grace+2*time.Second, func() (bool, string) {
+		counts, err := e.st.SimSyncs(e.ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return counts[name].Calls > 0, fmt.Sprintf("%d sync calls %s after the change", counts[name].Calls, time.Since(changed).Round(time.Millisecond))
+	})
+	if d := time.Since(changed); d < grace {
+		e.t.Fatalf("%s synced %s after the change, before the grace of %s", name, d, grace)
+	}
+	e.expectValue(`argocd_monitor_app_health_status{name="`+name+`", health_status="Healthy"}`, 1, 15*time.Second)
 }
 
 func (e *e2e) stuckPausedAfterThreeSyncsFixableRepaired() {

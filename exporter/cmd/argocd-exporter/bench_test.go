@@ -37,11 +37,26 @@ func BenchmarkScrape(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
-	for _, tc := range []struct{ name, accept, encoding string }{
-		{"text", "text/plain;version=0.0.4", ""},
-		{"openmetrics-gzip", "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.3", "gzip"},
+	for _, tc := range []struct {
+		name, accept, encoding string
+		listing                bool // a 10k-app List is being decoded meanwhile (a resync)
+	}{
+		{"text", "text/plain;version=0.0.4", "", false},
+		{"openmetrics-gzip", "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.3", "gzip", false},
+		{"text-while-listing", "text/plain;version=0.0.4", "", true},
 	} {
 		b.Run(fmt.Sprintf("%s/%d", tc.name, n), func(b *testing.B) {
+			if tc.listing {
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for ctx.Err() == nil {
+						_ = ex.poller.Poll(ctx)
+					}
+				}()
+				defer func() { cancel(); <-done }()
+			}
 			b.ReportAllocs()
 			var size int
 			for b.Loop() {

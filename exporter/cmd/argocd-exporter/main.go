@@ -36,6 +36,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/writeapi"
 )
 
@@ -62,7 +63,9 @@ type ArgoCDFlags struct {
 	CAFile             string        `name:"ca-file" env:"ARGOCD_CA_FILE" placeholder:"PATH" help:"PEM CA bundle to verify the Argo CD server with (default: system roots)."`
 	InsecureSkipVerify bool          `name:"insecure-skip-verify" env:"ARGOCD_INSECURE_SKIP_VERIFY" help:"Do not verify the server's TLS certificate (logs a warning)."`
 	Timeout            time.Duration `name:"timeout" env:"ARGOCD_TIMEOUT" default:"30s" help:"Timeout of one API request, body included."`
-	PollInterval       time.Duration `name:"poll-interval" env:"ARGOCD_POLL_INTERVAL" default:"30s" help:"How often to list the applications."`
+	PollInterval       time.Duration `name:"poll-interval" env:"ARGOCD_POLL_INTERVAL" default:"30s" help:"How often to list the applications (with --argocd.watch: only while the stream is down)."`
+	Watch              bool          `name:"watch" env:"ARGOCD_WATCH" default:"true" negatable:"" help:"Follow Argo CD's application stream after one List instead of listing every poll interval (--no-argocd.watch: poll only)."`
+	ResyncInterval     time.Duration `name:"resync-interval" env:"ARGOCD_RESYNC_INTERVAL" default:"10m" help:"With --argocd.watch, a full List this often heals anything the stream missed."`
 	Selector           string        `name:"selector" env:"ARGOCD_SELECTOR" help:"Label selector of the applications to watch."`
 	Project            []string      `name:"project" env:"ARGOCD_PROJECT" sep:"," placeholder:"PROJECT" help:"Project whose applications to watch (repeatable; default all)."`
 	StaleAfter         time.Duration `name:"stale-after" env:"ARGOCD_STALE_AFTER" default:"5m" help:"Keep serving app series this long after the last good poll, then drop them."`
@@ -137,7 +140,7 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 		return err
 	}
 	defer closeAll(listeners)
-	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode,
+	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode, "watch", cli.ArgoCD.Watch,
 		"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile, "app_api", ex.appAPI != nil)
 	if cli.ArgoCD.InsecureSkipVerify {
 		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
@@ -151,7 +154,11 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 		election.Go(func() { _ = ex.kube.elector.Run(electCtx) })
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { ex.poller.Run(gctx); return nil })
+	if ex.watcher != nil {
+		g.Go(func() error { ex.watcher.Run(gctx); return nil })
+	} else {
+		g.Go(func() error { ex.poller.Run(gctx); return nil })
+	}
 	g.Go(func() error { return serve(gctx, cli.Web, listeners, newHandler(cli.Web, reg, ex, logger), logger) })
 	err = g.Wait()
 	ex.remediation.Close() // sync calls in flight finish and are recorded
@@ -164,6 +171,7 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 type exporter struct {
 	client      *argocd.Client
 	poller      *poller.Poller
+	watcher     *watch.Watcher // nil with --no-argocd.watch
 	remediation *remediate.Engine
 	kube        kube
 	appAPI      *appapi.API // nil: the read API is off
@@ -189,6 +197,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	}
 	if f.StaleAfter < f.PollInterval {
 		return nil, fmt.Errorf("--argocd.stale-after: %s is shorter than --argocd.poll-interval %s", f.StaleAfter, f.PollInterval)
+	}
+	if f.Watch && f.ResyncInterval <= 0 {
+		return nil, errors.New("--argocd.resync-interval: must be positive")
 	}
 	if f.DetailConcurrency < 1 {
 		return nil, errors.New("--argocd.detail-concurrency: must be at least 1")
@@ -258,6 +269,20 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p))}
 	if ex.write, err = newWriteAPI(cli.WriteAPI, engine, reg, logger); err != nil {
 		return nil, err
+	}
+	if f.Watch {
+		ex.watcher = watch.New(watch.Config{
+			Client:         client,
+			Poller:         p,
+			Selector:       f.Selector,
+			Projects:       f.Project,
+			Projected:      f.ListMode == "projected",
+			ResyncInterval: f.ResyncInterval,
+			PollInterval:   f.PollInterval,
+			Due:            engine,
+			Logger:         logger,
+		})
+		reg.MustRegister(ex.watcher)
 	}
 	if cli.API.TokenFile != "" {
 		if ex.appAPI, err = newAppAPI(cli.API, client, p, engine, reg, logger); err != nil {

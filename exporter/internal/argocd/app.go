@@ -70,7 +70,11 @@ type App struct {
 	Sync             SyncStatus
 	// Revision is the commit the app is compared against: status.sync.revision,
 	// or status.sync.revisions joined by "," for a multi-source app.
-	Revision     string
+	Revision string
+	// SyncSince is when the current sync status began. Argo CD does not
+	// report it: the poller stamps it when it sees the status change, so
+	// after a restart it starts from the first snapshot (a lower bound).
+	SyncSince    time.Time
 	ReconciledAt time.Time // status.reconciledAt; zero when not reported
 
 	// Conditions counts status.conditions by type.

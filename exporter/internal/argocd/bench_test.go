@@ -1,7 +1,9 @@
 package argocd_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -130,5 +132,35 @@ func BenchmarkPollList(b *testing.B) {
 	benchList(b, func(n int) ([]argocd.App, error) {
 		// The fake reads the app count from the selector.
 		return cl.List(context.Background(), argocd.ListOptions{Selector: strconv.Itoa(n)})
+	})
+}
+
+// BenchmarkListVsValid decodes a whole 10,000-app List held in memory and,
+// side by side, merely validates the same bytes with encoding/json.Valid:
+// the floor any decoder of these bytes pays. The target is decode
+// at most 2x valid.
+func BenchmarkListVsValid(b *testing.B) {
+	body, err := io.ReadAll(argocdsim.LargeList(10000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("valid", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for range b.N {
+			if !json.Valid(body) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for range b.N {
+			apps, err := argocd.DecodeList(bytes.NewReader(body))
+			if err != nil || len(apps) != 10000 {
+				b.Fatal(len(apps), err)
+			}
+		}
 	})
 }

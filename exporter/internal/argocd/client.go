@@ -160,8 +160,8 @@ func ParseAPIURL(raw string) (*url.URL, error) {
 // BaseURL is the API root the client calls (ends in /api/v1).
 func (c *Client) BaseURL() string { return c.base.String() }
 
-// List returns the applications matching opts, decoding the body as a stream.
-func (c *Client) List(ctx context.Context, opts ListOptions) ([]App, error) {
+// query is the List (and Watch) query selecting the applications.
+func (opts ListOptions) query() url.Values {
 	q := url.Values{}
 	if opts.Selector != "" {
 		q.Set("selector", opts.Selector)
@@ -172,6 +172,12 @@ func (c *Client) List(ctx context.Context, opts ListOptions) ([]App, error) {
 	if len(opts.Fields) > 0 {
 		q.Set("fields", strings.Join(opts.Fields, ","))
 	}
+	return q
+}
+
+// List returns the applications matching opts, decoding the body as a stream.
+func (c *Client) List(ctx context.Context, opts ListOptions) ([]App, error) {
+	q := opts.query()
 	var apps []App
 	err := c.do(ctx, "list", http.MethodGet, "applications", q, nil, func(body io.Reader) error {
 		var err error
@@ -258,6 +264,31 @@ func (c *Client) do(ctx context.Context, endpoint, method, path string, q url.Va
 		}
 	}()
 
+	resp, rbody, err := c.send(ctx, method, path, q, body, "application/json")
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) {
+			status = ae.StatusCode
+		}
+		return err
+	}
+	defer rbody.Close()
+	if err := read(rbody); err != nil {
+		// A body cut short by the deadline is a timeout, not bad JSON.
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err // counted as code "error": the answer was unusable
+	}
+	status = resp.StatusCode
+	return nil
+}
+
+// send makes one request and returns a 2xx answer with its body (to close),
+// gunzipped when the server compressed it; any other answer is read
+// (bounded) into an *APIError. Only JSON answers are asked compressed: a
+// compressing proxy may hold a stream's events back.
+func (c *Client) send(ctx context.Context, method, path string, q url.Values, body []byte, accept string) (*http.Response, io.ReadCloser, error) {
 	target := c.base.String() + "/" + path // path segments are escaped by the caller
 	if len(q) > 0 {
 		target += "?" + q.Encode()
@@ -268,43 +299,47 @@ func (c *Client) do(ctx context.Context, endpoint, method, path string, q url.Va
 	}
 	req, err := http.NewRequestWithContext(ctx, method, target, rd)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	req.Header.Set("Accept", "application/json")
-	// The transport leaves compression to us; a 10k-app List shrinks ~10x.
-	req.Header.Set("Accept-Encoding", "gzip")
+	req.Header.Set("Accept", accept)
+	if accept == "application/json" {
+		// The transport leaves compression to us; a 10k-app List shrinks ~10x.
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return scrubURL(err)
+		return nil, nil, scrubURL(err)
 	}
-	defer resp.Body.Close()
-	var rbody io.Reader = resp.Body
+	rbody := resp.Body
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			return fmt.Errorf("%w: gzip: %w", ErrMalformedResponse, err)
+			resp.Body.Close()
+			return nil, nil, fmt.Errorf("%w: gzip: %w", ErrMalformedResponse, err)
 		}
-		defer zr.Close()
-		rbody = zr
+		rbody = gzipBody{zr, resp.Body}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		status = resp.StatusCode
+		defer rbody.Close()
 		b, _ := io.ReadAll(io.LimitReader(rbody, maxErrorBody))
 		token, _ := c.token.Token() // only to redact it from the message
-		return errorFromBody(resp.StatusCode, b, token)
+		return nil, nil, errorFromBody(resp.StatusCode, b, token)
 	}
-	if err := read(rbody); err != nil {
-		// A body cut short by the deadline is a timeout, not bad JSON.
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err // counted as code "error": the answer was unusable
-	}
-	status = resp.StatusCode
-	return nil
+	return resp, rbody, nil
+}
+
+// gzipBody closes the decompressor and the body under it.
+type gzipBody struct {
+	*gzip.Reader
+	body io.Closer
+}
+
+func (g gzipBody) Close() error {
+	g.Reader.Close()
+	return g.body.Close()
 }
 
 // scrubURL drops the URL from a transport error (*url.Error): it may carry

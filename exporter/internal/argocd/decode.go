@@ -1,11 +1,13 @@
 package argocd
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/valyala/fastjson"
 )
 
 // AnnotationPrefix selects the annotations App keeps: the monitor's own.
@@ -13,160 +15,189 @@ import (
 // make 10k apps heavy in memory.
 const AnnotationPrefix = "argocd-monitor.io/"
 
-// wireApp is the part of an Application JSON object the exporter reads.
-// Fields it does not name (status.resources, status.history, managedFields,
-// syncResult ...) are scanned and skipped by encoding/json, never allocated.
-type wireApp struct {
-	APIVersion string `json:"apiVersion"`
-	Metadata   struct {
-		Name              string            `json:"name"`
-		Namespace         string            `json:"namespace"`
-		UID               string            `json:"uid"`
-		ResourceVersion   string            `json:"resourceVersion"`
-		Labels            map[string]string `json:"labels"`
-		Annotations       map[string]string `json:"annotations"`
-		DeletionTimestamp presence          `json:"deletionTimestamp"`
-	} `json:"metadata"`
-	Spec struct {
-		Project     string `json:"project"`
-		Destination struct {
-			Server    string `json:"server"`
-			Name      string `json:"name"`
-			Namespace string `json:"namespace"`
-		} `json:"destination"`
-		Source *struct {
-			RepoURL string `json:"repoURL"`
-		} `json:"source"`
-		Sources []struct {
-			RepoURL string `json:"repoURL"`
-		} `json:"sources"`
-		SyncPolicy *struct {
-			Automated *struct {
-				Enabled *bool `json:"enabled"`
-			} `json:"automated"`
-		} `json:"syncPolicy"`
-	} `json:"spec"`
-	Status struct {
-		Health struct {
-			Status             string `json:"status"`
-			LastTransitionTime string `json:"lastTransitionTime"`
-		} `json:"health"`
-		Sync struct {
-			Status    string   `json:"status"`
-			Revision  string   `json:"revision"`
-			Revisions []string `json:"revisions"` // multi-source apps
-		} `json:"sync"`
-		ReconciledAt string `json:"reconciledAt"`
-		Conditions   []struct {
-			Type string `json:"type"`
-		} `json:"conditions"`
-		History        presence `json:"history"`
-		OperationState *struct {
-			Phase      string `json:"phase"`
-			Message    string `json:"message"`
-			StartedAt  string `json:"startedAt"`
-			FinishedAt string `json:"finishedAt"`
-			SyncResult *struct {
-				Revision  string   `json:"revision"`
-				Revisions []string `json:"revisions"`
-			} `json:"syncResult"`
-		} `json:"operationState"`
-	} `json:"status"`
-	Operation presence `json:"operation"`
+// appDecoder turns Application JSON into App. It parses each object once
+// with fastjson (one pass, where encoding/json scans a value to find its end
+// and again to decode it) and reads only the fields App keeps; everything
+// else (status.resources, status.history, managedFields ...) is parsed but
+// never converted. Not safe for concurrent use: it reuses its parser.
+type appDecoder struct {
+	p fastjson.Parser
 }
 
-// presence records that a JSON value was there (and not null) without
-// keeping it.
-type presence bool
-
-func (p *presence) UnmarshalJSON(b []byte) error {
-	*p = presence(string(b) != "null")
-	return nil
+// decode reads one Application object.
+func (d *appDecoder) decode(b []byte) (App, error) {
+	v, err := d.p.ParseBytes(b)
+	if err != nil {
+		return App{}, err
+	}
+	return appFromValue(v)
 }
 
-// complete reports whether the object carried fields outside List's `fields`
-// whitelist: then it is a whole Application (a Get, or a List whose server
-// ignored the projection) and needs no Get for detail.
-func (w *wireApp) complete() bool {
-	s := &w.Status
-	return w.APIVersion != "" || w.Metadata.UID != "" || w.Metadata.ResourceVersion != "" ||
-		s.ReconciledAt != "" || s.Conditions != nil || bool(s.History) ||
-		(s.OperationState != nil && (s.OperationState.Message != "" || s.OperationState.SyncResult != nil))
+// fieldReader reads typed fields and keeps the first type error: a field
+// the exporter uses holding the wrong type means the object is not what we
+// think it is.
+type fieldReader struct{ err error }
+
+func (r *fieldReader) str(v *fastjson.Value, path ...string) string {
+	x := v.Get(path...)
+	if x == nil {
+		return ""
+	}
+	switch x.Type() {
+	case fastjson.TypeString:
+		b, _ := x.StringBytes()
+		return string(b)
+	case fastjson.TypeNull:
+		return ""
+	}
+	if r.err == nil {
+		r.err = fmt.Errorf("%s: want a string, got %s", strings.Join(path, "."), x.Type())
+	}
+	return ""
+}
+
+// present reports a value that is there and not null.
+func present(v *fastjson.Value, path ...string) bool {
+	x := v.Get(path...)
+	return x != nil && x.Type() != fastjson.TypeNull
+}
+
+// object returns the object at path, nil when absent or null.
+func (r *fieldReader) object(v *fastjson.Value, path ...string) *fastjson.Object {
+	x := v.Get(path...)
+	if x == nil || x.Type() == fastjson.TypeNull {
+		return nil
+	}
+	o, err := x.Object()
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s: want an object, got %s", strings.Join(path, "."), x.Type())
+	}
+	return o
+}
+
+func (r *fieldReader) array(v *fastjson.Value, path ...string) []*fastjson.Value {
+	x := v.Get(path...)
+	if x == nil || x.Type() == fastjson.TypeNull {
+		return nil
+	}
+	a, err := x.Array()
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s: want an array, got %s", strings.Join(path, "."), x.Type())
+	}
+	return a
+}
+
+// stringMap reads a map of strings (labels, annotations); keep filters keys.
+func (r *fieldReader) stringMap(v *fastjson.Value, keep func(k []byte) bool, path ...string) map[string]string {
+	o := r.object(v, path...)
+	if o == nil || o.Len() == 0 {
+		return nil
+	}
+	var m map[string]string
+	o.Visit(func(k []byte, x *fastjson.Value) {
+		if keep != nil && !keep(k) {
+			return
+		}
+		if x.Type() != fastjson.TypeString {
+			if r.err == nil {
+				r.err = fmt.Errorf("%s.%s: want a string, got %s", strings.Join(path, "."), k, x.Type())
+			}
+			return
+		}
+		if m == nil {
+			m = make(map[string]string, o.Len())
+		}
+		b, _ := x.StringBytes()
+		m[string(k)] = string(b)
+	})
+	return m
+}
+
+func appFromValue(v *fastjson.Value) (App, error) {
+	if v.Type() != fastjson.TypeObject {
+		return App{}, fmt.Errorf("want an object, got %s", v.Type())
+	}
+	var r fieldReader
+	a := App{
+		Namespace:     r.str(v, "metadata", "namespace"),
+		Name:          r.str(v, "metadata", "name"),
+		Project:       r.str(v, "spec", "project"),
+		Labels:        r.stringMap(v, nil, "metadata", "labels"),
+		Annotations:   r.stringMap(v, ourAnnotation, "metadata", "annotations"),
+		Deleting:      present(v, "metadata", "deletionTimestamp"),
+		DestServer:    r.str(v, "spec", "destination", "server"),
+		DestNamespace: r.str(v, "spec", "destination", "namespace"),
+
+		Health:           parseHealth(r.str(v, "status", "health", "status")),
+		HealthTransition: parseTime(r.str(v, "status", "health", "lastTransitionTime")),
+		Sync:             parseSync(r.str(v, "status", "sync", "status")),
+		ReconciledAt:     parseTime(r.str(v, "status", "reconciledAt")),
+
+		OperationInProgress: present(v, "operation"),
+	}
+	if a.DestServer == "" {
+		a.DestServer = r.str(v, "spec", "destination", "name")
+	}
+	a.Revision = r.revision(v)
+	if a.Repo = r.str(v, "spec", "source", "repoURL"); a.Repo == "" {
+		if srcs := r.array(v, "spec", "sources"); len(srcs) > 0 {
+			a.Repo = r.str(srcs[0], "repoURL")
+		}
+	}
+	if auto := v.Get("spec", "syncPolicy", "automated"); auto != nil && auto.Type() != fastjson.TypeNull {
+		en := v.Get("spec", "syncPolicy", "automated", "enabled")
+		a.AutoSync = en == nil || en.Type() != fastjson.TypeFalse
+	}
+	conds := r.array(v, "status", "conditions")
+	if len(conds) > 0 {
+		a.Conditions = make(map[string]int, len(conds))
+		for _, c := range conds {
+			a.Conditions[r.str(c, "type")]++
+		}
+	}
+	history := present(v, "status", "history")
+	syncResult := false
+	if r.object(v, "status", "operationState") != nil {
+		a.Operation = &OperationState{
+			Phase:      OperationPhase(r.str(v, "status", "operationState", "phase")),
+			Message:    r.str(v, "status", "operationState", "message"),
+			StartedAt:  parseTime(r.str(v, "status", "operationState", "startedAt")),
+			FinishedAt: parseTime(r.str(v, "status", "operationState", "finishedAt")),
+		}
+		syncResult = present(v, "status", "operationState", "syncResult")
+	}
+	// Fields outside List's `fields` whitelist mean a whole Application (a
+	// Get, or a List whose server ignored the projection): no Get needed.
+	a.Detailed = r.str(v, "apiVersion") != "" || r.str(v, "metadata", "uid") != "" ||
+		r.str(v, "metadata", "resourceVersion") != "" || r.str(v, "status", "reconciledAt") != "" ||
+		present(v, "status", "conditions") || history ||
+		(a.Operation != nil && (a.Operation.Message != "" || syncResult))
+	if r.err != nil {
+		return App{}, r.err
+	}
+	return a, nil
 }
 
 // revision is the commit (or, for a multi-source app, the comma-joined
 // commits) the app is compared against: status.sync.revision(s), else the
 // last sync's result.
-func (w *wireApp) revision() string {
-	s := &w.Status.Sync
-	switch {
-	case s.Revision != "":
-		return s.Revision
-	case len(s.Revisions) > 0:
-		return strings.Join(s.Revisions, ",")
-	}
-	if op := w.Status.OperationState; op != nil && op.SyncResult != nil {
-		if op.SyncResult.Revision != "" {
-			return op.SyncResult.Revision
+func (r *fieldReader) revision(v *fastjson.Value) string {
+	for _, base := range [][]string{{"status", "sync"}, {"status", "operationState", "syncResult"}} {
+		if rev := r.str(v, append(base, "revision")...); rev != "" {
+			return rev
 		}
-		return strings.Join(op.SyncResult.Revisions, ",")
+		if revs := r.array(v, append(base, "revisions")...); len(revs) > 0 {
+			parts := make([]string, len(revs))
+			for i, x := range revs {
+				parts[i] = r.str(x)
+			}
+			return strings.Join(parts, ",")
+		}
 	}
 	return ""
 }
 
-func (w *wireApp) toApp() App {
-	a := App{
-		Namespace:           w.Metadata.Namespace,
-		Name:                w.Metadata.Name,
-		Project:             w.Spec.Project,
-		Labels:              w.Metadata.Labels,
-		Deleting:            bool(w.Metadata.DeletionTimestamp),
-		DestServer:          w.Spec.Destination.Server,
-		DestNamespace:       w.Spec.Destination.Namespace,
-		Health:              parseHealth(w.Status.Health.Status),
-		HealthTransition:    parseTime(w.Status.Health.LastTransitionTime),
-		Sync:                parseSync(w.Status.Sync.Status),
-		Revision:            w.revision(),
-		ReconciledAt:        parseTime(w.Status.ReconciledAt),
-		OperationInProgress: bool(w.Operation),
-		Detailed:            w.complete(),
-	}
-	if a.DestServer == "" {
-		a.DestServer = w.Spec.Destination.Name
-	}
-	switch {
-	case w.Spec.Source != nil && w.Spec.Source.RepoURL != "":
-		a.Repo = w.Spec.Source.RepoURL
-	case len(w.Spec.Sources) > 0:
-		a.Repo = w.Spec.Sources[0].RepoURL
-	}
-	if sp := w.Spec.SyncPolicy; sp != nil && sp.Automated != nil {
-		a.AutoSync = sp.Automated.Enabled == nil || *sp.Automated.Enabled
-	}
-	for k, v := range w.Metadata.Annotations {
-		if strings.HasPrefix(k, AnnotationPrefix) {
-			if a.Annotations == nil {
-				a.Annotations = make(map[string]string)
-			}
-			a.Annotations[k] = v
-		}
-	}
-	if len(w.Status.Conditions) > 0 {
-		a.Conditions = make(map[string]int, len(w.Status.Conditions))
-		for _, c := range w.Status.Conditions {
-			a.Conditions[c.Type]++
-		}
-	}
-	if op := w.Status.OperationState; op != nil {
-		a.Operation = &OperationState{
-			Phase:      OperationPhase(op.Phase),
-			Message:    op.Message,
-			StartedAt:  parseTime(op.StartedAt),
-			FinishedAt: parseTime(op.FinishedAt),
-		}
-	}
-	return a
-}
+func ourAnnotation(k []byte) bool { return bytes.HasPrefix(k, []byte(AnnotationPrefix)) }
 
 func parseHealth(s string) HealthStatus {
 	for _, h := range HealthStatuses {
@@ -198,23 +229,34 @@ func parseTime(s string) time.Time {
 	return t
 }
 
+// maxAppSize bounds one Application object (a Get answer or a List item).
+const maxAppSize = 64 << 20
+
 // DecodeApp decodes one Application object (a Get answer).
 func DecodeApp(r io.Reader) (App, error) {
-	var w wireApp
-	if err := json.NewDecoder(r).Decode(&w); err != nil {
+	b, err := io.ReadAll(io.LimitReader(r, maxAppSize+1))
+	if err != nil {
+		return App{}, err
+	}
+	if len(b) > maxAppSize {
+		return App{}, fmt.Errorf("%w: application larger than %d bytes", ErrMalformedResponse, maxAppSize)
+	}
+	var d appDecoder
+	a, err := d.decode(b)
+	if err != nil {
 		return App{}, fmt.Errorf("%w: application: %v", ErrMalformedResponse, err)
 	}
-	if w.Metadata.Name == "" {
+	if a.Name == "" {
 		return App{}, fmt.Errorf("%w: application without metadata.name", ErrMalformedResponse)
 	}
-	return w.toApp(), nil
+	return a, nil
 }
 
 // DecodeList reads a List answer ({"metadata":..,"items":[...]}) as a stream:
-// one item is decoded at a time into a small struct and converted to App, so
-// the body (about 12 KB an item on real installations) is never held whole.
-// Any syntax error, a truncated body or trailing garbage fails the whole
-// list: a half-read list must never replace a good one.
+// the scanner cuts one item at a time out of the body (about 12 KB an item on
+// real installations, which is never held whole) and the item is decoded
+// into an App. Any syntax error, a truncated body or trailing garbage fails
+// the whole list: a half-read list must never replace a good one.
 func DecodeList(r io.Reader) ([]App, error) {
 	apps, err := decodeList(r)
 	if err != nil {
@@ -224,71 +266,103 @@ func DecodeList(r io.Reader) ([]App, error) {
 }
 
 func decodeList(r io.Reader) ([]App, error) {
-	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
+	sc := newScanner(r)
+	var d appDecoder
+	if err := sc.expect('{'); err != nil {
 		return nil, err
 	}
 	apps := []App{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for first := true; ; first = false {
+		c, err := sc.peek()
 		if err != nil {
 			return nil, err
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, fmt.Errorf("unexpected %v in list object", tok)
+		if c == '}' {
+			sc.skip(1)
+			break
 		}
-		if key != "items" {
-			var skip json.RawMessage // any JSON value: metadata, kind, apiVersion...
-			if err := dec.Decode(&skip); err != nil {
+		if !first {
+			if err := sc.expect(','); err != nil {
+				return nil, err
+			}
+		}
+		key, err := sc.value()
+		if err != nil {
+			return nil, err
+		}
+		kv, err := d.p.ParseBytes(key)
+		if err != nil || kv.Type() != fastjson.TypeString {
+			return nil, fmt.Errorf("list object: want a key, got %.20q", key)
+		}
+		isItems := string(key) == `"items"`
+		if err := sc.expect(':'); err != nil {
+			return nil, err
+		}
+		if !isItems {
+			// Any JSON value (metadata, kind, apiVersion...): checked, not kept.
+			v, err := sc.value()
+			if err != nil {
+				return nil, err
+			}
+			if err := fastjson.ValidateBytes(v); err != nil {
 				return nil, fmt.Errorf("list %s: %w", key, err)
 			}
 			continue
 		}
-		// "items": null is what Argo CD sends for an empty list.
-		tok, err = dec.Token()
+		if apps, err = decodeItems(sc, &d, apps); err != nil {
+			return nil, err
+		}
+	}
+	if c, err := sc.peek(); err != io.EOF {
 		if err != nil {
 			return nil, err
 		}
-		if tok == nil {
-			continue
-		}
-		if d, ok := tok.(json.Delim); !ok || d != '[' {
-			return nil, fmt.Errorf("items: want array, got %v", tok)
-		}
-		for dec.More() {
-			var w wireApp
-			if err := dec.Decode(&w); err != nil {
-				return nil, fmt.Errorf("item %d: %w", len(apps), err)
-			}
-			if w.Metadata.Name == "" {
-				return nil, fmt.Errorf("item %d: no metadata.name", len(apps))
-			}
-			apps = append(apps, w.toApp())
-		}
-		if err := expectDelim(dec, ']'); err != nil {
-			return nil, err
-		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("data after the list object")
+		return nil, fmt.Errorf("data after the list object: %q", c)
 	}
 	return apps, nil
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
+// decodeItems reads the items array (or null, Argo CD's empty list).
+func decodeItems(sc *scanner, d *appDecoder, apps []App) ([]App, error) {
+	c, err := sc.peek()
 	if err != nil {
-		if err == io.EOF {
-			return io.ErrUnexpectedEOF
+		return nil, err
+	}
+	if c == 'n' {
+		v, err := sc.value()
+		if err != nil || string(v) != "null" {
+			return nil, fmt.Errorf("items: want an array, got %.20q", v)
 		}
-		return err
+		return apps, nil
 	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("want %q, got %v", want, tok)
+	if err := sc.expect('['); err != nil {
+		return nil, fmt.Errorf("items: %w", err)
 	}
-	return nil
+	for first := true; ; first = false {
+		c, err := sc.peek()
+		if err != nil {
+			return nil, err
+		}
+		if c == ']' {
+			sc.skip(1)
+			return apps, nil
+		}
+		if !first {
+			if err := sc.expect(','); err != nil {
+				return nil, err
+			}
+		}
+		item, err := sc.value()
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", len(apps), err)
+		}
+		a, err := d.decode(item)
+		if err != nil {
+			return nil, fmt.Errorf("item %d: %w", len(apps), err)
+		}
+		if a.Name == "" {
+			return nil, fmt.Errorf("item %d: no metadata.name", len(apps))
+		}
+		apps = append(apps, a)
+	}
 }

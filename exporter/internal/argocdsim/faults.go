@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +23,10 @@ type Fault struct {
 	Truncate bool          // answer with the body cut in half
 	Delay    time.Duration // wait this long (or until the client gives up) first
 	Body     string        // answer 200 with this body instead
+	// Watch stream faults, as proxies and servers produce them:
+	Stall    bool   // answer the stream's headers, then nothing until the client leaves
+	CutAfter int    // end the answer after this many writes (a proxy cutting a long connection)
+	DropApp  string // swallow the stream's events that name this app (a missed event)
 }
 
 // Request is one API request the simulator received.
@@ -145,6 +150,13 @@ func (s *Sim) faulty(next http.Handler) http.Handler {
 		case fault.Body != "":
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, fault.Body)
+		case fault.Stall:
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(http.StatusOK)
+			_ = http.NewResponseController(w).Flush()
+			<-r.Context().Done()
+		case fault.CutAfter > 0 || fault.DropApp != "":
+			next.ServeHTTP(&faultyWriter{ResponseWriter: w, left: fault.CutAfter, drop: fault.DropApp}, r)
 		case fault.Truncate:
 			rec := httptest.NewRecorder()
 			next.ServeHTTP(rec, r)
@@ -159,6 +171,28 @@ func (s *Sim) faulty(next http.Handler) http.Handler {
 		}
 	})
 }
+
+// faultyWriter cuts an answer after a number of writes and swallows the
+// writes (stream events) that name an app.
+type faultyWriter struct {
+	http.ResponseWriter
+	left int
+	drop string
+}
+
+func (w *faultyWriter) Write(b []byte) (int, error) {
+	if w.drop != "" && bytes.Contains(b, []byte(`"name":"`+w.drop+`"`)) {
+		return len(b), nil
+	}
+	if w.left > 0 {
+		if w.left--; w.left == 0 {
+			return 0, net.ErrClosed
+		}
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *faultyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // SetItems replaces every app with the given Application documents, served
 // as they are (statuses included) by List, Get and Watch; syncs of them are

@@ -53,6 +53,8 @@ var (
 		"When Argo CD last reconciled the application against git (status.reconciledAt).")
 	transitionFam = appFamily("argocd_monitor_app_health_transition_timestamp_seconds",
 		"When the application's health status last changed (status.health.lastTransitionTime).")
+	syncChangeFam = appFamily("argocd_monitor_app_sync_status_change_timestamp_seconds",
+		"When the application's current sync status began, as the exporter saw it change (Argo CD does not report it); after a restart, when the exporter first saw it.")
 
 	upFam = newFamily("argocd_monitor_api_up",
 		"1 when the last poll of the Argo CD API succeeded, 0 when it failed or none finished yet.")
@@ -61,7 +63,7 @@ var (
 	appsFam = newFamily("argocd_monitor_apps",
 		"Applications in the served snapshot (0 once it is older than --argocd.stale-after).")
 
-	allFamilies = []*family{infoFam, healthFam, syncFam, phaseFam, conditionsFam, reconciledFam, transitionFam,
+	allFamilies = []*family{infoFam, healthFam, syncFam, phaseFam, conditionsFam, reconciledFam, transitionFam, syncChangeFam,
 		upFam, lastSuccessFam, appsFam}
 )
 
@@ -259,6 +261,7 @@ func (b *builder) apps(apps []argocd.App) {
 	}
 	b.timestamps(reconciledFam, apps, byName, idLabels, func(a *argocd.App) time.Time { return a.ReconciledAt })
 	b.timestamps(transitionFam, apps, byName, idLabels, func(a *argocd.App) time.Time { return a.HealthTransition })
+	b.timestamps(syncChangeFam, apps, byName, idLabels, func(a *argocd.App) time.Time { return a.SyncSince })
 }
 
 func (b *builder) timestamps(f *family, apps []argocd.App, byName []int32, labels [][]*dto.LabelPair, get func(*argocd.App) time.Time) {

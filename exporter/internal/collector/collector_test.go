@@ -50,6 +50,8 @@ func fixtureApps(t *testing.T) []argocd.App {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What the poller stamps: when the sync status was first seen.
+	apps[1].SyncSince = time.Date(2026, 11, 26, 0, 30, 0, 0, time.UTC)
 	return apps
 }
 

@@ -77,6 +77,11 @@ type Poller struct {
 	attempted   bool
 	lastCause   string // cause of the current outage, for log-once
 	staleLogged bool
+
+	// Watch events not yet folded into apps (see Apply), and where each app
+	// of apps is.
+	pending map[appKey]argocd.WatchEvent
+	index   map[appKey]int
 }
 
 // New builds a Poller; it does nothing until Run or Poll.
@@ -145,7 +150,8 @@ func (p *Poller) Poll(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	wasUp, attempted := p.up, p.attempted
-	p.apps, p.up, p.lastSuccess, p.attempted = apps, true, now, true
+	p.replaceLocked(apps, now)
+	p.up, p.lastSuccess, p.attempted = true, now, true
 	p.lastCause, p.staleLogged = "", false
 	p.mu.Unlock()
 	if attempted && !wasUp {
@@ -191,8 +197,9 @@ func timeOrNever(t time.Time) string {
 // withheld so a long outage shows no ghosts.
 func (p *Poller) Snapshot() Snapshot {
 	now := time.Now()
-	p.mu.RLock()
-	defer p.mu.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.foldLocked()
 	s := Snapshot{Up: p.up, LastSuccess: p.lastSuccess, Attempted: p.attempted}
 	if !p.lastSuccess.IsZero() && now.Sub(p.lastSuccess) <= p.cfg.StaleAfter {
 		s.Apps = p.apps

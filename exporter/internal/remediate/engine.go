@@ -148,38 +148,62 @@ func (e *Engine) Observe(ctx context.Context, apps []argocd.App, now time.Time) 
 	e.mu.Lock()
 	e.gen++
 	for i := range apps {
-		a := &apps[i]
-		if !e.inScope(a) {
-			continue
-		}
-		key := appKey{a.Namespace, a.Name}
-		st := e.apps[key]
-		if st == nil {
-			st = &appState{Project: a.Project, Phase: PhaseIdle, namespace: a.Namespace, name: a.Name}
-			e.apps[key] = st
-		}
-		st.gen = e.gen
-		if st.Project != a.Project {
-			e.metrics.forget(st)
-			st.Project = a.Project
-			dirty = true
-		}
-		j, changed := e.decide(a, st, now)
+		j, changed := e.observeLocked(&apps[i], now)
 		dirty = dirty || changed
 		if j != nil {
-			j.key = key
 			jobs = append(jobs, *j)
 		}
 	}
 	for key, st := range e.apps {
 		if st.gen != e.gen { // gone from the snapshot or out of scope
-			dirty = dirty || st.worthKeeping()
-			e.metrics.forget(st)
-			delete(e.apps, key)
+			dirty = e.forgetLocked(key) || dirty
 		}
 	}
 	e.mu.Unlock()
+	e.dispatch(ctx, jobs, dirty, now)
+}
 
+// observeLocked updates one in-scope app's state and returns the sync job
+// due for it, if any. Out-of-scope apps are left alone (the caller forgets
+// them). Called with e.mu held.
+func (e *Engine) observeLocked(a *argocd.App, now time.Time) (*job, bool) {
+	if !e.inScope(a) {
+		return nil, false
+	}
+	dirty := false
+	key := appKey{a.Namespace, a.Name}
+	st := e.apps[key]
+	if st == nil {
+		st = &appState{Project: a.Project, Phase: PhaseIdle, namespace: a.Namespace, name: a.Name}
+		e.apps[key] = st
+	}
+	st.gen = e.gen
+	if st.Project != a.Project {
+		e.metrics.forget(st)
+		st.Project = a.Project
+		dirty = true
+	}
+	j, changed := e.decide(a, st, now)
+	if j != nil {
+		j.key = key
+	}
+	return j, dirty || changed
+}
+
+// forgetLocked drops an app's state and series; it reports whether the
+// state file must change. Called with e.mu held.
+func (e *Engine) forgetLocked(key appKey) bool {
+	st := e.apps[key]
+	if st == nil {
+		return false
+	}
+	e.metrics.forget(st)
+	delete(e.apps, key)
+	return st.worthKeeping()
+}
+
+// dispatch records the decisions (state file first) and starts the syncs.
+func (e *Engine) dispatch(ctx context.Context, jobs []job, dirty bool, now time.Time) {
 	if dirty {
 		if err := e.persist(); err != nil {
 			e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)

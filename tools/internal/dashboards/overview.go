@@ -81,7 +81,6 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 		"?${datasource:queryparam}&var-namespace=${__data.fields.namespace}&var-project=${__data.fields.project}&var-name=${__data.fields.name}&${__url_time_range}"}
 	argoLink := link{"Open in Argo CD", "${argocd_url}/applications/${__data.fields.namespace}/${__data.fields.name}"}
 	problems := problemApps(f)
-	apiP50, apiP99 := quantiles("argocd_monitor_poll_duration_seconds_bucket")
 	slackP50, slackP99 := quantiles("argocd_monitor_bridge_slack_request_duration_seconds_bucket")
 	resultColors := map[string]string{
 		"succeeded": "green", "triggered": "blue", "failed": "red", "error": "dark-red",
@@ -194,9 +193,14 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 			WithTarget(instant("B", "max by (version) (argocd_monitor_bridge_build_info)", "bridge {{version}}")).
 			ReduceOptions(lastValue()).TextMode(common.BigValueTextModeName).
 			ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone)).
-		WithPanel(timeseries.NewPanelBuilder().Title("Poll duration").Height(8).Span(12).
-			Description("Time to list the applications from Argo CD (histogram quantiles).").
-			WithTarget(query("A", apiP50, "p50")).WithTarget(query("B", apiP99, "p99")).
+		WithPanel(timeseries.NewPanelBuilder().Title("Watch stream").Height(8).Span(12).
+			Description("1 while the exporter follows Argo CD's application stream, 0 while it polls instead; stream messages per minute by type.").
+			WithTarget(query("A", "min(argocd_monitor_watch_up)", "watch up")).
+			WithTarget(query("B", perMinute("type", "argocd_monitor_watch_events_total"), "{{type}}")).
+			Min(0).Legend(listLegend())).
+		WithPanel(timeseries.NewPanelBuilder().Title("List duration").Height(8).Span(12).
+			Description("Time to list the applications from Argo CD: every poll without watch; with watch only the first List, resyncs and polls while the stream is down, too rarely for quantiles over a short window: the mean since start.").
+			WithTarget(query("A", "sum(argocd_monitor_poll_duration_seconds_sum) / sum(argocd_monitor_poll_duration_seconds_count)", "mean since start")).
 			Unit("s").Min(0).Legend(listLegend())).
 		WithPanel(timeseries.NewPanelBuilder().Title("Argo CD API requests by endpoint and code (per minute)").Height(8).Span(12).
 			Description("Failed requests (any code but 2xx) in red.").

@@ -78,10 +78,12 @@ type RemediationTimings struct {
 }
 
 // Defaults for a story that completes in about a minute: the stuck app's three syncs run at
-// grace, +backoff, +2*backoff, each taking pickup+duration.
+// grace, +backoff, +2*backoff, each taking pickup+duration. The exporter watches the stream: the
+// poll interval matters only while it is down, and is long so that the end-to-end test shows
+// events, not polls, driving remediation.
 var (
 	DefaultSim         = SimTimings{DegradeAfter: 20 * time.Second, SyncPickup: 500 * time.Millisecond, SyncDuration: 2 * time.Second}
-	DefaultRemediation = RemediationTimings{Poll: time.Second, Grace: 3 * time.Second, Backoff: 2 * time.Second, MaxBackoff: 4 * time.Second}
+	DefaultRemediation = RemediationTimings{Poll: 30 * time.Second, Grace: 3 * time.Second, Backoff: 2 * time.Second, MaxBackoff: 4 * time.Second}
 )
 
 // Stack is a running stack.

@@ -1,0 +1,342 @@
+package watch
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+const benchToken = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
+
+// traffic is what the simulator sends the exporter: a projected List, the
+// stream's initial ADDED burst and a run of change events, all as bytes.
+type traffic struct {
+	list    []byte
+	burst   []byte
+	changes []byte // SSE, nChanges events
+}
+
+const nChanges = 600
+
+// capture records the simulator's answers for n apps once per process.
+var capture = sync.OnceValues(func() (*traffic, error) {
+	const n = 10000
+	sim, err := argocdsim.New(argocdsim.Config{Token: benchToken, Apps: n, NoScenario: true})
+	if err != nil {
+		return nil, err
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	get := func(path string, fields []string, sse bool) (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path+"?fields="+url.QueryEscape(strings.Join(fields, ",")), nil)
+		req.Header.Set("Authorization", "Bearer "+benchToken)
+		if sse {
+			req.Header.Set("Accept", "text/event-stream")
+		}
+		return http.DefaultClient.Do(req)
+	}
+	t := &traffic{}
+	resp, err := get("/api/v1/applications", argocd.ProjectedFields, false)
+	if err != nil {
+		return nil, err
+	}
+	t.list, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp, err = get("/api/v1/stream/applications", argocd.StreamFields, true)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReaderSize(resp.Body, 1<<20)
+	readEvents := func(k int) ([]byte, error) {
+		var out bytes.Buffer
+		for k > 0 {
+			line, err := br.ReadBytes('\n')
+			if err != nil {
+				return nil, err
+			}
+			out.Write(line)
+			if bytes.HasPrefix(line, []byte("data:")) {
+				k--
+			}
+		}
+		line, err := br.ReadBytes('\n') // the blank line ending the last event
+		out.Write(line)
+		return out.Bytes(), err
+	}
+	if t.burst, err = readEvents(n); err != nil {
+		return nil, err
+	}
+	// Each change turns a different healthy app unhealthy: an event equal
+	// to the app's previous one would be dropped by the server.
+	rng := rand.New(rand.NewPCG(1, 2))
+	apps := rng.Perm(n)[:nChanges]
+	go func() {
+		for i, a := range apps {
+			h := []argocd.HealthStatus{argocd.HealthDegraded, argocd.HealthProgressing}[i%2]
+			_ = sim.SetState(fmt.Sprintf("app-%05d", 1+a), argocdsim.ControlState{Health: &h})
+		}
+	}()
+	t.changes, err = readEvents(nChanges)
+	return t, err
+})
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakHeap samples live heap objects every millisecond until stop.
+func peakHeap(stop <-chan struct{}) func() uint64 {
+	var peak uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tk := time.NewTicker(time.Millisecond)
+		defer tk.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	return func() uint64 { <-done; return peak }
+}
+
+// BenchmarkHourAt10k replays one hour of the exporter's side of the traffic
+// at 10,000 apps and 100 app changes a minute, captured from the simulator:
+// polling every 30 s is 120 projected Lists; watching is 6 resync Lists and
+// 6,000 events, each applied as it comes, plus keepalives. Each List and publish goes through the poller and a
+// remediation engine as in the binary. Reported per hour: bytes read from
+// Argo CD, exporter CPU (the simulator is not running meanwhile) and the
+// peak heap. A scrape every 30 s folds the events into a snapshot. The one-off start (a List and the stream's ADDED burst) is in
+// "start-MiB".
+func BenchmarkHourAt10k(b *testing.B) {
+	tr, err := capture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	keepalives := int(time.Hour / (15 * time.Second))
+	for _, mode := range []string{"poll", "watch"} {
+		b.Run(mode, func(b *testing.B) {
+			var bytesRead int
+			var cpu time.Duration
+			var peak uint64
+			for range b.N {
+				engine, err := remediate.New(remediationConfig(2*time.Minute), nopSyncer{}, remediate.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				p := poller.New(poller.Config{Client: listClient(tr.list), Observer: engine})
+				list := func() {
+					if err := p.Poll(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+					bytesRead += len(tr.list)
+				}
+				list() // seed, not counted below
+				bytesRead = 0
+				runtime.GC()
+				stop := make(chan struct{})
+				peakOf := peakHeap(stop)
+				cpu0 := cpuNow()
+				if mode == "poll" {
+					for range 120 {
+						list()
+						p.Snapshot() // a scrape every 30 s
+					}
+				} else {
+					w := New(Config{Poller: p})
+					var rd *argocd.StreamReader
+					for i := range 60 {
+						if i%10 == 0 {
+							list() // resync
+						}
+						if i%(nChanges/100) == 0 {
+							rd = argocd.NewStreamReader(bytes.NewReader(tr.changes), true)
+						}
+						// A minute: 100 events as they come, 2 scrapes, 4 keepalives.
+						for e := range 100 {
+							ev, err := rd.Next()
+							if err != nil {
+								b.Fatal(err)
+							}
+							w.apply(context.Background(), []argocd.WatchEvent{ev})
+							if e%50 == 0 {
+								p.Snapshot()                                  // a scrape every 30 s
+								p.Reobserve(context.Background(), time.Now()) // the engine's review every 30 s
+							}
+							if e%25 == 0 {
+								w.apply(context.Background(), []argocd.WatchEvent{{Type: argocd.EventKeepalive}})
+							}
+						}
+						bytesRead += len(tr.changes) * 100 / nChanges
+					}
+					bytesRead += keepalives * len(":\n")
+				}
+				cpu += cpuNow() - cpu0
+				close(stop)
+				peak = max(peak, peakOf())
+				engine.Close()
+			}
+			b.ReportMetric(float64(bytesRead)/(1<<20), "MiB-read/hour")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/hour")
+			held := len(tr.list) + len(tr.burst) + len(tr.changes) // the captured traffic, not the exporter's
+			b.ReportMetric(float64(peak-min(peak, uint64(held)))/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(float64(len(tr.list)+len(tr.burst))/(1<<20), "start-MiB")
+		})
+	}
+}
+
+// listClient answers every List with the captured body.
+type listClient []byte
+
+func (c listClient) List(context.Context, argocd.ListOptions) ([]argocd.App, error) {
+	return argocd.DecodeList(bytes.NewReader(c))
+}
+
+func (c listClient) Get(context.Context, string, string, string) (argocd.App, error) {
+	return argocd.App{}, fmt.Errorf("no Get in this benchmark")
+}
+
+// remediationConfig is the engine with the exporter's flag defaults but grace.
+func remediationConfig(grace time.Duration) remediate.Config {
+	return remediate.Config{Mode: remediate.ModeOn, Grace: grace, Backoff: time.Minute, MaxBackoff: 10 * time.Minute,
+		MaxAttempts: 3, ResetOnNewRevision: true, MaxConcurrent: 5, RateLimit: 1, RateBurst: 5}
+}
+
+type nopSyncer struct{}
+
+func (nopSyncer) Sync(context.Context, argocd.SyncRequest) error { return nil }
+
+// seen records when each change the benchmark makes reaches the snapshot's
+// observer (what /metrics and the remediation engine see).
+type seen struct {
+	mu      sync.Mutex
+	pending map[string]time.Time // app -> when it was changed
+	want    map[string]argocd.HealthStatus
+	lat     []time.Duration
+}
+
+func (s *seen) changed(name string, h argocd.HealthStatus) {
+	s.mu.Lock()
+	s.pending[name], s.want[name] = time.Now(), h
+	s.mu.Unlock()
+}
+
+func (s *seen) check(apps []argocd.App) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range apps {
+		if at, ok := s.pending[apps[i].Name]; ok && apps[i].Health == s.want[apps[i].Name] {
+			s.lat = append(s.lat, time.Since(at))
+			delete(s.pending, apps[i].Name)
+		}
+	}
+}
+
+func (s *seen) Observe(_ context.Context, apps []argocd.App, _ time.Time) { s.check(apps) }
+
+func (s *seen) ObserveChanges(_ context.Context, changed, _ []argocd.App, _ time.Time) {
+	s.check(changed)
+}
+
+// BenchmarkChangeToMetric measures, in real time against the simulator with
+// 10,000 apps over loopback HTTP, how long 100 app changes (one every
+// 300 ms) take to reach the snapshot: watching, and polling every 30 s.
+func BenchmarkChangeToMetric(b *testing.B) {
+	const n = 10000
+	for _, mode := range []string{"watch", "poll"} {
+		b.Run(mode, func(b *testing.B) {
+			var all []time.Duration
+			for range b.N {
+				sim, err := argocdsim.New(argocdsim.Config{Token: benchToken, Apps: n, NoScenario: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv := httptest.NewServer(sim.Handler())
+				cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(benchToken), Timeout: time.Minute}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				obs := &seen{pending: map[string]time.Time{}, want: map[string]argocd.HealthStatus{}}
+				p := poller.New(poller.Config{Client: cl, Projected: true, Interval: 30 * time.Second, Observer: obs})
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				var w *Watcher
+				if mode == "watch" {
+					w = New(Config{Client: cl, Poller: p, Projected: true})
+					go func() { w.Run(ctx); close(done) }()
+				} else {
+					go func() { p.Run(ctx); close(done) }()
+				}
+				for len(p.Apps()) < n { // seeded
+					time.Sleep(10 * time.Millisecond)
+				}
+				// The stream's initial ADDED burst is start-up, not change latency.
+				for w != nil && testutil.ToFloat64(w.events.WithLabelValues("added")) < n {
+					time.Sleep(10 * time.Millisecond)
+				}
+				rng := rand.New(rand.NewPCG(3, 4))
+				for i, a := range rng.Perm(n)[:100] {
+					name := fmt.Sprintf("app-%05d", 1+a)
+					h := []argocd.HealthStatus{argocd.HealthDegraded, argocd.HealthProgressing}[i%2]
+					obs.changed(name, h)
+					if err := sim.SetState(name, argocdsim.ControlState{Health: &h}); err != nil {
+						b.Fatal(err)
+					}
+					time.Sleep(300 * time.Millisecond)
+				}
+				for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+					obs.mu.Lock()
+					left := len(obs.pending)
+					obs.mu.Unlock()
+					if left == 0 {
+						break
+					}
+				}
+				cancel()
+				<-done
+				srv.Close()
+				obs.mu.Lock()
+				if len(obs.pending) > 0 {
+					b.Fatalf("%d changes never seen", len(obs.pending))
+				}
+				all = append(all, obs.lat...)
+				obs.mu.Unlock()
+			}
+			slices.Sort(all)
+			b.ReportMetric(all[len(all)/2].Seconds(), "p50-s")
+			b.ReportMetric(all[len(all)*99/100].Seconds(), "p99-s")
+		})
+	}
+}

@@ -1,0 +1,4 @@
+package watch
+
+// RemediationConfig serves the external tests too.
+var RemediationConfig = remediationConfig
