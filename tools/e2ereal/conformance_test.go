@@ -60,6 +60,9 @@ func TestConformance(t *testing.T) {
 		body          func(target) string
 		token         func(target) string
 		compareShapes bool
+		// messageDiffers, when set, is why the error messages may differ (code and status
+		// must still agree).
+		messageDiffers string
 	}{
 		{name: "list", method: get, path: fixed("/api/v1/applications"), compareShapes: true},
 		{name: "list projected", method: get, path: fixed("/api/v1/applications?fields=" + projectedFields), compareShapes: true},
@@ -79,6 +82,9 @@ func TestConformance(t *testing.T) {
 		{name: "revision metadata", method: get, compareShapes: true, path: func(tg target) string {
 			return whyPath("/revisions/" + tg.revision + "/metadata")(tg)
 		}},
+		{name: "revision metadata of an unknown revision", method: get, path: whyPath("/revisions/0123456789abcdef0123456789abcdef01234567/metadata"),
+			messageDiffers: "the real message is git's own (transport and server dependent: \"not our ref\" from a local repository); the exporter's app API reports the commit part as failed either way"},
+		{name: "resource tree of a missing app", method: get, path: fixed("/api/v1/applications/no-such-app/resource-tree")},
 		{name: "bad token", method: get, path: fixed("/api/v1/applications"), token: fixed("not-a-token")},
 		{name: "no token", method: get, path: fixed("/api/v1/applications"), token: fixed("")},
 	}
@@ -108,7 +114,7 @@ func TestConformance(t *testing.T) {
 				t.Errorf("status: argocd %d, sim %d", answers[0].status, answers[1].status)
 			}
 			if answers[0].status != http.StatusOK {
-				compareErrors(t, answers[0].body, answers[1].body)
+				compareErrors(t, answers[0].body, answers[1].body, tt.messageDiffers)
 				return
 			}
 			if tt.compareShapes {
@@ -247,7 +253,7 @@ func clip(b []byte) string {
 
 // compareErrors: Argo CD's error body is {"error","code","message"}; the code and the message
 // must match (the exporter classifies by both).
-func compareErrors(t *testing.T, real, sim []byte) {
+func compareErrors(t *testing.T, real, sim []byte, messageDiffers string) {
 	t.Helper()
 	var r, s struct {
 		Code    *int    `json:"code"`
@@ -263,6 +269,10 @@ func compareErrors(t *testing.T, real, sim []byte) {
 	}
 	if fmt.Sprint(deref(r.Code)) != fmt.Sprint(deref(s.Code)) {
 		t.Errorf("error code: argocd %v, sim %v", deref(r.Code), deref(s.Code))
+	}
+	if messageDiffers != "" {
+		t.Logf("error messages may differ: %s", messageDiffers)
+		return
 	}
 	if deref(r.Message) != deref(s.Message) {
 		t.Errorf("error message: argocd %q, sim %q", deref(r.Message), deref(s.Message))
