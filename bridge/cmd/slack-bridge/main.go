@@ -49,7 +49,18 @@ type CLI struct {
 		Deadline           time.Duration `name:"deadline" default:"8s" env:"SLACK_DEADLINE" help:"Time to get one notification into Slack, retries and pacing included (keep under Alertmanager's webhook timeout)."`
 		RequestTimeout     time.Duration `name:"request-timeout" default:"5s" env:"SLACK_REQUEST_TIMEOUT" help:"Timeout of one request to Slack."`
 		PerChannelInterval time.Duration `name:"per-channel-interval" default:"1s" env:"SLACK_PER_CHANNEL_INTERVAL" help:"At most one message per channel per interval; 0 turns pacing off."`
+		SigningSecretFile  string        `name:"signing-secret-file" env:"SLACK_SIGNING_SECRET_FILE" help:"File holding the Slack app's signing secret (re-read when it changes): turns on the buttons and POST /slack/interactions (bot mode); or set SLACK_SIGNING_SECRET."`
+		AppTokenFile       string        `name:"app-token-file" env:"SLACK_APP_TOKEN_FILE" help:"File holding the Slack app-level token (xapp-…): turns on the buttons and receives clicks over Socket Mode (bot mode); or set SLACK_APP_TOKEN."`
 	} `embed:"" prefix:"slack."`
+	Alertmanager struct {
+		URL            string `name:"url" env:"ALERTMANAGER_URL" help:"Alertmanager base URL the Silence buttons create silences in (its API v2), e.g. http://alertmanager:9093."`
+		HTTPConfigFile string `name:"http-config-file" env:"ALERTMANAGER_HTTP_CONFIG_FILE" help:"Prometheus HTTP client config (basic_auth, authorization with credentials_file, tls_config) for --alertmanager.url."`
+	} `embed:"" prefix:"alertmanager."`
+	Actions struct {
+		ExporterURL       string        `name:"exporter-url" env:"ACTIONS_EXPORTER_URL" help:"Exporter base URL the Retry/Resume buttons call (POST /api/v1/apps/{namespace}/{name}/remediation/resume)."`
+		ExporterTokenFile string        `name:"exporter-token-file" env:"ACTIONS_EXPORTER_TOKEN_FILE" help:"File holding the exporter's write token (its --api.write-token-file), sent as a Bearer token; re-read on every request."`
+		Timeout           time.Duration `name:"timeout" default:"10s" env:"ACTIONS_TIMEOUT" help:"Time for one call to Alertmanager or the exporter."`
+	} `embed:"" prefix:"actions."`
 	Webhook struct {
 		TokenFile   string `name:"token-file" env:"BRIDGE_WEBHOOK_TOKEN_FILE" help:"File holding the Bearer token Alertmanager must send; or set BRIDGE_WEBHOOK_TOKEN. Unset: no authentication."`
 		MaxInFlight int    `name:"max-in-flight" default:"64" env:"BRIDGE_WEBHOOK_MAX_IN_FLIGHT" help:"Concurrent deliveries; further webhooks get an immediate 503."`
@@ -132,7 +143,11 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 		if err := cfg.Validate(); err != nil {
 			return flagError(err)
 		}
-		fmt.Fprintf(stdout, "config OK: %d routes, %s mode\n", len(cfg.Router.Routes()), cfg.Mode)
+		actions := ""
+		if cfg.Interactive() {
+			actions = ", Slack actions on"
+		}
+		fmt.Fprintf(stdout, "config OK: %d routes, %s mode%s\n", len(cfg.Router.Routes()), cfg.Mode, actions)
 		return nil
 	}
 	s, err := server.New(cfg)
@@ -159,7 +174,8 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 		dest = server.RedactURL(cfg.WebhookURL())
 	}
 	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
-		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil, "enrich", cfg.Enrich != nil)
+		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil, "enrich", cfg.Enrich != nil,
+		"slack_actions", cfg.Interactive(), "socket_mode", cfg.AppToken != nil, "alertmanager", cfg.Silencer != nil, "exporter", cfg.Remediator != nil)
 	flags := &web.FlagConfig{WebListenAddresses: &cli.Web.ListenAddress, WebSystemdSocket: new(bool), WebConfigFile: &cli.Web.ConfigFile}
 	return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ServeMultiple(listeners, h, flags, logger) })
 }
@@ -245,7 +261,7 @@ func configure(cli *CLI, env func(string) (string, bool), logger *slog.Logger) (
 	default:
 		return cfg, errors.New("no Slack destination: set SLACK_WEBHOOK_URL (or --slack.webhook-url-file), SLACK_BOT_TOKEN (or --slack.bot-token-file), or --slack.console")
 	}
-	return cfg, nil
+	return cfg, configureActions(cli, env, logger, &cfg)
 }
 
 // secret is a file if given (read again when it changes), else the env variable, else the flag

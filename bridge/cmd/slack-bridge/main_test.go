@@ -62,6 +62,17 @@ func TestConfigCheck(t *testing.T) {
 		{name: "two state stores", args: []string{"--config.check", "--slack.console", "--state.kubernetes", "--state.file=/tmp/s"}, wantErr: "give one, not both"},
 		{name: "shared state, bad kubeconfig", args: []string{"--slack.console", "--state.kubernetes", "--kubeconfig=/nonexistent"}, wantErr: "--kubeconfig"},
 		{name: "bad config file", args: []string{"--config.check", "--slack.console", "--config.file=/nonexistent.yaml"}, wantErr: "read config"},
+		{name: "bot mode with buttons", args: []string{"--config.check", "--slack.channel=#a", "--slack.signing-secret-file=" + tokenFile,
+			"--alertmanager.url=http://alertmanager:9093", "--actions.exporter-url=http://exporter:9797", "--actions.exporter-token-file=" + tokenFile},
+			env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, want: "bot mode, Slack actions on"},
+		{name: "buttons in webhook mode", args: []string{"--config.check", "--slack.signing-secret-file=" + tokenFile},
+			env: map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/x"}, wantErr: "need bot mode"},
+		{name: "alertmanager without buttons", args: []string{"--config.check", "--alertmanager.url=http://am:9093"},
+			env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "#a"}, wantErr: "also set --slack.signing-secret-file"},
+		{name: "bot token as app token", args: []string{"--config.check", "--slack.channel=#a"},
+			env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-1"}, wantErr: "not an app-level token"},
+		{name: "exporter without token", args: []string{"--config.check", "--slack.channel=#a", "--actions.exporter-url=http://e:9797"},
+			env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, wantErr: "needs --actions.exporter-token-file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -119,7 +119,13 @@ func checkBlock(b slack.Block) error {
 			if err := checkText(btn.Text, MaxButtonText, "button"); err != nil {
 				return err
 			}
-			if btn.URL == "" || len(btn.URL) > maxURL || safeURL(btn.URL) == "" {
+			if btn.ActionID == "" || len(btn.ActionID) > 255 {
+				return fmt.Errorf("button %q: bad action_id", btn.Text.Text)
+			}
+			if btn.URL == "" && (btn.Value == "" || len(btn.Value) > 2000) {
+				return fmt.Errorf("button %q: neither URL nor value", btn.Text.Text)
+			}
+			if btn.URL != "" && (len(btn.URL) > maxURL || safeURL(btn.URL) == "") {
 				return fmt.Errorf("button %q: bad URL", btn.Text.Text)
 			}
 		}

@@ -40,17 +40,28 @@ func dashboardURL(annotation, grafana string) string {
 // volatileLabels describe the app's current state; a silence should outlive a state change.
 var volatileLabels = map[string]bool{"health_status": true, "sync_status": true, "phase": true}
 
-// silenceURL opens Alertmanager's new-silence form pre-filled with the alert's labels (but the
-// volatile state labels).
+// IdentifyingLabels are the labels a silence of the alert matches on: all but the volatile
+// state labels (the Silence link and the Silence buttons both use them).
+func IdentifyingLabels(labels map[string]string) map[string]string {
+	out := make(map[string]string, len(labels))
+	for k, v := range labels {
+		if !volatileLabels[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// silenceURL opens Alertmanager's new-silence form pre-filled with the alert's identifying
+// labels.
 func silenceURL(externalURL string, labels map[string]string) string {
 	if safeURL(externalURL) == "" || len(labels) == 0 {
 		return ""
 	}
+	labels = IdentifyingLabels(labels)
 	names := make([]string, 0, len(labels))
 	for k := range labels {
-		if !volatileLabels[k] {
-			names = append(names, k)
-		}
+		names = append(names, k)
 	}
 	sort.Strings(names)
 	var b strings.Builder

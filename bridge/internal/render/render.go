@@ -56,6 +56,10 @@ const (
 type Options struct {
 	ArgoCDURL  string
 	GrafanaURL string
+	// Interactive (bot mode) adds the action buttons (silence, acknowledge, retry/resume)
+	// beside the link buttons (the Silence link stays, for a custom silence), and shows Status.
+	Interactive bool
+	Status      Status
 	// Why is the exporter's detail about the notification's apps (nil: enrichment off).
 	Why *enrich.Result
 }
@@ -201,8 +205,9 @@ func (r *renderer) alerts() int {
 			cost += blockText(actions)
 			extra = 2
 		}
-		room := MaxBlockText - reserveTail - r.used - cost
-		if shown > 0 && (room < minAlertText || r.blocks+extra+2 > MaxBlocks) {
+		resBlocks, resText := r.statusReserve()
+		room := MaxBlockText - reserveTail - resText - r.used - cost
+		if shown > 0 && (room < minAlertText || r.blocks+extra+2+resBlocks > MaxBlocks) {
 			break
 		}
 		limit := min(perAlert, MaxSection, max(room, minAlertText))
@@ -333,6 +338,9 @@ func (r *renderer) actions(a template.Alert, i int) slack.Block {
 		b.URL = l.url
 		els = append(els, b)
 	}
+	if b := r.remediationButton(a, i); b != nil {
+		els = append(els, b)
+	}
 	if len(els) == 0 {
 		return nil
 	}
@@ -358,6 +366,7 @@ func (r *renderer) tail(shown int, custom bool) {
 	} else if r.n.TruncatedAlerts > 0 {
 		r.add(section(mrkdwn(fmt.Sprintf("%d more alert%s left out by Alertmanager's max_alerts", r.n.TruncatedAlerts, plural(int(min(r.n.TruncatedAlerts, 2))))), nil))
 	}
+	r.add(r.statusBlocks()...)
 	var items []slack.MixedElement
 	if sev := r.severity(); sev != "" {
 		items = append(items, mrkdwn("*Severity:* "+escapeTruncate(sev, maxContextItem)))

@@ -26,6 +26,18 @@ var testOpts = Options{
 	GrafanaURL: "https://grafana.example.com",
 }
 
+var (
+	interactiveOpts = withStatus(Status{})
+	silencedOpts    = withStatus(Status{Lines: []string{"Acked by <@U024BE7LH> at 10:42 UTC", "Silenced by <@U024BE7LH> until 14:00 UTC"}, Acked: true, Silenced: true})
+	ackedOpts       = withStatus(Status{Lines: []string{"Acked by <@U024BE7LH> at 10:42 UTC"}, Acked: true})
+)
+
+func withStatus(s Status) Options {
+	o := testOpts
+	o.Interactive, o.Status = true, s
+	return o
+}
+
 func load(t testing.TB, name string) *notification.Message {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -76,18 +88,27 @@ func TestGolden(t *testing.T) {
 		name string
 		msg  *notification.Message
 		ov   Overrides
+		opt  *Options
 	}{
-		{"firing", load(t, "firing.json"), Overrides{}},
-		{"resolved", load(t, "resolved.json"), Overrides{}},
-		{"group-120", big, Overrides{}},
-		{"non-ascii", load(t, "non-ascii.json"), Overrides{}},
-		{"non-argocd", load(t, "non-argocd.json"), Overrides{}},
-		{"overrides", load(t, "firing.json"), Overrides{Title: "Custom: payments", Text: "*Custom* text", Fields: []Field{{Title: "Cluster", Value: "prod-eu"}}}},
+		{"firing", load(t, "firing.json"), Overrides{}, nil},
+		{"resolved", load(t, "resolved.json"), Overrides{}, nil},
+		{"group-120", big, Overrides{}, nil},
+		{"non-ascii", load(t, "non-ascii.json"), Overrides{}, nil},
+		{"non-argocd", load(t, "non-argocd.json"), Overrides{}, nil},
+		{"overrides", load(t, "firing.json"), Overrides{Title: "Custom: payments", Text: "*Custom* text", Fields: []Field{{Title: "Cluster", Value: "prod-eu"}}}, nil},
+		{"firing-interactive", load(t, "firing.json"), Overrides{}, &interactiveOpts},
+		{"silenced-acked", load(t, "firing.json"), Overrides{}, &silencedOpts},
+		{"resolved-acked", load(t, "resolved.json"), Overrides{}, &ackedOpts},
+		{"group-120-interactive", big, Overrides{}, &interactiveOpts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			atRenderTime(t, func(t *testing.T) {
-				checkGolden(t, tc.name, Render(tc.msg, tc.ov, testOpts))
+				opt := testOpts
+				if tc.opt != nil {
+					opt = *tc.opt
+				}
+				checkGolden(t, tc.name, Render(tc.msg, tc.ov, opt))
 			})
 		})
 	}
@@ -256,9 +277,15 @@ func FuzzRender(f *testing.F) {
 		if err != nil {
 			return
 		}
-		msg := Render(m, Overrides{Title: title, Text: text, Fields: []Field{{Title: title, Value: text}}}, testOpts)
+		for _, opt := range []Options{testOpts, withStatus(Status{Lines: []string{title, text, text, text, text, text}})} {
+			msg := Render(m, Overrides{Title: title, Text: text, Fields: []Field{{Title: title, Value: text}}}, opt)
+			if err := CheckLimits(msg); err != nil {
+				t.Fatalf("limits: %v", err)
+			}
+		}
+		msg := Render(m, Overrides{}, withStatus(Status{Lines: []string{title, text}}))
 		if err := CheckLimits(msg); err != nil {
-			t.Fatalf("limits: %v", err)
+			t.Fatalf("limits (interactive): %v", err)
 		}
 		if _, err := json.Marshal(msg.WebhookMessage()); err != nil {
 			t.Fatal(err)
@@ -272,4 +299,76 @@ func BenchmarkRender100(b *testing.B) {
 	for b.Loop() {
 		Render(m, Overrides{}, testOpts)
 	}
+}
+
+func TestInteractiveButtons(t *testing.T) {
+	tests := []struct {
+		name      string
+		file      string
+		opt       Options
+		want, not []string
+	}{
+		{"webhook mode keeps the Silence link", "firing.json", testOpts, []string{`"text":"Silence"`}, []string{ActionSilence1h, `"action_id":"ack"`, ActionRetry}},
+		{"bot mode: silence, ack and retry buttons", "firing.json", interactiveOpts,
+			[]string{`"action_id":"silence_1h"`, `"action_id":"silence_4h"`, `"action_id":"silence_24h"`, `"action_id":"ack"`, `"action_id":"retry_sync-0"`, `"value":"app=payments&g=`},
+			[]string{ActionExpire, ActionResume}},
+		{"silenced and acked: expire only, status shown", "firing.json", silencedOpts,
+			[]string{`"action_id":"expire_silence"`, "Silenced by <@U024BE7LH> until 14:00 UTC"},
+			[]string{`"action_id":"silence_1h"`, `"action_id":"ack"`}},
+		{"resolved keeps the ack line, offers nothing", "resolved.json", ackedOpts,
+			[]string{"Acked by <@U024BE7LH> at 10:42 UTC"}, []string{`"action_id":"silence_1h"`, `"action_id":"ack"`, ActionRetry}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			js := mustJSON(t, Render(load(t, tc.file), Overrides{}, tc.opt))
+			for _, w := range tc.want {
+				if !strings.Contains(js, w) {
+					t.Errorf("missing %s", w)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(js, n) {
+					t.Errorf("unexpected %s", n)
+				}
+			}
+		})
+	}
+	t.Run("paused app gets Resume", func(t *testing.T) {
+		m := load(t, "firing.json")
+		m.Alerts[0].Labels["alertname"] = alertRemediationPaused
+		js := mustJSON(t, Render(m, Overrides{}, interactiveOpts))
+		if !strings.Contains(js, `"action_id":"resume_sync-0"`) || strings.Contains(js, ActionRetry) {
+			t.Errorf("want resume button only:\n%s", js)
+		}
+	})
+}
+
+func TestButtonValueRoundTrip(t *testing.T) {
+	for _, v := range []ButtonValue{{Group: GroupID("{}:{a=\"b\"}")}, {Group: "0a", Namespace: "argocd", Name: "payments.v2"}} {
+		got, ok := DecodeButtonValue(v.Encode())
+		if !ok || got != v {
+			t.Errorf("round trip of %+v: %+v %v", v, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "x=1", "g=a&g=b", "g=a&ns=x", "%zz", "g=xyz", "g=a&ns=Argo&app=x", "g=a&ns=a&app=b%0A"} {
+		if _, ok := DecodeButtonValue(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzDecodeButtonValue(f *testing.F) {
+	f.Add("g=abc&ns=argocd&app=payments")
+	f.Add("g=\v!\"")
+	f.Add("g=abc")
+	f.Fuzz(func(t *testing.T, s string) {
+		v, ok := DecodeButtonValue(s)
+		if !ok {
+			return
+		}
+		again, ok := DecodeButtonValue(v.Encode())
+		if !ok || again != v {
+			t.Fatalf("re-encode of %q: %+v -> %+v %v", s, v, again, ok)
+		}
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 )
 
@@ -30,6 +31,8 @@ type Config struct {
 	Templates    []string `yaml:"templates"`
 	Routes       []*Route `yaml:"routes"`
 	DefaultRoute *Route   `yaml:"default_route"`
+	// Actions says who may use the bot-mode buttons (docs/bridge.md).
+	Actions actions.Policy `yaml:"actions"`
 }
 
 // Route sends matching notifications to one destination.
@@ -110,6 +113,9 @@ func Parse(data []byte, dir string) (*Router, error) {
 	}
 	if cfg.DefaultRoute != nil {
 		cfg.DefaultRoute.line = defaultLine
+	}
+	if err := cfg.Actions.Validate(); err != nil {
+		return nil, err
 	}
 	return newRouter(&cfg, dir)
 }

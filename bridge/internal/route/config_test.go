@@ -137,3 +137,18 @@ func TestOverridesRuntimeErrorKeepsRest(t *testing.T) {
 		t.Errorf("err=%v text=%q: a failing title must not lose the text", err, ov.Text)
 	}
 }
+
+func TestActionsSection(t *testing.T) {
+	r, err := Parse([]byte("actions:\n  resume:\n    users: [U024BE7LH]\n    user_groups: [S0ONCALL]\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := r.Actions(); a.Resume == nil || a.Resume.Users[0] != "U024BE7LH" || a.Silence != nil {
+		t.Errorf("actions %+v", a)
+	}
+	for _, bad := range []string{"actions:\n  resume:\n    users: [alice]\n", "actions:\n  launch: {anyone: true}\n"} {
+		if _, err := Parse([]byte(bad), t.TempDir()); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

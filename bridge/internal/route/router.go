@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
@@ -15,10 +16,14 @@ import (
 
 // Router picks the route of a notification and executes its template overrides.
 type Router struct {
-	routes []*Route
-	def    *Route
-	tmpl   *template.Template
+	routes  []*Route
+	def     *Route
+	tmpl    *template.Template
+	actions actions.Policy
 }
+
+// Actions is the config's actions section: who may use which button.
+func (r *Router) Actions() actions.Policy { return r.actions }
 
 func newRouter(cfg *Config, dir string) (*Router, error) {
 	globs := make([]string, 0, len(cfg.Templates))
@@ -53,7 +58,7 @@ func newRouter(cfg *Config, dir string) (*Router, error) {
 		}
 		seen[r.Name] = true
 	}
-	return &Router{routes: cfg.Routes, def: def, tmpl: tmpl}, nil
+	return &Router{routes: cfg.Routes, def: def, tmpl: tmpl, actions: cfg.Actions}, nil
 }
 
 // Routes returns every route, the default last.

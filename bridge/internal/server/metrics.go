@@ -18,6 +18,8 @@ type Metrics struct {
 	Duplicates    prometheus.Counter
 	SlackRequests *prometheus.CounterVec
 	SlackDuration *prometheus.HistogramVec
+	Actions       *prometheus.CounterVec
+	Interactions  *prometheus.CounterVec
 	Enrich        *enrich.Metrics
 }
 
@@ -46,6 +48,14 @@ func NewMetrics() *Metrics {
 			Help:    "Duration of requests to Slack.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method"}),
+		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "actions_total",
+			Help: "Slack button actions by action (silence, expire_silence, ack, retry, resume, unknown) and result (ok, refused, error, replay, invalid).",
+		}, []string{"action", "result"}),
+		Interactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "interactions_total",
+			Help: "Slack interaction payloads received, by way (http, socket_mode) and result (accepted, ignored, unauthorized, invalid).",
+		}, []string{"via", "result"}),
 		Enrich: enrich.NewMetrics(),
 	}
 	m.Registry.MustRegister(m.Enrich.Collectors()...)
@@ -53,7 +63,7 @@ func NewMetrics() *Metrics {
 		versioncollector.NewCollector(namespace),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.Webhooks, m.Notifications, m.Duplicates, m.SlackRequests, m.SlackDuration,
+		m.Webhooks, m.Notifications, m.Duplicates, m.SlackRequests, m.SlackDuration, m.Actions, m.Interactions,
 	)
 	return m
 }

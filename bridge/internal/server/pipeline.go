@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
@@ -32,6 +33,25 @@ type pipeline struct {
 	enrichBudget time.Duration
 	// changes makes a group's thread reply say which alerts came and went.
 	changes *changes
+	// actions and recent are set when the Slack actions are on (actions.go).
+	actions actions.Store
+	recent  *recent
+}
+
+// renderWith renders m on its route with the exporter's detail and the action status st.
+func (p *pipeline) renderWith(m *notification.Message, why *enrich.Result, st render.Status) *render.Message {
+	rt := p.router.Match(m.MatchLabels())
+	ov, err := p.router.OverridesWithWhy(rt, m, why)
+	if err != nil {
+		// A broken template must not lose the alert: what rendered is used, the rest is built in.
+		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
+	}
+	opt := p.render
+	opt.Why = why
+	if p.actions != nil {
+		opt.Interactive, opt.Status = true, st
+	}
+	return render.Render(m, ov, opt)
 }
 
 func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
@@ -49,14 +69,11 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		return nil
 	}
 	why := p.enrich(ctx, m)
-	ov, err := p.router.OverridesWithWhy(rt, m, why)
-	if err != nil {
-		// A broken template must not lose the alert: what rendered is used, the rest is built in.
-		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
+	var st render.Status
+	if p.actions != nil {
+		st = p.actions.Get(render.GroupID(m.GroupKey)).Status(time.Now())
 	}
-	opt := p.render
-	opt.Why = why
-	msg := render.Render(m, ov, opt)
+	msg := p.renderWith(m, why, st)
 	if note := p.changes.describe(m); note != "" && m.Resolved() {
 		msg.Reply += "\n" + note
 	} else if note != "" {
@@ -81,6 +98,9 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		return err
 	}
 	p.changes.delivered(m)
+	if p.recent != nil {
+		p.recent.put(m, why)
+	}
 	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
 	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
 	return nil

@@ -19,8 +19,10 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
@@ -66,6 +68,13 @@ type Config struct {
 	// (kubegroups); StateFile is then unused.
 	Groups state.Groups
 
+	// Slack actions (bot mode; console mode for the demo): SigningSecret verifies the Request
+	// URL /slack/interactions, AppToken opens Socket Mode; either turns the buttons on.
+	// Silencer and Remediator may be nil: their buttons then say they are not configured.
+	SigningSecret func() string
+	AppToken      func() string
+	Silencer      actions.Silencer
+	Remediator    actions.Remediator
 	// Enrich turns on the "Why" part: the exporter's read API is asked about each app.
 	Enrich       *enrich.Config
 	EnrichBudget time.Duration // time for all of one notification's questions
@@ -78,6 +87,7 @@ type Config struct {
 // Server is the bridge.
 type Server struct {
 	cfg      Config
+	receiver *interact.Receiver // nil when the Slack actions are off
 	metrics  *Metrics
 	mux      *http.ServeMux
 	draining atomic.Bool
@@ -120,6 +130,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Deadline <= 0 {
 		return ErrDeadline
+	}
+	if (c.SigningSecret != nil || c.AppToken != nil) && c.Mode == ModeWebhook {
+		return errors.New("Slack actions (signing secret, app token) need bot mode: incoming webhooks cannot receive clicks")
+	}
+	if c.AppToken != nil && c.Mode != ModeBot {
+		return errors.New("socket mode (app token) needs bot mode")
 	}
 	if c.Enrich != nil && (c.EnrichBudget <= 0 || c.EnrichBudget > c.Deadline/2) {
 		return fmt.Errorf("--enrich.budget %s: must be positive and at most half of --slack.deadline (%s), so Slack keeps the rest", c.EnrichBudget, c.Deadline)
@@ -202,6 +218,11 @@ func New(cfg Config) (*Server, error) {
 	}
 
 	s.mux = http.NewServeMux()
+	if cfg.Interactive() {
+		if err := s.setupActions(p, deliverer, transport.(slack.Interactive)); err != nil {
+			return nil, err
+		}
+	}
 	s.mux.Handle("/webhook", webhook.NewHandler(p, cfg.WebhookToken, cfg.MaxInFlight, s.metrics.Webhooks, cfg.Logger))
 	// As the exporter: scrape counts in promhttp_metric_handler_*, OpenMetrics when asked for.
 	s.mux.Handle("/metrics", promhttp.InstrumentMetricHandler(s.metrics.Registry,
@@ -272,6 +293,15 @@ func (s *Server) Run(ctx context.Context, srv *http.Server, serve func(*http.Ser
 		defer cancel()
 		if err := srv.Shutdown(dctx); err != nil {
 			return fmt.Errorf("drain: %w", err)
+		}
+		if s.receiver != nil {
+			s.receiver.Wait() // clicks being handled finish (bounded by their own timeout)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := s.runSocketMode(ctx); err != nil {
+			return fmt.Errorf("slack socket mode: %w", err)
 		}
 		return nil
 	})

@@ -1,6 +1,6 @@
 // Package slackfake is the one stand-in for Slack, serving the bridge's unit tests in process
 // and, through the slack-fake binary, the end-to-end test. It speaks the Web API methods the
-// bridge uses (chat.postMessage, chat.update; slack-go's form bodies or JSON, token checked)
+// bridge uses (chat.postMessage, chat.update, chat.postEphemeral, usergroups.users.list, Socket Mode; slack-go's form bodies or JSON, token checked)
 // under /api/ and incoming webhooks under /services/; hands out channel IDs and message
 // timestamps; answers chat.update of an unknown message with message_not_found; records every
 // request; and fails on command: a script of answers (429 with Retry-After, 5xx, API errors,
@@ -24,9 +24,11 @@ import (
 
 // Methods the fake answers (Request.Method).
 const (
-	MethodPost    = "chat.postMessage"
-	MethodUpdate  = "chat.update"
-	MethodWebhook = "webhook"
+	MethodPost         = "chat.postMessage"
+	MethodUpdate       = "chat.update"
+	MethodEphemeral    = "chat.postEphemeral"
+	MethodGroupMembers = "usergroups.users.list" // no members unless scripted (Response.Body)
+	MethodWebhook      = "webhook"
 )
 
 // Response is one scripted answer.
@@ -100,6 +102,7 @@ type Fake struct {
 	posted   map[string]bool   // channel ID + " " + ts of top-level posts
 	seq      int
 	record   bool
+	sock     *socketState // Socket Mode (socketmode.go)
 }
 
 // New returns a fake that accepts token as the bot token ("" accepts any).
@@ -197,6 +200,9 @@ func (f *Fake) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // ServeHTTP answers /api/chat.postMessage, /api/chat.update and /services/... webhooks.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.serveSocket(w, r) {
+		return
+	}
 	f.mu.Lock()
 	f.count++
 	f.mu.Unlock()
@@ -204,7 +210,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		req.Method = strings.TrimPrefix(r.URL.Path, "/api/")
-		if req.Method != MethodPost && req.Method != MethodUpdate {
+		if req.Method != MethodPost && req.Method != MethodUpdate && req.Method != MethodEphemeral && req.Method != MethodGroupMembers {
 			http.NotFound(w, r)
 			return
 		}
@@ -299,6 +305,9 @@ func (f *Fake) accept(w http.ResponseWriter, req Request) {
 	case f.token != "" && req.Token != f.token:
 		f.finish(w, req, http.StatusOK, "invalid_auth", nil)
 		return
+	case req.Method == MethodGroupMembers:
+		f.finish(w, req, http.StatusOK, "", map[string]any{"users": []string{}})
+		return
 	case req.Text == "" && req.Blocks == "" && req.Attach == "":
 		f.finish(w, req, http.StatusOK, "no_text", nil)
 		return
@@ -322,7 +331,7 @@ func (f *Fake) accept(w http.ResponseWriter, req Request) {
 	} else {
 		f.seq++
 		req.TS = fmt.Sprintf("1700000000.%06d", f.seq)
-		if req.ThreadTS == "" {
+		if req.ThreadTS == "" && req.Method == MethodPost {
 			f.posted[id+" "+req.TS] = true
 		}
 	}

@@ -37,6 +37,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/writeapi"
 )
 
 // CLI is the whole command line. Each flag group is its own struct, embedded
@@ -47,6 +48,7 @@ type CLI struct {
 	Log    LogFlags    `embed:"" prefix:"log."`
 
 	Remediation RemediationFlags `embed:"" prefix:"remediation."`
+	WriteAPI    WriteAPIFlags    `embed:"" prefix:"api."`
 	Kube        KubeFlags        `embed:""`
 	API         APIFlags         `embed:"" prefix:"api."`
 
@@ -177,6 +179,8 @@ type exporter struct {
 	// stays out of reg so a 10k-app scrape skips the registry's per-series
 	// checks (see collector.Collector.Gather).
 	gatherer prometheus.Gatherer
+	// write is the remediation resume endpoint (nil: --api.write-token-file unset).
+	write http.Handler
 }
 
 // build creates the client, poller and collector, registers the exporter's
@@ -263,6 +267,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		k.collector(),
 	)
 	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p))}
+	if ex.write, err = newWriteAPI(cli.WriteAPI, engine, reg, logger); err != nil {
+		return nil, err
+	}
 	if f.Watch {
 		ex.watcher = watch.New(watch.Config{
 			Client:         client,
@@ -324,6 +331,9 @@ func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog
 		MaxRequestsInFlight: 4,
 		EnableOpenMetrics:   true,
 	})))
+	if ex.write != nil {
+		mux.Handle(writeapi.Pattern, ex.write)
+	}
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprintln(w, "Healthy")
 	})
@@ -354,7 +364,7 @@ func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog
 			mux.Handle("/", landing)
 		}
 	}
-	// No endpoint takes a body; bound it anyway.
+	// Only the write endpoint takes a (tiny) body; bound every one.
 	return http.MaxBytesHandler(mux, 64<<10)
 }
 

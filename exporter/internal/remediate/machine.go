@@ -71,6 +71,7 @@ const (
 	evObserve eventKind = iota
 	evAnswer
 	evRestart
+	evResume // a person asks for one attempt now (Engine.Resume checked the phase)
 )
 
 // note is a log line the transition asks for; the engine writes it.
@@ -119,8 +120,27 @@ func (c *Config) transition(st *appState, ev event, now time.Time) effects {
 		fx.dirty = !fx.forget
 	case evObserve:
 		c.observed(st, ev.obs, now, &fx)
+	case evResume:
+		c.resume(st, now)
+		fx.dirty = true
 	}
 	return fx
+}
+
+// resume makes one attempt due now: the grace counts as served, the backoff and error count
+// are cleared. A paused app gets exactly one attempt (its count one short of the maximum) and
+// is Resumed until that attempt's outcome; an app between attempts keeps its count, and one
+// awaiting an outcome keeps awaiting it (the next poll reads it, then attempts at once).
+func (c *Config) resume(st *appState, now time.Time) {
+	if st.Phase == PhasePaused {
+		st.Attempts = max(c.MaxAttempts-1, 0)
+		st.Resumed = true
+	}
+	st.Errors, st.NotBefore, st.forbiddenLogged = 0, time.Time{}, false
+	st.StreakStart = now.Add(-c.Grace)
+	if st.Phase != PhaseAwaiting {
+		st.Phase = st.waiting()
+	}
 }
 
 func (c *Config) observed(st *appState, o observation, now time.Time, fx *effects) {
@@ -218,7 +238,7 @@ func (c *Config) readOutcome(st *appState, o observation, fx *effects) {
 		fx.dirty = true
 	case argocd.PhaseSucceeded:
 		if o.healthy {
-			st.Phase = st.waiting()
+			st.Phase, st.Resumed = st.waiting(), false
 			fx.count(resultSucceeded)
 			fx.dirty = true
 		} else if o.problem != "" {
@@ -235,6 +255,7 @@ func (c *Config) failed(st *appState, msg string, fx *effects) {
 	}
 	fx.message = msg
 	fx.log(noteNotFixed)
+	st.Resumed = false // the attempt a person asked for has its outcome
 	if st.Attempts >= c.MaxAttempts {
 		st.Phase = PhasePaused
 		st.NotBefore = time.Time{}
@@ -300,5 +321,5 @@ func (s *appState) waiting() Phase {
 func (s *appState) reset() {
 	s.Attempts, s.Errors, s.Phase = 0, 0, PhaseIdle
 	s.NotBefore, s.RequestedAt, s.StreakStart = time.Time{}, time.Time{}, time.Time{}
-	s.DryRun, s.forbiddenLogged = false, false
+	s.DryRun, s.forbiddenLogged, s.Resumed = false, false, false
 }

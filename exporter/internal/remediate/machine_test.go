@@ -81,6 +81,9 @@ func TestTransitions(t *testing.T) {
 		{name: "paused, problem: paused", from: paused, ev: obs(broken), now: at(60), phase: PhasePaused, attempts: 3},
 		{name: "paused, healthy: idle", from: paused, ev: obs(fixed), now: at(60), phase: PhaseIdle},
 		{name: "paused, new revision: a fresh grace", from: paused, ev: obs(observation{revision: "bbb", problem: "OutOfSync"}), now: at(60), phase: PhaseGrace},
+		{name: "paused, resume: one attempt left, grace served", from: paused, ev: event{kind: evResume}, now: at(60), phase: PhaseGrace, attempts: 2},
+		{name: "due, resume: backoff skipped, count kept", from: due, ev: event{kind: evResume}, now: at(2.5), phase: PhaseGrace, attempts: 1},
+		{name: "awaiting, resume: still awaiting its outcome", from: awaiting, ev: event{kind: evResume}, now: at(2.5), phase: PhaseAwaiting, attempts: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := cfg

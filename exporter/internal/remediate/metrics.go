@@ -78,7 +78,7 @@ func (e *Engine) Collect(ch chan<- prometheus.Metric) {
 	for _, st := range e.apps {
 		labels := []string{st.namespace, st.name, st.Project}
 		paused := 0.0
-		if st.Phase == PhasePaused {
+		if st.Phase == PhasePaused || st.Resumed {
 			paused = 1
 		}
 		ms = append(ms,

@@ -39,6 +39,9 @@ type appState struct {
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
 	// DryRun: the attempt in PhaseAwaiting was only decided (dry-run mode).
 	DryRun bool `json:"dryRun,omitempty"`
+	// Resumed: a person asked for one more attempt of the paused app (Engine.Resume); it
+	// counts as paused (the metric, so the alert does not flap) until that attempt's outcome.
+	Resumed bool `json:"resumed,omitempty"`
 	// History, PausedAt and LastReset tell the story (see Story).
 	History   []Attempt `json:"history,omitempty"`
 	PausedAt  time.Time `json:"pausedAt,omitzero"`

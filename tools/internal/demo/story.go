@@ -1,6 +1,7 @@
 // Package demo narrates `make demo`: it watches the running stack (simulator, Prometheus,
 // Alertmanager, the bridge's console output) and prints the story as it happens, until the
-// fixable app is repaired with one sync and the stuck app's pause has reached Slack.
+// fixable app is repaired with one sync, the stuck app's pause has reached Slack, and the story
+// has clicked that message's Resume and Silence 1h buttons.
 package demo
 
 import (
@@ -34,6 +35,9 @@ type Narrator struct {
 
 	// The story's milestones.
 	fixableRepaired, stuckPaused, alertFiring, alertRouted, slackPrinted, whyPrinted bool
+	// The Slack buttons (actions.go): clicked, and their effect seen.
+	resumeClicked, resumed, silenceClicked, silenced bool
+	syncsAtResume                                    int
 }
 
 // NewNarrator narrates st to out.
@@ -47,7 +51,7 @@ func NewNarrator(st *stack.Stack, out io.Writer) *Narrator {
 
 // Done reports whether the whole story has been told.
 func (n *Narrator) Done() bool {
-	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted && n.whyPrinted
+	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted && n.whyPrinted && n.resumed && n.silenced
 }
 
 // Missing names the milestones not reached yet.
@@ -61,6 +65,7 @@ func (n *Narrator) Missing() []string {
 		{n.alertFiring, PausedAlert + " firing in Prometheus"}, {n.alertRouted, "alert routed by Alertmanager"},
 		{n.slackPrinted, "Slack message printed"},
 		{n.whyPrinted, "stuck's Why (failing resource, sync error, 3 attempts) printed"},
+		{n.resumed, "Resume clicked: one more sync"}, {n.silenced, "Silence 1h clicked: silence active"},
 	} {
 		if !x.ok {
 			m = append(m, x.what)
@@ -84,7 +89,10 @@ func (n *Narrator) Step(ctx context.Context) error {
 	if err := n.stepAlerts(ctx); err != nil {
 		return err
 	}
-	return n.stepSlack()
+	if err := n.stepSlack(); err != nil {
+		return err
+	}
+	return n.stepActions(ctx)
 }
 
 func (n *Narrator) stepApps(ctx context.Context) error {

@@ -101,6 +101,8 @@ type Stack struct {
 	ConsoleFile string
 	// ConsoleText is the bridge's stdout: each Slack message printed readably (console mode).
 	ConsoleText string
+	// SigningSecret signs clicks on the bridge's buttons (Click).
+	SigningSecret string
 
 	procs []*proc.Proc
 	// ready is each process's readiness URL, for restarts.
@@ -180,6 +182,14 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := os.WriteFile(apiToken, []byte(randomHex(24)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
+	// The Slack buttons: a signing secret for clicks, the exporter's write token, who may resume.
+	s.SigningSecret = randomHex(16)
+	signingSecret, writeToken, bridgeConfig := filepath.Join(work, "slack-signing-secret"), filepath.Join(work, "exporter-write-token"), filepath.Join(work, "bridge-config.yaml")
+	for file, content := range map[string]string{signingSecret: s.SigningSecret + "\n", writeToken: randomHex(24) + "\n", bridgeConfig: actionsConfig} {
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			return nil, err
+		}
+	}
 
 	fmt.Fprintln(cfg.Log, "generating alert rules from", cfg.Params)
 	genDir := filepath.Join(work, "generated")
@@ -215,6 +225,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		"--slack.channel=" + cfg.Slack.Channel, "--slack.per-channel-interval=0",
 		"--state.file=" + filepath.Join(work, "bridge-state.json"),
 		"--enrich.exporter-url=" + s.ExporterURL, "--enrich.token-file=" + apiToken,
+		"--config.file=" + bridgeConfig, "--slack.signing-secret-file=" + signingSecret,
+		"--alertmanager.url=" + s.AlertmanagerURL,
+		"--actions.exporter-url=" + s.ExporterURL, "--actions.exporter-token-file=" + writeToken,
 	}
 	bridgeStdout := ""
 	if cfg.Slack.Console {
@@ -252,6 +265,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			// The story runs in seconds, not minutes: a short cache so a resolved group's
 			// message sees what fixed it.
 			"--api.token-file=" + apiToken, "--api.cache-ttl=1s",
+			"--api.write-token-file=" + writeToken,
 		}},
 		{ProcBridge, cfg.Bin.Bridge, s.BridgeURL + "/-/ready", bridgeStdout, bridgeArgs},
 		{ProcAlertmanager, cfg.Bin.Alertmanager, s.AlertmanagerURL + "/-/ready", "", []string{
@@ -285,7 +299,7 @@ func (s *Stack) prepare() error {
 	if err := os.MkdirAll(filepath.Join(s.Work, "rules"), 0o755); err != nil {
 		return err
 	}
-	for _, stale := range []string{"prometheus-data", "alertmanager-data", "remediation-state.json", "bridge-state.json", "slack-messages.jsonl", "slack-console.txt", "argocd-token"} {
+	for _, stale := range []string{"prometheus-data", "alertmanager-data", "remediation-state.json", "bridge-state.json", "bridge-state-actions.json", "slack-messages.jsonl", "slack-console.txt", "argocd-token"} {
 		if err := os.RemoveAll(filepath.Join(s.Work, stale)); err != nil {
 			return err
 		}

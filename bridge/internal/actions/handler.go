@@ -1,0 +1,332 @@
+// Package actions is what a click in Slack does: silence the group in Alertmanager (and expire
+// that silence), acknowledge it, or ask the exporter to retry or resume an app's remediation;
+// each only for the people the policy allows, each once however often Slack delivers the click,
+// each answered in Slack (message updated in place, an audit reply in the thread, or an
+// ephemeral explanation of a refusal or failure), logged and counted.
+package actions
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+)
+
+// Action labels of actions_total.
+const (
+	ActionSilence = "silence"
+	ActionExpire  = "expire_silence"
+	ActionAck     = "ack"
+	ActionRetry   = "retry"
+	ActionResume  = "resume"
+	ActionUnknown = "unknown"
+)
+
+// Results of an action: the result label of actions_total.
+const (
+	ResultOK      = "ok"
+	ResultRefused = "refused" // the policy does not allow this user
+	ResultError   = "error"   // Alertmanager, the exporter or Slack failed; nothing changed
+	ResultReplay  = "replay"  // the same interaction again: nothing done twice
+	ResultInvalid = "invalid" // unknown button or value, or a group the bridge no longer knows
+)
+
+var allActions = []string{ActionSilence, ActionExpire, ActionAck, ActionRetry, ActionResume, ActionUnknown}
+var allResults = []string{ResultOK, ResultRefused, ResultError, ResultReplay, ResultInvalid}
+
+// Slack is what the handler needs from Slack (bot token): update the message in place, reply
+// in its thread (both retried on 429 within the deadline), tell one user something, and list a
+// user group's members.
+type Slack interface {
+	Update(ctx context.Context, channel, ts string, m *render.Message) error
+	Reply(ctx context.Context, channel, ts, text string) error
+	Ephemeral(ctx context.Context, channel, user, text string) error
+	GroupMembers(ctx context.Context, group string) ([]string, error)
+}
+
+// Groups is what the bridge knows of a group (by render.GroupID) from its last notification.
+type Groups interface {
+	// Alerts are the label sets of the group's firing alerts.
+	Alerts(group string) ([]map[string]string, bool)
+	// Render renders the group's last notification with st.
+	Render(group string, st render.Status) (*render.Message, bool)
+}
+
+// Config is the handler's dependencies. Silencer and Remediator may be nil (not configured):
+// their buttons then answer that.
+type Config struct {
+	Policy     Policy
+	Silencer   Silencer
+	Remediator Remediator
+	Slack      Slack
+	Groups     Groups
+	Store      Store
+	// ReplayWindow is how long a handled interaction is remembered (longer than Slack's
+	// 5-minute signature window).
+	ReplayWindow time.Duration
+	Now          func() time.Time
+	Logger       *slog.Logger
+	// Counter is actions_total{action,result}.
+	Counter *prometheus.CounterVec
+}
+
+// Handler acts on clicks; it implements interact.Handler.
+type Handler struct {
+	cfg     Config
+	replays *dedupe.Window
+	groups  *groupCache
+}
+
+// New returns a handler.
+func New(cfg Config) *Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReplayWindow <= 0 {
+		cfg.ReplayWindow = 10 * time.Minute
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemoryStore(7*24*time.Hour, cfg.Now)
+	}
+	for _, a := range allActions {
+		for _, r := range allResults {
+			cfg.Counter.WithLabelValues(a, r)
+		}
+	}
+	return &Handler{
+		cfg:     cfg,
+		replays: dedupe.New(cfg.ReplayWindow),
+		groups:  &groupCache{now: cfg.Now, fetch: cfg.Slack.GroupMembers, m: map[string]cachedGroup{}},
+	}
+}
+
+// click is a decoded interaction.
+type click struct {
+	interact.Interaction
+	action string
+	kind   Kind
+	dur    time.Duration // silences
+	value  render.ButtonValue
+	verb   string // "silence this group for 1h", for messages
+}
+
+func decode(in interact.Interaction) (click, bool) {
+	c := click{Interaction: in, action: ActionUnknown}
+	v, ok := render.DecodeButtonValue(in.Value)
+	if !ok {
+		return c, false
+	}
+	c.value = v
+	switch in.ActionID {
+	case render.ActionSilence1h, render.ActionSilence4h, render.ActionSilence24h:
+		c.action, c.kind = ActionSilence, KindSilence
+		c.dur = map[string]time.Duration{render.ActionSilence1h: time.Hour, render.ActionSilence4h: 4 * time.Hour, render.ActionSilence24h: 24 * time.Hour}[in.ActionID]
+		c.verb = "silence this group for " + fmt.Sprintf("%dh", int(c.dur.Hours()))
+	case render.ActionExpire:
+		c.action, c.kind, c.verb = ActionExpire, KindSilence, "expire this group's silence"
+	case render.ActionAck:
+		c.action, c.kind, c.verb = ActionAck, KindAck, "acknowledge this group"
+	case render.ActionRetry, render.ActionResume:
+		if v.Namespace == "" {
+			return c, false
+		}
+		c.action, c.kind, c.verb = ActionRetry, KindRetry, "retry the sync of "+v.Namespace+"/"+v.Name
+		if in.ActionID == render.ActionResume {
+			c.action, c.kind, c.verb = ActionResume, KindResume, "resume auto-sync of "+v.Namespace+"/"+v.Name
+		}
+	default:
+		return c, false
+	}
+	return c, true
+}
+
+// Handle acts on one click and reports the outcome in Slack.
+func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
+	c, ok := decode(in)
+	log := h.cfg.Logger.With("action", c.action, "user", in.UserID, "channel", in.ChannelID, "message_ts", in.MessageTS)
+	if !ok {
+		h.count(c.action, ResultInvalid)
+		log.Warn("slack action: unknown button or value", "action_id", in.ActionID)
+		h.ephemeral(ctx, c, "⚠️ This button is not one the bridge knows; nothing was done.")
+		return
+	}
+	dup, finish, err := h.replays.Begin(ctx, in.Key())
+	if err != nil {
+		h.count(c.action, ResultError)
+		log.Warn("slack action: gave up waiting for the same click in flight", "err", err)
+		return
+	}
+	if dup {
+		h.count(c.action, ResultReplay)
+		log.Info("slack action: replay ignored")
+		return
+	}
+	defer finish(true) // a replay of a refused or failed click is still a replay
+
+	allowed, err := h.cfg.Policy.allowed(ctx, c.kind, in.UserID, h.groups)
+	if err != nil || !allowed {
+		why := h.cfg.Policy.Describe(c.kind) + " may"
+		if err != nil {
+			why = "the bridge could not check your user groups (" + err.Error() + ")"
+		}
+		h.count(c.action, ResultRefused)
+		log.Info("slack action refused", "kind", c.kind, "err", err)
+		h.ephemeral(ctx, c, "🚫 You may not "+c.verb+": "+sentence(why)+" Nothing was changed.")
+		h.reply(ctx, c, fmt.Sprintf("🚫 <@%s> tried to %s at %s: refused.", in.UserID, c.verb, clock(h.cfg.Now())))
+		return
+	}
+
+	audit, err := h.act(ctx, c)
+	if err != nil {
+		h.count(c.action, ResultError)
+		log.Warn("slack action failed", "err", err)
+		h.ephemeral(ctx, c, "⚠️ Could not "+c.verb+": "+sentence(err.Error())+" The message is unchanged.")
+		h.reply(ctx, c, fmt.Sprintf("⚠️ <@%s> tried to %s at %s: failed (%s).", in.UserID, c.verb, clock(h.cfg.Now()), err))
+		return
+	}
+	h.count(c.action, ResultOK)
+	log.Info("slack action done", "kind", c.kind, "group", c.value.Group)
+	if msg, ok := h.cfg.Groups.Render(c.value.Group, h.cfg.Store.Get(c.value.Group).Status(h.cfg.Now())); ok {
+		if err := h.cfg.Slack.Update(ctx, in.ChannelID, in.MessageTS, msg); err != nil {
+			log.Warn("slack action done, message update failed", "err", err)
+			h.ephemeral(ctx, c, "Done, but the message could not be updated: "+err.Error())
+		}
+	}
+	h.reply(ctx, c, audit)
+}
+
+// act does the action; it returns the audit line, or an error saying which system failed and
+// why (the state is then unchanged).
+func (h *Handler) act(ctx context.Context, c click) (string, error) {
+	now := h.cfg.Now()
+	g, user := c.value.Group, c.UserID
+	switch c.action {
+	case ActionSilence:
+		if h.cfg.Silencer == nil {
+			return "", fmt.Errorf("the bridge has no Alertmanager to silence in (--alertmanager.url)")
+		}
+		if st := h.cfg.Store.Get(g); st.Silence != nil && now.Before(st.Silence.Until) {
+			return "", fmt.Errorf("already silenced by <@%s> until %s; expire it first", st.Silence.User, clock(st.Silence.Until))
+		}
+		alerts, ok := h.cfg.Groups.Alerts(g)
+		if !ok || len(alerts) == 0 {
+			return "", fmt.Errorf("the bridge has no firing alerts on record for this message (restarted since, or resolved); use Alertmanager's silence form")
+		}
+		until := now.Add(c.dur)
+		comment := "Silenced from Slack"
+		if p := c.Permalink(); p != "" {
+			comment += ": " + p
+		}
+		createdBy := "slack:" + user
+		if c.UserName != "" {
+			createdBy = c.UserName + " (slack:" + user + ")"
+		}
+		var ids []string
+		for _, labels := range alerts {
+			id, err := h.cfg.Silencer.Create(ctx, render.IdentifyingLabels(labels), until, createdBy, comment)
+			if err != nil {
+				h.expireAll(context.WithoutCancel(ctx), ids) // all or nothing
+				return "", err
+			}
+			ids = append(ids, id)
+		}
+		_ = h.cfg.Store.Update(g, func(s *State) { s.Silence = &Silence{Mark: Mark{User: user, At: now}, Until: until, IDs: ids} })
+		return fmt.Sprintf("🔕 <@%s> silenced this group for %dh, until %s (Alertmanager silence %s).", user, int(c.dur.Hours()), clock(until), shortIDs(ids)), nil
+	case ActionExpire:
+		st := h.cfg.Store.Get(g)
+		if st.Silence == nil || h.cfg.Silencer == nil {
+			return "", fmt.Errorf("the bridge has no silence on record for this message")
+		}
+		for _, id := range st.Silence.IDs {
+			if err := h.cfg.Silencer.Expire(ctx, id); err != nil {
+				return "", err
+			}
+		}
+		_ = h.cfg.Store.Update(g, func(s *State) { s.Silence = nil })
+		return fmt.Sprintf("🔔 <@%s> expired the silence at %s (Alertmanager silence %s).", user, clock(now), shortIDs(st.Silence.IDs)), nil
+	case ActionAck:
+		if st := h.cfg.Store.Get(g); st.Ack != nil {
+			return "", fmt.Errorf("already acked by <@%s> at %s", st.Ack.User, clock(st.Ack.At))
+		}
+		_ = h.cfg.Store.Update(g, func(s *State) { s.Ack = &Mark{User: user, At: now} })
+		return fmt.Sprintf("👀 <@%s> acknowledged at %s.", user, clock(now)), nil
+	default: // retry, resume
+		if h.cfg.Remediator == nil {
+			return "", fmt.Errorf("the bridge has no exporter to ask (--actions.exporter-url)")
+		}
+		app := c.value.Namespace + "/" + c.value.Name
+		by := "slack:" + user
+		if c.UserName != "" {
+			by = c.UserName + " (slack:" + user + ")"
+		}
+		answer, err := h.cfg.Remediator.Resume(ctx, c.value.Namespace, c.value.Name, by)
+		if err != nil {
+			return "", err
+		}
+		_ = h.cfg.Store.Update(g, func(s *State) {
+			s.Remediation = &Remediation{Mark: Mark{User: user, At: now}, Kind: c.kind, App: app}
+		})
+		verb := "resumed auto-sync remediation of"
+		if c.kind == KindRetry {
+			verb = "asked for a sync retry of"
+		}
+		return fmt.Sprintf("🔁 <@%s> %s %s at %s: %s. If the sync fixes the app, the alert resolves in this thread.", user, verb, app, clock(now), answer), nil
+	}
+}
+
+func (h *Handler) expireAll(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		if err := h.cfg.Silencer.Expire(ctx, id); err != nil {
+			h.cfg.Logger.Warn("could not expire a silence of a failed batch", "silence_id", id, "err", err)
+		}
+	}
+}
+
+func shortIDs(ids []string) string {
+	s := ""
+	for i, id := range ids {
+		if i == 3 {
+			return s + fmt.Sprintf(" and %d more", len(ids)-3)
+		}
+		if i > 0 {
+			s += ", "
+		}
+		if len(id) > 8 {
+			id = id[:8]
+		}
+		s += id
+	}
+	return s
+}
+
+func sentence(s string) string {
+	if s == "" || s[len(s)-1] == '.' {
+		return s
+	}
+	return s + "."
+}
+
+func (h *Handler) count(action, result string) {
+	h.cfg.Counter.WithLabelValues(action, result).Inc()
+}
+
+func (h *Handler) ephemeral(ctx context.Context, c click, text string) {
+	if err := h.cfg.Slack.Ephemeral(ctx, c.ChannelID, c.UserID, text); err != nil {
+		h.cfg.Logger.Warn("slack ephemeral message failed", "user", c.UserID, "err", err)
+	}
+}
+
+func (h *Handler) reply(ctx context.Context, c click, text string) {
+	if err := h.cfg.Slack.Reply(ctx, c.ChannelID, c.MessageTS, text); err != nil {
+		h.cfg.Logger.Warn("slack audit reply failed", "err", err)
+	}
+}

@@ -1,0 +1,115 @@
+package writeapi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/config"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+)
+
+type fakeResumer struct{ calls []string }
+
+func (f *fakeResumer) Resume(ns, name, by string) (string, error) {
+	switch name {
+	case "unknown":
+		return "", remediate.ErrNotRemediated
+	case "busy":
+		return "", remediate.ErrSyncInFlight
+	}
+	f.calls = append(f.calls, ns+"/"+name+" by "+by)
+	return "pause cleared after 3 attempts, one attempt due at the next poll", nil
+}
+
+func TestResumeEndpoint(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "write-token")
+	if err := os.WriteFile(tokenFile, []byte("write-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path, auth, body string
+		code                   int
+		result, want           string
+		calls                  int
+	}{
+		{"ok", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", `{"requestedBy":"alice (slack:U1)"}`, 200, ResultOK, "pause cleared", 1},
+		{"no body is fine", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", "", 200, ResultOK, "pause cleared", 1},
+		{"no token", "/api/v1/apps/argocd/stuck/remediation/resume", "", "", 401, ResultUnauthorized, "write token", 0},
+		{"basic auth is not a token", "/api/v1/apps/argocd/stuck/remediation/resume", "Basic YTpi", "", 401, ResultUnauthorized, "write token", 0},
+		{"read token", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer read-secret", "", 403, ResultForbidden, "write token", 0},
+		{"unknown app", "/api/v1/apps/argocd/unknown/remediation/resume", "Bearer write-secret", "", 404, ResultNotFound, "not under remediation", 0},
+		{"sync in flight", "/api/v1/apps/argocd/busy/remediation/resume", "Bearer write-secret", "", 409, ResultConflict, "unanswered", 0},
+		{"bad body", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", "{", 400, ResultInvalid, "requestedBy", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &fakeResumer{}
+			reg := prometheus.NewRegistry()
+			h := New(Config{Token: config.NewFileSecret(tokenFile), Resumer: res}, reg)
+			mux := http.NewServeMux()
+			mux.Handle(Pattern, h)
+			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body))
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			if w.Code != tc.code || !strings.Contains(w.Body.String(), tc.want) {
+				t.Errorf("answer %d %s, want %d with %q", w.Code, w.Body, tc.code, tc.want)
+			}
+			if len(res.calls) != tc.calls {
+				t.Errorf("resume calls %v, want %d", res.calls, tc.calls)
+			}
+			if got := testutil.ToFloat64(h.requests.WithLabelValues(tc.result)); got != 1 {
+				t.Errorf("requests{result=%s} = %v", tc.result, got)
+			}
+			if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+				t.Errorf("lint: %v %v", problems, err)
+			}
+		})
+	}
+	t.Run("GET is not served", func(t *testing.T) {
+		mux := http.NewServeMux()
+		mux.Handle(Pattern, New(Config{Token: config.NewInlineSecret("write-secret"), Resumer: &fakeResumer{}}, prometheus.NewRegistry()))
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/apps/argocd/stuck/remediation/resume", nil))
+		if w.Code != http.StatusMethodNotAllowed {
+			t.Errorf("GET answered %d", w.Code)
+		}
+	})
+	t.Run("no write token configured refuses", func(t *testing.T) {
+		h := New(Config{Token: config.NewInlineSecret(""), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/x", nil)
+		req.Header.Set("Authorization", "Bearer ")
+		h.ServeHTTP(w, req)
+		if w.Code != 401 {
+			t.Errorf("empty bearer answered %d", w.Code)
+		}
+	})
+}
+
+func FuzzResumeBody(f *testing.F) {
+	f.Add(`{"requestedBy":"alice (slack:U1)"}`)
+	f.Add(`{`)
+	f.Add(``)
+	h := New(Config{Token: config.NewInlineSecret("t"), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
+	mux := http.NewServeMux()
+	mux.Handle(Pattern, h)
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/apps/argocd/stuck/remediation/resume", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer t")
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest {
+			t.Fatalf("code %d for %q", w.Code, body)
+		}
+	})
+}
