@@ -65,7 +65,7 @@ type ArgoCDFlags struct {
 	Timeout            time.Duration `name:"timeout" env:"ARGOCD_TIMEOUT" default:"30s" help:"Timeout of one API request, body included."`
 	PollInterval       time.Duration `name:"poll-interval" env:"ARGOCD_POLL_INTERVAL" default:"30s" help:"How often to list the applications (with --argocd.watch: only while the stream is down)."`
 	Watch              bool          `name:"watch" env:"ARGOCD_WATCH" default:"true" negatable:"" help:"Follow Argo CD's application stream after one List instead of listing every poll interval (--no-argocd.watch: poll only)."`
-	ResyncInterval     time.Duration `name:"resync-interval" env:"ARGOCD_RESYNC_INTERVAL" default:"10m" help:"With --argocd.watch, a full List this often heals anything the stream missed."`
+	ResyncInterval     time.Duration `name:"resync-interval" env:"ARGOCD_RESYNC_INTERVAL" default:"10m" help:"With --argocd.watch, a resync this often heals anything the stream missed: a List of identity and state, then a Get of each app that differs; every sixth is a full List."`
 	Selector           string        `name:"selector" env:"ARGOCD_SELECTOR" help:"Label selector of the applications to watch."`
 	Project            []string      `name:"project" env:"ARGOCD_PROJECT" sep:"," placeholder:"PROJECT" help:"Project whose applications to watch (repeatable; default all)."`
 	StaleAfter         time.Duration `name:"stale-after" env:"ARGOCD_STALE_AFTER" default:"5m" help:"Keep serving app series this long after the last good poll, then drop them."`

@@ -73,6 +73,24 @@ var ProjectedFields = []string{
 	"items.operation.sync",
 }
 
+// ResyncFields is the cheap List a watch resync compares with the snapshot:
+// identity plus the state the stream's events change. Argo CD's whitelist
+// has no metadata.resourceVersion (it is dropped like any unlisted path),
+// so these stand in for it; an app whose values differ is fetched with Get.
+var ResyncFields = []string{
+	"items.metadata.name",
+	"items.metadata.namespace",
+	"items.metadata.deletionTimestamp",
+	"items.spec.project",
+	"items.status.health",
+	"items.status.sync.status",
+	"items.status.sync.revision",
+	"items.status.operationState.phase",
+	"items.status.operationState.startedAt",
+	"items.status.operationState.finishedAt",
+	"items.operation.sync",
+}
+
 // NewClient checks cfg and builds a client. requests, when not nil, counts
 // every call by endpoint ("list", "get", "sync") and code (HTTP status,
 // "timeout" or "error").

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -37,6 +38,46 @@ func (d *appDecoder) decode(b []byte) (App, error) {
 // the exporter uses holding the wrong type means the object is not what we
 // think it is.
 type fieldReader struct{ err error }
+
+// intern returns b as a string shared with every equal one it has seen:
+// label keys and values, projects, repos and revisions repeat across
+// thousands of apps and across snapshots, and 10k copies of each would weigh
+// on the heap. (unique.Make doubled a List's CPU; a map under a mutex does
+// not, and halves a List's allocations.)
+func intern(b []byte) string {
+	interned.Lock()
+	defer interned.Unlock()
+	if s, ok := interned.m[string(b)]; ok {
+		return s
+	}
+	if len(interned.m) >= maxInterned { // bounded: start over
+		interned.m = nil
+	}
+	if interned.m == nil {
+		interned.m = make(map[string]string, 1024)
+	}
+	s := string(b)
+	interned.m[s] = s
+	return s
+}
+
+// maxInterned bounds the strings intern keeps (a few per app at 10k apps).
+const maxInterned = 1 << 16
+
+var interned struct {
+	sync.Mutex
+	m map[string]string
+}
+
+// sharedStr is str for a value that repeats across apps (see intern).
+func (r *fieldReader) sharedStr(v *fastjson.Value, path ...string) string {
+	x := v.Get(path...)
+	if x == nil || x.Type() != fastjson.TypeString {
+		return r.str(v, path...)
+	}
+	b, _ := x.StringBytes()
+	return intern(b)
+}
 
 func (r *fieldReader) str(v *fastjson.Value, path ...string) string {
 	x := v.Get(path...)
@@ -108,7 +149,7 @@ func (r *fieldReader) stringMap(v *fastjson.Value, keep func(k []byte) bool, pat
 			m = make(map[string]string, o.Len())
 		}
 		b, _ := x.StringBytes()
-		m[string(k)] = string(b)
+		m[intern(k)] = intern(b)
 	})
 	return m
 }
@@ -119,13 +160,13 @@ func appFromValue(v *fastjson.Value) (App, error) {
 	}
 	var r fieldReader
 	a := App{
-		Namespace:     r.str(v, "metadata", "namespace"),
+		Namespace:     r.sharedStr(v, "metadata", "namespace"),
 		Name:          r.str(v, "metadata", "name"),
-		Project:       r.str(v, "spec", "project"),
+		Project:       r.sharedStr(v, "spec", "project"),
 		Labels:        r.stringMap(v, nil, "metadata", "labels"),
 		Annotations:   r.stringMap(v, ourAnnotation, "metadata", "annotations"),
 		Deleting:      present(v, "metadata", "deletionTimestamp"),
-		DestServer:    r.str(v, "spec", "destination", "server"),
+		DestServer:    r.sharedStr(v, "spec", "destination", "server"),
 		DestNamespace: r.str(v, "spec", "destination", "namespace"),
 
 		Health:           parseHealth(r.str(v, "status", "health", "status")),
@@ -136,12 +177,12 @@ func appFromValue(v *fastjson.Value) (App, error) {
 		OperationInProgress: present(v, "operation"),
 	}
 	if a.DestServer == "" {
-		a.DestServer = r.str(v, "spec", "destination", "name")
+		a.DestServer = r.sharedStr(v, "spec", "destination", "name")
 	}
 	a.Revision = r.revision(v)
-	if a.Repo = r.str(v, "spec", "source", "repoURL"); a.Repo == "" {
+	if a.Repo = r.sharedStr(v, "spec", "source", "repoURL"); a.Repo == "" {
 		if srcs := r.array(v, "spec", "sources"); len(srcs) > 0 {
-			a.Repo = r.str(srcs[0], "repoURL")
+			a.Repo = r.sharedStr(srcs[0], "repoURL")
 		}
 	}
 	if auto := v.Get("spec", "syncPolicy", "automated"); auto != nil && auto.Type() != fastjson.TypeNull {
@@ -152,7 +193,7 @@ func appFromValue(v *fastjson.Value) (App, error) {
 	if len(conds) > 0 {
 		a.Conditions = make(map[string]int, len(conds))
 		for _, c := range conds {
-			a.Conditions[r.str(c, "type")]++
+			a.Conditions[r.sharedStr(c, "type")]++
 		}
 	}
 	history := present(v, "status", "history")
@@ -183,7 +224,7 @@ func appFromValue(v *fastjson.Value) (App, error) {
 // last sync's result.
 func (r *fieldReader) revision(v *fastjson.Value) string {
 	for _, base := range [][]string{{"status", "sync"}, {"status", "operationState", "syncResult"}} {
-		if rev := r.str(v, append(base, "revision")...); rev != "" {
+		if rev := r.sharedStr(v, append(base, "revision")...); rev != "" {
 			return rev
 		}
 		if revs := r.array(v, append(base, "revisions")...); len(revs) > 0 {

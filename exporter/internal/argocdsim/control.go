@@ -149,6 +149,25 @@ func (s *Sim) Delete(name string) error {
 	return nil
 }
 
+// AddFiller adds filler app number i (app-%05d, as Config.Apps makes them)
+// and announces it on Watch streams as ADDED; it returns the app's name.
+func (s *Sim) AddFiller(i int) (string, error) {
+	fx, err := loadFixtures()
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := fillerApp(i, fx, time.Now())
+	if s.apps[a.name] != nil {
+		return "", fmt.Errorf("app %q exists", a.name)
+	}
+	s.add(a)
+	slices.Sort(s.names)
+	s.notifyLocked(a, eventAdded)
+	return a.name, nil
+}
+
 // AppSummary is one scenario app's state as GET /sim/apps reports it (for the demo's narration).
 type AppSummary struct {
 	Name                string                `json:"name"`

@@ -39,8 +39,11 @@ type Config struct {
 	Projects []string
 	// Projected asks for StreamFields only (detail included).
 	Projected bool
-	// ResyncInterval: a full List this often while the stream is up (10m).
-	ResyncInterval time.Duration
+	// ResyncInterval: a resync this often while the stream is up (10m).
+	// Most are the poller's cheap Resync; every FullResyncEvery-th (6) is a
+	// full List, which also heals what Resync cannot see (labels, spec).
+	ResyncInterval  time.Duration
+	FullResyncEvery int
 	// PollInterval: a List this often while the stream is down (30s).
 	PollInterval time.Duration
 	// StallTimeout: a stream silent this long is cut and reconnected
@@ -78,6 +81,9 @@ func New(cfg Config) *Watcher {
 	def(&cfg.StallTimeout, 45*time.Second)
 	def(&cfg.MinBackoff, time.Second)
 	def(&cfg.MaxBackoff, time.Minute)
+	if cfg.FullResyncEvery <= 0 {
+		cfg.FullResyncEvery = 6
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -126,6 +132,7 @@ func (w *Watcher) Run(ctx context.Context) {
 		ended     chan streamEnd
 		connected bool
 		backoff   = w.cfg.MinBackoff
+		resyncs   int // since the last full List
 	)
 	connect := newTimer(0)
 	poll := newTimer(-1)   // armed while the stream is down
@@ -205,8 +212,14 @@ func (w *Watcher) Run(ctx context.Context) {
 			// Events that arrive meanwhile wait in the channel and are applied
 			// on top of the List: each carries a whole state newer than the
 			// request.
-			if w.cfg.Poller.Poll(ctx) == nil {
-				w.log.Debug("resync done")
+			resyncs++
+			if resyncs >= w.cfg.FullResyncEvery {
+				if w.cfg.Poller.Poll(ctx) == nil {
+					resyncs = 0
+					w.log.Debug("full resync done")
+				}
+			} else {
+				_ = w.cfg.Poller.Resync(ctx) // logged by the poller
 			}
 			w.armWake(wake)
 			resync.Reset(w.cfg.ResyncInterval)

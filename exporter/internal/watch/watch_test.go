@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -318,6 +319,102 @@ func TestResyncHealsAMissedEvent(t *testing.T) {
 		}
 		if e.watchUp() != 1 {
 			t.Error("the resync should not take the stream down")
+		}
+		e.onlyCheapResyncs(t, 1)
+	})
+}
+
+// onlyCheapResyncs checks that after the seed every List asked for
+// ResyncFields, and that there were want of them.
+func (e *env) onlyCheapResyncs(t *testing.T, want int) {
+	t.Helper()
+	var lists []string
+	for _, r := range e.sim.Requests() {
+		if r.Path == "/api/v1/applications" {
+			lists = append(lists, r.Query.Get("fields"))
+		}
+	}
+	if len(lists) != 1+want {
+		t.Fatalf("%d Lists, want the seed and %d resyncs", len(lists), want)
+	}
+	for _, f := range lists[1:] {
+		if f != strings.Join(argocd.ResyncFields, ",") {
+			t.Errorf("resync List asked for fields %q, want ResyncFields", f)
+		}
+	}
+}
+
+func TestResyncDropsAMissedDelete(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := start(t, argocdsim.Fault{Endpoint: "watch", DropApp: "app-00002"})
+		if err := e.sim.Delete("app-00002"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(resync - time.Minute)
+		synctest.Wait()
+		if _, ok := e.app("app-00002"); !ok {
+			t.Fatal("the dropped DELETED arrived anyway: the test proves nothing")
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if _, ok := e.app("app-00002"); ok {
+			t.Fatal("app-00002 still in the snapshot after the resync")
+		}
+		if _, ok := e.app("app-00001"); !ok {
+			t.Fatal("the resync dropped an app that is still there")
+		}
+		e.onlyCheapResyncs(t, 1)
+	})
+}
+
+func TestResyncAddsAMissedAdd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := start(t, argocdsim.Fault{Endpoint: "watch", DropApp: "app-00004"})
+		if _, err := e.sim.AddFiller(4); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(resync - time.Minute)
+		synctest.Wait()
+		if _, ok := e.app("app-00004"); ok {
+			t.Fatal("the dropped ADDED arrived anyway: the test proves nothing")
+		}
+		gets := e.sim.Count("get")
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		a, ok := e.app("app-00004")
+		if !ok {
+			t.Fatal("app-00004 not in the snapshot after the resync")
+		}
+		if !a.Detailed || a.Project == "" {
+			t.Errorf("the added app is not whole: %+v", a)
+		}
+		if got := e.sim.Count("get") - gets; got != 1 {
+			t.Errorf("%d Gets in the resync, want 1 (the new app only)", got)
+		}
+		e.onlyCheapResyncs(t, 1)
+	})
+}
+
+// Every sixth resync (hourly at the default interval) is a full List.
+func TestEverySixthResyncIsFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := start(t)
+		time.Sleep(6*resync - time.Minute)
+		synctest.Wait()
+		e.onlyCheapResyncs(t, 5)
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if got := e.sim.Count("list"); got != 7 {
+			t.Fatalf("%d Lists, want 7", got)
+		}
+		last := e.sim.Requests()
+		for i := len(last) - 1; i >= 0; i-- {
+			if last[i].Path == "/api/v1/applications" {
+				if f := last[i].Query.Get("fields"); f != strings.Join(argocd.ProjectedFields, ",") {
+					t.Errorf("sixth resync asked for fields %q, want the full projection", f)
+				}
+				break
+			}
 		}
 	})
 }
