@@ -1,7 +1,9 @@
 package poller
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -129,11 +131,17 @@ func (p *Poller) foldLocked() {
 		}
 		delete(p.pending, k)
 	}
-	for _, ev := range p.pending { // apps new to the snapshot
+	// Apps new to the snapshot, in name order: the snapshot's order must not
+	// depend on map iteration (scrapes and tests see the same order each time).
+	first := len(out)
+	for _, ev := range p.pending {
 		if ev.Type != argocd.EventDeleted {
 			out = append(out, ev.App)
 		}
 	}
+	slices.SortFunc(out[first:], func(a, b argocd.App) int {
+		return cmp.Or(cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
 	clear(p.pending)
 	p.apps = out
 	p.reindexLocked()
