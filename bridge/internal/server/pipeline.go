@@ -14,6 +14,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
 
 // pipeline is the path every notification takes: route, dedupe, render, deliver.
@@ -34,7 +35,7 @@ type pipeline struct {
 	// changes makes a group's thread reply say which alerts came and went.
 	changes *changes
 	// actions and recent are set when the Slack actions are on (actions.go).
-	actions actions.Store
+	actions *actions.Store
 	recent  *recent
 }
 
@@ -71,7 +72,13 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	why := p.enrich(ctx, m)
 	var st render.Status
 	if p.actions != nil {
-		st = p.actions.Get(render.GroupID(m.GroupKey)).Status(time.Now())
+		// One read of the group state (a GET with --state.kubernetes): an ack
+		// made on any replica shows in this update.
+		a, err := p.actions.Get(ctx, render.GroupID(m.GroupKey))
+		if err != nil && !errors.Is(err, state.ErrNoGroup) {
+			p.logger.Warn("read action state", "group_key", m.GroupKey, "err", err)
+		}
+		st = a.Status(time.Now())
 	}
 	msg := p.renderWith(m, why, st)
 	if note := p.changes.describe(m); note != "" && m.Resolved() {
