@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 )
 
 // AlertmanagerAPIPort is where the bridge creates silences (Alertmanager's API v2).
@@ -58,22 +59,9 @@ func (r *render) checkActions() {
 	case bridgeToken != "" && bridgeToken != expToken:
 		r.errorf("Deployment %s: --actions.exporter-token-file reads Secret %s, the exporter checks %s", br.Name, bridgeToken, expToken)
 	}
-	toAM := false
-	for _, np := range r.netpols {
-		if !selects(&np.Spec.PodSelector, br.Spec.Template.Labels) {
-			continue
-		}
-		for _, rule := range np.Spec.Egress {
-			if !allowsPort(rule.Ports, AlertmanagerAPIPort) {
-				continue
-			}
-			for _, peer := range rule.To {
-				if peer.PodSelector != nil && peer.PodSelector.MatchLabels["app.kubernetes.io/name"] == "alertmanager" {
-					toAM = true
-				}
-			}
-		}
-	}
+	toAM := r.egressAllows(br, AlertmanagerAPIPort, func(peer networkingv1.NetworkPolicyPeer) bool {
+		return peer.PodSelector != nil && peer.PodSelector.MatchLabels["app.kubernetes.io/name"] == "alertmanager"
+	})
 	if !toAM {
 		r.errorf("NetworkPolicies: no egress rule lets the bridge reach Alertmanager's pods on %d (silences)", AlertmanagerAPIPort)
 	}
