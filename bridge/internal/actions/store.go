@@ -28,6 +28,8 @@ type Remediation struct {
 	Mark
 	Kind Kind   `json:"kind"`
 	App  string `json:"app"`
+	// Reported: the thread has the resulting sync's outcome (Outcome).
+	Reported bool `json:"reported,omitempty"`
 }
 
 // State is what people did on one group's message.
