@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +21,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/realargocd"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
@@ -280,7 +278,12 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // exporterValue returns the value of one exporter series selected by name and labels.
 func (e *realE2E) exporterValue(metric string, match map[string]string) (float64, bool) {
-	fams, err := scrape(e.ctx, e.st.ExporterURL+"/metrics")
+	return e.valueAt(e.st.ExporterURL, metric, match)
+}
+
+// valueAt returns the value of one series of the exporter at exporterURL.
+func (e *realE2E) valueAt(exporterURL, metric string, match map[string]string) (float64, bool) {
+	fams, err := scrape(e.ctx, exporterURL+"/metrics")
 	if err != nil {
 		return 0, false
 	}
@@ -405,7 +408,8 @@ func (e *realE2E) pausedReachesSlack() {
 }
 
 // A token without `applications, sync` makes a second exporter say so in its log (and count
-// the refusal), while it still reports metrics.
+// the refusal), while it still reports metrics; the same exporter, watching only, shows a change
+// made in Argo CD within streamLatency.
 func (e *realE2E) readOnlyTokenSaysSo() {
 	e.t.Helper()
 	dir := e.t.TempDir()
@@ -413,22 +417,7 @@ func (e *realE2E) readOnlyTokenSaysSo() {
 	if err := os.WriteFile(tokenFile, []byte(env.readOnlyToken+"\n"), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
-	port, err := proc.FreePort()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	p, err := proc.Start(proc.Config{Name: "argocd-exporter-readonly", Bin: env.bins.Exporter, LogPath: filepath.Join(dir, "exporter.log"), Args: []string{
-		"--argocd.api=" + env.argo.URL, "--argocd.token-file=" + tokenFile, "--argocd.poll-interval=1s",
-		"--web.listen-address=" + addr, "--remediation.grace=1s",
-	}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer p.Stop(5 * time.Second)
-	if err := p.WaitReady(e.ctx, "http://"+addr+"/-/ready", time.Minute); err != nil {
-		e.t.Fatal(err)
-	}
+	p, url := e.startWatchOnlyExporter(tokenFile)
 	e.eventually("the read-only exporter logs the missing sync permission", 90*time.Second, func() (bool, string) {
 		b, _ := os.ReadFile(p.LogPath)
 		for line := range strings.SplitSeq(string(b), "\n") {
@@ -438,6 +427,7 @@ func (e *realE2E) readOnlyTokenSaysSo() {
 		}
 		return false, p.LogTail(3)
 	})
+	e.streamReachesMetrics(url)
 }
 
 func (e *realE2E) dumpOnFailure() {

@@ -121,7 +121,8 @@ func (s *Sim) handleResourceTree(w http.ResponseWriter, r *http.Request) {
 		docs = append(docs, n.document(a.created))
 	}
 	s.mu.Unlock()
-	writeJSON(w, map[string]any{"nodes": docs, "hosts": []any{}})
+	// Argo CD leaves out an empty hosts list (and orphanedNodes).
+	writeJSON(w, map[string]any{"nodes": docs})
 }
 
 // handleEvents serves the events of one resource of the app. As Argo CD does, the resource must
@@ -153,9 +154,7 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 		items = a.events(*node, now)
 	}
 	s.mu.Unlock()
-	if items == nil {
-		items = []any{}
-	}
+	// No events is "items": null, as Argo CD sends it.
 	writeJSON(w, map[string]any{"metadata": map[string]any{"resourceVersion": "1"}, "items": items})
 }
 
@@ -213,7 +212,8 @@ func (s *Sim) handleRevisionMetadata(w http.ResponseWriter, r *http.Request) {
 		writeError(w, codeUnknown, fmt.Sprintf("rpc error: code = NotFound desc = unable to resolve git revision %s", rev))
 		return
 	}
-	writeJSON(w, map[string]any{"author": CommitAuthor, "date": ts(when), "message": msg, "tags": []any{}})
+	// Argo CD leaves out tags when the commit has none (as every simulated one).
+	writeJSON(w, map[string]any{"author": CommitAuthor, "date": ts(when), "message": msg})
 }
 
 func (a *app) revisionDate(rev string) (time.Time, bool) {
