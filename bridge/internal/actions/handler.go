@@ -7,6 +7,7 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
 
 // Action labels of actions_total.
@@ -66,7 +68,8 @@ type Config struct {
 	Remediator Remediator
 	Slack      Slack
 	Groups     Groups
-	Store      Store
+	// Store holds the acks and silences (in the shared group state).
+	Store *Store
 	// ReplayWindow is how long a handled interaction is remembered (longer than Slack's
 	// 5-minute signature window).
 	ReplayWindow time.Duration
@@ -95,7 +98,8 @@ func New(cfg Config) *Handler {
 		cfg.ReplayWindow = 10 * time.Minute
 	}
 	if cfg.Store == nil {
-		cfg.Store = NewMemoryStore(7*24*time.Hour, cfg.Now)
+		mem, _ := state.Open("", 0) // in memory: cannot fail
+		cfg.Store = NewStore(mem, cfg.Now)
 	}
 	for _, a := range allActions {
 		for _, r := range allResults {
@@ -195,7 +199,8 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 	}
 	h.count(c.action, ResultOK)
 	log.Info("slack action done", "kind", c.kind, "group", c.value.Group)
-	if msg, ok := h.cfg.Groups.Render(c.value.Group, h.cfg.Store.Get(c.value.Group).Status(h.cfg.Now())); ok {
+	st, _ := h.cfg.Store.Get(ctx, c.value.Group) // act read it already
+	if msg, ok := h.cfg.Groups.Render(c.value.Group, st.Status(h.cfg.Now())); ok {
 		if err := h.cfg.Slack.Update(ctx, in.ChannelID, in.MessageTS, msg); err != nil {
 			log.Warn("slack action done, message update failed", "err", err)
 			h.ephemeral(ctx, c, "Done, but the message could not be updated: "+err.Error())
@@ -209,12 +214,23 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 func (h *Handler) act(ctx context.Context, c click) (string, error) {
 	now := h.cfg.Now()
 	g, user := c.value.Group, c.UserID
+	st, err := h.cfg.Store.Get(ctx, g)
+	if err != nil && !errors.Is(err, state.ErrNoGroup) {
+		return "", fmt.Errorf("the bridge could not read this group's state: %w", err)
+	}
+	// record keeps what was done in Alertmanager or the exporter; failing
+	// to record it must not hide that it was done.
+	record := func(fn func(*State)) {
+		if err := h.cfg.Store.Update(ctx, g, fn); err != nil {
+			h.cfg.Logger.Warn("slack action done, state not recorded", "group", g, "err", err)
+		}
+	}
 	switch c.action {
 	case ActionSilence:
 		if h.cfg.Silencer == nil {
 			return "", fmt.Errorf("the bridge has no Alertmanager to silence in (--alertmanager.url)")
 		}
-		if st := h.cfg.Store.Get(g); st.Silence != nil && now.Before(st.Silence.Until) {
+		if st.Silence != nil && now.Before(st.Silence.Until) {
 			return "", fmt.Errorf("already silenced by <@%s> until %s; expire it first", st.Silence.User, clock(st.Silence.Until))
 		}
 		alerts, ok := h.cfg.Groups.Alerts(g)
@@ -239,10 +255,9 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 			}
 			ids = append(ids, id)
 		}
-		_ = h.cfg.Store.Update(g, func(s *State) { s.Silence = &Silence{Mark: Mark{User: user, At: now}, Until: until, IDs: ids} })
+		record(func(s *State) { s.Silence = &Silence{Mark: Mark{User: user, At: now}, Until: until, IDs: ids} })
 		return fmt.Sprintf("🔕 <@%s> silenced this group for %dh, until %s (Alertmanager silence %s).", user, int(c.dur.Hours()), clock(until), shortIDs(ids)), nil
 	case ActionExpire:
-		st := h.cfg.Store.Get(g)
 		if st.Silence == nil || h.cfg.Silencer == nil {
 			return "", fmt.Errorf("the bridge has no silence on record for this message")
 		}
@@ -251,13 +266,15 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 				return "", err
 			}
 		}
-		_ = h.cfg.Store.Update(g, func(s *State) { s.Silence = nil })
+		record(func(s *State) { s.Silence = nil })
 		return fmt.Sprintf("🔔 <@%s> expired the silence at %s (Alertmanager silence %s).", user, clock(now), shortIDs(st.Silence.IDs)), nil
 	case ActionAck:
-		if st := h.cfg.Store.Get(g); st.Ack != nil {
+		if st.Ack != nil {
 			return "", fmt.Errorf("already acked by <@%s> at %s", st.Ack.User, clock(st.Ack.At))
 		}
-		_ = h.cfg.Store.Update(g, func(s *State) { s.Ack = &Mark{User: user, At: now} })
+		if err := h.cfg.Store.Update(ctx, g, func(s *State) { s.Ack = &Mark{User: user, At: now} }); err != nil {
+			return "", fmt.Errorf("the bridge could not record the ack: %w", err)
+		}
 		return fmt.Sprintf("👀 <@%s> acknowledged at %s.", user, clock(now)), nil
 	default: // retry, resume
 		if h.cfg.Remediator == nil {
@@ -272,7 +289,7 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		_ = h.cfg.Store.Update(g, func(s *State) {
+		record(func(s *State) {
 			s.Remediation = &Remediation{Mark: Mark{User: user, At: now}, Kind: c.kind, App: app}
 		})
 		verb := "resumed auto-sync remediation of"

@@ -17,16 +17,20 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
 
 var now = time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)
 
 const (
-	alice   = "U0ALICE"
-	bob     = "U0BOB"
-	oncall  = "S0ONCALL"
-	groupID = "0123456789abcdef01234567"
+	alice  = "U0ALICE"
+	bob    = "U0BOB"
+	oncall = "S0ONCALL"
+	// groupKey is the group whose message the clicks are on.
+	groupKey = `{}:{alertname="ArgoCDAppDegraded"}`
 )
+
+var groupID = state.GroupID(groupKey)
 
 // fakeAM is Alertmanager's silence API as far as the bridge uses it.
 type fakeAM struct {
@@ -126,7 +130,7 @@ type env struct {
 	am      *fakeAM
 	exp     *fakeExporter
 	counter *prometheus.CounterVec
-	store   *MemoryStore
+	store   *Store
 }
 
 func newEnv(t *testing.T, policy Policy) *env {
@@ -151,7 +155,14 @@ func newEnv(t *testing.T, policy Policy) *env {
 		t.Fatal(err)
 	}
 	counter := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "argocd_monitor_bridge_actions_total", Help: "h"}, []string{"action", "result"})
-	store := NewMemoryStore(time.Hour, func() time.Time { return now })
+	gs, err := state.Open("", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gs.Put(groupKey, state.Entry{Channel: "C0123", TS: "1700000000.000001"}); err != nil {
+		t.Fatal(err)
+	}
+	store := NewStore(gs, func() time.Time { return now })
 	h := New(Config{
 		Policy: policy, Silencer: silencer, Remediator: rem, Slack: slack.NewActor(d, bot),
 		Groups: groups{alerts: []map[string]string{
@@ -288,7 +299,7 @@ func TestActionsRefused(t *testing.T) {
 			if len(e.am.posted) != 0 || len(e.exp.calls) != 0 {
 				t.Errorf("something was done: silences %v, exporter %v", e.am.posted, e.exp.calls)
 			}
-			if st := e.store.Get(groupID); st.Ack != nil || st.Silence != nil || st.Remediation != nil {
+			if st := e.store.get(t); st.Ack != nil || st.Silence != nil || st.Remediation != nil {
 				t.Errorf("state changed: %+v", st)
 			}
 		})
@@ -368,7 +379,7 @@ func TestExpireSilenceAndSlack429(t *testing.T) {
 	if len(e.am.deleted) != 1 || e.am.deleted[0] != "5e1ec7ed-0000-4000-8000-000000000001" {
 		t.Errorf("deleted %v", e.am.deleted)
 	}
-	if st := e.store.Get(groupID); st.Silence != nil {
+	if st := e.store.get(t); st.Silence != nil {
 		t.Errorf("silence still on record: %+v", st.Silence)
 	}
 	calls := e.slackCalls()

@@ -1,17 +1,13 @@
 package actions
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
-	"github.com/google/renameio/v2"
-
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
 
 // Mark is who did something and when.
@@ -32,6 +28,8 @@ type Remediation struct {
 	Mark
 	Kind Kind   `json:"kind"`
 	App  string `json:"app"`
+	// Reported: the thread has the resulting sync's outcome (Outcome).
+	Reported bool `json:"reported,omitempty"`
 }
 
 // State is what people did on one group's message.
@@ -72,92 +70,61 @@ func clock(t time.Time) string {
 	return t.UTC().Format("15:04 UTC")
 }
 
-// Store keeps State per group (render.GroupID). The bridge keeps it in a local file beside its
-// message state for now; shared state for several bridge replicas replaces this
-// implementation, not the interface.
-type Store interface {
-	Get(group string) State
-	// Update changes the group's state under the store's lock.
-	Update(group string, fn func(*State)) error
+// fieldKey is the Entry.Fields key holding a group's State (JSON).
+const fieldKey = "actions"
+
+// Store keeps State per group (render.GroupID) in the group's shared state
+// entry (state.FieldStore), beside its message: every bridge replica sees
+// what was done on any of them, and a new message for the group starts clean.
+type Store struct {
+	fields state.FieldStore
+	now    func() time.Time
 }
 
-// MemoryStore is a Store in memory, optionally kept in a JSON file written atomically; states
-// untouched for ttl are forgotten.
-type MemoryStore struct {
-	mu   sync.Mutex
-	ttl  time.Duration
-	now  func() time.Time
-	m    map[string]State
-	path string
-}
-
-type storeFile struct {
-	Version int              `json:"version"`
-	Groups  map[string]State `json:"groups"`
-}
-
-// OpenStore loads path (if it exists; "" keeps the states in memory only).
-func OpenStore(path string, ttl time.Duration, now func() time.Time) (*MemoryStore, error) {
-	s := NewMemoryStore(ttl, now)
-	s.path = path
-	if path == "" {
-		return s, nil
-	}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return s, nil
-	case err != nil:
-		return nil, fmt.Errorf("read action state: %w", err)
-	}
-	var f storeFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("action state file %s is corrupt (move it away to start fresh): %w", path, err)
-	}
-	for k, st := range f.Groups {
-		s.m[k] = st
-	}
-	return s, nil
-}
-
-// NewMemoryStore returns an empty store.
-func NewMemoryStore(ttl time.Duration, now func() time.Time) *MemoryStore {
+// NewStore keeps the states in fs.
+func NewStore(fs state.FieldStore, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStore{ttl: ttl, now: now, m: map[string]State{}}
+	return &Store{fields: fs, now: now}
 }
 
-// Get returns the group's state (zero when none).
-func (s *MemoryStore) Get(group string) State {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.m[group]
-}
-
-// Update applies fn to the group's state.
-func (s *MemoryStore) Update(group string, fn func(*State)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	for k, st := range s.m {
-		if s.ttl > 0 && now.Sub(st.Updated) > s.ttl {
-			delete(s.m, k)
-		}
-	}
-	st := s.m[group]
-	fn(&st)
-	st.Updated = now
-	s.m[group] = st
-	if s.path == "" {
-		return nil
-	}
-	data, err := json.Marshal(storeFile{Version: 1, Groups: s.m})
+// Get returns the group's state (zero when none, or when it cannot be read:
+// the message then shows no status line rather than none at all).
+func (s *Store) Get(ctx context.Context, group string) (State, error) {
+	f, err := s.fields.Fields(ctx, group)
 	if err != nil {
-		return fmt.Errorf("encode action state: %w", err)
+		return State{}, err
 	}
-	if err := renameio.WriteFile(s.path, data, 0o600, renameio.WithTempDir(filepath.Dir(s.path))); err != nil {
-		return fmt.Errorf("write action state: %w", err)
+	return decodeState(f[fieldKey])
+}
+
+// Update applies fn to the group's state atomically.
+func (s *Store) Update(ctx context.Context, group string, fn func(*State)) error {
+	var ferr error
+	err := s.fields.UpdateFields(ctx, group, func(f map[string]string) {
+		st, err := decodeState(f[fieldKey])
+		if err != nil {
+			ferr = err // a broken state is replaced, but said
+		}
+		fn(&st)
+		st.Updated = s.now()
+		data, _ := json.Marshal(st) // times, strings: cannot fail
+		f[fieldKey] = string(data)
+	})
+	if err != nil {
+		return fmt.Errorf("action state: %w", err)
 	}
-	return nil
+	return ferr
+}
+
+func decodeState(s string) (State, error) {
+	var st State
+	if s == "" {
+		return st, nil
+	}
+	if err := json.Unmarshal([]byte(s), &st); err != nil {
+		return State{}, fmt.Errorf("decode action state: %w", err)
+	}
+	return st, nil
 }

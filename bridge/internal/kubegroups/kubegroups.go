@@ -8,8 +8,6 @@ package kubegroups
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +106,8 @@ type record struct {
 	Holder       string    `json:"holder"`
 	Updated      time.Time `json:"updated"`
 	Resolved     time.Time `json:"resolved,omitzero"`
+	// group is the ConfigMap's groupKey, not part of the record.
+	group string
 }
 
 // decodeRecord reads a record written by any replica (or edited by hand).
@@ -128,8 +128,7 @@ func decodeRecord(data string) (record, error) {
 // Name is the ConfigMap holding groupKey's record: group keys are long and
 // free-form, object names are not.
 func Name(groupKey string) string {
-	sum := sha256.Sum256([]byte(groupKey))
-	return namePrefix + hex.EncodeToString(sum[:16])
+	return namePrefix + state.GroupID(groupKey)
 }
 
 func (s *Store) expired(r record, now time.Time) bool {
@@ -199,12 +198,28 @@ func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim
 	finish := func(ctx context.Context, r record) error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		name := Name(groupKey)
-		_, err := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace).Update(ctx, s.object(groupKey, name, rv, r), metav1.UpdateOptions{})
-		if err != nil {
-			return fmt.Errorf("record group state: %w", err)
+		api := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace)
+		name, rv := Name(groupKey), rv
+		for {
+			_, err := api.Update(ctx, s.object(groupKey, name, rv, r), metav1.UpdateOptions{})
+			if !apierrors.IsConflict(err) {
+				if err != nil {
+					return fmt.Errorf("record group state: %w", err)
+				}
+				return nil
+			}
+			// A Slack action changed the Fields meanwhile (UpdateFields):
+			// keep them, as long as the claim is still ours.
+			cm, err := api.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return fmt.Errorf("record group state: %w", err)
+			}
+			cur, err := decodeRecord(cm.Data[keyRecord])
+			if err != nil || cur.Holder != mine.Holder || cur.Notification != mine.Notification || cur.Phase != phaseSending {
+				return errors.New("record group state: the claim was taken over meanwhile")
+			}
+			r.Fields, rv = cur.Fields, cm.ResourceVersion
 		}
-		return nil
 	}
 	return state.NewClaim(e, found, func(ctx context.Context, e state.Entry, resolved bool) error {
 		r := mine

@@ -1,14 +1,14 @@
 package render
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/url"
 	"regexp"
 	"strconv"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/slack-go/slack"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
 
 // Action IDs of the interactive buttons (bot mode). The bridge's action handler dispatches on
@@ -44,10 +44,7 @@ type Status struct {
 
 // GroupID is the short, fixed-size name of an Alertmanager group that the buttons carry (a
 // groupKey can be longer than a button value may be).
-func GroupID(groupKey string) string {
-	sum := sha256.Sum256([]byte(groupKey))
-	return hex.EncodeToString(sum[:12])
-}
+func GroupID(groupKey string) string { return state.GroupID(groupKey) }
 
 // ButtonValue is what an interactive button carries: the group, and for retry/resume the app.
 type ButtonValue struct {

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
 
 // maxRecent bounds the groups whose last notification the bridge keeps for the buttons.
@@ -90,23 +89,12 @@ func (c *Config) Interactive() bool {
 	return (c.Mode == ModeBot || c.Mode == ModeConsole) && (c.SigningSecret != nil || c.AppToken != nil)
 }
 
-// ActionStateFile is where the acks and silences made from Slack are kept: beside the message
-// state file (bridge-state.json -> bridge-state-actions.json); "" without one.
-func ActionStateFile(stateFile string) string {
-	if stateFile == "" {
-		return ""
-	}
-	return strings.TrimSuffix(stateFile, filepath.Ext(stateFile)) + "-actions.json"
-}
-
 // setupActions builds the action handler and the interaction receiver behind
 // /slack/interactions and Socket Mode.
-func (s *Server) setupActions(p *pipeline, d *slack.Deliverer, t slack.Interactive) error {
+// Acks and silences live in the group state (fs) beside each message, shared by the replicas.
+func (s *Server) setupActions(p *pipeline, d *slack.Deliverer, t slack.Interactive, fs state.FieldStore) error {
 	cfg := s.cfg
-	store, err := actions.OpenStore(ActionStateFile(cfg.StateFile), cfg.StateTTL, nil)
-	if err != nil {
-		return err
-	}
+	store := actions.NewStore(fs, nil)
 	p.actions = store
 	p.recent = &recent{ttl: cfg.StateTTL, now: time.Now, m: map[string]recentEntry{}}
 	h := actions.New(actions.Config{

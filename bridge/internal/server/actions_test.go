@@ -59,14 +59,7 @@ func TestAckThroughTheBridge(t *testing.T) {
 	fake := slackfake.New("xoxb-1")
 	logs := &syncBuffer{}
 	cfg := botConfig(t, fake, logs)
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := httpServer(t, s)
-	if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
-		t.Fatalf("firing: %d %s", code, body)
-	}
+	s, url := startFiring(t, cfg)
 	first := fake.Requests()[0]
 	if !strings.Contains(first.Attach, `"action_id":"ack"`) {
 		t.Fatalf("bot-mode message lacks the buttons: %s", first.Attach)
@@ -153,4 +146,18 @@ func botConfig(t testing.TB, fake *slackfake.Fake, logs io.Writer) Config {
 	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "C0ALERTS"
 	cfg.SigningSecret = static(signingSecret)
 	return cfg
+}
+
+// startFiring starts a bridge with cfg and delivers firing.json to it.
+func startFiring(t *testing.T, cfg Config) (*Server, string) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := httpServer(t, s)
+	if code, body := post(t, url, payload(t, "firing.json")); code != 200 {
+		t.Fatalf("firing: %d %s", code, body)
+	}
+	return s, url
 }

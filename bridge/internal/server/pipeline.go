@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
@@ -14,6 +15,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
 
 // pipeline is the path every notification takes: route, dedupe, render, deliver.
@@ -34,7 +36,7 @@ type pipeline struct {
 	// changes makes a group's thread reply say which alerts came and went.
 	changes *changes
 	// actions and recent are set when the Slack actions are on (actions.go).
-	actions actions.Store
+	actions *actions.Store
 	recent  *recent
 }
 
@@ -70,14 +72,24 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	}
 	why := p.enrich(ctx, m)
 	var st render.Status
+	var outcome string // a Slack resume's sync result, once the exporter has it
 	if p.actions != nil {
-		st = p.actions.Get(render.GroupID(m.GroupKey)).Status(time.Now())
+		// One read of the group state (a GET with --state.kubernetes): an ack
+		// made on any replica shows in this update.
+		a, err := p.actions.Get(ctx, render.GroupID(m.GroupKey))
+		if err != nil && !errors.Is(err, state.ErrNoGroup) {
+			p.logger.Warn("read action state", "group_key", m.GroupKey, "err", err)
+		}
+		st, outcome = a.Status(time.Now()), a.Outcome(why)
 	}
 	msg := p.renderWith(m, why, st)
 	if note := p.changes.describe(m); note != "" && m.Resolved() {
 		msg.Reply += "\n" + note
 	} else if note != "" {
 		msg.Reply = note
+	}
+	if outcome != "" {
+		msg.Reply = strings.TrimPrefix(msg.Reply+"\n"+outcome, "\n")
 	}
 	target := slack.Target{Route: rt.Name, Channel: rt.Channel, WebhookURL: rt.WebhookURL()}
 	if target.Channel == "" {
@@ -98,6 +110,16 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		return err
 	}
 	p.changes.delivered(m)
+	if outcome != "" {
+		err := p.actions.Update(ctx, render.GroupID(m.GroupKey), func(s *actions.State) {
+			if s.Remediation != nil {
+				s.Remediation.Reported = true
+			}
+		})
+		if err != nil && !errors.Is(err, state.ErrNoGroup) { // resolved: the entry is gone, nothing to repeat
+			p.logger.Warn("record reported remediation outcome", "group_key", m.GroupKey, "err", err)
+		}
+	}
 	if p.recent != nil {
 		p.recent.put(m, why)
 	}

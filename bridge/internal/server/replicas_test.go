@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubetest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 )
 
@@ -23,17 +26,7 @@ func TestReplicasShareGroups(t *testing.T) {
 		replica := func(id string) *Server {
 			cfg := testConfig(t, fake, io.Discard)
 			cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "#argocd"
-			groups, err := kubegroups.New(kubegroups.Config{Client: api.NewClient(), Namespace: "argocd-monitor", Identity: id,
-				ClaimTimeout: 2 * cfg.Deadline, ResolvedWindow: time.Hour, TTL: cfg.StateTTL, DedupeWindow: cfg.DedupeWindow})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Groups = groups
-			s, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return s
+			return kubeReplica(t, cfg, api, id)
 		}
 		deliverToBoth := func(a, b *Server, name string) {
 			var wg sync.WaitGroup
@@ -54,4 +47,53 @@ func TestReplicasShareGroups(t *testing.T) {
 			t.Fatalf("want one post, one update of it, one thread reply; got %+v", reqs)
 		}
 	})
+}
+
+// TestAckSharedAcrossReplicas: an ack clicked on replica a is in the shared
+// group state, so replica b's next update of the message shows it.
+func TestAckSharedAcrossReplicas(t *testing.T) {
+	fake := slackfake.New("xoxb-1")
+	api := kubetest.New()
+	replica := func(id string) (*Server, string) {
+		s := kubeReplica(t, botConfig(t, fake, io.Discard), api, id)
+		return s, httpServer(t, s)
+	}
+	a, aURL := replica("a")
+	_, bURL := replica("b")
+	if code, body := post(t, aURL, payload(t, "firing.json")); code != 200 {
+		t.Fatalf("firing: %d %s", code, body)
+	}
+	m, err := notification.Decode(payload(t, "firing.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := render.ButtonValue{Group: render.GroupID(m.GroupKey)}.Encode()
+	if code := clickButton(t, aURL, render.ActionAck, value, "C0ALERTS", "1700000000.000001"); code != 200 {
+		t.Fatalf("click answered %d", code)
+	}
+	a.receiver.Wait()
+	if code, body := post(t, bURL, payload(t, "resolved.json")); code != 200 {
+		t.Fatalf("resolved: %d %s", code, body)
+	}
+	reqs := fake.Requests()
+	last := reqs[len(reqs)-2]
+	if last.Method != "chat.update" || last.TS != "1700000000.000001" || !strings.Contains(last.Attach, "Acked by \\u003c@U0BOB\\u003e") {
+		t.Fatalf("b's update of the message lacks a's ack: %+v", last)
+	}
+}
+
+// kubeReplica is a bridge replica with cfg sharing its group state in api.
+func kubeReplica(t *testing.T, cfg Config, api *kubetest.API, id string) *Server {
+	t.Helper()
+	groups, err := kubegroups.New(kubegroups.Config{Client: api.NewClient(), Namespace: "argocd-monitor", Identity: id,
+		ClaimTimeout: 2 * cfg.Deadline, ResolvedWindow: time.Hour, TTL: cfg.StateTTL, DedupeWindow: cfg.DedupeWindow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Groups = groups
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

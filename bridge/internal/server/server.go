@@ -219,7 +219,7 @@ func New(cfg Config) (*Server, error) {
 
 	s.mux = http.NewServeMux()
 	if cfg.Interactive() {
-		if err := s.setupActions(p, deliverer, transport.(slack.Interactive)); err != nil {
+		if err := s.setupActions(p, deliverer, transport.(slack.Interactive), store); err != nil {
 			return nil, err
 		}
 	}

@@ -10,6 +10,8 @@ type Groups interface {
 	// (dedupe.Key). Until the claim is done or aborted, the same group's
 	// notifications on other replicas wait for it.
 	Begin(ctx context.Context, groupKey, key string) (*Claim, error)
+	// FieldStore: what the Slack actions record lives in the same entries.
+	FieldStore
 }
 
 // Claim is one notification's hold on its group.

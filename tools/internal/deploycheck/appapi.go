@@ -52,22 +52,30 @@ func (r *render) checkAppAPI() {
 	if !bridgeIn {
 		r.errorf("NetworkPolicies: no ingress rule lets the bridge's pods reach the exporter on %d (the read API)", APIPort)
 	}
-	bridgeOut := false
-	for _, np := range r.netpols {
-		if !selects(&np.Spec.PodSelector, br.Spec.Template.Labels) {
-			continue
-		}
-		for _, rule := range np.Spec.Egress {
-			for _, peer := range rule.To {
-				if peer.NamespaceSelector == nil && peer.PodSelector != nil && selects(peer.PodSelector, exp.Spec.Template.Labels) && allowsPort(rule.Ports, APIPort) {
-					bridgeOut = true
-				}
-			}
-		}
-	}
+	bridgeOut := r.egressAllows(br, APIPort, func(peer networkingv1.NetworkPolicyPeer) bool {
+		return peer.NamespaceSelector == nil && peer.PodSelector != nil && selects(peer.PodSelector, exp.Spec.Template.Labels)
+	})
 	if !bridgeOut {
 		r.errorf("NetworkPolicies: no egress rule lets the bridge reach the exporter's pods on %d (the read API)", APIPort)
 	}
+}
+
+// egressAllows: a NetworkPolicy of d's pods lets them reach a peer that ok accepts on port.
+func (r *render) egressAllows(d *appsv1.Deployment, port int, ok func(networkingv1.NetworkPolicyPeer) bool) bool {
+	for _, np := range r.netpols {
+		if !selects(&np.Spec.PodSelector, d.Spec.Template.Labels) {
+			continue
+		}
+		for _, rule := range np.Spec.Egress {
+			if !allowsPort(rule.Ports, port) {
+				continue
+			}
+			if slices.ContainsFunc(rule.To, ok) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasArg(d *appsv1.Deployment, arg string) bool {

@@ -153,6 +153,15 @@ func TestOptionalComponents(t *testing.T) {
 				if !slices.ContainsFunc(spec.Containers[0].Env, func(e corev1.EnvVar) bool { return e.Name == "SLACK_CHANNEL" }) {
 					t.Error("bridge has no SLACK_CHANNEL in bot mode")
 				}
+				for _, want := range []string{"--slack.app-token-file=/etc/argocd-monitor/slack/app-token", "--actions.exporter-token-file=/etc/argocd-monitor/api-write-token/token"} {
+					if !slices.Contains(args, want) {
+						t.Errorf("bridge args %q: want the Slack actions' %s", args, want)
+					}
+				}
+			case ExporterName:
+				if !slices.Contains(spec.Containers[0].Args, "--api.write-token-file=/etc/argocd-monitor/api-write-token/token") {
+					t.Errorf("exporter args %q: want the write token", spec.Containers[0].Args)
+				}
 			}
 		}
 	}

@@ -94,7 +94,7 @@ func WriteRendered(root string) error {
 
 // OptionalComponents are the opt-in components under deploy/components; BuildWithComponents
 // adds them to an overlay the way a user would.
-var OptionalComponents = []string{"slack-bot"}
+var OptionalComponents = []string{"slack-bot", "slack-actions"}
 
 // BuildWithComponents builds overlay with extra components appended to its components list, on
 // an in-memory copy of deploy/ (the repository is never written).

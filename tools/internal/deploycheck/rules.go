@@ -34,9 +34,10 @@ const (
 // never by these manifests) and the keys each may hold.
 var SecretKeys = map[string][]string{
 	"argocd-monitor-argocd-token":         {"token"},
-	"argocd-monitor-slack":                {"webhook-url", "bot-token"},
+	"argocd-monitor-slack":                {"webhook-url", "bot-token", "app-token", "signing-secret"},
 	"argocd-monitor-bridge-webhook-token": {"token"},
 	"argocd-monitor-api-token":            {"token"},
+	WriteTokenSecret:                      {"token"},
 }
 
 // maxConfigMapBytes is the API server's limit on a ConfigMap's data (generated dashboards grow).
@@ -133,6 +134,7 @@ func Check(objs []Object, namespace string) error {
 	r.checkServices()
 	r.checkNetworkPolicies()
 	r.checkAppAPI()
+	r.checkActions()
 	r.checkMonitoring()
 	return errors.Join(r.errs...)
 }

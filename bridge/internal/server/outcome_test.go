@@ -1,0 +1,74 @@
+package server
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+)
+
+type resumer struct{ calls int }
+
+func (r *resumer) Resume(context.Context, string, string, string) (string, error) {
+	r.calls++
+	return "one attempt scheduled", nil
+}
+
+// TestResumeOutcomeInThread: after "Resume auto-sync" from Slack, the group's next
+// notification carries the resumed sync's result (from the exporter's story) in the thread.
+func TestResumeOutcomeInThread(t *testing.T) {
+	fake := slackfake.New("xoxb-1")
+	exp := enrichtest.New(apiToken)
+	defer exp.Close()
+	exp.AnswerAny(stuckApp())
+	cfg := botConfig(t, fake, &syncBuffer{})
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(apiToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Enrich = &enrich.Config{URL: exp.URL, TokenFile: file, MaxApps: 10}
+	cfg.EnrichBudget = time.Second
+	router, err := route.Parse([]byte("actions:\n  resume:\n    users: [U0BOB]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rem := &resumer{}
+	cfg.Router, cfg.Remediator = router, rem
+	s, url := startFiring(t, cfg)
+	ts := fake.Requests()[0].TS
+	m, err := notification.Decode(payload(t, "firing.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := render.ButtonValue{Group: render.GroupID(m.GroupKey), Namespace: "argocd", Name: "payments"}.Encode()
+	if code := clickButton(t, url, render.ActionResume, value, "C0ALERTS", ts); code != 200 {
+		t.Fatalf("click answered %d", code)
+	}
+	s.receiver.Wait()
+	if rem.calls != 1 {
+		t.Fatalf("exporter asked %d times, want 1", rem.calls)
+	}
+	// The exporter's resumed attempt fixed the app: its streak ended with it.
+	at := time.Now().Add(time.Second)
+	fixed := stuckApp()
+	fixed.Remediation = &enrich.Remediation{Mode: "on", MaxAttempts: 3, LastReset: &enrich.Reset{At: at.Add(time.Minute), Reason: "healthy",
+		Attempts: []enrich.Attempt{{N: 1, At: at, Result: "succeeded", DoneAt: at.Add(30 * time.Second)}}}}
+	exp.AnswerAny(fixed)
+	if code, body := post(t, url, payload(t, "resolved.json")); code != 200 {
+		t.Fatalf("resolved: %d %s", code, body)
+	}
+	reqs := fake.Requests()
+	last := reqs[len(reqs)-1]
+	if last.ThreadTS != ts || !strings.Contains(last.Text, "The sync after <@U0BOB>'s resume of argocd/payments succeeded") {
+		t.Fatalf("last Slack request %+v: want the thread reply with the resumed sync's result", last)
+	}
+}
