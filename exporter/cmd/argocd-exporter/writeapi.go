@@ -4,19 +4,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/config"
 
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/writeapi"
 )
 
 // WriteAPIFlags turn on the write endpoint the Slack bridge's Resume/Retry buttons call.
 type WriteAPIFlags struct {
-	WriteTokenFile string `name:"write-token-file" env:"API_WRITE_TOKEN_FILE" placeholder:"PATH" help:"File holding the write token of POST /api/v1/apps/{namespace}/{name}/remediation/resume (separate from any read token; re-read on every request). Unset: no write endpoint."`
+	WriteTokenFile string `name:"write-token-file" env:"API_WRITE_TOKEN_FILE" placeholder:"PATH" help:"File holding the write token of POST /api/v1/apps/{namespace}/{name}/remediation/resume (separate from any read token; re-read when it changes). Unset: no write endpoint."`
 }
 
 // newWriteAPI returns the write endpoint, or nil when no write token file is set.
@@ -24,12 +22,9 @@ func newWriteAPI(f WriteAPIFlags, engine *remediate.Engine, reg prometheus.Regis
 	if f.WriteTokenFile == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(f.WriteTokenFile)
+	tok, err := argocd.NewFileToken(f.WriteTokenFile)
 	if err != nil {
 		return nil, fmt.Errorf("--api.write-token-file: %w", err)
 	}
-	if strings.TrimSpace(string(b)) == "" {
-		return nil, fmt.Errorf("--api.write-token-file: %s is empty", f.WriteTokenFile)
-	}
-	return writeapi.New(writeapi.Config{Token: config.NewFileSecret(f.WriteTokenFile), Resumer: engine, Logger: logger}, reg), nil
+	return writeapi.New(writeapi.Config{Token: tok, Resumer: engine, Logger: logger}, reg), nil
 }

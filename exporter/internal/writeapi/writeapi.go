@@ -5,7 +5,6 @@
 package writeapi
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -15,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/config"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
@@ -39,10 +37,16 @@ type Resumer interface {
 	Resume(namespace, name, by string) (string, error)
 }
 
+// TokenSource yields the write token (re-read when its file changes), as
+// appapi's read token does.
+type TokenSource interface {
+	Token() (string, error)
+}
+
 // Config configures the handler.
 type Config struct {
-	// Token is the write token; a nil reader or an empty token refuses everything.
-	Token   config.SecretReader
+	// Token is the write token; a nil source or an empty token refuses everything.
+	Token   TokenSource
 	Resumer Resumer
 	Logger  *slog.Logger
 }
@@ -91,14 +95,14 @@ func (h *Handler) answer(w http.ResponseWriter, code int, result string, r Respo
 }
 
 // authorize checks the bearer token in constant time.
-func (h *Handler) authorize(ctx context.Context, header string) (int, string) {
+func (h *Handler) authorize(header string) (int, string) {
 	got, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok || strings.TrimSpace(got) == "" {
 		return http.StatusUnauthorized, ResultUnauthorized
 	}
 	var want string
 	if h.cfg.Token != nil {
-		s, err := h.cfg.Token.Fetch(ctx)
+		s, err := h.cfg.Token.Token()
 		if err != nil {
 			h.cfg.Logger.Error("write token unreadable: refusing write requests", "err", err)
 		}
@@ -112,7 +116,7 @@ func (h *Handler) authorize(ctx context.Context, header string) (int, string) {
 
 // ServeHTTP resumes the app named in the path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if code, result := h.authorize(r.Context(), r.Header.Get("Authorization")); code != 0 {
+	if code, result := h.authorize(r.Header.Get("Authorization")); code != 0 {
 		h.cfg.Logger.Warn("write API request refused", "result", result, "remote", r.RemoteAddr)
 		h.answer(w, code, result, Response{Error: "a valid write token (Authorization: Bearer) is required"})
 		return

@@ -1,6 +1,7 @@
 package writeapi
 
 import (
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/config"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
@@ -52,7 +52,7 @@ func TestResumeEndpoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res := &fakeResumer{}
 			reg := prometheus.NewRegistry()
-			h := New(Config{Token: config.NewFileSecret(tokenFile), Resumer: res}, reg)
+			h := New(Config{Token: fileToken(t, tokenFile), Resumer: res}, reg)
 			mux := http.NewServeMux()
 			mux.Handle(Pattern, h)
 			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body))
@@ -77,7 +77,7 @@ func TestResumeEndpoint(t *testing.T) {
 	}
 	t.Run("GET is not served", func(t *testing.T) {
 		mux := http.NewServeMux()
-		mux.Handle(Pattern, New(Config{Token: config.NewInlineSecret("write-secret"), Resumer: &fakeResumer{}}, prometheus.NewRegistry()))
+		mux.Handle(Pattern, New(Config{Token: staticToken("write-secret"), Resumer: &fakeResumer{}}, prometheus.NewRegistry()))
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/apps/argocd/stuck/remediation/resume", nil))
 		if w.Code != http.StatusMethodNotAllowed {
@@ -85,7 +85,7 @@ func TestResumeEndpoint(t *testing.T) {
 		}
 	})
 	t.Run("no write token configured refuses", func(t *testing.T) {
-		h := New(Config{Token: config.NewInlineSecret(""), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
+		h := New(Config{Token: staticToken(""), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
 		w := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodPost, "/x", nil)
 		req.Header.Set("Authorization", "Bearer ")
@@ -100,7 +100,7 @@ func FuzzResumeBody(f *testing.F) {
 	f.Add(`{"requestedBy":"alice (slack:U1)"}`)
 	f.Add(`{`)
 	f.Add(``)
-	h := New(Config{Token: config.NewInlineSecret("t"), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
+	h := New(Config{Token: staticToken("t"), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
 	mux := http.NewServeMux()
 	mux.Handle(Pattern, h)
 	f.Fuzz(func(t *testing.T, body string) {
@@ -112,4 +112,17 @@ func FuzzResumeBody(f *testing.F) {
 			t.Fatalf("code %d for %q", w.Code, body)
 		}
 	})
+}
+
+type staticToken string
+
+func (s staticToken) Token() (string, error) { return string(s), nil }
+
+func fileToken(t *testing.T, path string) TokenSource {
+	t.Helper()
+	tok, err := argocd.NewFileToken(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
