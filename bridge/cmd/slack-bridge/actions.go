@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/version"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
 )
 
@@ -61,15 +61,11 @@ func configureActions(cli *CLI, env func(string) (string, bool), logger *slog.Lo
 		if cli.Actions.ExporterTokenFile == "" {
 			return errors.New("--actions.exporter-url needs --actions.exporter-token-file (the exporter's write token)")
 		}
-		if _, err := secret(cli.Actions.ExporterTokenFile, "", "", nil, env, nil); err != nil {
+		tok, err := secretfile.Read(cli.Actions.ExporterTokenFile, nil, logger)
+		if err != nil {
 			return fmt.Errorf("exporter token: %w", err)
 		}
-		file, _ := filepath.Abs(cli.Actions.ExporterTokenFile)
-		hc := config.HTTPClientConfig{
-			Authorization:   &config.Authorization{Type: "Bearer", CredentialsFile: file},
-			FollowRedirects: true, EnableHTTP2: true,
-		}
-		client, err := config.NewClientFromConfig(hc, "exporter", ua)
+		client, err := tok.BearerClient("exporter", ua)
 		if err != nil {
 			return fmt.Errorf("exporter client: %w", err)
 		}

@@ -58,7 +58,7 @@ type CLI struct {
 	} `embed:"" prefix:"alertmanager."`
 	Actions struct {
 		ExporterURL       string        `name:"exporter-url" env:"ACTIONS_EXPORTER_URL" help:"Exporter base URL the Retry/Resume buttons call (POST /api/v1/apps/{namespace}/{name}/remediation/resume)."`
-		ExporterTokenFile string        `name:"exporter-token-file" env:"ACTIONS_EXPORTER_TOKEN_FILE" help:"File holding the exporter's write token (its --api.write-token-file), sent as a Bearer token; re-read on every request."`
+		ExporterTokenFile string        `name:"exporter-token-file" env:"ACTIONS_EXPORTER_TOKEN_FILE" help:"File holding the exporter's write token (its --api.write-token-file), sent as a Bearer token; re-read when it changes."`
 		Timeout           time.Duration `name:"timeout" default:"10s" env:"ACTIONS_TIMEOUT" help:"Time for one call to Alertmanager or the exporter."`
 	} `embed:"" prefix:"actions."`
 	Webhook struct {

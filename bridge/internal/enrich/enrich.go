@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,8 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/config"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 )
 
 // The result values of enrichments_total.
@@ -36,7 +37,7 @@ var Results = []string{ResultOK, ResultPartial, ResultTimeout, ResultError}
 type Config struct {
 	// URL is the exporter's base URL (http://argocd-exporter:9797).
 	URL string
-	// TokenFile holds the exporter's --api.token-file token; read on every request.
+	// TokenFile holds the exporter's --api.token-file token; re-read when it changes (the last good token is kept).
 	TokenFile string
 	// MaxApps is how many distinct apps of one notification get detail (default 10); the
 	// rest are counted.
@@ -100,16 +101,11 @@ func New(cfg Config, metrics *Metrics) (*Enricher, error) {
 		if cfg.TokenFile == "" {
 			return nil, errors.New("a token file is required with the exporter url")
 		}
-		b, err := os.ReadFile(cfg.TokenFile)
+		tok, err := secretfile.Read(cfg.TokenFile, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("token file: %w", err)
 		}
-		if strings.TrimSpace(string(b)) == "" {
-			return nil, fmt.Errorf("token file %s is empty", cfg.TokenFile)
-		}
-		client, err = config.NewClientFromConfig(config.HTTPClientConfig{
-			Authorization: &config.Authorization{Type: "Bearer", CredentialsFile: cfg.TokenFile},
-		}, "enrich", config.WithUserAgent("argocd-monitor-bridge"))
+		client, err = tok.BearerClient("enrich", config.WithUserAgent("argocd-monitor-bridge"))
 		if err != nil {
 			return nil, fmt.Errorf("exporter client: %w", err)
 		}

@@ -5,12 +5,16 @@
 package secretfile
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/prometheus/common/config"
 )
 
 // File is one secret file. Safe for concurrent use.
@@ -92,3 +96,20 @@ func URL(v string) error {
 	}
 	return nil
 }
+
+// BearerClient returns an HTTP client (prometheus/common/config, as the rest of the ecosystem
+// builds them) that sends the file's secret as a Bearer token. The token goes through a
+// SecretManager rather than Authorization.CredentialsFile: the library's file secret fails the
+// request when a re-read fails (mid-rotation), while File keeps the last good value.
+func (f *File) BearerClient(name string, opts ...config.HTTPClientOption) (*http.Client, error) {
+	hc := config.HTTPClientConfig{
+		Authorization:   &config.Authorization{Type: "Bearer", CredentialsRef: "token"},
+		FollowRedirects: true, EnableHTTP2: true,
+	}
+	return config.NewClientFromConfig(hc, name, append(opts, config.WithSecretManager(manager{f}))...)
+}
+
+// manager serves the File to prometheus/common/config.
+type manager struct{ f *File }
+
+func (m manager) Fetch(context.Context, string) (string, error) { return m.f.Value(), nil }

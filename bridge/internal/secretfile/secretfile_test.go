@@ -3,9 +3,13 @@ package secretfile
 import (
 	"bytes"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -73,5 +77,51 @@ func TestFirstReadMustSucceed(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "SECRET") {
 			t.Errorf("%s: err = %v", name, err)
 		}
+	}
+}
+
+// The Bearer client sends the file's token, keeps the last good one while the
+// file is gone (a Secret's symlink swap) and sends the new one after rotation.
+func TestBearerClientKeepsLastGoodToken(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Read(path, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := f.BearerClient("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func() {
+		t.Helper()
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	get()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	get()
+	write(t, path, "second-and-longer\n")
+	get()
+	want := []string{"Bearer first", "Bearer first", "Bearer second-and-longer"}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Fatalf("Authorization headers %q, want %q", got, want)
 	}
 }
