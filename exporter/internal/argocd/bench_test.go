@@ -9,15 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/measure"
 )
 
 func TestLargeListIsRealistic(t *testing.T) {
@@ -35,56 +33,24 @@ func TestLargeListIsRealistic(t *testing.T) {
 }
 
 // heapSampler records the peak of live heap objects above the baseline
-// while a benchmark runs (runtime/metrics: no stop-the-world).
+// and the CPU time while a benchmark runs.
 type heapSampler struct {
-	stop     chan struct{}
-	done     sync.WaitGroup
+	peak     *measure.PeakHeap
 	base     uint64
-	peak     uint64
 	cpuStart time.Duration
-}
-
-const heapMetric = "/memory/classes/heap/objects:bytes"
-
-func heapNow() uint64 {
-	s := []metrics.Sample{{Name: heapMetric}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func startSampler() *heapSampler {
 	runtime.GC()
-	h := &heapSampler{stop: make(chan struct{}), base: heapNow(), cpuStart: cpuTime()}
-	h.done.Go(func() {
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			if v := heapNow(); v > h.peak {
-				h.peak = v
-			}
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return h
+	return &heapSampler{base: measure.Heap(), cpuStart: measure.CPU(), peak: measure.StartPeakHeap()}
 }
 
 func (h *heapSampler) report(b *testing.B) {
-	close(h.stop)
-	h.done.Wait()
-	cpu := cpuTime() - h.cpuStart
+	peak := h.peak.Stop()
+	cpu := measure.CPU() - h.cpuStart
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/1e9, "cpu-s/op")
-	b.ReportMetric(float64(h.peak)/(1<<20), "peak-heap-MiB")
-	b.ReportMetric(float64(h.peak-min(h.peak, h.base))/(1<<20), "peak-heap-growth-MiB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(peak-min(peak, h.base))/(1<<20), "peak-heap-growth-MiB")
 }
 
 // benchList runs list once an op for 1k and 10k apps and reports CPU and

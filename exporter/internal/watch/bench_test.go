@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
-	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/measure"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -132,34 +132,6 @@ func offHeap(b []byte) ([]byte, error) {
 	return m[:copy(m, b)], nil
 }
 
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// peakHeap samples live heap objects every millisecond until stop.
-func peakHeap(stop <-chan struct{}) func() uint64 {
-	var peak uint64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tk := time.NewTicker(time.Millisecond)
-		defer tk.Stop()
-		for {
-			metrics.Read(s)
-			peak = max(peak, s[0].Value.Uint64())
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-			}
-		}
-	}()
-	return func() uint64 { <-done; return peak }
-}
-
 // BenchmarkHourAt10k replays one hour of the exporter's side of the traffic
 // at 10,000 apps and 100 app changes a minute, captured from the simulator:
 // polling every 30 s is 120 projected Lists; watching is 6 resyncs (5 Lists
@@ -194,9 +166,8 @@ func BenchmarkHourAt10k(b *testing.B) {
 				list() // seed, not counted below
 				bytesRead = 0
 				runtime.GC()
-				stop := make(chan struct{})
-				peakOf := peakHeap(stop)
-				cpu0 := cpuNow()
+				heap := measure.StartPeakHeap()
+				cpu0 := measure.CPU()
 				if mode == "poll" {
 					for range 120 {
 						list()
@@ -237,9 +208,8 @@ func BenchmarkHourAt10k(b *testing.B) {
 					}
 					bytesRead += keepalives * len(":\n")
 				}
-				cpu += cpuNow() - cpu0
-				close(stop)
-				peak = max(peak, peakOf())
+				cpu += measure.CPU() - cpu0
+				peak = max(peak, heap.Stop())
 				engine.Close()
 			}
 			b.ReportMetric(float64(bytesRead)/(1<<20), "MiB-read/hour")
