@@ -34,6 +34,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/appapi"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/exposition"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
@@ -175,16 +176,17 @@ type exporter struct {
 	remediation *remediate.Engine
 	kube        kube
 	appAPI      *appapi.API // nil: the read API is off
-	// gatherer is what /metrics serves: reg plus the app collector, which
-	// stays out of reg so a 10k-app scrape skips the registry's per-series
-	// checks (see collector.Collector.Gather).
-	gatherer prometheus.Gatherer
+	// apps is the app collector /metrics serves beside the registry; it
+	// stays out of the registry so a 10k-app scrape skips the registry's
+	// per-series checks and writes the text formats directly (see
+	// exposition.Handler).
+	apps *collector.Collector
 	// write is the remediation resume endpoint (nil: --api.write-token-file unset).
 	write http.Handler
 }
 
 // build creates the client, poller and collector, registers the exporter's
-// own metrics on reg and returns the gatherer /metrics serves. The
+// own metrics on reg and returns what /metrics serves. The
 // metric-contract test calls it too, so the golden list of families is the
 // binary's own.
 func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, error) {
@@ -266,7 +268,7 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		engine,
 		k.collector(),
 	)
-	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, gatherer: collector.Gatherers(reg, collector.New(p))}
+	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, apps: collector.New(p)}
 	if ex.write, err = newWriteAPI(cli.WriteAPI, engine, reg, logger); err != nil {
 		return nil, err
 	}
@@ -325,11 +327,12 @@ func newAppAPI(f APIFlags, client *argocd.Client, p *poller.Poller, engine *reme
 func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	// Registers promhttp_metric_handler_* on reg, as node_exporter does.
-	mux.Handle(f.TelemetryPath, promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(ex.gatherer, promhttp.HandlerOpts{
-		ErrorLog:            slog.NewLogLogger(logger.Handler(), slog.LevelError),
+	// exposition.Handler is promhttp.HandlerFor that writes the 160k app
+	// gauges of a 10k-app fleet directly.
+	mux.Handle(f.TelemetryPath, promhttp.InstrumentMetricHandler(reg, exposition.Handler(reg, ex.apps, exposition.Opts{
+		ErrorLog:            logger,
 		Registry:            reg,
 		MaxRequestsInFlight: 4,
-		EnableOpenMetrics:   true,
 	})))
 	if ex.write != nil {
 		mux.Handle(writeapi.Pattern, ex.write)

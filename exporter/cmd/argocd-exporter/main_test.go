@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
@@ -19,10 +20,12 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/exposition"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -223,7 +226,7 @@ func TestMetricFamilies(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
-	mfs, err := ex.gatherer.Gather()
+	mfs, err := exposition.Gatherers(reg, ex.apps).Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,6 +278,62 @@ func TestExpositionPromlint(t *testing.T) {
 	}
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// TestMetricsMatchPromhttp: the binary's /metrics serves the same
+// argocd_monitor_* lines promhttp would serve from the same registry and
+// app collector, in text and OpenMetrics, plain and gzip. (The go_ and
+// process_ families move between two scrapes; exposition's own tests
+// compare whole bodies.)
+func TestMetricsMatchPromhttp(t *testing.T) {
+	srv := argocdsim.NewServer(token, fixtures()...)
+	defer srv.Close()
+	cli, reg, ex, _ := newTestExporter(t, srv, "--argocd.token-file="+tokenFile(t, token), "--remediation.grace=0s")
+	h := newHandler(cli.Web, reg, ex, slog.New(slog.DiscardHandler))
+	if err := ex.poller.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ex.remediation.Wait()
+	theirs := promhttp.HandlerFor(exposition.Gatherers(reg, ex.apps), promhttp.HandlerOpts{EnableOpenMetrics: true})
+	ours := func(rec http.ResponseWriter, req *http.Request) { h.ServeHTTP(rec, req) }
+	for _, accept := range []string{"text/plain;version=0.0.4",
+		"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,text/plain;version=0.0.4;q=0.3"} {
+		for _, enc := range []string{"", "gzip"} {
+			var bodies [2]string
+			for i, serve := range []http.HandlerFunc{ours, theirs.ServeHTTP} {
+				req := httptest.NewRequest("GET", "/metrics", nil)
+				req.Header.Set("Accept", accept)
+				req.Header.Set("Accept-Encoding", enc)
+				rec := httptest.NewRecorder()
+				serve(rec, req)
+				body := io.Reader(rec.Body)
+				if rec.Header().Get("Content-Encoding") == "gzip" {
+					zr, err := gzip.NewReader(rec.Body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					body = zr
+				}
+				b, err := io.ReadAll(body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var lines []string
+				for l := range strings.Lines(string(b)) {
+					if strings.Contains(l, "argocd_monitor_") {
+						lines = append(lines, l)
+					}
+				}
+				bodies[i] = strings.Join(lines, "")
+			}
+			if bodies[0] == "" || bodies[0] != bodies[1] {
+				t.Errorf("%s, %q: /metrics differs from promhttp's:\n%s\n--- promhttp\n%s", accept, enc, bodies[0], bodies[1])
+			}
+			if !strings.Contains(bodies[0], "argocd_monitor_app_health_status{") || !strings.Contains(bodies[0], "argocd_monitor_remediation_") {
+				t.Errorf("%s: app and remediation families missing:\n%s", accept, bodies[0])
+			}
+		}
 	}
 }
 

@@ -5,13 +5,14 @@
 package collector
 
 import (
-	"fmt"
+	"bufio"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/exposition"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -68,8 +69,9 @@ var (
 )
 
 // Collector renders a Source. It is a prometheus.Collector (for registries
-// and tests) and a prometheus.Gatherer (the fast path /metrics uses, see
-// Gather); both come from the same families, so they cannot disagree.
+// and tests), a prometheus.Gatherer and an exposition.Source (the paths
+// /metrics uses); all three come from the same emit functions, so they
+// cannot disagree.
 type Collector struct {
 	src Source
 }
@@ -86,7 +88,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for _, mf := range c.families() {
+	mfs, _ := c.Gather()
+	for _, mf := range mfs {
 		d := descOf[mf.GetName()]
 		for _, m := range mf.Metric {
 			ch <- dtoMetric{d, m}
@@ -115,52 +118,143 @@ func (d dtoMetric) Write(out *dto.Metric) error {
 	return nil
 }
 
-// Gather implements prometheus.Gatherer. A 10k-app snapshot is about 160k
-// series; a registry spends most of a scrape re-checking and re-sorting each
-// of them (about 230 ms of CPU at 10k apps, see BenchmarkRender). The
-// families here are built sorted, with label pairs shared between an app's
-// series, and handed over as they are. TestGatherMatchesRegistry proves the
-// output equals what a registry makes of Collect.
+// Gather implements prometheus.Gatherer, for the protobuf format. A
+// 10k-app snapshot is about 160k series; a registry spends most of a scrape
+// re-checking and re-sorting each of them (about 230 ms of CPU at 10k apps,
+// see BenchmarkRender). The families here are built sorted, with label
+// pairs shared between an app's series, and handed over as they are.
+// TestGatherMatchesRegistry proves the output equals what a registry makes
+// of Collect.
 func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
-	return c.families(), nil
-}
-
-// families builds every family from one snapshot, sorted by name, each
-// family's series sorted by label values (label names alphabetical): the
-// order a registry's Gather produces.
-func (c *Collector) families() []*dto.MetricFamily {
-	s := c.src.Snapshot()
+	v := newView(c.src.Snapshot())
 	b := &builder{}
-	b.scalar(upFam, boolValue(s.Up))
-	if !s.LastSuccess.IsZero() {
-		b.scalar(lastSuccessFam, unixSeconds(s.LastSuccess))
+	for _, e := range emitters {
+		e.emit(v, b)
 	}
-	b.scalar(appsFam, float64(len(s.Apps)))
-	if len(s.Apps) > 0 {
-		b.apps(s.Apps)
-	}
-	slices.SortFunc(b.out, func(x, y *dto.MetricFamily) int { return strings.Compare(x.GetName(), y.GetName()) })
-	return b.out
+	return b.out, nil
 }
 
+// TextFamilies implements exposition.Source: the text formats, written
+// straight from one snapshot without building 160k protobuf messages first
+// (BenchmarkRender/direct). TestTextMatchesGather proves the bytes equal
+// expfmt's rendering of Gather.
+func (c *Collector) TextFamilies() []exposition.TextFamily {
+	v := newView(c.src.Snapshot())
+	out := make([]exposition.TextFamily, len(emitters))
+	for i, e := range emitters {
+		out[i] = exposition.TextFamily{Name: e.fam.name, Write: func(w *bufio.Writer, om bool) error {
+			b := &builder{w: w, om: om}
+			e.emit(v, b)
+			return b.err
+		}}
+	}
+	return out
+}
+
+// emitters make every family, in name order; each emits nothing when it has
+// no series.
+var emitters = func() []emitter {
+	es := []emitter{
+		{upFam, func(v *view, b *builder) { b.scalar(upFam, boolValue(v.s.Up)) }},
+		{lastSuccessFam, func(v *view, b *builder) {
+			if !v.s.LastSuccess.IsZero() {
+				b.scalar(lastSuccessFam, unixSeconds(v.s.LastSuccess))
+			}
+		}},
+		{appsFam, func(v *view, b *builder) { b.scalar(appsFam, float64(len(v.apps))) }},
+		{infoFam, (*view).info},
+		{healthFam, (*view).health},
+		{syncFam, (*view).sync},
+		{phaseFam, (*view).phase},
+		{conditionsFam, (*view).conditions},
+		{reconciledFam, timestamps(reconciledFam, func(a *argocd.App) time.Time { return a.ReconciledAt })},
+		{transitionFam, timestamps(transitionFam, func(a *argocd.App) time.Time { return a.HealthTransition })},
+		{syncChangeFam, timestamps(syncChangeFam, func(a *argocd.App) time.Time { return a.SyncSince })},
+	}
+	slices.SortFunc(es, func(x, y emitter) int { return strings.Compare(x.fam.name, y.fam.name) })
+	return es
+}()
+
+type emitter struct {
+	fam  *family
+	emit func(*view, *builder)
+}
+
+// view is one snapshot with what every app family needs: each app's label
+// pairs and the apps in (name, namespace, project) order, the order of
+// families whose first labels are those.
+type view struct {
+	s      poller.Snapshot
+	apps   []argocd.App
+	ids    []appIDs
+	byName []int32
+}
+
+func newView(s poller.Snapshot) *view {
+	v := &view{s: s, apps: s.Apps, ids: make([]appIDs, len(s.Apps))}
+	for i := range v.apps {
+		v.ids[i].init(&v.apps[i])
+	}
+	v.byName = order(v.apps, func(a, b *argocd.App) int {
+		return cmpPairs(a.Name, b.Name, a.Namespace, b.Namespace, a.Project, b.Project)
+	})
+	return v
+}
+
+// builder receives families and their series, in exposition order: as
+// protobuf messages (Gather) or, with w set, as text lines (TextFamilies).
 type builder struct {
-	out []*dto.MetricFamily
+	out  []*dto.MetricFamily
+	fb   *familyBuf
+	slab []*dto.LabelPair // the label slices of every series, one backing array
+
+	w    *bufio.Writer
+	om   bool
+	name string
+	err  error
 }
 
-// family starts a family with room for n series; add them with series.
-func (b *builder) family(f *family, n int) *familyBuf {
-	fb := &familyBuf{
+// family starts a family with n series (n > 0); add them with series.
+func (b *builder) family(f *family, n int) {
+	if b.w != nil {
+		b.name = f.name
+		if b.err == nil {
+			_, b.err = b.w.Write(exposition.AppendHeader(b.w.AvailableBuffer(), f.name, &f.help, b.om))
+		}
+		return
+	}
+	b.fb = &familyBuf{
 		mf:     &dto.MetricFamily{Name: &f.name, Help: &f.help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, 0, n)},
 		ms:     make([]dto.Metric, n),
 		gauges: make([]dto.Gauge, n),
 		values: make([]float64, n),
 	}
-	b.out = append(b.out, fb.mf)
-	return fb
+	b.out = append(b.out, b.fb.mf)
+	if need := n * len(f.labels); cap(b.slab)-len(b.slab) < need {
+		b.slab = make([]*dto.LabelPair, 0, need)
+	}
 }
 
 func (b *builder) scalar(f *family, v float64) {
-	b.family(f, 1).series(v, nil)
+	b.family(f, 1)
+	b.series(v)
+}
+
+// series adds a series to the current family; labels sorted by name.
+func (b *builder) series(v float64, labels ...*dto.LabelPair) {
+	if b.w != nil {
+		if b.err == nil {
+			_, b.err = b.w.Write(exposition.AppendSample(b.w.AvailableBuffer(), b.name, labels, v, b.om))
+		}
+		return
+	}
+	var ls []*dto.LabelPair
+	if len(labels) > 0 {
+		n := len(b.slab)
+		b.slab = append(b.slab, labels...)
+		ls = b.slab[n:len(b.slab):len(b.slab)]
+	}
+	b.fb.series(v, ls)
 }
 
 // familyBuf holds one family's series in slabs: a few allocations per
@@ -172,7 +266,6 @@ type familyBuf struct {
 	values []float64
 }
 
-// series appends a series; labels must be sorted by name.
 func (fb *familyBuf) series(v float64, labels []*dto.LabelPair) {
 	i := len(fb.mf.Metric)
 	fb.values[i] = v
@@ -181,103 +274,108 @@ func (fb *familyBuf) series(v float64, labels []*dto.LabelPair) {
 	fb.mf.Metric = append(fb.mf.Metric, &fb.ms[i])
 }
 
-func (b *builder) apps(apps []argocd.App) {
-	ids := make([]appIDs, len(apps)) // the pairs every series of an app shares
-	for i := range apps {
-		ids[i].init(&apps[i])
+// info: auto_sync, dest_namespace, dest_server, name, namespace, project, repo.
+func (v *view) info(b *builder) {
+	if len(v.apps) == 0 {
+		return
 	}
-	// Families with name, namespace, project first sort by those.
-	byName := order(apps, func(a, b *argocd.App) int {
-		return cmpPairs(a.Name, b.Name, a.Namespace, b.Namespace, a.Project, b.Project)
-	})
-	// Label slices of every app series, in one backing array.
-	slab := make([]*dto.LabelPair, 0, len(apps)*(7+6*4+3*4+5*4+3))
-	take := func(pairs ...*dto.LabelPair) []*dto.LabelPair {
-		n := len(slab)
-		slab = append(slab, pairs...) // within capacity, except for conditions
-		return slab[n:len(slab):len(slab)]
-	}
-
-	// info: auto_sync, dest_namespace, dest_server, name, namespace, project, repo.
-	fb := b.family(infoFam, len(apps))
-	for _, i := range order(apps, func(a, b *argocd.App) int {
+	b.family(infoFam, len(v.apps))
+	for _, i := range order(v.apps, func(a, b *argocd.App) int {
 		return cmpPairs(strconv.FormatBool(a.AutoSync), strconv.FormatBool(b.AutoSync), a.DestNamespace, b.DestNamespace,
 			a.DestServer, b.DestServer, a.Name, b.Name, a.Namespace, b.Namespace, a.Project, b.Project, a.Repo, b.Repo)
 	}) {
-		id := &ids[i]
-		fb.series(1, take(autoSyncPairs[apps[i].AutoSync], &id.destNamespace, &id.destServer, &id.name, &id.namespace, &id.project, &id.repo))
+		id := &v.ids[i]
+		b.series(1, autoSyncPairs[v.apps[i].AutoSync], &id.destNamespace, &id.destServer, &id.name, &id.namespace, &id.project, &id.repo)
 	}
-	// health_status, name, namespace, project.
-	fb = b.family(healthFam, len(apps)*len(healthSorted))
+}
+
+// health_status, name, namespace, project.
+func (v *view) health(b *builder) {
+	if len(v.apps) == 0 {
+		return
+	}
+	b.family(healthFam, len(v.apps)*len(healthSorted))
 	for _, h := range healthSorted {
-		for _, i := range byName {
-			id := &ids[i]
-			fb.series(boolValue(apps[i].Health == h), take(healthPairs[h], &id.name, &id.namespace, &id.project))
+		for _, i := range v.byName {
+			id := &v.ids[i]
+			b.series(boolValue(v.apps[i].Health == h), healthPairs[h], &id.name, &id.namespace, &id.project)
 		}
 	}
-	// name, namespace, project, sync_status.
-	fb = b.family(syncFam, len(apps)*len(syncSorted))
-	for _, i := range byName {
-		id := &ids[i]
+}
+
+// name, namespace, project, sync_status.
+func (v *view) sync(b *builder) {
+	if len(v.apps) == 0 {
+		return
+	}
+	b.family(syncFam, len(v.apps)*len(syncSorted))
+	for _, i := range v.byName {
+		id := &v.ids[i]
 		for _, st := range syncSorted {
-			fb.series(boolValue(apps[i].Sync == st), take(&id.name, &id.namespace, &id.project, syncPairs[st]))
+			b.series(boolValue(v.apps[i].Sync == st), &id.name, &id.namespace, &id.project, syncPairs[st])
 		}
 	}
-	// name, namespace, phase, project; only apps with an operationState.
+}
+
+// name, namespace, phase, project; only apps with an operationState.
+func (v *view) phase(b *builder) {
 	withOp := 0
-	for i := range apps {
-		if apps[i].Operation != nil {
+	for i := range v.apps {
+		if v.apps[i].Operation != nil {
 			withOp++
 		}
 	}
-	if withOp > 0 {
-		fb = b.family(phaseFam, withOp*len(phasesSorted))
-		for _, i := range byName {
-			if op := apps[i].Operation; op != nil {
-				id := &ids[i]
-				for _, ph := range phasesSorted {
-					fb.series(boolValue(op.Phase == ph), take(&id.name, &id.namespace, phasePairs[ph], &id.project))
-				}
+	if withOp == 0 {
+		return
+	}
+	b.family(phaseFam, withOp*len(phasesSorted))
+	for _, i := range v.byName {
+		if op := v.apps[i].Operation; op != nil {
+			id := &v.ids[i]
+			for _, ph := range phasesSorted {
+				b.series(boolValue(op.Phase == ph), &id.name, &id.namespace, phasePairs[ph], &id.project)
 			}
 		}
 	}
-	// condition, name, namespace, project; only types present.
-	if types, n := conditionTypes(apps); n > 0 {
-		fb = b.family(conditionsFam, n)
-		for _, typ := range types {
-			tp := &dto.LabelPair{Name: &conditionsFam.labels[3], Value: &typ}
-			for _, i := range byName {
-				if c := apps[i].Conditions[typ]; c > 0 {
-					id := &ids[i]
-					fb.series(float64(c), take(tp, &id.name, &id.namespace, &id.project))
-				}
-			}
-		}
-	}
-	// name, namespace, project: one slice serves both timestamp families.
-	idLabels := make([][]*dto.LabelPair, len(apps))
-	for i := range ids {
-		idLabels[i] = take(&ids[i].name, &ids[i].namespace, &ids[i].project)
-	}
-	b.timestamps(reconciledFam, apps, byName, idLabels, func(a *argocd.App) time.Time { return a.ReconciledAt })
-	b.timestamps(transitionFam, apps, byName, idLabels, func(a *argocd.App) time.Time { return a.HealthTransition })
-	b.timestamps(syncChangeFam, apps, byName, idLabels, func(a *argocd.App) time.Time { return a.SyncSince })
 }
 
-func (b *builder) timestamps(f *family, apps []argocd.App, byName []int32, labels [][]*dto.LabelPair, get func(*argocd.App) time.Time) {
-	n := 0
-	for i := range apps {
-		if !get(&apps[i]).IsZero() {
-			n++
-		}
-	}
+// condition, name, namespace, project; only types present.
+func (v *view) conditions(b *builder) {
+	types, n := conditionTypes(v.apps)
 	if n == 0 {
 		return
 	}
-	fb := b.family(f, n)
-	for _, i := range byName {
-		if t := get(&apps[i]); !t.IsZero() {
-			fb.series(unixSeconds(t), labels[i])
+	b.family(conditionsFam, n)
+	for _, typ := range types {
+		tp := &dto.LabelPair{Name: &conditionsFam.labels[3], Value: &typ}
+		for _, i := range v.byName {
+			if c := v.apps[i].Conditions[typ]; c > 0 {
+				id := &v.ids[i]
+				b.series(float64(c), tp, &id.name, &id.namespace, &id.project)
+			}
+		}
+	}
+}
+
+// timestamps emits name, namespace, project series of the apps whose get
+// is set.
+func timestamps(f *family, get func(*argocd.App) time.Time) func(*view, *builder) {
+	return func(v *view, b *builder) {
+		n := 0
+		for i := range v.apps {
+			if !get(&v.apps[i]).IsZero() {
+				n++
+			}
+		}
+		if n == 0 {
+			return
+		}
+		b.family(f, n)
+		for _, i := range v.byName {
+			if t := get(&v.apps[i]); !t.IsZero() {
+				id := &v.ids[i]
+				b.series(unixSeconds(t), &id.name, &id.namespace, &id.project)
+			}
 		}
 	}
 }
@@ -380,27 +478,3 @@ func boolValue(b bool) float64 {
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1e3 }
-
-// Gatherers joins gatherers whose families are disjoint (a registry and a
-// Collector not registered in it) into one, sorted by family name, without
-// prometheus.Gatherers' per-series re-checks. A family name exposed twice is
-// an error, as in a registry.
-func Gatherers(gs ...prometheus.Gatherer) prometheus.Gatherer {
-	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		var all []*dto.MetricFamily
-		for _, g := range gs {
-			mfs, err := g.Gather()
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, mfs...)
-		}
-		slices.SortFunc(all, func(x, y *dto.MetricFamily) int { return strings.Compare(x.GetName(), y.GetName()) })
-		for i := 1; i < len(all); i++ {
-			if all[i].GetName() == all[i-1].GetName() {
-				return nil, fmt.Errorf("metric family %s exposed twice", all[i].GetName())
-			}
-		}
-		return all, nil
-	})
-}

@@ -1,6 +1,7 @@
 package collector_test
 
 import (
+	"bufio"
 	"bytes"
 	"flag"
 	"os"
@@ -159,15 +160,14 @@ func textOf(t testing.TB, g prometheus.Gatherer) string {
 	return b.String()
 }
 
-// TestGatherMatchesRegistry: the fast path /metrics serves (Gather) must
-// equal what a pedantic registry makes of Collect, which checks and sorts
-// every series itself.
-func TestGatherMatchesRegistry(t *testing.T) {
+// variedApps is 1k padded apps that differ in everything a sort key or a
+// family depends on.
+func variedApps(t *testing.T) []argocd.App {
+	t.Helper()
 	large, err := argocd.DecodeList(argocdsim.LargeList(1000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Vary what the padded fixtures share, so every sort key matters.
 	for i := range large {
 		a := &large[i]
 		a.Namespace = []string{"argocd", "team-a", "apps"}[i%3]
@@ -180,15 +180,37 @@ func TestGatherMatchesRegistry(t *testing.T) {
 		if i%11 == 0 {
 			a.ReconciledAt = time.Time{}
 		}
+		if i%13 == 0 {
+			a.Repo = "https://git.example/\"quoted\"\\path\n"
+			a.Operation = nil
+		}
+		if i%17 == 0 {
+			a.SyncSince = time.Unix(1700000000, int64(i)*1e6)
+		}
 	}
-	for _, tc := range []struct {
+	return large
+}
+
+func snapshots(t *testing.T) []struct {
+	name string
+	snap poller.Snapshot
+} {
+	return []struct {
 		name string
 		snap poller.Snapshot
 	}{
 		{"fixtures", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: time.Unix(1700000000, 0)}},
-		{"1k padded", poller.Snapshot{Apps: large, Up: false, LastSuccess: time.Unix(1700000000, 0)}},
+		{"1k varied", poller.Snapshot{Apps: variedApps(t), Up: false, LastSuccess: time.Unix(1700000000, 0)}},
+		{"stale", poller.Snapshot{Up: false, LastSuccess: time.Unix(1700000000, 0), Attempted: true}},
 		{"empty", poller.Snapshot{}},
-	} {
+	}
+}
+
+// TestGatherMatchesRegistry: the families Gather builds must equal what a
+// pedantic registry makes of Collect, which checks and sorts every series
+// itself.
+func TestGatherMatchesRegistry(t *testing.T) {
+	for _, tc := range snapshots(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := collector.New(source{tc.snap})
 			reg := prometheus.NewPedanticRegistry()
@@ -202,25 +224,49 @@ func TestGatherMatchesRegistry(t *testing.T) {
 	}
 }
 
-func TestGatherers(t *testing.T) {
-	c := collector.New(source{poller.Snapshot{Apps: fixtureApps(t), Up: true}})
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "argocd_monitor_zz_total", Help: "x"}),
-		prometheus.NewCounter(prometheus.CounterOpts{Name: "aaa_total", Help: "x"}))
-	mfs, err := collector.Gatherers(reg, c).Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, mf := range mfs {
-		names = append(names, mf.GetName())
-	}
-	if !slices.IsSorted(names) || names[0] != "aaa_total" || names[len(names)-1] != "argocd_monitor_zz_total" {
-		t.Errorf("families = %v", names)
-	}
-	dup := prometheus.NewRegistry()
-	dup.MustRegister(c)
-	if _, err := collector.Gatherers(dup, c).Gather(); err == nil || !strings.Contains(err.Error(), "exposed twice") {
-		t.Errorf("duplicate families: %v", err)
+// TestTextMatchesGather: the text families /metrics writes directly are
+// byte for byte what expfmt makes of Gather, in both text syntaxes.
+func TestTextMatchesGather(t *testing.T) {
+	for _, tc := range snapshots(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			c := collector.New(source{tc.snap})
+			mfs, err := c.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, om := range []bool{false, true} {
+				var want, got bytes.Buffer
+				var names []string
+				for _, mf := range mfs {
+					names = append(names, mf.GetName())
+					if om {
+						_, err = expfmt.MetricFamilyToOpenMetrics(&want, mf)
+					} else {
+						_, err = expfmt.MetricFamilyToText(&want, mf)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				bw := bufio.NewWriter(&got)
+				var written []string
+				for _, tf := range c.TextFamilies() {
+					before := bw.Buffered() + got.Len()
+					if err := tf.Write(bw, om); err != nil {
+						t.Fatal(err)
+					}
+					if bw.Buffered()+got.Len() > before {
+						written = append(written, tf.Name)
+					}
+				}
+				_ = bw.Flush()
+				if !slices.Equal(written, names) {
+					t.Errorf("om=%v: text families %v, Gather %v", om, written, names)
+				}
+				if !bytes.Equal(got.Bytes(), want.Bytes()) {
+					t.Fatalf("om=%v: text differs from expfmt's rendering of Gather (%d vs %d bytes)", om, got.Len(), want.Len())
+				}
+			}
+		})
 	}
 }
