@@ -50,9 +50,18 @@ func (b builder) components() Group {
 				c.ReconcileP95Seconds, f(params.ControllerReconcileSlow)),
 			dash, nil),
 		// dry_run!="true" also matches Argo CD before 3.1, whose series have no dry_run label.
-		b.rule(params.AppSyncsFailing,
-			fmt.Sprintf("sum by (job, name, project, phase) (increase(%s[%s])) > 0",
-				b.csel("argocd_app_sync_total", `phase=~"Error|Failed"`, `dry_run!="true"`), w),
+		// Argo CD creates an app's series at its first sync of that phase, at 1, and increase()
+		// cannot see an increment before a series' first sample: the second arm counts a series
+		// new in the window, if its target was scraped a window ago (after a scrape or
+		// Prometheus outage, an old series only looks new).
+		b.rule(params.AppSyncsFailing, fmt.Sprintf(`
+(sum by (job, name, project, phase) (increase(%[1]s[%[2]s])) > 0)
+  or
+sum by (job, name, project, phase) (
+    (%[1]s unless %[1]s offset %[2]s)
+  and on (job, instance)
+    (up offset %[2]s == 1)
+) > 0`, b.csel("argocd_app_sync_total", `phase=~"Error|Failed"`, `dry_run!="true"`), w),
 			"Argo CD syncs of app {{ $labels.name }} end {{ $labels.phase }}",
 			"Argo CD's own sync counter says syncs of application {{ $labels.name }} (project {{ $labels.project }}) ended {{ $labels.phase }} in the last "+w+
 				". ArgoCDAppSyncFailed tells whether the app is still broken.",
