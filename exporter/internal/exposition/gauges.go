@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 )
 
 // writeGauges writes a family gaugeFamily accepted in the text format
@@ -34,7 +35,7 @@ func writeGauges(bw *bufio.Writer, mf *dto.MetricFamily, om bool) (int, error) {
 					continue labels
 				}
 			}
-			if lp.Name == nil || !legacyName(*lp.Name, false) || *lp.Name == "__name__" {
+			if lp.Name == nil || !model.LegacyValidation.IsValidLabelName(*lp.Name) || *lp.Name == model.MetricNameLabel {
 				return i, nil
 			}
 			if nChecked < len(checked) {

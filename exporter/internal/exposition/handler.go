@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Source is a set of gauge families that can write themselves as text.
@@ -291,11 +292,12 @@ func acceptsGzip(h http.Header) bool {
 }
 
 // gaugeFamily reports whether writeGauges may start on mf: a gauge family
-// with series, a name no escaping scheme changes, and no unit. Its series
+// with series, a legacy name (which no escaping scheme changes), and no
+// unit. Its series
 // are checked as they are written (a second pass over 160k series costs a
 // tenth of the scrape in cache misses).
 func gaugeFamily(mf *dto.MetricFamily) bool {
-	return mf.GetType() == dto.MetricType_GAUGE && len(mf.Metric) > 0 && mf.GetUnit() == "" && legacyName(mf.GetName(), true)
+	return mf.GetType() == dto.MetricType_GAUGE && len(mf.Metric) > 0 && mf.GetUnit() == "" && model.LegacyValidation.IsValidMetricName(mf.GetName())
 }
 
 // encodeRest has expfmt write mf's series from the n-th on, for a family
@@ -313,20 +315,4 @@ func encodeRest(bw *bufio.Writer, format expfmt.Format, mf *dto.MetricFamily, n 
 	}
 	_, err := bw.Write(buf.Bytes()[len(header):])
 	return err
-}
-
-// legacyName: [a-zA-Z_:][a-zA-Z0-9_:]* for a metric, the same without
-// colons for a label. Every escaping scheme leaves such names alone.
-func legacyName(s string, metric bool) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '_' || metric && c == ':' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9' {
-			continue
-		}
-		return false
-	}
-	return true
 }
