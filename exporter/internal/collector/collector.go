@@ -63,9 +63,6 @@ var (
 		"When the last successful poll of the Argo CD API finished.")
 	appsFam = newFamily("argocd_monitor_apps",
 		"Applications in the served snapshot (0 once it is older than --argocd.stale-after).")
-
-	allFamilies = []*family{infoFam, healthFam, syncFam, phaseFam, conditionsFam, reconciledFam, transitionFam, syncChangeFam,
-		upFam, lastSuccessFam, appsFam}
 )
 
 // Collector renders a Source. It is a prometheus.Collector (for registries
@@ -81,8 +78,8 @@ func New(src Source) *Collector { return &Collector{src: src} }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, f := range allFamilies {
-		ch <- f.desc
+	for _, e := range emitters {
+		ch <- e.fam.desc
 	}
 }
 
@@ -99,8 +96,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 
 var descOf = func() map[string]*prometheus.Desc {
 	m := map[string]*prometheus.Desc{}
-	for _, f := range allFamilies {
-		m[f.name] = f.desc
+	for _, e := range emitters {
+		m[e.fam.name] = e.fam.desc
 	}
 	return m
 }()
