@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 var now = time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)
@@ -75,9 +77,11 @@ func newFakeAM(t *testing.T) *fakeAM {
 
 // fakeExporter is the exporter's resume endpoint.
 type fakeExporter struct {
-	mu     sync.Mutex
-	calls  []string // "ns/name by"
-	status int
+	mu      sync.Mutex
+	calls   []string // "ns/name by"
+	status  int
+	body    string // the answer with status (default: a not-under-remediation error)
+	message string // the answer's message when it succeeds (default: a real one)
 }
 
 func newFakeExporter(t *testing.T) (*fakeExporter, string) {
@@ -91,13 +95,21 @@ func newFakeExporter(t *testing.T) (*fakeExporter, string) {
 		}
 		if e.status != 0 {
 			w.WriteHeader(e.status)
-			_, _ = io.WriteString(w, `{"error":"app argocd/payments is not under remediation"}`)
+			body := e.body
+			if body == "" {
+				body = `{"error":"app argocd/payments is not under remediation"}`
+			}
+			_, _ = io.WriteString(w, body)
 			return
 		}
 		var req ResumeRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		e.calls = append(e.calls, r.URL.Path+" "+req.RequestedBy)
-		_, _ = io.WriteString(w, `{"message":"pause cleared, one attempt scheduled now"}`)
+		msg := e.message
+		if msg == "" {
+			msg = "pause cleared, one attempt scheduled now"
+		}
+		_ = json.NewEncoder(w).Encode(ResumeResponse{Message: msg})
 	}))
 	t.Cleanup(srv.Close)
 	return e, srv.URL
@@ -136,7 +148,7 @@ type env struct {
 func newEnv(t *testing.T, policy Policy) *env {
 	t.Helper()
 	fake := slackfake.New("xoxb-test")
-	bot := slack.NewBot(func() string { return "xoxb-test" }, fake.APIURL(), slack.NewHTTPClient(fake))
+	bot := slack.NewBot(secret.Static("xoxb-test"), fake.APIURL(), slack.NewHTTPClient(fake))
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"method", "result"})
 	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d"}, []string{"method"})
 	// The message the clicks are on (ts 1700000000.000001).
@@ -322,11 +334,11 @@ func TestActionsFailures(t *testing.T) {
 		why    string
 	}{
 		{"alertmanager refuses", func(e *env) { e.am.status, e.am.body = 400, `"bad matcher"` },
-			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager refused to create silence (HTTP 400): bad matcher"},
+			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager did not accept the silence (HTTP 400): bad matcher"},
 		{"alertmanager down", func(e *env) { e.am.srv.Close() },
-			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager unreachable to create silence"},
+			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager is unreachable, it did not get the silence"},
 		{"exporter refuses", func(e *env) { e.exp.status = 409 },
-			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "the exporter refused (HTTP 409): app argocd/payments is not under remediation"},
+			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "the exporter did not accept the resume (HTTP 409): app argocd/payments is not under remediation"},
 		{"group unknown to the bridge", func(*env) {},
 			interact.Interaction{ActionID: render.ActionSilence1h, Value: "g=ffff", UserID: bob, ChannelID: "C0123", MessageTS: "1.2", ActionTS: "3"}, ActionSilence, "no firing alerts on record"},
 	}
@@ -414,5 +426,94 @@ func TestPolicyValidate(t *testing.T) {
 		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("%+v: %v, want %q", tc.p, err, tc.err)
 		}
+	}
+}
+
+// TestOutsideTextReachesSlackEscaped: what Alertmanager and the exporter answer is outside
+// text, escaped like every other before it reaches Slack; their URLs and dial errors go to the
+// log, and Slack gets a fixed sentence (issue 20, defect 2).
+func TestOutsideTextReachesSlackEscaped(t *testing.T) {
+	const hostile = `<!channel> see <http://evil.example|here> & <@U0EVIL>`
+	const escaped = `&lt;!channel&gt; see &lt;http://evil.example|here&gt; &amp; &lt;@U0EVIL&gt;`
+	policy := Policy{Resume: &Allow{Users: []string{alice}}}
+	tests := []struct {
+		name   string
+		setup  func(e *env)
+		click  interact.Interaction
+		action string
+		result string
+		want   string // in the ephemeral and the thread reply
+	}{
+		{"alertmanager's refusal", func(e *env) { e.am.status, e.am.body = 400, strconv.Quote(hostile) },
+			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, ResultError, "Alertmanager did not accept the silence (HTTP 400): " + escaped},
+		{"alertmanager down", func(e *env) { e.am.srv.Close() },
+			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, ResultError, "Alertmanager is unreachable, it did not get the silence"},
+		{"the exporter's refusal", func(e *env) { e.exp.status, e.exp.body = 409, `{"error":`+strconv.Quote(hostile)+`}` },
+			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, ResultError, "the exporter did not accept the resume (HTTP 409): " + escaped},
+		{"the exporter's answer", func(e *env) { e.exp.message = hostile },
+			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, ResultOK, escaped},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, policy)
+			tc.setup(e)
+			e.h.Handle(t.Context(), tc.click)
+			e.want(t, tc.action, tc.result)
+			calls := e.slackCalls()
+			if !has(calls, "reply", tc.want) || (tc.result != ResultOK && !has(calls, "chat.postEphemeral", tc.want)) {
+				t.Errorf("slack calls %q\nwant the reply (and ephemeral) with %q", calls, tc.want)
+			}
+			for _, c := range calls {
+				for _, leak := range []string{"<!channel>", "<@U0EVIL>", "127.0.0.1", "dial", "connection refused"} {
+					if strings.Contains(c, leak) {
+						t.Errorf("%q reached Slack: %q", leak, c)
+					}
+				}
+			}
+		})
+	}
+	t.Run("exporter down", func(t *testing.T) {
+		e := newEnv(t, policy)
+		gone := httptest.NewServer(http.NotFoundHandler())
+		gone.Close()
+		rem, _ := NewExporter(gone.URL, http.DefaultClient)
+		e.h.cfg.Remediator = rem
+		e.h.Handle(t.Context(), clickOn(render.ActionResume, alice, "argocd/payments"))
+		for _, c := range e.slackCalls() {
+			if strings.Contains(c, "127.0.0.1") || strings.Contains(c, "dial") || strings.Contains(c, "refused") {
+				t.Errorf("the exporter's address or dial error reached Slack: %q", c)
+			}
+		}
+	})
+}
+
+// TestRetryOnlyOnAnAppOfTheGroup: a Retry/Resume button acts on the app its value names only
+// when that app is a firing alert of the message's group (issue 20, defect 3).
+func TestRetryOnlyOnAnAppOfTheGroup(t *testing.T) {
+	policy := Policy{Retry: &Allow{Users: []string{alice}}, Resume: &Allow{Users: []string{alice}}}
+	tests := []struct {
+		name   string
+		click  interact.Interaction
+		action string
+		why    string
+	}{
+		{"another app", clickOn(render.ActionRetry, alice, "argocd/billing"), ActionRetry, "argocd/billing is not a firing app of this message"},
+		{"same name, another namespace", clickOn(render.ActionResume, alice, "other/payments"), ActionResume, "other/payments is not a firing app of this message"},
+		{"a group the bridge does not know", interact.Interaction{ActionID: render.ActionRetry, Value: render.ButtonValue{Group: "ffff", Namespace: "argocd", Name: "payments"}.Encode(),
+			UserID: alice, ChannelID: "C0123", MessageTS: "1700000000.000001", ActionTS: "9"}, ActionRetry, "no firing alerts on record"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, policy)
+			e.h.Handle(t.Context(), tc.click)
+			e.want(t, tc.action, ResultInvalid)
+			if len(e.exp.calls) != 0 {
+				t.Errorf("the exporter was asked: %v", e.exp.calls)
+			}
+			calls := e.slackCalls()
+			if !has(calls, "chat.postEphemeral", tc.why) || has(calls, "chat.update", "") {
+				t.Errorf("slack calls %q, want an ephemeral with %q and no update", calls, tc.why)
+			}
+		})
 	}
 }

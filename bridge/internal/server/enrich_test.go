@@ -20,6 +20,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 const apiToken = "api-token"
@@ -35,6 +36,16 @@ func stuckApp() *enrich.App {
 	}
 }
 
+// readToken is the token file as the binary reads it.
+func readToken(t testing.TB, file string) secret.Source {
+	t.Helper()
+	tok, err := secret.ReadFile(file, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // enrichedBridge is a webhook-mode bridge against a fake Slack whose enrichment asks exp.
 func enrichedBridge(t testing.TB, fake *slackfake.Fake, exp *enrichtest.Server, budget time.Duration, maxApps int) *Server {
 	t.Helper()
@@ -44,7 +55,7 @@ func enrichedBridge(t testing.TB, fake *slackfake.Fake, exp *enrichtest.Server, 
 		t.Fatal(err)
 	}
 	cfg.Deadline = 4 * budget
-	cfg.Enrich = &enrich.Config{URL: exp.URL, TokenFile: file, MaxApps: maxApps}
+	cfg.Enrich = &enrich.Config{URL: exp.URL, Token: readToken(t, file), MaxApps: maxApps}
 	cfg.EnrichBudget = budget
 	s, err := New(cfg)
 	if err != nil {
@@ -97,7 +108,7 @@ func TestEnrichedDelivery(t *testing.T) {
 func TestEnrichBudgetMustLeaveRoomForSlack(t *testing.T) {
 	fake := slackfake.New("")
 	cfg := testConfig(t, fake, io.Discard)
-	cfg.Enrich = &enrich.Config{URL: "http://127.0.0.1:1", TokenFile: "/dev/null"}
+	cfg.Enrich = &enrich.Config{URL: "http://127.0.0.1:1", Token: static(apiToken)}
 	cfg.EnrichBudget = cfg.Deadline
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "--enrich.budget") {
 		t.Fatalf("New = %v, want an --enrich.budget error", err)
