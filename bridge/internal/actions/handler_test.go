@@ -290,20 +290,26 @@ func TestActionsRefused(t *testing.T) {
 		name   string
 		click  interact.Interaction
 		action string
+		result string
 		why    string
 	}{
-		{"resume is nobody's by default", clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "nobody yet"},
-		{"retry by someone else", clickOn(render.ActionRetry, bob, "argocd/payments"), ActionRetry, "only <@U0ALICE> may"},
-		{"silence outside the user group", clickOn(render.ActionSilence4h, bob, ""), ActionSilence, "only <!subteam^S0ONCALL> may"},
-		{"expire outside the user group", clickOn(render.ActionExpire, bob, ""), ActionExpire, "only <!subteam^S0ONCALL> may"},
-		{"ack restricted to alice", clickOn(render.ActionAck, bob, ""), ActionAck, "only <@U0ALICE> may"},
+		{"resume is nobody's by default", clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, ResultRefused, "nobody yet"},
+		{"retry by someone else", clickOn(render.ActionRetry, bob, "argocd/payments"), ActionRetry, ResultRefused, "only <@U0ALICE> may"},
+		{"silence outside the user group", clickOn(render.ActionSilence4h, bob, ""), ActionSilence, ResultRefused, "only <!subteam^S0ONCALL> may"},
+		{"expire outside the user group", clickOn(render.ActionExpire, bob, ""), ActionExpire, ResultRefused, "only <!subteam^S0ONCALL> may"},
+		{"ack restricted to alice", clickOn(render.ActionAck, bob, ""), ActionAck, ResultRefused, "only <@U0ALICE> may"},
+		// Retry acts only on an app of the message's group (issue 20, defect 3).
+		{"retry of another app", clickOn(render.ActionRetry, alice, "argocd/billing"), ActionRetry, ResultInvalid, "argocd/billing is not a firing app of this message"},
+		{"retry of the same name in another namespace", clickOn(render.ActionRetry, alice, "other/payments"), ActionRetry, ResultInvalid, "other/payments is not a firing app of this message"},
+		{"retry in a group the bridge does not know", interact.Interaction{ActionID: render.ActionRetry, Value: render.ButtonValue{Group: "ffff", Namespace: "argocd", Name: "payments"}.Encode(),
+			UserID: alice, ChannelID: "C0123", MessageTS: "1700000000.000001", ActionTS: "9"}, ActionRetry, ResultInvalid, "no firing alerts on record"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, policy)
 			e.slack.Push(slackfake.Response{Body: `{"ok":true,"users":["U0CAROL"]}`}) // usergroups.users.list
 			e.h.Handle(t.Context(), tc.click)
-			e.want(t, tc.action, ResultRefused)
+			e.want(t, tc.action, tc.result)
 			calls := e.slackCalls()
 			if !has(calls, "chat.postEphemeral", tc.why) || !has(calls, "reply", "refused") || has(calls, "chat.update", "") {
 				t.Errorf("slack calls %q, want an ephemeral with %q, an audit reply and no update", calls, tc.why)
@@ -341,6 +347,12 @@ func TestActionsFailures(t *testing.T) {
 			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "the exporter did not accept the resume (HTTP 409): app argocd/payments is not under remediation"},
 		{"group unknown to the bridge", func(*env) {},
 			interact.Interaction{ActionID: render.ActionSilence1h, Value: "g=ffff", UserID: bob, ChannelID: "C0123", MessageTS: "1.2", ActionTS: "3"}, ActionSilence, "no firing alerts on record"},
+		// What Alertmanager and the exporter answer is outside text: escaped like every other
+		// (issue 20, defect 2).
+		{"alertmanager's refusal escaped", func(e *env) { e.am.status, e.am.body = 400, strconv.Quote(hostile) },
+			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager did not accept the silence (HTTP 400): " + hostileEscaped},
+		{"the exporter's refusal escaped", func(e *env) { e.exp.status, e.exp.body = 409, `{"error":`+strconv.Quote(hostile)+`}` },
+			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "the exporter did not accept the resume (HTTP 409): " + hostileEscaped},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -349,9 +361,10 @@ func TestActionsFailures(t *testing.T) {
 			e.h.Handle(t.Context(), tc.click)
 			e.want(t, tc.action, ResultError)
 			calls := e.slackCalls()
-			if !has(calls, "chat.postEphemeral", tc.why) || has(calls, "chat.update", "") || !has(calls, "reply", "failed") {
-				t.Errorf("slack calls %q, want an ephemeral with %q, no update, an audit reply", calls, tc.why)
+			if !has(calls, "chat.postEphemeral", tc.why) || has(calls, "chat.update", "") || !has(calls, "reply", "failed (") || !has(calls, "reply", tc.why) {
+				t.Errorf("slack calls %q, want an ephemeral and an audit reply with %q, no update", calls, tc.why)
 			}
+			noLeaks(t, calls)
 		})
 	}
 	t.Run("exporter down", func(t *testing.T) {
@@ -362,9 +375,11 @@ func TestActionsFailures(t *testing.T) {
 		e.h.cfg.Remediator = rem
 		e.h.Handle(t.Context(), clickOn(render.ActionResume, alice, "argocd/payments"))
 		e.want(t, ActionResume, ResultError)
-		if calls := e.slackCalls(); !has(calls, "chat.postEphemeral", "the exporter is unreachable") {
+		calls := e.slackCalls()
+		if !has(calls, "chat.postEphemeral", "the exporter is unreachable") {
 			t.Errorf("slack calls %q", calls)
 		}
+		noLeaks(t, calls)
 	})
 }
 
@@ -429,91 +444,36 @@ func TestPolicyValidate(t *testing.T) {
 	}
 }
 
-// TestOutsideTextReachesSlackEscaped: what Alertmanager and the exporter answer is outside
-// text, escaped like every other before it reaches Slack; their URLs and dial errors go to the
-// log, and Slack gets a fixed sentence (issue 20, defect 2).
-func TestOutsideTextReachesSlackEscaped(t *testing.T) {
-	const hostile = `<!channel> see <http://evil.example|here> & <@U0EVIL>`
-	const escaped = `&lt;!channel&gt; see &lt;http://evil.example|here&gt; &amp; &lt;@U0EVIL&gt;`
-	policy := Policy{Resume: &Allow{Users: []string{alice}}}
-	tests := []struct {
-		name   string
-		setup  func(e *env)
-		click  interact.Interaction
-		action string
-		result string
-		want   string // in the ephemeral and the thread reply
-	}{
-		{"alertmanager's refusal", func(e *env) { e.am.status, e.am.body = 400, strconv.Quote(hostile) },
-			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, ResultError, "Alertmanager did not accept the silence (HTTP 400): " + escaped},
-		{"alertmanager down", func(e *env) { e.am.srv.Close() },
-			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, ResultError, "Alertmanager is unreachable, it did not get the silence"},
-		{"the exporter's refusal", func(e *env) { e.exp.status, e.exp.body = 409, `{"error":`+strconv.Quote(hostile)+`}` },
-			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, ResultError, "the exporter did not accept the resume (HTTP 409): " + escaped},
-		{"the exporter's answer", func(e *env) { e.exp.message = hostile },
-			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, ResultOK, escaped},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, policy)
-			tc.setup(e)
-			e.h.Handle(t.Context(), tc.click)
-			e.want(t, tc.action, tc.result)
-			calls := e.slackCalls()
-			if !has(calls, "reply", tc.want) || (tc.result != ResultOK && !has(calls, "chat.postEphemeral", tc.want)) {
-				t.Errorf("slack calls %q\nwant the reply (and ephemeral) with %q", calls, tc.want)
-			}
-			for _, c := range calls {
-				for _, leak := range []string{"<!channel>", "<@U0EVIL>", "127.0.0.1", "dial", "connection refused"} {
-					if strings.Contains(c, leak) {
-						t.Errorf("%q reached Slack: %q", leak, c)
-					}
-				}
-			}
-		})
-	}
-	t.Run("exporter down", func(t *testing.T) {
-		e := newEnv(t, policy)
-		gone := httptest.NewServer(http.NotFoundHandler())
-		gone.Close()
-		rem, _ := NewExporter(gone.URL, http.DefaultClient)
-		e.h.cfg.Remediator = rem
-		e.h.Handle(t.Context(), clickOn(render.ActionResume, alice, "argocd/payments"))
-		for _, c := range e.slackCalls() {
-			if strings.Contains(c, "127.0.0.1") || strings.Contains(c, "dial") || strings.Contains(c, "refused") {
-				t.Errorf("the exporter's address or dial error reached Slack: %q", c)
+// hostile is outside text that would notify the channel and hide a link if Slack read it as
+// mrkdwn; hostileEscaped is how it must reach Slack.
+const (
+	hostile        = `<!channel> see <http://evil.example|here> & <@U0EVIL>`
+	hostileEscaped = `&lt;!channel&gt; see &lt;http://evil.example|here&gt; &amp; &lt;@U0EVIL&gt;`
+)
+
+// noLeaks fails when Slack got outside mrkdwn unescaped, or an internal address or dial error:
+// those are for the log (issue 20, defect 2).
+func noLeaks(t *testing.T, calls []string) {
+	t.Helper()
+	for _, c := range calls {
+		for _, leak := range []string{"<!channel>", "<@U0EVIL>", "127.0.0.1", "dial", "connection refused"} {
+			if strings.Contains(c, leak) {
+				t.Errorf("%q reached Slack: %q", leak, c)
 			}
 		}
-	})
+	}
 }
 
-// TestRetryOnlyOnAnAppOfTheGroup: a Retry/Resume button acts on the app its value names only
-// when that app is a firing alert of the message's group (issue 20, defect 3).
-func TestRetryOnlyOnAnAppOfTheGroup(t *testing.T) {
-	policy := Policy{Retry: &Allow{Users: []string{alice}}, Resume: &Allow{Users: []string{alice}}}
-	tests := []struct {
-		name   string
-		click  interact.Interaction
-		action string
-		why    string
-	}{
-		{"another app", clickOn(render.ActionRetry, alice, "argocd/billing"), ActionRetry, "argocd/billing is not a firing app of this message"},
-		{"same name, another namespace", clickOn(render.ActionResume, alice, "other/payments"), ActionResume, "other/payments is not a firing app of this message"},
-		{"a group the bridge does not know", interact.Interaction{ActionID: render.ActionRetry, Value: render.ButtonValue{Group: "ffff", Namespace: "argocd", Name: "payments"}.Encode(),
-			UserID: alice, ChannelID: "C0123", MessageTS: "1700000000.000001", ActionTS: "9"}, ActionRetry, "no firing alerts on record"},
+// TestExporterAnswerEscaped: the exporter's answer to a resume, quoted in the audit reply, is
+// outside text too.
+func TestExporterAnswerEscaped(t *testing.T) {
+	e := newEnv(t, Policy{Resume: &Allow{Users: []string{alice}}})
+	e.exp.message = hostile
+	e.h.Handle(t.Context(), clickOn(render.ActionResume, alice, "argocd/payments"))
+	e.want(t, ActionResume, ResultOK)
+	calls := e.slackCalls()
+	if !has(calls, "reply", hostileEscaped) {
+		t.Errorf("slack calls %q, want the reply with %q", calls, hostileEscaped)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, policy)
-			e.h.Handle(t.Context(), tc.click)
-			e.want(t, tc.action, ResultInvalid)
-			if len(e.exp.calls) != 0 {
-				t.Errorf("the exporter was asked: %v", e.exp.calls)
-			}
-			calls := e.slackCalls()
-			if !has(calls, "chat.postEphemeral", tc.why) || has(calls, "chat.update", "") {
-				t.Errorf("slack calls %q, want an ephemeral with %q and no update", calls, tc.why)
-			}
-		})
-	}
+	noLeaks(t, calls)
 }

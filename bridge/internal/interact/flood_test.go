@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -61,57 +60,35 @@ func TestHeadersCheckedBeforeTheBody(t *testing.T) {
 	forged := "v0=" + strings.Repeat("0", 64)
 	tests := []struct {
 		name, ts, sig string
+		length        int64 // Content-Length; 0: unknown (chunked)
+		code          int
+		result        string
 	}{
-		{"no headers", "", ""},
-		{"no timestamp", "", forged},
-		{"timestamp not a number", "yesterday", forged},
-		{"timestamp 6 minutes old", strconv.FormatInt(time.Now().Add(-6*time.Minute).Unix(), 10), forged},
-		{"timestamp 6 minutes ahead", strconv.FormatInt(time.Now().Add(6*time.Minute).Unix(), 10), forged},
-		{"no signature", fresh, ""},
-		{"not a v0 signature", fresh, "v1=" + strings.Repeat("0", 64)},
-		{"signature not hex", fresh, "v0=" + strings.Repeat("z", 64)},
-		{"signature too short", fresh, "v0=abc"},
+		{"no headers", "", "", 0, 401, ResultUnauthorized},
+		{"no timestamp", "", forged, 0, 401, ResultUnauthorized},
+		{"timestamp not a number", "yesterday", forged, 0, 401, ResultUnauthorized},
+		{"timestamp 6 minutes old", strconv.FormatInt(time.Now().Add(-6*time.Minute).Unix(), 10), forged, 0, 401, ResultUnauthorized},
+		{"timestamp 6 minutes ahead", strconv.FormatInt(time.Now().Add(6*time.Minute).Unix(), 10), forged, 0, 401, ResultUnauthorized},
+		{"no signature", fresh, "", 0, 401, ResultUnauthorized},
+		{"not a v0 signature", fresh, "v1=" + strings.Repeat("0", 64), 0, 401, ResultUnauthorized},
+		{"signature not hex", fresh, "v0=" + strings.Repeat("z", 64), 0, 401, ResultUnauthorized},
+		{"signature too short", fresh, "v0=abc", 0, 401, ResultUnauthorized},
+		{"declared too large", fresh, forged, MaxBody + 1, 413, ResultTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			counter := received()
 			r := New(Config{SigningSecret: inline(signingKey), Handler: &recorder{}, Received: counter})
 			body := &probeBody{size: 1 << 20}
-			req := httptest.NewRequest(http.MethodPost, "/slack/interactions", body)
-			req.ContentLength = -1
-			if tc.ts != "" {
-				req.Header.Set("X-Slack-Request-Timestamp", tc.ts)
+			w := probePost(r, body, tc.ts, tc.sig, tc.length)
+			if w.Code != tc.code || body.read != 0 {
+				t.Errorf("answer %d after reading %d bytes, want %d after none", w.Code, body.read, tc.code)
 			}
-			if tc.sig != "" {
-				req.Header.Set("X-Slack-Signature", tc.sig)
-			}
-			w := httptest.NewRecorder()
-			r.ServeHTTP(w, req)
-			if w.Code != http.StatusUnauthorized || body.read != 0 {
-				t.Errorf("answer %d after reading %d bytes, want 401 after none", w.Code, body.read)
-			}
-			if got := testutil.ToFloat64(counter.WithLabelValues(ViaHTTP, ResultUnauthorized)); got != 1 {
-				t.Errorf("interactions{result=unauthorized} = %v", got)
+			if got := testutil.ToFloat64(counter.WithLabelValues(ViaHTTP, tc.result)); got != 1 {
+				t.Errorf("interactions{result=%s} = %v", tc.result, got)
 			}
 		})
 	}
-	t.Run("declared too large", func(t *testing.T) {
-		counter := received()
-		r := New(Config{SigningSecret: inline(signingKey), Handler: &recorder{}, Received: counter})
-		body := &probeBody{size: MaxBody + 1}
-		req := httptest.NewRequest(http.MethodPost, "/slack/interactions", body)
-		req.ContentLength = MaxBody + 1
-		req.Header.Set("X-Slack-Request-Timestamp", fresh)
-		req.Header.Set("X-Slack-Signature", forged)
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, req)
-		if w.Code != http.StatusRequestEntityTooLarge || body.read != 0 {
-			t.Errorf("answer %d after reading %d bytes, want 413 after none", w.Code, body.read)
-		}
-		if got := testutil.ToFloat64(counter.WithLabelValues(ViaHTTP, ResultTooLarge)); got != 1 {
-			t.Errorf("interactions{result=too_large} = %v", got)
-		}
-	})
 }
 
 // TestUnsignedFloodIsBounded is the probe of issue 20 (defect 1), in process: 400 concurrent
@@ -139,12 +116,8 @@ func TestUnsignedFloodIsBounded(t *testing.T) {
 		}}
 		bodies[i] = b
 		done.Go(func() {
-			req := httptest.NewRequest(http.MethodPost, "/slack/interactions", b)
-			req.ContentLength = -1 // chunked: nothing to refuse before reading
-			req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(time.Now().Unix(), 10))
-			req.Header.Set("X-Slack-Signature", "v0="+strings.Repeat("0", 64))
-			w := httptest.NewRecorder()
-			r.ServeHTTP(w, req)
+			// Chunked (no Content-Length): nothing to refuse before reading.
+			w := probePost(r, b, strconv.FormatInt(time.Now().Unix(), 10), "v0="+strings.Repeat("0", 64), 0)
 			codes[i] = w.Code
 			if b.read == 0 {
 				arrived.Done() // answered without reading

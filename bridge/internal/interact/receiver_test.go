@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -75,10 +76,24 @@ func secretFile(t *testing.T, s string) secret.Source {
 func inline(s string) secret.Source { return secret.Static(s) }
 
 func post(r http.Handler, body string, ts int64, sig string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var stamp string
 	if ts != 0 {
-		req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+		stamp = strconv.FormatInt(ts, 10)
+	}
+	return probePost(r, strings.NewReader(body), stamp, sig, int64(len(body)))
+}
+
+// probePost posts body to r with these Slack headers ("" leaves one out) and Content-Length
+// (0: unknown, as a chunked request).
+func probePost(r http.Handler, body io.Reader, ts, sig string, length int64) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/slack/interactions", body)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.ContentLength = length
+	if length == 0 {
+		req.ContentLength = -1
+	}
+	if ts != "" {
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
 	}
 	if sig != "" {
 		req.Header.Set("X-Slack-Signature", sig)
