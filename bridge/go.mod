@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/alecthomas/kong v1.17.0
-	github.com/argocd-monitor/argocd-monitor/exporter v0.0.0
 	github.com/go-openapi/runtime v0.33.3
 	github.com/go-openapi/strfmt v0.27.3
 	github.com/google/renameio/v2 v2.0.2
@@ -94,6 +93,6 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-// The exporter module's public packages (secret, bearer, logthrottle) are shared code; in the
-// workspace go.work picks the directory, and outside it (GOWORK=off, the image build) so does this.
+require github.com/argocd-monitor/argocd-monitor/exporter v0.0.0
+
 replace github.com/argocd-monitor/argocd-monitor/exporter => ../exporter

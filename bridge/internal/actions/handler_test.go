@@ -19,6 +19,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
@@ -102,14 +103,14 @@ func newFakeExporter(t *testing.T) (*fakeExporter, string) {
 			_, _ = io.WriteString(w, body)
 			return
 		}
-		var req ResumeRequest
+		var req apiv1.ActionRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		e.calls = append(e.calls, r.URL.Path+" "+req.RequestedBy)
 		msg := e.message
 		if msg == "" {
 			msg = "pause cleared, one attempt scheduled now"
 		}
-		_ = json.NewEncoder(w).Encode(ResumeResponse{Message: msg})
+		_ = json.NewEncoder(w).Encode(apiv1.ActionResponse{Message: msg})
 	}))
 	t.Cleanup(srv.Close)
 	return e, srv.URL

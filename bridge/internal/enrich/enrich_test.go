@@ -17,6 +17,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
@@ -54,7 +55,7 @@ func newEnricher(t *testing.T, url, file string, maxApps int) (*enrich.Enricher,
 }
 
 func TestEnrichResults(t *testing.T) {
-	full := &enrich.App{Health: &enrich.Health{Status: "Degraded"}}
+	full := &apiv1.App{Health: &apiv1.Health{Status: "Degraded"}}
 	tests := []struct {
 		name        string
 		setup       func(s *enrichtest.Server)
@@ -65,9 +66,9 @@ func TestEnrichResults(t *testing.T) {
 		wantProblem string
 	}{
 		{"ok", func(s *enrichtest.Server) { s.AnswerAny(full) }, []string{"a", "b"}, time.Minute, enrich.ResultOK, 2, ""},
-		{"one unknown app", func(s *enrichtest.Server) { s.Set(&enrich.App{Namespace: "argocd", Name: "a"}) }, []string{"a", "b"}, time.Minute, enrich.ResultPartial, 1, "detail for 1 of 2 apps"},
+		{"one unknown app", func(s *enrichtest.Server) { s.Set(&apiv1.App{Namespace: "argocd", Name: "a"}) }, []string{"a", "b"}, time.Minute, enrich.ResultPartial, 1, "detail for 1 of 2 apps"},
 		{"answer with errors", func(s *enrichtest.Server) {
-			s.AnswerAny(&enrich.App{Errors: []enrich.PartError{{Part: "resource-tree", Error: "timeout"}}})
+			s.AnswerAny(&apiv1.App{Errors: []apiv1.PartError{{Part: "resource-tree", Error: "timeout"}}})
 		}, []string{"a"}, time.Minute, enrich.ResultPartial, 1, "Argo CD did not answer resource-tree"},
 		{"401", func(s *enrichtest.Server) { s.AnswerAny(full); s.SetToken("other") }, []string{"a"}, time.Minute, enrich.ResultError, 0, "refused the token (401)"},
 		{"500", func(s *enrichtest.Server) { s.SetStatus(500) }, []string{"a"}, time.Minute, enrich.ResultError, 0, "answered 500"},
@@ -102,7 +103,7 @@ func TestEnrichResults(t *testing.T) {
 func TestEnrichAsksFirstAppsOnceEach(t *testing.T) {
 	s := enrichtest.New(token)
 	defer s.Close()
-	s.AnswerAny(&enrich.App{})
+	s.AnswerAny(&apiv1.App{})
 	e, _ := newEnricher(t, s.URL, tokenFile(t, token), 10)
 	var names []string
 	for i := range 15 {
@@ -126,7 +127,7 @@ func TestEnrichAsksFirstAppsOnceEach(t *testing.T) {
 func TestEnrichRereadsTheTokenFile(t *testing.T) {
 	s := enrichtest.New(token)
 	defer s.Close()
-	s.AnswerAny(&enrich.App{})
+	s.AnswerAny(&apiv1.App{})
 	file := tokenFile(t, token)
 	e, _ := newEnricher(t, s.URL, file, 10)
 	if res := e.Enrich(context.Background(), alertsFor("a")); res.Status != enrich.ResultOK {
@@ -174,7 +175,7 @@ func TestMetricsLint(t *testing.T) {
 func TestLabelsAreNoPath(t *testing.T) {
 	s := enrichtest.New(token)
 	defer s.Close()
-	s.AnswerAny(&enrich.App{})
+	s.AnswerAny(&apiv1.App{})
 	e, _ := newEnricher(t, s.URL, tokenFile(t, token), 100)
 	bad := []template.KV{
 		{"namespace": "..", "name": "metrics"},

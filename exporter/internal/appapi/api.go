@@ -19,13 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Pattern is the route the handler serves.
-const Pattern = "GET /api/v1/apps/{namespace}/{name}"
+const Pattern = apiv1.AppPattern
 
 // Stories is the remediation engine's read-only view; *remediate.Engine implements it.
 type Stories interface {
@@ -63,7 +64,7 @@ type API struct {
 }
 
 type cached struct {
-	answer  *Answer
+	answer  *apiv1.App
 	expires time.Time
 }
 
@@ -153,7 +154,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) int {
 	out := *ans
 	if a.stories != nil {
 		if st, ok := a.stories.Story(ns, name); ok {
-			out.Remediation = &st
+			out.Remediation = remediation(st)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -167,7 +168,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) int {
 // answer serves from the cache, else makes one fetch per app however many
 // callers ask at once. A caller whose context ends stops waiting; the fetch
 // goes on for the others and the cache.
-func (a *API) answer(ctx context.Context, ns, name, project string) (*Answer, error) {
+func (a *API) answer(ctx context.Context, ns, name, project string) (*apiv1.App, error) {
 	key := ns + "/" + name
 	now := a.cfg.Now()
 	a.mu.Lock()
@@ -193,7 +194,7 @@ func (a *API) answer(ctx context.Context, ns, name, project string) (*Answer, er
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		return res.Val.(*Answer), nil
+		return res.Val.(*apiv1.App), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -219,6 +220,6 @@ func (a *API) store(key string, c cached) {
 func writeError(w http.ResponseWriter, code int, msg string) int {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	_ = json.NewEncoder(w).Encode(apiv1.ErrorResponse{Error: msg})
 	return code
 }
