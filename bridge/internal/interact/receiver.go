@@ -186,7 +186,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.refuse(w, req, ResultTooLarge, http.StatusRequestEntityTooLarge, "body too large", nil)
 		return
 	case errors.Is(err, errUnreadable):
-		http.Error(w, "body unreadable", http.StatusBadRequest)
+		r.refuse(w, req, ResultInvalid, http.StatusBadRequest, "body unreadable", nil)
 		return
 	case err != nil:
 		r.refuse(w, req, ResultUnauthorized, http.StatusUnauthorized, "invalid signature", err)
