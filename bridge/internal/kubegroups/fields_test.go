@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubetest"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+	"github.com/argocd-monitor/argocd-monitor/exporter/kubetest"
 )
 
 func ack(user string) func(map[string]string) {
