@@ -133,7 +133,7 @@ func (c *Config) Validate() error {
 		return ErrDeadline
 	}
 	if (c.SigningSecret != nil || c.AppToken != nil) && c.Mode == ModeWebhook {
-		return errors.New("Slack actions (signing secret, app token) need bot mode: incoming webhooks cannot receive clicks")
+		return errors.New("the Slack actions (signing secret, app token) need bot mode: incoming webhooks cannot receive clicks")
 	}
 	if c.AppToken != nil && c.Mode != ModeBot {
 		return errors.New("socket mode (app token) needs bot mode")

@@ -128,7 +128,9 @@ func TestPollSnapshotAndObserver(t *testing.T) {
 	}
 
 	// An app deleted in Argo CD vanishes on the next successful poll.
-	h.srv.SetItems(argocdsim.Fixture(argocdsim.DegradedOutOfSync))
+	if err := h.srv.SetItems(argocdsim.Fixture(argocdsim.DegradedOutOfSync)); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
