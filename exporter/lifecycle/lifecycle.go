@@ -1,9 +1,11 @@
-// Package lifecycle is the process shape both binaries share (the bridge imports it): bind every
-// listener before any actor starts (TCP, vsock://:PORT or systemd's sockets), serve HTTP on them
-// with exporter-toolkit (TLS and basic auth from the web config file), and on the end of the
-// context drain: readiness turns false, no new connections, in-flight requests finish within a
-// bound. Errors name what failed in this package's words (*BindError, *WebConfigError); the
-// commands map them to their flags.
+// Package lifecycle is the process shape both binaries share (the bridge imports it): Run binds
+// every listener before anything starts (TCP, vsock://:PORT or systemd's sockets), then runs the
+// HTTP server (exporter-toolkit: TLS and basic auth from the web config file) and the process's
+// actors under one errgroup, where the first error ends them all; when the context ends it
+// drains (readiness turns false, no new connections, in-flight requests finish within a bound),
+// runs the stop hooks in order and only then ends the background goroutines. Every goroutine it
+// starts has ended when Run returns. Errors name what failed in this package's words
+// (*BindError, *WebConfigError); the commands map them to their flags.
 package lifecycle
 
 import (
@@ -21,7 +23,68 @@ import (
 	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/mdlayher/vsock"
 	"github.com/prometheus/exporter-toolkit/web"
+	"golang.org/x/sync/errgroup"
 )
+
+// Options is one process: where it listens, what it serves, what else runs beside.
+type Options struct {
+	Listen Listen
+	// Server is the HTTP server (Handler and timeouts set); Run serves it on the listeners.
+	Server *http.Server
+	// Drain bounds the graceful shutdown of the HTTP server.
+	Drain time.Duration
+	// Bound is called once every listener is bound, before anything else starts (the process's
+	// "starting" log line: a process that cannot serve logs only why).
+	Bound func()
+	// Draining is called when the context ends, before the shutdown (readiness turns 503).
+	Draining func()
+	// Actors run beside the server until their context ends; an error from one ends the
+	// process (the others are cancelled) and is Run's error.
+	Actors []func(ctx context.Context) error
+	// Background goroutines start after the listeners are bound and run until the stop hooks
+	// are done (e.g. a leader election whose Lease must outlive the last action).
+	Background []func(ctx context.Context)
+	// Stop hooks run in order once the server drained and the actors returned.
+	Stop   []func()
+	Logger *slog.Logger
+}
+
+// Run binds, serves and runs the actors until ctx ends or one of them fails, then drains and
+// stops. It returns the first error (a *BindError or *WebConfigError when serving could not
+// start), or nil after a clean stop.
+func Run(ctx context.Context, o Options) error {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	listeners, err := Bind(o.Listen)
+	if err != nil {
+		return err
+	}
+	defer Close(listeners)
+	if o.Bound != nil {
+		o.Bound()
+	}
+
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var background errgroup.Group
+	for _, b := range o.Background {
+		background.Go(func() error { b(bgCtx); return nil })
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return Serve{Server: o.Server, Listeners: listeners, Listen: o.Listen, Drain: o.Drain, Draining: o.Draining, Logger: o.Logger}.Run(gctx)
+	})
+	for _, a := range o.Actors {
+		g.Go(func() error { return a(gctx) })
+	}
+	err = g.Wait()
+	for _, stop := range o.Stop {
+		stop()
+	}
+	stopBackground()
+	_ = background.Wait()
+	return err
+}
 
 // Listen says where to serve.
 type Listen struct {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -83,5 +85,68 @@ func TestServeDrainsInFlight(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("Run = %v", err)
+	}
+}
+
+// Run's order: an actor's error ends the server and the other actors; the stop hooks run after
+// all of them returned; background goroutines outlive the stop hooks; nothing is left running.
+func TestRunOrder(t *testing.T) {
+	var events []string
+	var mu sync.Mutex
+	note := func(e string) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	boom := errors.New("boom")
+	bgDone := make(chan struct{})
+	err := Run(context.Background(), Options{
+		Listen: Listen{Addresses: []string{"127.0.0.1:0"}},
+		Server: &http.Server{Handler: http.NotFoundHandler()},
+		Drain:  time.Minute,
+		Bound:  func() { note("bound") },
+		Actors: []func(context.Context) error{
+			func(context.Context) error { return boom },
+			func(ctx context.Context) error { <-ctx.Done(); note("actor stopped"); return nil },
+		},
+		Background: []func(context.Context){func(ctx context.Context) {
+			<-ctx.Done()
+			note("background stopped")
+			close(bgDone)
+		}},
+		Draining: func() { note("draining") },
+		Stop:     []func(){func() { note("stop 1") }, func() { note("stop 2") }},
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want the actor's error", err)
+	}
+	select {
+	case <-bgDone:
+	default:
+		t.Fatal("Run returned before its background goroutine ended")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"bound", "stop 1", "stop 2", "background stopped"}
+	got := slices.DeleteFunc(slices.Clone(events), func(e string) bool { return e == "draining" || e == "actor stopped" })
+	if !slices.Equal(got, want) || !slices.Contains(events, "draining") || slices.Index(events, "actor stopped") > slices.Index(events, "stop 1") {
+		t.Errorf("events = %v, want draining and the actor's stop before %v", events, want)
+	}
+}
+
+// A port that cannot be bound fails Run before any actor or background goroutine starts.
+func TestRunBindsFirst(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	started := false
+	err = Run(context.Background(), Options{
+		Listen:     Listen{Addresses: []string{taken.Addr().String()}},
+		Server:     &http.Server{},
+		Actors:     []func(context.Context) error{func(context.Context) error { started = true; return nil }},
+		Background: []func(context.Context){func(context.Context) { started = true }},
+		Bound:      func() { started = true },
+	})
+	var be *BindError
+	if !errors.As(err, &be) || started {
+		t.Fatalf("Run = %v (started %v), want a BindError and nothing started", err, started)
 	}
 }

@@ -238,7 +238,7 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 	switch c.action {
 	case ActionSilence:
 		if h.cfg.Silencer == nil {
-			return "", fail("the bridge has no Alertmanager to silence in (--alertmanager.url)", nil)
+			return "", fail("the bridge has no Alertmanager to silence in (its Alertmanager URL is not set)", nil)
 		}
 		if st.Silence != nil && now.Before(st.Silence.Until) {
 			return "", fail(fmt.Sprintf("already silenced by <@%s> until %s; expire it first", st.Silence.User, clock(st.Silence.Until)), nil)
@@ -288,7 +288,7 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 		return fmt.Sprintf("👀 <@%s> acknowledged at %s.", user, clock(now)), nil
 	default: // retry, resume
 		if h.cfg.Remediator == nil {
-			return "", fail("the bridge has no exporter to ask (--actions.exporter-url)", nil)
+			return "", fail("the bridge has no exporter to ask (its exporter URL for actions is not set)", nil)
 		}
 		app := c.value.Namespace + "/" + c.value.Name
 		by := "slack:" + user

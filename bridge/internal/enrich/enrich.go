@@ -280,7 +280,7 @@ func (e *Enricher) get(ctx context.Context, key string) (*apiv1.App, error) {
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, errUnknownApp
 	case resp.StatusCode == http.StatusUnauthorized:
-		return nil, errors.New("the exporter refused the token (401): check --enrich.token-file against the exporter's --api.token-file")
+		return nil, errors.New("the exporter refused the token (401): the bridge's enrichment token must be the exporter's read-API token")
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("the exporter answered %d", resp.StatusCode)
 	}

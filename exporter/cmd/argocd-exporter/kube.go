@@ -83,7 +83,7 @@ func (f KubeFlags) build(cli *CLI, logger *slog.Logger) (kube, error) {
 		k.elector, err = leader.New(leader.Config{Client: client, Namespace: ns, Name: f.ResourceName, Identity: id,
 			LeaseDuration: f.LeaseDuration, RenewDeadline: f.RenewDeadline, RetryPeriod: f.RetryPeriod, Logger: logger})
 		if err != nil {
-			return kube{}, err
+			return kube{}, flagErrors(err)
 		}
 	}
 	return k, nil

@@ -8,20 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
-	"github.com/coreos/go-systemd/v22/activation"
-	"github.com/mdlayher/vsock"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -29,7 +22,6 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/appapi"
@@ -40,6 +32,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/writeapi"
+	"github.com/argocd-monitor/argocd-monitor/exporter/lifecycle"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
@@ -123,50 +116,63 @@ func newLogger(f LogFlags, w io.Writer) *slog.Logger {
 	return promslog.New(cfg)
 }
 
-// run wires the exporter and runs its actors (poller, HTTP server) under one
-// lifecycle until ctx is done or one of them fails, then drains. Listeners
-// are bound before anything starts, so a process that cannot serve never
-// polls; each error names the flag to fix.
+// run wires the exporter and hands it to lifecycle.Run: listeners bound
+// before anything starts (a process that cannot serve never polls), the
+// poller or watcher and the HTTP server under one errgroup, then the drain.
+// The leader election runs in the background until the engine recorded its
+// last sync call, so the Lease is released only after it. Each error names
+// the flag to fix.
 func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	ex, err := build(cli, reg, logger)
 	if err != nil {
 		return err
 	}
-	if cli.Web.ConfigFile != "" {
-		if err := web.Validate(cli.Web.ConfigFile); err != nil {
-			return fmt.Errorf("--web.config.file: %w", err)
+	started := func() {
+		logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode, "watch", cli.ArgoCD.Watch,
+			"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile, "app_api", ex.appAPI != nil)
+		if cli.ArgoCD.InsecureSkipVerify {
+			logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 		}
 	}
-	listeners, err := listen(cli.Web)
-	if err != nil {
-		return err
+	opts := lifecycle.Options{
+		Bound:  started,
+		Listen: lifecycle.Listen{Addresses: cli.Web.ListenAddress, SystemdSocket: cli.Web.SystemdSocket, WebConfigFile: cli.Web.ConfigFile},
+		Server: &http.Server{
+			Handler:           newHandler(cli.Web, reg, ex, logger),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second, // a 10k-app scrape is a few MB
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+		},
+		Drain:  15 * time.Second,               // in-flight scrapes and API answers finish
+		Stop:   []func(){ex.remediation.Close}, // sync calls in flight finish and are recorded
+		Logger: logger,
 	}
-	defer closeAll(listeners)
-	logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode, "watch", cli.ArgoCD.Watch,
-		"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile, "app_api", ex.appAPI != nil)
-	if cli.ArgoCD.InsecureSkipVerify {
-		logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
-	}
-
-	// The election is not one of the actors: the Lease is released only
-	// after the last sync call is recorded.
-	electCtx, stopElection := context.WithCancel(context.WithoutCancel(ctx))
-	var election sync.WaitGroup
-	if ex.kube.elector != nil {
-		election.Go(func() { _ = ex.kube.elector.Run(electCtx) })
-	}
-	g, gctx := errgroup.WithContext(ctx)
 	if ex.watcher != nil {
-		g.Go(func() error { ex.watcher.Run(gctx); return nil })
+		opts.Actors = append(opts.Actors, func(ctx context.Context) error { ex.watcher.Run(ctx); return nil })
 	} else {
-		g.Go(func() error { ex.poller.Run(gctx); return nil })
+		opts.Actors = append(opts.Actors, func(ctx context.Context) error { ex.poller.Run(ctx); return nil })
 	}
-	g.Go(func() error { return serve(gctx, cli.Web, listeners, newHandler(cli.Web, reg, ex, logger), logger) })
-	err = g.Wait()
-	ex.remediation.Close() // sync calls in flight finish and are recorded
-	stopElection()
-	election.Wait()
+	if ex.kube.elector != nil {
+		opts.Background = append(opts.Background, func(ctx context.Context) { _ = ex.kube.elector.Run(ctx) })
+	}
+	return webFlagError(lifecycle.Run(ctx, opts))
+}
+
+// webFlagError names the --web.* flag behind a lifecycle error.
+func webFlagError(err error) error {
+	var be *lifecycle.BindError
+	var we *lifecycle.WebConfigError
+	switch {
+	case errors.As(err, &be) && be.Addr != "":
+		return fmt.Errorf("--web.listen-address %s: %w", be.Addr, be.Err)
+	case errors.As(err, &be):
+		return fmt.Errorf("--web.systemd-socket: %w", be.Err)
+	case errors.As(err, &we):
+		return fmt.Errorf("--web.config.file: %w", we.Err)
+	}
 	return err
 }
 
@@ -366,92 +372,4 @@ func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog
 	}
 	// Only the write endpoint takes a (tiny) body; bound every one.
 	return http.MaxBytesHandler(mux, 64<<10)
-}
-
-// listen binds every --web.listen-address (or takes systemd's sockets) so a
-// taken port fails the start before any actor runs.
-func listen(f WebFlags) ([]net.Listener, error) {
-	if f.SystemdSocket {
-		ls, err := activation.Listeners()
-		if err != nil {
-			return nil, fmt.Errorf("--web.systemd-socket: %w", err)
-		}
-		if len(ls) == 0 {
-			return nil, errors.New("--web.systemd-socket: no socket activation file descriptors found")
-		}
-		return ls, nil
-	}
-	if len(f.ListenAddress) == 0 {
-		return nil, errors.New("--web.listen-address: no address given")
-	}
-	ls := make([]net.Listener, 0, len(f.ListenAddress))
-	for _, addr := range f.ListenAddress {
-		l, err := listenOne(addr)
-		if err != nil {
-			closeAll(ls)
-			return nil, fmt.Errorf("--web.listen-address %s: %w", addr, err)
-		}
-		ls = append(ls, l)
-	}
-	return ls, nil
-}
-
-// listenOne binds a TCP address or, like exporter-toolkit, vsock://:PORT.
-func listenOne(addr string) (net.Listener, error) {
-	if !strings.HasPrefix(addr, "vsock://") {
-		return net.Listen("tcp", addr)
-	}
-	u, err := url.Parse(addr)
-	if err != nil {
-		return nil, err
-	}
-	port, err := strconv.ParseUint(u.Port(), 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("vsock port: %w", err)
-	}
-	return vsock.Listen(uint32(port), nil)
-}
-
-func closeAll(ls []net.Listener) {
-	for _, l := range ls {
-		_ = l.Close()
-	}
-}
-
-// serve runs the HTTP server on the bound listeners until ctx is done, then
-// shuts it down gracefully (in-flight scrapes finish).
-func serve(ctx context.Context, f WebFlags, listeners []net.Listener, h http.Handler, logger *slog.Logger) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second, // a 10k-app scrape is a few MB
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
-	systemd, config := f.SystemdSocket, f.ConfigFile
-	errc := make(chan error, 1)
-	go func() {
-		errc <- web.ServeMultiple(listeners, srv, &web.FlagConfig{
-			WebListenAddresses: &f.ListenAddress,
-			WebSystemdSocket:   &systemd,
-			WebConfigFile:      &config,
-		}, logger)
-	}()
-	select {
-	case err := <-errc:
-		// The listeners are bound: what fails here is the web config (TLS, users).
-		return fmt.Errorf("--web.config.file: %w", err)
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/leader"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
 
@@ -50,7 +51,13 @@ func (f *RemediationFlags) Validate() error {
 	return flagErrors(cfg.Validate())
 }
 
-// flagErrors rewrites remediate's field errors as flag errors, on one line.
+// leaderFlag names the flag of each leader.Config field.
+var leaderFlag = map[string]string{
+	"Namespace": "leader-elect-resource-namespace", "Name": "leader-elect-resource-name", "Identity": "leader-elect-identity",
+	"LeaseDuration": "leader-elect-lease-duration", "RenewDeadline": "leader-elect-renew-deadline", "RetryPeriod": "leader-elect-retry-period",
+}
+
+// flagErrors rewrites the field errors of remediate and leader as flag errors, on one line.
 func flagErrors(err error) error {
 	if err == nil {
 		return nil
@@ -64,9 +71,13 @@ func flagErrors(err error) error {
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
 		var fe *remediate.FieldError
-		if errors.As(e, &fe) && remediationFlag[fe.Field] != "" {
+		var le *leader.FieldError
+		switch {
+		case errors.As(e, &fe) && remediationFlag[fe.Field] != "":
 			msgs[i] = fmt.Sprintf("--remediation.%s: %v", remediationFlag[fe.Field], fe.Err)
-		} else {
+		case errors.As(e, &le) && leaderFlag[le.Field] != "":
+			msgs[i] = fmt.Sprintf("--%s: %v", leaderFlag[le.Field], le.Err)
+		default:
 			msgs[i] = e.Error()
 		}
 	}

@@ -87,28 +87,29 @@ func IsTimeout(err error) bool {
 }
 
 // Cause turns an error from this package into a short sentence a person can
-// act on; it is what the poller logs when the API goes down.
+// act on; it is what the poller logs when the API goes down. It names the
+// settings in this package's words (docs/exporter.md maps them to flags).
 func Cause(err error) string {
 	var ae *APIError
 	switch {
 	case err == nil:
 		return ""
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized:
-		return "token expired or wrong (401): generate a new one with `argocd account generate-token --account argocd-monitor` and update --argocd.token-file"
+		return "token expired or wrong (401): generate a new one with `argocd account generate-token --account argocd-monitor` and update the token file"
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden:
 		return "permission denied (403): the account needs `applications, get` in argocd-rbac-cm (e.g. `p, role:monitor, applications, get, */*, allow`)"
 	case errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound:
-		return "not found (404): check --argocd.api points at the Argo CD server's /api/v1"
+		return "not found (404): check that the API URL points at the Argo CD server's /api/v1"
 	case errors.As(err, &ae) && ae.StatusCode >= 500:
 		return fmt.Sprintf("Argo CD server error (%d): check the argocd-server pod and its logs", ae.StatusCode)
 	case errors.As(err, &ae):
 		return fmt.Sprintf("unexpected answer (%d)", ae.StatusCode)
 	case IsTimeout(err):
-		return "timeout: Argo CD did not answer within --argocd.timeout; raise it or check the server's load"
+		return "timeout: Argo CD did not answer within the request timeout; raise it or check the server's load"
 	case errors.Is(err, ErrMalformedResponse):
-		return "malformed or truncated JSON from Argo CD: is --argocd.api the Argo CD API (not the UI or a proxy)?"
+		return "malformed or truncated JSON from Argo CD: is the API URL the Argo CD API (not the UI or a proxy)?"
 	default:
-		return "cannot reach Argo CD: check --argocd.api, DNS, TLS (--argocd.ca-file) and network policies"
+		return "cannot reach Argo CD: check the API URL, DNS, TLS (the CA file) and network policies"
 	}
 }
 

@@ -35,30 +35,43 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Validate checks the durations the way leaderelection does, naming the
-// exporter's flags, and the one constraint this package adds.
+// FieldError is a Config field with a value leader election cannot work with.
+type FieldError struct {
+	Field string // the Config field's name
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate checks the durations the way leaderelection does, and the one
+// constraint this package adds; each error is a *FieldError.
 func (c *Config) Validate() error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
 	if c.Namespace == "" {
-		errs = append(errs, errors.New("--leader-elect-resource-namespace: required (or run in a pod, where the namespace is read from the service account)"))
+		bad("Namespace", "required (in a pod, the namespace is read from the service account)")
 	}
 	if c.Name == "" {
-		errs = append(errs, errors.New("--leader-elect-resource-name: required"))
+		bad("Name", "required")
 	}
 	if c.Identity == "" {
-		errs = append(errs, errors.New("leader election identity: empty (set POD_NAME or the hostname)"))
+		bad("Identity", "empty (set POD_NAME or the hostname)")
 	}
 	if c.LeaseDuration < time.Second {
-		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration: at least 1s (the Lease counts whole seconds), got %s", c.LeaseDuration))
+		bad("LeaseDuration", "at least 1s (the Lease counts whole seconds), got %s", c.LeaseDuration)
 	}
 	if c.RenewDeadline >= c.LeaseDuration {
-		errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline: %s must be shorter than --leader-elect-lease-duration %s", c.RenewDeadline, c.LeaseDuration))
+		bad("RenewDeadline", "%s must be shorter than the lease duration %s", c.RenewDeadline, c.LeaseDuration)
 	}
 	if float64(c.RenewDeadline) <= leaderelection.JitterFactor*float64(c.RetryPeriod) {
-		errs = append(errs, fmt.Errorf("--leader-elect-renew-deadline: %s must be longer than %.1f x --leader-elect-retry-period %s", c.RenewDeadline, leaderelection.JitterFactor, c.RetryPeriod))
+		bad("RenewDeadline", "%s must be longer than %.1f x the retry period %s", c.RenewDeadline, leaderelection.JitterFactor, c.RetryPeriod)
 	}
 	if c.RetryPeriod <= 0 {
-		errs = append(errs, errors.New("--leader-elect-retry-period: must be positive"))
+		bad("RetryPeriod", "must be positive")
 	}
 	return errors.Join(errs...)
 }

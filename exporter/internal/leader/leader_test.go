@@ -2,6 +2,8 @@ package leader
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -166,11 +168,13 @@ func TestConfigValidate(t *testing.T) {
 		want string
 	}{
 		{"ok", func(*Config) {}, ""},
-		{"renew not shorter than lease", func(c *Config) { c.RenewDeadline = lease }, "--leader-elect-renew-deadline"},
-		{"retry too long", func(c *Config) { c.RetryPeriod = 9 * time.Second }, "--leader-elect-retry-period"},
-		{"sub-second lease", func(c *Config) { c.LeaseDuration = 500 * time.Millisecond }, "--leader-elect-lease-duration"},
-		{"no namespace", func(c *Config) { c.Namespace = "" }, "--leader-elect-resource-namespace"},
-		{"no name", func(c *Config) { c.Name = "" }, "--leader-elect-resource-name"},
+		{"renew not shorter than lease", func(c *Config) { c.RenewDeadline = lease }, "RenewDeadline"},
+		{"retry too long", func(c *Config) { c.RetryPeriod = 9 * time.Second }, "RenewDeadline"},
+		{"no retry", func(c *Config) { c.RetryPeriod = 0 }, "RetryPeriod"},
+		{"sub-second lease", func(c *Config) { c.LeaseDuration = 500 * time.Millisecond }, "LeaseDuration"},
+		{"no namespace", func(c *Config) { c.Namespace = "" }, "Namespace"},
+		{"no name", func(c *Config) { c.Name = "" }, "Name"},
+		{"no identity", func(c *Config) { c.Identity = "" }, "Identity"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok
@@ -182,8 +186,15 @@ func TestConfigValidate(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want mention of %s", err, tc.want)
+			var fields []string
+			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+				var fe *FieldError
+				if errors.As(e, &fe) {
+					fields = append(fields, fe.Field)
+				}
+			}
+			if !slices.Contains(fields, tc.want) {
+				t.Fatalf("err = %v (fields %v), want a FieldError on %s", err, fields, tc.want)
 			}
 		})
 	}

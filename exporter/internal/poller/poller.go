@@ -181,7 +181,7 @@ func (p *Poller) failed(err error, now time.Time) {
 		p.log.Debug("poll failed", "err", err)
 	}
 	if stale {
-		p.log.Warn("last good snapshot is older than --argocd.stale-after; app series dropped until the API answers",
+		p.log.Warn("last good snapshot is older than the stale-after limit; app series dropped until the API answers",
 			"last_success", last, "stale_after", p.cfg.StaleAfter)
 	}
 }

@@ -263,7 +263,7 @@ func TestStaleSnapshotIsDropped(t *testing.T) {
 		if s.Apps != nil || s.Up || s.LastSuccess.IsZero() {
 			t.Fatalf("past stale-after: %+v", s)
 		}
-		if !strings.Contains(logs.String(), "older than --argocd.stale-after") {
+		if !strings.Contains(logs.String(), "older than the stale-after limit") {
 			t.Errorf("staleness not logged:\n%s", logs.String())
 		}
 		cl.setErr(nil)

@@ -43,7 +43,7 @@ func (p *Poller) Resync(ctx context.Context) error {
 	return err
 }
 
-var errTooMany = errors.New("more apps differ than --argocd.max-detail-gets")
+var errTooMany = errors.New("more apps differ than the detail-Get limit")
 
 // resyncEvents compares a ResyncFields List with the snapshot and returns
 // the events that bring the snapshot up to it.

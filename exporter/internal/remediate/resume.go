@@ -8,9 +8,9 @@ import (
 
 // Errors of Resume, in the words the API answers with.
 var (
-	ErrRemediationOff = errors.New("remediation is off (--remediation.mode=off)")
+	ErrRemediationOff = errors.New("remediation is off in this exporter (mode off)")
 	ErrNotRemediated  = errors.New("app not under remediation (out of scope, unknown, or nothing to remediate)")
-	ErrNotLeader      = errors.New("this exporter replica does not lead remediation now (--leader-elect); ask again, the Service may pick the leader")
+	ErrNotLeader      = errors.New("this exporter replica does not lead remediation now (leader election); ask again, the Service may pick the leader")
 	ErrSyncInFlight   = errors.New("a remediation sync call for this app is unanswered; try again in a moment")
 )
 
