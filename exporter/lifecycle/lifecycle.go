@@ -29,6 +29,9 @@ import (
 // Options is one process: where it listens, what it serves, what else runs beside.
 type Options struct {
 	Listen Listen
+	// Listeners, when set, are served instead of binding Listen's addresses (tests bind
+	// 127.0.0.1:0 themselves to learn the port); Run closes them.
+	Listeners []net.Listener
 	// Server is the HTTP server (Handler and timeouts set); Run serves it on the listeners.
 	Server *http.Server
 	// Drain bounds the graceful shutdown of the HTTP server.
@@ -56,9 +59,12 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	listeners, err := Bind(o.Listen)
-	if err != nil {
-		return err
+	listeners := o.Listeners
+	if listeners == nil {
+		var err error
+		if listeners, err = Bind(o.Listen); err != nil {
+			return err
+		}
 	}
 	defer Close(listeners)
 	if o.Bound != nil {
@@ -77,7 +83,7 @@ func Run(ctx context.Context, o Options) error {
 	for _, a := range o.Actors {
 		g.Go(func() error { return a(gctx) })
 	}
-	err = g.Wait()
+	err := g.Wait()
 	for _, stop := range o.Stop {
 		stop()
 	}
@@ -225,4 +231,24 @@ func (s Serve) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// Flags are the names a command gives the settings of Listen, for its error messages.
+type Flags struct {
+	ListenAddress, SystemdSocket, WebConfigFile string
+}
+
+// Explain names the flag behind a *BindError or *WebConfigError; other errors pass unchanged.
+func (f Flags) Explain(err error) error {
+	var be *BindError
+	var we *WebConfigError
+	switch {
+	case errors.As(err, &be) && be.Addr != "":
+		return fmt.Errorf("%s %s: %w", f.ListenAddress, be.Addr, be.Err)
+	case errors.As(err, &be):
+		return fmt.Errorf("%s: %w", f.SystemdSocket, be.Err)
+	case errors.As(err, &we):
+		return fmt.Errorf("%s: %w", f.WebConfigFile, we.Err)
+	}
+	return err
 }

@@ -150,3 +150,25 @@ func TestRunBindsFirst(t *testing.T) {
 		t.Fatalf("Run = %v (started %v), want a BindError and nothing started", err, started)
 	}
 }
+
+func TestFlagsExplain(t *testing.T) {
+	f := Flags{ListenAddress: "--web.listen-address", SystemdSocket: "--web.systemd-socket", WebConfigFile: "--web.config.file"}
+	cause := errors.New("cause")
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&BindError{Addr: ":9797", Err: cause}, "--web.listen-address :9797: cause"},
+		{&BindError{Err: cause}, "--web.systemd-socket: cause"},
+		{&WebConfigError{File: "web.yml", Err: cause}, "--web.config.file: cause"},
+		{cause, "cause"},
+	} {
+		got := f.Explain(tc.err)
+		if got.Error() != tc.want || !errors.Is(got, cause) {
+			t.Errorf("Explain(%v) = %v, want %q wrapping the cause", tc.err, got, tc.want)
+		}
+	}
+	if f.Explain(nil) != nil {
+		t.Error("Explain(nil) != nil")
+	}
+}

@@ -19,9 +19,6 @@ import (
 // serviceAccountNamespace is where Kubernetes tells a pod its namespace.
 const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
-// sweepEvery is how often each replica deletes expired group records.
-const sweepEvery = 10 * time.Minute
-
 // kubeGroups builds the shared group state of --state.kubernetes.
 func kubeGroups(cli *CLI, logger *slog.Logger) (*kubegroups.Store, error) {
 	var cfg *rest.Config

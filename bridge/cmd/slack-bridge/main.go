@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,13 +16,12 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
 	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
+	"github.com/argocd-monitor/argocd-monitor/exporter/lifecycle"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
@@ -33,6 +30,7 @@ type CLI struct {
 	Web struct {
 		ListenAddress []string `name:"listen-address" default:":9798" env:"WEB_LISTEN_ADDRESS" help:"Addresses to listen on."`
 		ConfigFile    string   `name:"config.file" env:"WEB_CONFIG_FILE" help:"exporter-toolkit web config (TLS, basic auth)."`
+		SystemdSocket bool     `name:"systemd-socket" env:"WEB_SYSTEMD_SOCKET" help:"Use systemd socket activation listeners instead of port listeners (Linux only)."`
 	} `embed:"" prefix:"web."`
 	Log struct {
 		Level  string `default:"info" enum:"debug,info,warn,error" env:"LOG_LEVEL" help:"Log level."`
@@ -120,8 +118,9 @@ func runUntilSignal(cli *CLI, stdout io.Writer, env func(string) (string, bool))
 	return run(ctx, cli, stdout, env)
 }
 
-// run is the bridge's lifecycle: configure, check the web config and bind every listener, then
-// start serving (server.Run: the actors under one errgroup; the first error ends them all).
+// run configures the bridge and hands it to lifecycle.Run: every listener bound before anything
+// starts, the HTTP server and the actors (Socket Mode, the group-state sweeper) under one
+// errgroup (the first error ends them all), then the drain.
 func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (string, bool)) error {
 	logger := newLogger(cli.Log.Level, cli.Log.Format)
 	cfg, err := configure(cli, env, logger)
@@ -154,48 +153,22 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 	if err != nil {
 		return flagError(err)
 	}
-	if err := web.Validate(cli.Web.ConfigFile); err != nil {
-		return fmt.Errorf("--web.config.file=%s: %w", cli.Web.ConfigFile, err)
-	}
-	listeners, err := listen(cli.Web.ListenAddress)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, l := range listeners {
-			_ = l.Close()
-		}
-	}()
-	if g, ok := cfg.Groups.(*kubegroups.Store); ok {
-		go func() { _ = g.Run(ctx, sweepEvery) }() // ends with ctx
-	}
 	dest := cfg.Channel
 	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != nil {
 		dest = server.RedactURL(cfg.WebhookURL.Value())
 	}
-	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
-		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil, "enrich", cfg.Enrich != nil,
-		"slack_actions", cfg.Interactive(), "socket_mode", cfg.AppToken != nil, "alertmanager", cfg.Silencer != nil, "exporter", cfg.Remediator != nil)
-	flags := &web.FlagConfig{WebListenAddresses: &cli.Web.ListenAddress, WebSystemdSocket: new(bool), WebConfigFile: &cli.Web.ConfigFile}
-	return s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.ServeMultiple(listeners, h, flags, logger) })
+	process := s.Process()
+	process.Listen = lifecycle.Listen{Addresses: cli.Web.ListenAddress, SystemdSocket: cli.Web.SystemdSocket, WebConfigFile: cli.Web.ConfigFile}
+	process.Bound = func() {
+		logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
+			"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil, "enrich", cfg.Enrich != nil,
+			"slack_actions", cfg.Interactive(), "socket_mode", cfg.AppToken != nil, "alertmanager", cfg.Silencer != nil, "exporter", cfg.Remediator != nil)
+	}
+	return webFlags.Explain(lifecycle.Run(ctx, process))
 }
 
-// listen binds every --web.listen-address before anything starts, so a taken port ends the
-// process at once with the address named.
-func listen(addrs []string) ([]net.Listener, error) {
-	var ls []net.Listener
-	for _, a := range addrs {
-		l, err := net.Listen("tcp", a)
-		if err != nil {
-			for _, l := range ls {
-				_ = l.Close()
-			}
-			return nil, fmt.Errorf("--web.listen-address=%s: %w", a, err)
-		}
-		ls = append(ls, l)
-	}
-	return ls, nil
-}
+// webFlags are the --web.* flags lifecycle errors name.
+var webFlags = lifecycle.Flags{ListenAddress: "--web.listen-address", SystemdSocket: "--web.systemd-socket", WebConfigFile: "--web.config.file"}
 
 // flagError names the flags that fix a configuration error of the server package.
 func flagError(err error) error {
@@ -204,6 +177,8 @@ func flagError(err error) error {
 		server.ErrNoChannel:    "set --slack.channel or the route's channel",
 		server.ErrNoBotToken:   "set --slack.bot-token-file or SLACK_BOT_TOKEN",
 		server.ErrDeadline:     "check --slack.deadline",
+		server.ErrEnrichBudget: "check --enrich.budget against --slack.deadline",
+		server.ErrEnrich:       "check --enrich.exporter-url",
 	} {
 		if errors.Is(err, sentinel) {
 			return fmt.Errorf("%w (%s)", err, hint)

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -111,8 +112,8 @@ func TestEnrichBudgetMustLeaveRoomForSlack(t *testing.T) {
 	cfg := testConfig(t, fake, io.Discard)
 	cfg.Enrich = &enrich.Config{URL: "http://127.0.0.1:1", Token: static(apiToken)}
 	cfg.EnrichBudget = cfg.Deadline
-	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "--enrich.budget") {
-		t.Fatalf("New = %v, want an --enrich.budget error", err)
+	if _, err := New(cfg); !errors.Is(err, ErrEnrichBudget) {
+		t.Fatalf("New = %v, want ErrEnrichBudget", err)
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/dedupe"
@@ -28,6 +27,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/exporter/lifecycle"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
@@ -101,6 +101,8 @@ var (
 	ErrNoChannel    = errors.New("no channel: the route names none and there is no default channel")
 	ErrNoBotToken   = errors.New("bot mode needs a bot token")
 	ErrDeadline     = errors.New("the delivery deadline must be positive")
+	ErrEnrichBudget = errors.New("the enrichment budget must be positive and at most half of the delivery deadline, so Slack keeps the rest")
+	ErrEnrich       = errors.New("enrichment")
 )
 
 // Validate checks that every route can reach Slack in the chosen mode.
@@ -139,7 +141,7 @@ func (c *Config) Validate() error {
 		return errors.New("socket mode (app token) needs bot mode")
 	}
 	if c.Enrich != nil && (c.EnrichBudget <= 0 || c.EnrichBudget > c.Deadline/2) {
-		return fmt.Errorf("--enrich.budget %s: must be positive and at most half of --slack.deadline (%s), so Slack keeps the rest", c.EnrichBudget, c.Deadline)
+		return fmt.Errorf("%w (budget %s, deadline %s)", ErrEnrichBudget, c.EnrichBudget, c.Deadline)
 	}
 	return nil
 }
@@ -195,7 +197,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Enrich != nil {
 		var err error
 		if enricher, err = enrich.New(*cfg.Enrich, s.metrics.Enrich); err != nil {
-			return nil, fmt.Errorf("--enrich.exporter-url: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrEnrich, err)
 		}
 	}
 	p := &pipeline{
@@ -269,44 +271,44 @@ func (s *Server) HTTPServer() *http.Server {
 	}
 }
 
-// Run serves with serve (web.ServeMultiple on listeners bound beforehand) until ctx ends or
-// serving fails, under one errgroup: the serving actor, and the drain that the first of those
-// starts: /-/ready turns 503, no new connections are accepted, and in-flight deliveries finish
-// (bounded by the delivery deadline) before Run returns serving's error, if any.
-func (s *Server) Run(ctx context.Context, srv *http.Server, serve func(*http.Server) error) error {
-	defer func() {
-		for _, c := range s.closers {
-			_ = c.Close()
-		}
-	}()
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := serve(srv); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-ctx.Done()
-		s.draining.Store(true)
-		s.cfg.Logger.Info("draining in-flight deliveries")
-		dctx, cancel := context.WithTimeout(context.Background(), s.cfg.Deadline+5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(dctx); err != nil {
-			return fmt.Errorf("drain: %w", err)
-		}
-		if s.receiver != nil {
-			s.receiver.Wait() // clicks being handled finish (bounded by their own timeout)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		if err := s.runSocketMode(ctx); err != nil {
-			return fmt.Errorf("slack socket mode: %w", err)
-		}
-		return nil
-	})
-	return g.Wait()
+// sweeper is a shared group state that deletes expired records (kubegroups).
+type sweeper interface {
+	Run(ctx context.Context, every time.Duration) error
+}
+
+// sweepEvery is how often each replica deletes expired shared group records.
+const sweepEvery = 10 * time.Minute
+
+// Process is the bridge as lifecycle.Run runs it: the HTTP server; the drain, bounded by the
+// delivery deadline so in-flight deliveries finish, with /-/ready answering 503 meanwhile; the
+// Socket Mode connection and the shared group state's sweeper as actors; and the stop hooks
+// (clicks being handled finish, the console file is closed). The caller sets Listen (or
+// Listeners) and may set Bound.
+func (s *Server) Process() lifecycle.Options {
+	o := lifecycle.Options{
+		Server:   s.HTTPServer(),
+		Drain:    s.cfg.Deadline + 5*time.Second,
+		Draining: func() { s.draining.Store(true) },
+		Logger:   s.cfg.Logger,
+		Actors: []func(context.Context) error{func(ctx context.Context) error {
+			if err := s.runSocketMode(ctx); err != nil {
+				return fmt.Errorf("slack socket mode: %w", err)
+			}
+			return nil
+		}},
+		Stop: []func(){func() {
+			if s.receiver != nil {
+				s.receiver.Wait() // clicks being handled finish (bounded by their own timeout)
+			}
+			for _, c := range s.closers {
+				_ = c.Close()
+			}
+		}},
+	}
+	if sw, ok := s.cfg.Groups.(sweeper); ok {
+		o.Actors = append(o.Actors, func(ctx context.Context) error { return sw.Run(ctx, sweepEvery) })
+	}
+	return o
 }
 
 // RedactURL hides everything after the host of a URL (webhook URLs carry their secret in the

@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	"github.com/argocd-monitor/argocd-monitor/exporter/lifecycle"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
@@ -237,12 +237,10 @@ func TestDrainOnShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.DiscardHandler)
-	flags := &web.FlagConfig{WebListenAddresses: &[]string{}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}
+	process := s.Process()
+	process.Listeners = []net.Listener{l}
 	done := make(chan error, 1)
-	go func() {
-		done <- s.Run(ctx, s.HTTPServer(), func(h *http.Server) error { return web.Serve(l, h, flags, logger) })
-	}()
+	go func() { done <- lifecycle.Run(ctx, process) }()
 	url := "http://" + l.Addr().String()
 
 	answer := make(chan int, 1)
@@ -438,15 +436,22 @@ default_route:
 	}
 }
 
-// TestRunEndsWhenServingFails: a serving error ends Run (and the drain) with that error,
-// without waiting for a signal.
-func TestRunEndsWhenServingFails(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		_, s := newBridge(t)
-		boom := errors.New("boom")
-		err := s.Run(context.Background(), s.HTTPServer(), func(*http.Server) error { return boom })
-		if !errors.Is(err, boom) {
-			t.Fatalf("Run = %v, want the serving error", err)
-		}
-	})
+// TestProcessEndsWhenAnActorFails: an actor's error (Socket Mode failing for good, say) ends the
+// bridge's process, server and drain included, with that error, without waiting for a signal.
+func TestProcessEndsWhenAnActorFails(t *testing.T) {
+	_, s := newBridge(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	process := s.Process()
+	process.Listeners = []net.Listener{l}
+	process.Actors = append(process.Actors, func(context.Context) error { return boom })
+	if err := lifecycle.Run(context.Background(), process); !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want the actor's error", err)
+	}
+	if !s.draining.Load() {
+		t.Error("the bridge did not drain")
+	}
 }

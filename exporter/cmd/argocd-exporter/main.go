@@ -158,23 +158,11 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	if ex.kube.elector != nil {
 		opts.Background = append(opts.Background, func(ctx context.Context) { _ = ex.kube.elector.Run(ctx) })
 	}
-	return webFlagError(lifecycle.Run(ctx, opts))
+	return webFlags.Explain(lifecycle.Run(ctx, opts))
 }
 
-// webFlagError names the --web.* flag behind a lifecycle error.
-func webFlagError(err error) error {
-	var be *lifecycle.BindError
-	var we *lifecycle.WebConfigError
-	switch {
-	case errors.As(err, &be) && be.Addr != "":
-		return fmt.Errorf("--web.listen-address %s: %w", be.Addr, be.Err)
-	case errors.As(err, &be):
-		return fmt.Errorf("--web.systemd-socket: %w", be.Err)
-	case errors.As(err, &we):
-		return fmt.Errorf("--web.config.file: %w", we.Err)
-	}
-	return err
-}
+// webFlags are the --web.* flags lifecycle errors name.
+var webFlags = lifecycle.Flags{ListenAddress: "--web.listen-address", SystemdSocket: "--web.systemd-socket", WebConfigFile: "--web.config.file"}
 
 // exporter is what build wires together.
 type exporter struct {
