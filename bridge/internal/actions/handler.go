@@ -373,3 +373,16 @@ func (h *Handler) reply(ctx context.Context, c click, text string) {
 		h.cfg.Logger.Warn("slack audit reply failed", "err", err)
 	}
 }
+
+// NewCounter is argocd_monitor_bridge_actions_total{action,result}, registered on reg (nil: not
+// registered, for tests); Config.Counter takes it.
+func NewCounter(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "argocd_monitor_bridge", Name: "actions_total",
+		Help: "Slack button actions by action (silence, expire_silence, ack, retry, resume, unknown) and result (ok, refused, error, replay, invalid).",
+	}, []string{"action", "result"})
+	if reg != nil {
+		reg.MustRegister(c)
+	}
+	return c
+}

@@ -150,8 +150,7 @@ func newEnv(t *testing.T, policy Policy) *env {
 	t.Helper()
 	fake := slackfake.New("xoxb-test")
 	bot := slack.NewBot(secret.Static("xoxb-test"), fake.APIURL(), slack.NewHTTPClient(fake))
-	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"method", "result"})
-	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d"}, []string{"method"})
+	reqs, dur := slack.NewMetrics(nil)
 	// The message the clicks are on (ts 1700000000.000001).
 	if _, err := bot.Post(t.Context(), slack.Target{Channel: "C0123"}, &render.Message{Text: "payments"}); err != nil {
 		t.Fatal(err)
@@ -167,7 +166,7 @@ func newEnv(t *testing.T, policy Policy) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "argocd_monitor_bridge_actions_total", Help: "h"}, []string{"action", "result"})
+	counter := NewCounter(nil)
 	gs, err := state.Open("", 0)
 	if err != nil {
 		t.Fatal(err)

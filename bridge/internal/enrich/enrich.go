@@ -53,14 +53,15 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// Metrics are the enrichment's own metrics; the server registers them.
+// Metrics are the enrichment's own metrics.
 type Metrics struct {
 	Results  *prometheus.CounterVec
 	Duration prometheus.Histogram
 }
 
-// NewMetrics builds argocd_monitor_bridge_enrichments_total{result} and the duration histogram.
-func NewMetrics() *Metrics {
+// NewMetrics builds argocd_monitor_bridge_enrichments_total{result} and the duration histogram,
+// registered on reg (nil: not registered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Results: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "argocd_monitor_bridge", Name: "enrichments_total",
@@ -75,12 +76,10 @@ func NewMetrics() *Metrics {
 	for _, r := range Results {
 		m.Results.WithLabelValues(r)
 	}
+	if reg != nil {
+		reg.MustRegister(m.Results, m.Duration)
+	}
 	return m
-}
-
-// Collectors returns the metrics to register.
-func (m *Metrics) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.Results, m.Duration}
 }
 
 // Enricher fetches app detail from the exporter.
@@ -117,7 +116,7 @@ func New(cfg Config, metrics *Metrics) (*Enricher, error) {
 		cfg.Concurrency = 10
 	}
 	if metrics == nil {
-		metrics = NewMetrics()
+		metrics = NewMetrics(nil)
 	}
 	return &Enricher{base: strings.TrimRight(u.String(), "/"), client: client, maxApps: cfg.MaxApps, conc: cfg.Concurrency, metrics: metrics}, nil
 }

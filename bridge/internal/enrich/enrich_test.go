@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
@@ -42,7 +43,7 @@ func tokenFile(t *testing.T, tok string) string {
 
 func newEnricher(t *testing.T, url, file string, maxApps int) (*enrich.Enricher, *enrich.Metrics) {
 	t.Helper()
-	m := enrich.NewMetrics()
+	m := enrich.NewMetrics(nil)
 	tok, err := secret.ReadFile(file, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -158,11 +159,13 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestMetricsLint(t *testing.T) {
-	m := enrich.NewMetrics()
-	for _, c := range m.Collectors() {
-		if probs, err := testutil.CollectAndLint(c); err != nil || len(probs) > 0 {
-			t.Errorf("lint: %v %v", probs, err)
-		}
+	reg := prometheus.NewRegistry()
+	m := enrich.NewMetrics(reg)
+	if probs, err := testutil.GatherAndLint(reg); err != nil || len(probs) > 0 {
+		t.Errorf("lint: %v %v", probs, err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "argocd_monitor_bridge_enrichments_total", "argocd_monitor_bridge_enrichment_duration_seconds"); err != nil || n != len(enrich.Results)+1 {
+		t.Errorf("registered %d series (%v), want the result counters and the histogram", n, err)
 	}
 	if n := testutil.CollectAndCount(m.Results); n != len(enrich.Results) {
 		t.Errorf("%d result series, want %d", n, len(enrich.Results))

@@ -97,7 +97,7 @@ func New(cfg Config) *Receiver {
 		cfg.Timeout = 30 * time.Second
 	}
 	if cfg.Received == nil {
-		cfg.Received = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "unused"}, []string{"via", "result"})
+		cfg.Received = NewCounter(nil)
 	}
 	if cfg.MaxUnverified <= 0 {
 		cfg.MaxUnverified = MaxUnverified
@@ -274,4 +274,17 @@ func (r *Receiver) verify(h http.Header, body []byte) error {
 		return err
 	}
 	return v.Ensure()
+}
+
+// NewCounter is argocd_monitor_bridge_interactions_total{via,result}, registered on reg (nil: not
+// registered, for tests); Config.Received takes it.
+func NewCounter(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "argocd_monitor_bridge", Name: "interactions_total",
+		Help: "Slack interaction payloads received, by way (http, socket_mode) and result (accepted, ignored, unauthorized, invalid, too_large, overloaded).",
+	}, []string{"via", "result"})
+	if reg != nil {
+		reg.MustRegister(c)
+	}
+	return c
 }

@@ -19,7 +19,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
@@ -131,7 +130,7 @@ func TestRequestURLSignature(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				rec := &recorder{}
-				received := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x"}, []string{"via", "result"})
+				received := NewCounter(nil)
 				r := New(Config{SigningSecret: secretFile(t, signingKey), Handler: rec, Received: received})
 				ts := time.Now().Unix()
 				var sig string

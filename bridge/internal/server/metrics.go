@@ -5,17 +5,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
 )
 
 const namespace = "argocd_monitor_bridge"
 
-// Metrics are the bridge's own metrics, all registered on one explicit registry.
+// Metrics are the bridge's metrics, all registered on one explicit registry: the pipeline's
+// own here, each other package's by that package (its New... constructor registers them).
 type Metrics struct {
 	Registry      *prometheus.Registry
-	Webhooks      *prometheus.CounterVec
 	Notifications *prometheus.CounterVec
 	Duplicates    prometheus.Counter
+	Webhooks      *prometheus.CounterVec
 	SlackRequests *prometheus.CounterVec
 	SlackDuration *prometheus.HistogramVec
 	Actions       *prometheus.CounterVec
@@ -25,12 +30,9 @@ type Metrics struct {
 
 // NewMetrics builds the registry the binary serves on /metrics (tests build the same one).
 func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
 	m := &Metrics{
-		Registry: prometheus.NewRegistry(),
-		Webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "webhooks_total",
-			Help: "Alertmanager webhook requests by HTTP answer code.",
-		}, []string{"code"}),
+		Registry: reg,
 		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "notifications_total",
 			Help: "Notifications Slack accepted, by route and group status (firing, resolved).",
@@ -39,31 +41,17 @@ func NewMetrics() *Metrics {
 			Namespace: namespace, Name: "duplicate_notifications_total",
 			Help: "Notifications acknowledged without posting because the same one was delivered within the dedupe window.",
 		}),
-		SlackRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "slack_requests_total",
-			Help: "Requests to Slack by method and result (ok, ratelimited, server_error, client_error, timeout, network_error).",
-		}, []string{"method", "result"}),
-		SlackDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace, Name: "slack_request_duration_seconds",
-			Help:    "Duration of requests to Slack.",
-			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"method"}),
-		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "actions_total",
-			Help: "Slack button actions by action (silence, expire_silence, ack, retry, resume, unknown) and result (ok, refused, error, replay, invalid).",
-		}, []string{"action", "result"}),
-		Interactions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace, Name: "interactions_total",
-			Help: "Slack interaction payloads received, by way (http, socket_mode) and result (accepted, ignored, unauthorized, invalid, too_large, overloaded).",
-		}, []string{"via", "result"}),
-		Enrich: enrich.NewMetrics(),
+		Webhooks:     webhook.NewRequests(reg),
+		Actions:      actions.NewCounter(reg),
+		Interactions: interact.NewCounter(reg),
+		Enrich:       enrich.NewMetrics(reg),
 	}
-	m.Registry.MustRegister(m.Enrich.Collectors()...)
-	m.Registry.MustRegister(
+	m.SlackRequests, m.SlackDuration = slack.NewMetrics(reg)
+	reg.MustRegister(
 		versioncollector.NewCollector(namespace),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.Webhooks, m.Notifications, m.Duplicates, m.SlackRequests, m.SlackDuration, m.Actions, m.Interactions,
+		m.Notifications, m.Duplicates,
 	)
 	return m
 }

@@ -233,3 +233,22 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// NewMetrics are argocd_monitor_bridge_slack_requests_total{method,result} and
+// argocd_monitor_bridge_slack_request_duration_seconds{method}, registered on reg (nil: not
+// registered, for tests); NewDeliverer takes them.
+func NewMetrics(reg prometheus.Registerer) (requests *prometheus.CounterVec, duration *prometheus.HistogramVec) {
+	requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "argocd_monitor_bridge", Name: "slack_requests_total",
+		Help: "Requests to Slack by method and result (ok, ratelimited, server_error, client_error, timeout, network_error).",
+	}, []string{"method", "result"})
+	duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "argocd_monitor_bridge", Name: "slack_request_duration_seconds",
+		Help:    "Duration of requests to Slack.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"method"})
+	if reg != nil {
+		reg.MustRegister(requests, duration)
+	}
+	return requests, duration
+}

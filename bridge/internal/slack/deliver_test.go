@@ -31,8 +31,7 @@ type rig struct {
 func newRig(t *testing.T, mode string, interval time.Duration) *rig {
 	t.Helper()
 	fake := slackfake.New("xoxb-test-token")
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r", Help: "h"}, []string{"method", "result"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d", Help: "h"}, []string{"method"})
+	requests, duration := NewMetrics(nil)
 	var tr Transport
 	var store *state.Store
 	if mode == "bot" {
@@ -296,8 +295,7 @@ func TestNetworkErrorHidesWebhookURL(t *testing.T) { synctest.Test(t, testNetwor
 
 func testNetworkErrorHidesWebhookURL(t *testing.T) {
 	fake := slackfake.New("")
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r", Help: "h"}, []string{"method", "result"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d", Help: "h"}, []string{"method"})
+	requests, duration := NewMetrics(nil)
 	d := NewDeliverer(&Webhook{Client: NewHTTPClient(refused{})}, nil, NewPacer(0), Options{Deadline: time.Second}, requests, duration)
 	err := d.Deliver(context.Background(), Notification{Message: &render.Message{Text: "x"}, Target: Target{Route: "default", WebhookURL: fake.WebhookURL()}})
 	if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), ResultNetworkError) {

@@ -117,3 +117,16 @@ func (h *Handler) answer(w http.ResponseWriter, code int, text string) {
 	w.WriteHeader(code)
 	_, _ = io.WriteString(w, text+"\n")
 }
+
+// NewRequests is argocd_monitor_bridge_webhooks_total{code}, registered on reg (nil: not
+// registered, for tests).
+func NewRequests(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "argocd_monitor_bridge", Name: "webhooks_total",
+		Help: "Alertmanager webhook requests by HTTP answer code.",
+	}, []string{"code"})
+	if reg != nil {
+		reg.MustRegister(c)
+	}
+	return c
+}

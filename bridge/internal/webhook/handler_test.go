@@ -29,9 +29,7 @@ type permanentErr struct{}
 func (permanentErr) Error() string   { return "slack client_error: invalid_blocks" }
 func (permanentErr) Permanent() bool { return true }
 
-func newCounter() *prometheus.CounterVec {
-	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "webhooks_total", Help: "h"}, []string{"code"})
-}
+func newCounter() *prometheus.CounterVec { return NewRequests(nil) }
 
 func TestHandler(t *testing.T) {
 	body, err := os.ReadFile("testdata/firing.json")

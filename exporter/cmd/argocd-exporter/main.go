@@ -218,7 +218,7 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if _, err := argocd.ParseAPIURL(f.API); err != nil {
 		return nil, fmt.Errorf("--argocd.api: %w", err)
 	}
-	requests := argocd.NewRequestCounter()
+	requests := argocd.NewRequestCounter(reg)
 	client, err := argocd.NewClient(argocd.Config{
 		APIURL:             f.API,
 		Token:              tokens,
@@ -254,7 +254,6 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		versioncollector.NewCollector("argocd_monitor"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		requests,
 		p,
 		engine,
 		k.collector(),
@@ -295,8 +294,7 @@ func newAppAPI(f APIFlags, client *argocd.Client, p *poller.Poller, engine *reme
 	if err != nil {
 		return nil, fmt.Errorf("--api.token-file: %w", err)
 	}
-	requests := appapi.NewRequestCounter()
-	reg.MustRegister(requests)
+	requests := appapi.NewRequestCounter(reg)
 	return appapi.New(appapi.Config{
 		Token: tok, CacheTTL: f.CacheTTL, Budget: f.Budget, Concurrency: f.Concurrency, Logger: logger,
 		Project: func(ns, name string) (string, bool) {

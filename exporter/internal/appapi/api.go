@@ -72,13 +72,16 @@ type cached struct {
 const maxCacheEntries = 20000
 
 // NewRequestCounter is argocd_monitor_app_api_requests_total{code}.
-func NewRequestCounter() *prometheus.CounterVec {
+func NewRequestCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "argocd_monitor_app_api_requests_total",
 		Help: "Requests to the exporter's read API (/api/v1/apps/...) by HTTP answer code.",
 	}, []string{"code"})
 	for _, code := range []string{"200", "400", "401", "404", "500"} {
 		c.WithLabelValues(code)
+	}
+	if reg != nil {
+		reg.MustRegister(c)
 	}
 	return c
 }
@@ -107,7 +110,7 @@ func New(cfg Config, src Source, stories Stories, requests *prometheus.CounterVe
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if requests == nil {
-		requests = NewRequestCounter()
+		requests = NewRequestCounter(nil)
 	}
 	return &API{
 		cfg:      cfg,

@@ -143,11 +143,15 @@ func NewClient(cfg Config, requests *prometheus.CounterVec) (*Client, error) {
 const tokenRef = "argocd-token"
 
 // NewRequestCounter is argocd_monitor_api_requests_total{endpoint,code}.
-func NewRequestCounter() *prometheus.CounterVec {
-	return prometheus.NewCounterVec(prometheus.CounterOpts{
+func NewRequestCounter(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "argocd_monitor_api_requests_total",
 		Help: "Requests to the Argo CD API by endpoint (list, get, sync, resource_tree, events, revision_metadata) and code (HTTP status, timeout or error).",
 	}, []string{"endpoint", "code"})
+	if reg != nil {
+		reg.MustRegister(c)
+	}
+	return c
 }
 
 // ParseAPIURL accepts the server's base URL with or without /api/v1 and

@@ -30,7 +30,7 @@ func allFixtures() [][]byte {
 
 func newClient(t *testing.T, url string, timeout time.Duration) (*argocd.Client, *prometheus.CounterVec) {
 	t.Helper()
-	reqs := argocd.NewRequestCounter()
+	reqs := argocd.NewRequestCounter(nil)
 	cl, err := argocd.NewClient(argocd.Config{APIURL: url, Token: secret.Static(testToken), Timeout: timeout}, reqs)
 	if err != nil {
 		t.Fatal(err)
