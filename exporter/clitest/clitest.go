@@ -28,6 +28,13 @@ var runtimeEnv = map[string]bool{"GOMEMLIMIT": true, "GOMAXPROCS": true, "GOGC":
 // NewParser builds a parser over a fresh CLI struct with the binary's own kong options plus opts.
 type NewParser func(opts ...kong.Option) (*kong.Kong, error)
 
+// Parser is the NewParser of a binary whose CLI struct newCLI returns, parsed with options.
+func Parser(newCLI func() any, options []kong.Option) NewParser {
+	return func(opts ...kong.Option) (*kong.Kong, error) {
+		return kong.New(newCLI(), append(append([]kong.Option(nil), options...), opts...)...)
+	}
+}
+
 // CheckDeployed parses every container of binary listed in the containers file, one subtest per
 // overlay, and fails when none runs binary.
 func CheckDeployed(t *testing.T, containersFile, binary string, newParser NewParser) {

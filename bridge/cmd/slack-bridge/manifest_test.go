@@ -4,15 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/argocd-monitor/argocd-monitor/exporter/clitest"
 )
 
-func newParser(opts ...kong.Option) (*kong.Kong, error) {
-	var cli CLI
-	return kong.New(&cli, append(kongOptions(), opts...)...)
-}
+var newParser = clitest.Parser(func() any { return &CLI{} }, kongOptions())
 
 // TestDeployManifestsParse parses the args and env every deployed container of slack-bridge gets with
 // the real CLI, so a renamed or removed flag fails here, not in a rollout.

@@ -25,6 +25,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/exporter/lifecycle"
+	"github.com/argocd-monitor/argocd-monitor/exporter/metricstest"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
@@ -316,32 +317,7 @@ func testMetricFamilies(t *testing.T) {
 	serve(s, payload(t, "firing.json"))
 	serve(s, payload(t, "firing.json"))
 
-	mfs, err := s.metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, mf := range mfs {
-		if len(mf.GetMetric()) == 0 {
-			t.Errorf("family %s has no series", mf.GetName())
-		}
-		names = append(names, mf.GetName())
-	}
-	slices.Sort(names)
-	got := strings.Join(names, "\n") + "\n"
-	path := filepath.Join("..", "..", "testdata", "metric-families.txt")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("metric families changed (run with -update, review, and tell the dashboards):\n%s", got)
-	}
+	names := metricstest.Families(t, s.metrics.Registry, filepath.Join("..", "..", "testdata", "metric-families.txt"), *update)
 	for _, n := range []string{"argocd_monitor_bridge_webhooks_total", "argocd_monitor_bridge_notifications_total",
 		"argocd_monitor_bridge_slack_requests_total", "argocd_monitor_bridge_slack_request_duration_seconds", "argocd_monitor_bridge_build_info"} {
 		if !slices.Contains(names, n) {

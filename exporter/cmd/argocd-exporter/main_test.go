@@ -26,6 +26,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/exposition"
+	"github.com/argocd-monitor/argocd-monitor/exporter/metricstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -227,32 +228,7 @@ func TestMetricFamilies(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
-	mfs, err := exposition.Gatherers(reg, ex.apps).Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, mf := range mfs {
-		if len(mf.GetMetric()) == 0 {
-			t.Errorf("%s has no series", mf.GetName())
-		}
-		names = append(names, mf.GetName())
-	}
-	slices.Sort(names)
-	got := strings.Join(names, "\n") + "\n"
-	path := filepath.Join("..", "..", "testdata", "metric-families.txt")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -run TestMetricFamilies -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("metric families changed (a public contract; review, then -update):\n got:\n%s\nwant:\n%s", got, want)
-	}
+	names := metricstest.Families(t, exposition.Gatherers(reg, ex.apps), filepath.Join("..", "..", "testdata", "metric-families.txt"), *update)
 	for _, n := range []string{"argocd_monitor_build_info", "argocd_monitor_app_conditions", "argocd_monitor_app_reconciled_timestamp_seconds",
 		"argocd_monitor_app_health_transition_timestamp_seconds", "argocd_monitor_api_requests_total", "go_goroutines", "process_cpu_seconds_total",
 		"argocd_monitor_remediation_syncs_total", "argocd_monitor_app_remediation_next_attempt_timestamp_seconds"} {
