@@ -40,8 +40,14 @@ func blockText(b slack.Block) int {
 	return n
 }
 
-// CheckLimits reports the first way m breaks Slack's limits (tests and fuzzing use it).
+// CheckLimits reports the first way m (or its Details reply) breaks Slack's limits (tests and
+// fuzzing use it).
 func CheckLimits(m *Message) error {
+	if m.Details != nil {
+		if err := CheckLimits(m.Details); err != nil {
+			return fmt.Errorf("details: %w", err)
+		}
+	}
 	if m.Text == "" {
 		return errors.New("fallback text empty")
 	}
