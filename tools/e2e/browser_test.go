@@ -109,8 +109,10 @@ func TestChannelInBrowser(t *testing.T) {
 	if !*update {
 		return
 	}
-	// Open the thread, then take the picture.
-	if err := chromedp.Do(bctx, chromedp.Click(msg+`//details[contains(@class,"thread")]/summary`), chromedp.Sleep(300*time.Millisecond)); err != nil {
+	// Open the thread, let the edit's highlight and the click's notice fade, take the picture.
+	if err := chromedp.Do(bctx, chromedp.Click(msg+`//details[contains(@class,"thread")]/summary`),
+		chromedp.Click(`//h1`), // the pointer off the message: no hover shade in the picture
+		chromedp.Sleep(4500*time.Millisecond)); err != nil {
 		t.Fatalf("open the thread: %v", err)
 	}
 	png := mustRun(t, bctx, chromedp.CaptureScreenshot())
