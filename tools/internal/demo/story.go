@@ -31,7 +31,8 @@ type Narrator struct {
 	paused    map[string]bool
 	firing    map[string]bool
 	routed    map[string]bool
-	slackSeen int // Slack requests narrated
+	slackSeen int               // Slack requests narrated
+	channels  map[string]string // channel ID -> the name the bridge posted to
 
 	// The story's milestones.
 	fixableRepaired, stuckPaused, alertFiring, alertRouted, slackPrinted, whyPrinted bool
@@ -45,7 +46,7 @@ func NewNarrator(st *stack.Stack, out io.Writer) *Narrator {
 	return &Narrator{
 		st: st, out: out, start: time.Now(),
 		apps: map[string]stack.SimApp{}, syncs: map[string]int{}, paused: map[string]bool{},
-		firing: map[string]bool{}, routed: map[string]bool{},
+		firing: map[string]bool{}, routed: map[string]bool{}, channels: map[string]string{},
 	}
 }
 
@@ -225,7 +226,10 @@ func (n *Narrator) stepSlack(ctx context.Context) error {
 		case r.ThreadTS != "":
 			what = "thread reply"
 		}
-		n.say("Slack %s, %s:", r.Channel, what)
+		if r.Channel != r.ChannelID {
+			n.channels[r.ChannelID] = r.Channel
+		}
+		n.say("Slack %s, %s:", orName(n.channels[r.ChannelID], r.Channel), what)
 		for line := range strings.SplitSeq(strings.TrimSpace(r.Text), "\n") {
 			fmt.Fprintf(n.out, "           │ %s\n", line)
 		}
@@ -242,4 +246,11 @@ func (n *Narrator) stepSlack(ctx context.Context) error {
 	}
 	n.slackSeen = len(reqs)
 	return nil
+}
+
+func orName(name, id string) string {
+	if name == "" {
+		return id
+	}
+	return name
 }
