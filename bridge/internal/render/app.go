@@ -483,16 +483,7 @@ const threadNote = "More detail in the thread ↓"
 // appContext is the last line: severity, receiver, why Alertmanager sent it, what detail is
 // missing, and where the rest of it is.
 func (r *renderer) appContext(app *apiv1.App, inThread bool) slack.Block {
-	var items []slack.MixedElement
-	if sev := r.severity(); sev != "" {
-		items = append(items, mrkdwn("*Severity:* "+escapeTruncate(sev, maxContextItem)))
-	}
-	if r.n.Receiver != "" {
-		items = append(items, mrkdwn("*Receiver:* "+escapeTruncate(unquoteReceiver(r.n.Receiver), maxContextItem)))
-	}
-	if r.n.NotificationReason != "" {
-		items = append(items, mrkdwn("*Reason:* "+escapeTruncate(r.n.NotificationReason, maxContextItem)))
-	}
+	items := r.contextItems()
 	if w := r.opt.Why; w != nil && app != nil && w.Problem != "" {
 		items = append(items, mrkdwn("*Detail:* "+escapeTruncate(w.Problem, maxContextItem*2))) // partial
 	}

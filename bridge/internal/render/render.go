@@ -384,6 +384,14 @@ func (r *renderer) tail(shown int, custom bool) {
 		r.add(section(mrkdwn(fmt.Sprintf("%d more alert%s left out by Alertmanager's max_alerts", r.n.TruncatedAlerts, plural(int(min(r.n.TruncatedAlerts, 2))))), nil))
 	}
 	r.add(r.statusBlocks()...)
+	items := append(r.contextItems(), r.whyContext()...)
+	if len(items) > 0 {
+		r.add(slack.NewContextBlock("", items...))
+	}
+}
+
+// contextItems are the context line's severity, receiver and notification reason.
+func (r *renderer) contextItems() []slack.MixedElement {
 	var items []slack.MixedElement
 	if sev := r.severity(); sev != "" {
 		items = append(items, mrkdwn("*Severity:* "+escapeTruncate(sev, maxContextItem)))
@@ -394,10 +402,7 @@ func (r *renderer) tail(shown int, custom bool) {
 	if r.n.NotificationReason != "" {
 		items = append(items, mrkdwn("*Reason:* "+escapeTruncate(r.n.NotificationReason, maxContextItem)))
 	}
-	items = append(items, r.whyContext()...)
-	if len(items) > 0 {
-		r.add(slack.NewContextBlock("", items...))
-	}
+	return items
 }
 
 func plural(n int) string {

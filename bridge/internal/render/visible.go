@@ -14,43 +14,14 @@ import (
 // TopBudget is in these characters.
 func Visible(blocks ...slack.Block) int {
 	n := 0
-	text := func(t *slack.TextBlockObject) {
-		switch {
-		case t == nil:
-		case t.Type == slack.MarkdownType:
-			n += visibleMrkdwn(t.Text)
-		default:
-			n += utf8.RuneCountInString(strings.ReplaceAll(t.Text, "\n", ""))
-		}
-	}
-	button := func(e slack.BlockElement) {
-		if b, ok := e.(*slack.ButtonBlockElement); ok {
-			text(b.Text)
-		}
-	}
 	for _, b := range blocks {
-		switch b := b.(type) {
-		case *slack.HeaderBlock:
-			text(b.Text)
-		case *slack.SectionBlock:
-			text(b.Text)
-			for _, f := range b.Fields {
-				text(f)
+		eachText(b, func(t *slack.TextBlockObject) {
+			if t.Type == slack.MarkdownType {
+				n += visibleMrkdwn(t.Text)
+			} else {
+				n += utf8.RuneCountInString(strings.ReplaceAll(t.Text, "\n", ""))
 			}
-			if b.Accessory != nil && b.Accessory.ButtonElement != nil {
-				button(b.Accessory.ButtonElement)
-			}
-		case *slack.ContextBlock:
-			for _, e := range b.ContextElements.Elements {
-				if t, ok := e.(*slack.TextBlockObject); ok {
-					text(t)
-				}
-			}
-		case *slack.ActionBlock:
-			for _, e := range b.Elements.ElementSet {
-				button(e)
-			}
-		}
+		})
 	}
 	return n
 }
