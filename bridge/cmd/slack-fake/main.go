@@ -19,8 +19,8 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 type cli struct {
@@ -64,11 +64,11 @@ func run(ctx context.Context, c cli) error {
 		if c.SigningSecretFile == "" {
 			return errors.New("--interactions.signing-secret-file is required with --interactions.url")
 		}
-		secret, err := secretfile.Read(c.SigningSecretFile, nil, nil)
+		signing, err := secret.ReadFile(c.SigningSecretFile, nil, nil)
 		if err != nil {
 			return fmt.Errorf("--interactions.signing-secret-file: %w", err)
 		}
-		fake.SetInteractions(slackfake.Interactions{URL: c.InteractionsURL, SigningSecret: secret.Value, User: c.User})
+		fake.SetInteractions(slackfake.Interactions{URL: c.InteractionsURL, SigningSecret: signing, User: c.User})
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Clicks: a button pressed on the page (or through POST /fake/click) becomes the block_actions
@@ -34,7 +36,7 @@ type Interactions struct {
 	// URL is the app's Request URL (the bridge's POST /slack/interactions).
 	URL string
 	// SigningSecret is asked at every click (a rotated file applies at once).
-	SigningSecret func() string
+	SigningSecret secret.Source
 	// User is the Slack user ID the page clicks as unless the person picks another.
 	User string
 	// Client sends the interactions; nil: a client with a 10s timeout.
@@ -145,7 +147,7 @@ func (f *Fake) Click(ctx context.Context, c Click) (ClickResult, error) {
 	ts := strconv.FormatInt(now.Unix(), 10)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", Sign(strings.TrimSpace(cfg.SigningSecret()), ts, []byte(body)))
+	req.Header.Set("X-Slack-Signature", Sign(strings.TrimSpace(cfg.SigningSecret.Value()), ts, []byte(body)))
 	resp, err := cfg.Client.Do(req)
 	if err != nil {
 		return ClickResult{}, fmt.Errorf("send the interaction: %w", err)

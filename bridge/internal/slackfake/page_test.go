@@ -14,11 +14,12 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/interact"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 const (
-	token  = "xoxb-page"
-	secret = "signing-secret"
+	token         = "xoxb-page"
+	signingSecret = "signing-secret"
 )
 
 // header and body: a message shaped like the bridge's (header block on top, body in one
@@ -132,8 +133,8 @@ func (r *recorder) Handle(_ context.Context, in interact.Interaction) {
 func TestClickReachesTheBridge(t *testing.T) {
 	rec := &recorder{}
 	var currentSecret atomic.Value
-	currentSecret.Store(secret)
-	recv := interact.New(interact.Config{SigningSecret: func() string { return currentSecret.Load().(string) }, Handler: rec})
+	currentSecret.Store(signingSecret)
+	recv := interact.New(interact.Config{SigningSecret: secret.Func(func() string { return currentSecret.Load().(string) }), Handler: rec})
 	bridge := httptest.NewServer(recv)
 	defer bridge.Close()
 
@@ -157,7 +158,7 @@ func TestClickReachesTheBridge(t *testing.T) {
 	if code, body := click(ack); code != http.StatusServiceUnavailable {
 		t.Fatalf("click without a Request URL: %d %s", code, body)
 	}
-	f.SetInteractions(slackfake.Interactions{URL: bridge.URL, SigningSecret: func() string { return secret + "\n" }, User: "U0DEFAULT"})
+	f.SetInteractions(slackfake.Interactions{URL: bridge.URL, SigningSecret: secret.Static(signingSecret + "\n"), User: "U0DEFAULT"})
 
 	tests := []struct {
 		name       string
