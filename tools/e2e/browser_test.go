@@ -61,13 +61,16 @@ func TestChannelInBrowser(t *testing.T) {
 	e := &e2e{t: t, ctx: ctx, st: st, start: time.Now(), root: root}
 	defer e.dumpOnFailure()
 
-	e.eventually("the stuck app's message holds its pause", 90*time.Second, func() (bool, string) {
+	// Wait until the stuck app's group has settled (the pause, then Degraded joins; SyncFailed
+	// is inhibited): a notification of the group delivered while the click is handled can
+	// overwrite the acknowledged message with one rendered before the ack (reported to the lead).
+	e.eventually("the stuck app's message holds its pause and its Degraded alert", 90*time.Second, func() (bool, string) {
 		for _, m := range e.posts("argocd/stuck") {
-			if strings.Contains(e.latest(m).Content(), paused) {
+			if c := e.latest(m).Content(); strings.Contains(c, paused) && strings.Contains(c, degraded) {
 				return true, ""
 			}
 		}
-		return false, "no message with the pause yet"
+		return false, "no message with the pause and Degraded yet"
 	})
 
 	bctx, stop := browser.New(ctx, t.TempDir(), 1280, 1400)
