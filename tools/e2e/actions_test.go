@@ -14,12 +14,12 @@ import (
 // version shows it), as user.
 func (e *e2e) click(m stack.SlackRequest, prefix, user string) {
 	e.t.Helper()
-	shown := e.latest(m).Attach
-	b, ok := stack.FindButton(shown, prefix)
+	shown := e.latest(m)
+	b, ok := stack.FindButton(prefix, shown.Blocks, shown.Attach)
 	if !ok {
-		e.t.Fatalf("no %s button on the message:\n%s", prefix, shown)
+		e.t.Fatalf("no %s button on the message:\n%s\n%s", prefix, shown.Blocks, shown.Attach)
 	}
-	code, err := e.st.Click(e.ctx, stack.Click{User: user, Channel: m.ChannelID, TS: m.TS, Button: b})
+	code, err := e.st.Click(e.ctx, stack.Click{User: user, Channel: m.ChannelID, TS: m.TS, ActionID: b.ActionID})
 	if err != nil || code != 200 {
 		e.t.Fatalf("click %s as %s: %d %v", prefix, user, code, err)
 	}

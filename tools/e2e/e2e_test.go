@@ -314,12 +314,14 @@ func (e *e2e) slackMessageNamesAppWithLink() {
 	}
 }
 
-// The Why of the stuck app names its failing resource, its sync error and the three attempts,
-// and the thread of its one message tells what joined the incident.
+// The stuck app's message says what is wrong with its cause (the failing resource and its sync
+// error) and what the monitor did (3 of 3 syncs failed, paused), then the Why's other facts;
+// the thread of its one message tells what joined the incident.
 func (e *e2e) stuckWhyTellsTheStory() {
 	e.t.Helper()
 	orig := e.stuckPost()
-	want := []string{"*Why*", "Deployment stuck Degraded", "Pod stuck-", "failed to apply", "tried 3 times", "*paused*", "Move stuck to the new base chart"}
+	want := []string{"*Degraded, sync failing:* Deployment stuck — ", "is invalid", "3 of 3 syncs failed", "*paused*",
+		"*Why*", "Deployment stuck Degraded", "Pod stuck-", "Move stuck to the new base chart"}
 	e.eventually("the stuck app's message tells why", 30*time.Second, func() (bool, string) {
 		c := e.latest(orig).Content()
 		for _, w := range want {

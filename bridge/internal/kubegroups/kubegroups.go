@@ -98,9 +98,10 @@ const (
 
 // record is the ConfigMap's "record" value.
 type record struct {
-	Channel string            `json:"channel,omitempty"`
-	TS      string            `json:"ts,omitempty"`
-	Fields  map[string]string `json:"fields,omitempty"`
+	Channel   string            `json:"channel,omitempty"`
+	TS        string            `json:"ts,omitempty"`
+	DetailsTS string            `json:"detailsTS,omitempty"`
+	Fields    map[string]string `json:"fields,omitempty"`
 	// Notification is the dedupe key of the last claimed notification.
 	Notification string    `json:"notification"`
 	Phase        phase     `json:"phase"`
@@ -200,7 +201,7 @@ func (s *Store) tryClaim(ctx context.Context, groupKey, key string) (*state.Clai
 	}
 	found := live && cur.TS != "" && cur.Resolved.IsZero()
 	if found {
-		mine.Channel, mine.TS, mine.Fields = cur.Channel, cur.TS, cur.Fields
+		mine.Channel, mine.TS, mine.DetailsTS, mine.Fields = cur.Channel, cur.TS, cur.DetailsTS, cur.Fields
 	}
 	updated, err := api.Update(ctx, s.object(groupKey, name, cm.ResourceVersion, mine), metav1.UpdateOptions{})
 	if err != nil {
@@ -211,7 +212,7 @@ func (s *Store) tryClaim(ctx context.Context, groupKey, key string) (*state.Clai
 
 // claim hands out the claim written at rv.
 func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim {
-	e := state.Entry{Channel: mine.Channel, TS: mine.TS, Updated: mine.Updated, Fields: mine.Fields}
+	e := state.Entry{Channel: mine.Channel, TS: mine.TS, DetailsTS: mine.DetailsTS, Updated: mine.Updated, Fields: mine.Fields}
 	finish := func(ctx context.Context, r record) error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -241,7 +242,7 @@ func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim
 	}
 	return state.NewClaim(e, found, func(ctx context.Context, e state.Entry, resolved bool) error {
 		r := mine
-		r.Channel, r.TS, r.Fields = e.Channel, e.TS, e.Fields
+		r.Channel, r.TS, r.DetailsTS, r.Fields = e.Channel, e.TS, e.DetailsTS, e.Fields
 		r.Phase, r.Updated = phaseSent, time.Now()
 		if resolved {
 			r.Resolved = r.Updated

@@ -115,10 +115,21 @@ func (r *renderer) remediationButton(a template.Alert, i int) slack.BlockElement
 // statusBlocks are the status context (who acked, silenced, resumed) and, while the group
 // fires, the group's buttons: Silence 1h/4h/24h or Expire silence, and Acknowledge.
 func (r *renderer) statusBlocks() []slack.Block {
+	var out []slack.Block
+	if c := r.statusContext(); c != nil {
+		out = append(out, c)
+	}
+	if els := r.groupButtons(); len(els) > 0 {
+		out = append(out, slack.NewActionBlock("group_actions", els...))
+	}
+	return out
+}
+
+// statusContext says who acked, silenced or resumed (bot mode); nil when nobody did.
+func (r *renderer) statusContext() slack.Block {
 	if !r.opt.Interactive {
 		return nil
 	}
-	var out []slack.Block
 	var items []slack.MixedElement
 	for _, l := range r.opt.Status.Lines {
 		if len(items) == maxStatusLines {
@@ -128,26 +139,42 @@ func (r *renderer) statusBlocks() []slack.Block {
 			items = append(items, mrkdwn(t))
 		}
 	}
-	if len(items) > 0 {
-		out = append(out, slack.NewContextBlock("status", items...))
+	if len(items) == 0 {
+		return nil
+	}
+	return slack.NewContextBlock("status", items...)
+}
+
+// groupButtons are Silence 1h/4h/24h (or Expire silence) and Acknowledge while the group
+// fires (bot mode).
+func (r *renderer) groupButtons() []slack.BlockElement {
+	return append(r.silenceButtons(), r.ackButton()...)
+}
+
+// silenceButtons are Silence 1h/4h/24h while the group fires, Expire silence while silenced.
+func (r *renderer) silenceButtons() []slack.BlockElement {
+	if !r.opt.Interactive {
+		return nil
 	}
 	g := ButtonValue{Group: GroupID(r.n.GroupKey)}.Encode()
-	var els []slack.BlockElement
-	if r.opt.Status.Silenced {
-		els = append(els, button(ActionExpire, "Expire silence", g, slack.StyleDanger))
-	} else if !r.n.Resolved() {
-		els = append(els,
+	switch {
+	case r.opt.Status.Silenced:
+		return []slack.BlockElement{button(ActionExpire, "Expire silence", g, slack.StyleDanger)}
+	case !r.n.Resolved():
+		return []slack.BlockElement{
 			button(ActionSilence1h, "Silence 1h", g, ""),
 			button(ActionSilence4h, "Silence 4h", g, ""),
-			button(ActionSilence24h, "Silence 24h", g, ""))
+			button(ActionSilence24h, "Silence 24h", g, "")}
 	}
-	if !r.opt.Status.Acked && !r.n.Resolved() {
-		els = append(els, button(ActionAck, "Acknowledge", g, slack.StylePrimary))
+	return nil
+}
+
+// ackButton is Acknowledge until someone acked, while the group fires.
+func (r *renderer) ackButton() []slack.BlockElement {
+	if !r.opt.Interactive || r.opt.Status.Acked || r.n.Resolved() {
+		return nil
 	}
-	if len(els) > 0 {
-		out = append(out, slack.NewActionBlock("group_actions", els...))
-	}
-	return out
+	return []slack.BlockElement{button(ActionAck, "Acknowledge", ButtonValue{Group: GroupID(r.n.GroupKey)}.Encode(), slack.StylePrimary)}
 }
 
 // statusReserve is the blocks and text the status context and group buttons need.

@@ -11,9 +11,21 @@ import (
 // blockText counts the runes of all text a block carries (what Slack's size checks count).
 func blockText(b slack.Block) int {
 	n := 0
+	eachText(b, func(t *slack.TextBlockObject) { n += utf8.RuneCountInString(t.Text) })
+	return n
+}
+
+// eachText calls fn with every text object of a block a person reads: a header, a section's
+// text, fields and button accessory, a context's texts, the buttons' labels.
+func eachText(b slack.Block, fn func(*slack.TextBlockObject)) {
 	txt := func(t *slack.TextBlockObject) {
 		if t != nil {
-			n += utf8.RuneCountInString(t.Text)
+			fn(t)
+		}
+	}
+	button := func(e slack.BlockElement) {
+		if btn, ok := e.(*slack.ButtonBlockElement); ok {
+			txt(btn.Text)
 		}
 	}
 	switch b := b.(type) {
@@ -24,6 +36,9 @@ func blockText(b slack.Block) int {
 		for _, f := range b.Fields {
 			txt(f)
 		}
+		if b.Accessory != nil && b.Accessory.ButtonElement != nil {
+			button(b.Accessory.ButtonElement)
+		}
 	case *slack.ContextBlock:
 		for _, e := range b.ContextElements.Elements {
 			if t, ok := e.(*slack.TextBlockObject); ok {
@@ -32,16 +47,19 @@ func blockText(b slack.Block) int {
 		}
 	case *slack.ActionBlock:
 		for _, e := range b.Elements.ElementSet {
-			if btn, ok := e.(*slack.ButtonBlockElement); ok {
-				txt(btn.Text)
-			}
+			button(e)
 		}
 	}
-	return n
 }
 
-// CheckLimits reports the first way m breaks Slack's limits (tests and fuzzing use it).
+// CheckLimits reports the first way m (or its Details reply) breaks Slack's limits (tests and
+// fuzzing use it).
 func CheckLimits(m *Message) error {
+	if m.Details != nil {
+		if err := CheckLimits(m.Details); err != nil {
+			return fmt.Errorf("details: %w", err)
+		}
+	}
 	if m.Text == "" {
 		return errors.New("fallback text empty")
 	}

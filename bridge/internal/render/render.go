@@ -62,6 +62,11 @@ type Options struct {
 	Status      Status
 	// Why is the exporter's detail about the notification's apps (nil: enrichment off).
 	Why *enrich.Result
+	// Layout is LayoutApp (the default) or LayoutClassic (app.go).
+	Layout string
+	// Threads: the message can have a Details reply in its thread (bot mode), so its top level
+	// keeps to TopBudget.
+	Threads bool
 }
 
 // Field is a title/value pair from a route's template override.
@@ -86,10 +91,17 @@ type Message struct {
 	Body   []slack.Block
 	// Reply is the short thread reply posted when an existing message is updated.
 	Reply string
+	// Details is the detail that did not fit the top level (app layout, Options.Threads): the
+	// bridge posts it as a reply in the message's thread and updates it with the message.
+	Details *Message
 }
 
-// Attachments returns the colour-bar attachment holding the body blocks.
+// Attachments returns the colour-bar attachment holding the body blocks; none without a body
+// (a Details reply has only top-level blocks).
 func (m *Message) Attachments() []slack.Attachment {
+	if len(m.Body) == 0 && len(m.Header) > 0 {
+		return nil
+	}
 	return []slack.Attachment{{Color: m.Color, Fallback: m.Text, Blocks: slack.Blocks{BlockSet: m.Body}}}
 }
 
@@ -101,6 +113,11 @@ func (m *Message) WebhookMessage() *slack.WebhookMessage {
 // Render builds the message for one notification.
 func Render(n *notification.Message, ov Overrides, opt Options) *Message {
 	r := &renderer{n: n, opt: opt, now: time.Now(), whyShown: map[string]bool{}}
+	if opt.Layout != LayoutClassic {
+		if namespace, name, ok := oneApp(n); ok {
+			return r.renderApp(ov, namespace, name)
+		}
+	}
 	return r.render(ov)
 }
 
@@ -367,6 +384,14 @@ func (r *renderer) tail(shown int, custom bool) {
 		r.add(section(mrkdwn(fmt.Sprintf("%d more alert%s left out by Alertmanager's max_alerts", r.n.TruncatedAlerts, plural(int(min(r.n.TruncatedAlerts, 2))))), nil))
 	}
 	r.add(r.statusBlocks()...)
+	items := append(r.contextItems(), r.whyContext()...)
+	if len(items) > 0 {
+		r.add(slack.NewContextBlock("", items...))
+	}
+}
+
+// contextItems are the context line's severity, receiver and notification reason.
+func (r *renderer) contextItems() []slack.MixedElement {
 	var items []slack.MixedElement
 	if sev := r.severity(); sev != "" {
 		items = append(items, mrkdwn("*Severity:* "+escapeTruncate(sev, maxContextItem)))
@@ -377,10 +402,7 @@ func (r *renderer) tail(shown int, custom bool) {
 	if r.n.NotificationReason != "" {
 		items = append(items, mrkdwn("*Reason:* "+escapeTruncate(r.n.NotificationReason, maxContextItem)))
 	}
-	items = append(items, r.whyContext()...)
-	if len(items) > 0 {
-		r.add(slack.NewContextBlock("", items...))
-	}
+	return items
 }
 
 func plural(n int) string {

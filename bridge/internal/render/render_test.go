@@ -21,9 +21,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+// testOpts render the classic layout: the goldens and tests of render_test.go and why_test.go
+// keep it covered (app_test.go covers the app layout).
 var testOpts = Options{
 	ArgoCDURL:  "https://argocd.example.com",
 	GrafanaURL: "https://grafana.example.com",
+	Layout:     LayoutClassic,
 }
 
 var (
@@ -202,7 +205,7 @@ func TestRenderBehaviour(t *testing.T) {
 		}
 	})
 	t.Run("no links configured still renders", func(t *testing.T) {
-		m := Render(load(t, "firing.json"), Overrides{}, Options{})
+		m := Render(load(t, "firing.json"), Overrides{}, Options{Layout: LayoutClassic})
 		js := mustJSON(t, m)
 		if strings.Contains(js, "Open in Argo CD") || strings.Contains(js, `"Dashboard"`) || !strings.Contains(js, "*argocd/payments*") {
 			t.Errorf("unexpected links:\n%s", js)
@@ -277,7 +280,8 @@ func FuzzRender(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, opt := range []Options{testOpts, withStatus(Status{Lines: []string{title, text, text, text, text, text}})} {
+		lines := Status{Lines: []string{title, text, text, text, text, text}}
+		for _, opt := range []Options{testOpts, withStatus(lines), appOpts(false, lines), appOpts(true, lines)} {
 			msg := Render(m, Overrides{Title: title, Text: text, Fields: []Field{{Title: title, Value: text}}}, opt)
 			if err := CheckLimits(msg); err != nil {
 				t.Fatalf("limits: %v", err)

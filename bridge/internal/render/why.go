@@ -101,24 +101,95 @@ func joinLines(lines []string, max int) string {
 
 // whyLines tell why a firing app is in trouble. All outside text is escaped.
 func whyLines(app *apiv1.App, now time.Time) []string {
-	lines := []string{whyHeading}
-	if h := app.Health; h != nil && h.Message != "" && len(app.FailingResources) == 0 {
-		lines = append(lines, line("• *Health:* "+escape(h.Status)+" — "+escape(h.Message)))
+	facts := whyFacts(app, now, told{items: maxWhyItems})
+	if len(facts) == 0 {
+		return nil
 	}
-	if len(app.FailingResources) > 0 {
-		var items []string
-		for _, res := range app.FailingResources[:min(len(app.FailingResources), maxWhyItems)] {
-			s := escape(res.Kind+" "+res.Name) + " " + escape(res.Health)
-			if res.Message != "" {
-				s += ": " + escapeTruncate(res.Message, 160)
-			}
-			items = append(items, s)
+	lines := []string{whyHeading}
+	for _, f := range facts {
+		lines = append(lines, f.text)
+	}
+	return lines
+}
+
+// fact is one line of the Why; cont marks a list's continuation line (more items of the fact
+// above it), which the app layout sends to the thread first.
+type fact struct {
+	text string
+	cont bool
+}
+
+// listFacts puts a labelled list on lines of maxWhyItems items each, tail after the last.
+func listFacts(label string, items []string, sep, tail string) []fact {
+	var out []fact
+	for i := 0; i < len(items); i += maxWhyItems {
+		head := "• *" + label + ":* "
+		if i > 0 {
+			head = "• *" + label + "* (continued): "
 		}
-		lines = append(lines, line("• *Failing:* "+strings.Join(items, "; ")+more(app.FailingResourcesTotal, len(items))))
+		s := head + strings.Join(items[i:min(i+maxWhyItems, len(items))], sep)
+		if i+maxWhyItems >= len(items) {
+			s += tail
+		}
+		out = append(out, fact{text: line(s), cont: i > 0})
+	}
+	return out
+}
+
+// told is what the message says before the Why (the app layout's top lines), so that the Why
+// leaves it out: each fact once.
+type told struct {
+	// cause is the error the top line quotes; res is the resource it names (nil: none).
+	cause string
+	res   *apiv1.Resource
+	// remediation: the top line tells the attempt count, the pause and the next attempt, so the
+	// Why lists only the attempts' times and outcomes.
+	remediation bool
+	// items bounds the failing resources, events and failed sync items listed.
+	items int
+}
+
+// says reports whether the top line quotes msg already.
+func (t told) says(msg string) bool {
+	return t.cause != "" && msg != "" && (msg == t.cause || strings.Contains(msg, t.cause))
+}
+
+// names reports whether res is the resource the top line names.
+func (t told) names(res apiv1.Resource) bool {
+	return t.res != nil && res.Kind == t.res.Kind && res.Name == t.res.Name && res.Namespace == t.res.Namespace
+}
+
+// whyFacts are the Why's lines, one fact each, without what t says was told.
+func whyFacts(app *apiv1.App, now time.Time, t told) []fact {
+	var lines []fact
+	add := func(s string) { lines = append(lines, fact{text: s}) }
+	if h := app.Health; h != nil && h.Message != "" && len(app.FailingResources) == 0 && !t.says(h.Message) {
+		add(line("• *Health:* " + escape(h.Status) + " — " + escape(h.Message)))
+	}
+	var failing []string
+	for _, res := range app.FailingResources {
+		if len(failing) == t.items {
+			break
+		}
+		if t.names(res) && t.says(res.Message) {
+			continue
+		}
+		s := escape(res.Kind+" "+res.Name) + " " + escape(res.Health)
+		if res.Message != "" {
+			s += ": " + escapeTruncate(res.Message, 160)
+		}
+		failing = append(failing, s)
+	}
+	if len(failing) > 0 {
+		shown := len(failing)
+		if len(failing) < len(app.FailingResources) && t.res != nil {
+			shown++ // the one the top line names
+		}
+		lines = append(lines, listFacts("Failing", failing, "; ", more(app.FailingResourcesTotal, shown))...)
 	}
 	if len(app.Events) > 0 {
 		var items []string
-		for _, e := range app.Events[:min(len(app.Events), maxWhyItems)] {
+		for _, e := range app.Events[:min(len(app.Events), t.items)] {
 			s := escape(e.Kind + " " + e.Name + " " + e.Reason)
 			if e.Count > 1 {
 				s += fmt.Sprintf(" ×%d", e.Count)
@@ -128,7 +199,7 @@ func whyLines(app *apiv1.App, now time.Time) []string {
 			}
 			items = append(items, s+": "+escapeTruncate(e.Message, 160))
 		}
-		lines = append(lines, line("• *Events:* "+strings.Join(items, "; ")))
+		lines = append(lines, listFacts("Events", items, "; ", "")...)
 	}
 	if op := app.Operation; op != nil && op.Phase != "" {
 		s := "• *Last sync:* " + escape(op.Phase)
@@ -140,37 +211,50 @@ func whyLines(app *apiv1.App, now time.Time) []string {
 		if by := initiator(op.InitiatedBy); by != "" {
 			s += " (" + escape(by) + ")"
 		}
-		if op.Message != "" {
+		if op.Message != "" && !t.says(op.Message) {
 			s += ": " + escapeTruncate(op.Message, 250)
 		}
-		lines = append(lines, line(s))
-		if len(op.FailedResources) > 0 && op.Phase != "Succeeded" {
+		add(line(s))
+		if op.Phase != "Succeeded" {
 			var items []string
-			for _, res := range op.FailedResources[:min(len(op.FailedResources), maxWhyItems)] {
-				if res.Message != "" && strings.Contains(op.Message, res.Message) {
-					items = append(items, escape(res.Kind+" "+res.Name)) // its error is in the line above
-					continue
+			for _, res := range op.FailedResources {
+				if len(items) == t.items {
+					break
 				}
-				items = append(items, escape(res.Kind+" "+res.Name)+": "+escapeTruncate(res.Message, 160))
+				switch {
+				case t.names(res):
+					continue // the top line names it, with its error
+				case res.Message != "" && strings.Contains(op.Message, res.Message):
+					items = append(items, escape(res.Kind+" "+res.Name)) // its error is in the line above
+				default:
+					items = append(items, escape(res.Kind+" "+res.Name)+": "+escapeTruncate(res.Message, 160))
+				}
 			}
-			lines = append(lines, line("• *Sync failed for:* "+strings.Join(items, "; ")+more(len(op.FailedResources), len(items))))
+			if len(items) > 0 {
+				shown := len(items)
+				if t.res != nil {
+					shown++
+				}
+				lines = append(lines, listFacts("Sync failed for", items, "; ", more(len(op.FailedResources), shown))...)
+			}
 		}
 	}
 	for _, c := range app.Commits[:min(len(app.Commits), 2)] {
-		lines = append(lines, "• *Commit:* "+commitText(c))
+		add("• *Commit:* " + commitText(c))
 	}
 	if rem := app.Remediation; rem != nil && (len(rem.Attempts) > 0 || rem.Paused || !rem.NextAttempt.IsZero()) {
-		lines = append(lines, line("• *Auto-sync:* "+timeline(rem, now)))
+		if !t.remediation {
+			add(line("• *Auto-sync:* " + timeline(rem, now)))
+		} else if len(rem.Attempts) > 0 {
+			add(line("• *Attempts:* " + attempts(rem.Attempts, t)))
+		}
 	}
 	if app.OutOfSyncTotal > 0 {
 		var names []string
-		for _, res := range app.OutOfSync[:min(len(app.OutOfSync), 5)] {
+		for _, res := range app.OutOfSync[:min(len(app.OutOfSync), max(5, t.items))] {
 			names = append(names, escape(res.Kind+" "+res.Name))
 		}
-		lines = append(lines, line("• *Out of sync:* "+strings.Join(names, ", ")+more(app.OutOfSyncTotal, len(names))))
-	}
-	if len(lines) == 1 {
-		return nil
+		add(line("• *Out of sync:* " + strings.Join(names, ", ") + more(app.OutOfSyncTotal, len(names))))
 	}
 	return lines
 }
@@ -204,22 +288,7 @@ func timeline(rem *apiv1.Remediation, now time.Time) string {
 		if rem.MaxAttempts > 0 {
 			fmt.Fprintf(&b, " of %d", rem.MaxAttempts)
 		}
-		b.WriteString(": ")
-		last := ""
-		for i, at := range rem.Attempts {
-			if i > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(at.At.UTC().Format(clockLayout) + " " + escape(at.Result))
-			switch at.Message {
-			case "":
-			case last:
-				b.WriteString(" (same error)")
-			default:
-				b.WriteString(": " + escapeTruncate(at.Message, 120))
-			}
-			last = at.Message
-		}
+		b.WriteString(": " + attempts(rem.Attempts, told{}))
 	}
 	switch {
 	case rem.Paused:
@@ -237,15 +306,43 @@ func timeline(rem *apiv1.Remediation, now time.Time) string {
 		if b.Len() > 0 {
 			b.WriteString(" — ")
 		}
-		b.WriteString("next attempt " + rem.NextAttempt.UTC().Format(stampLayout))
-		if d := rem.NextAttempt.Sub(now); d > 0 {
-			b.WriteString(" (in " + humanDuration(d) + ")")
-		}
+		b.WriteString(nextAttempt(rem.NextAttempt, now))
 	}
 	if rem.Mode == "dry-run" {
 		b.WriteString(" (dry run: no sync was made)")
 	}
 	return b.String()
+}
+
+// attempts lists the attempts' times and outcomes, each error once: "10:02 failed: …; 10:04
+// failed (same error)"; an error the top line quotes is left out.
+func attempts(as []apiv1.Attempt, t told) string {
+	var b strings.Builder
+	last := ""
+	for i, at := range as {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(at.At.UTC().Format(clockLayout) + " " + escape(at.Result))
+		switch {
+		case at.Message == "" || t.says(at.Message):
+		case at.Message == last:
+			b.WriteString(" (same error)")
+		default:
+			b.WriteString(": " + escapeTruncate(at.Message, 120))
+		}
+		last = at.Message
+	}
+	return b.String()
+}
+
+// nextAttempt is "next attempt 10:12 UTC (in 2m)".
+func nextAttempt(at, now time.Time) string {
+	s := "next attempt " + at.UTC().Format(stampLayout)
+	if d := at.Sub(now); d > 0 {
+		s += " (in " + humanDuration(d) + ")"
+	}
+	return s
 }
 
 // commitText is "<link|abc1234> by Author: first line", the SHA linked when the repo URL is

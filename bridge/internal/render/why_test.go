@@ -223,12 +223,16 @@ func FuzzRenderEnriched(f *testing.F) {
 		}
 		opt := withWhy(apps, enrich.ResultPartial, string(detail[:min(len(detail), 300)]))
 		opt.Why.Skipped = len(detail)
-		msg := Render(m, Overrides{}, opt)
-		if err := CheckLimits(msg); err != nil {
-			t.Fatalf("limits: %v", err)
-		}
-		if _, err := json.Marshal(msg.WebhookMessage()); err != nil {
-			t.Fatal(err)
+		bot := appOpts(true, Status{Lines: []string{string(detail[:min(len(detail), 100)])}})
+		bot.Why = opt.Why
+		for _, o := range []Options{opt, bot} { // the classic layout, the app layout in bot mode
+			msg := Render(m, Overrides{}, o)
+			if err := CheckLimits(msg); err != nil {
+				t.Fatalf("limits: %v", err)
+			}
+			if _, err := json.Marshal(msg.WebhookMessage()); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

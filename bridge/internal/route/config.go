@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
@@ -43,10 +44,13 @@ type Route struct {
 	Channel string `yaml:"channel"`
 	// WebhookURLFile holds the webhook-mode URL (a secret, so never inline); empty uses
 	// --slack.webhook-url.
-	WebhookURLFile string          `yaml:"webhook_url_file"`
-	Title          string          `yaml:"title"`
-	Text           string          `yaml:"text"`
-	Fields         []FieldTemplate `yaml:"fields"`
+	WebhookURLFile string `yaml:"webhook_url_file"`
+	// Layout is "app" (the default: a message about one app reads in ten seconds, the detail
+	// in its thread) or "classic" (one section and row of buttons per alert, as before).
+	Layout string          `yaml:"layout"`
+	Title  string          `yaml:"title"`
+	Text   string          `yaml:"text"`
+	Fields []FieldTemplate `yaml:"fields"`
 
 	matchers   labels.Matchers
 	webhookURL *secret.File
@@ -165,6 +169,9 @@ func (r *Route) prepare(i int, dir string, tmpl *template.Template) error {
 	}
 	if strings.HasPrefix(r.Channel, "http") {
 		return fmt.Errorf("%s: channel looks like a URL; webhook URLs go in webhook_url_file", r.where(i))
+	}
+	if r.Layout != "" && r.Layout != render.LayoutApp && r.Layout != render.LayoutClassic {
+		return fmt.Errorf("%s: layout %q: want %q or %q", r.where(i), r.Layout, render.LayoutApp, render.LayoutClassic)
 	}
 	if r.WebhookURLFile != "" {
 		p := r.WebhookURLFile

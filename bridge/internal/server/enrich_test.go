@@ -74,7 +74,7 @@ func TestEnrichedDelivery(t *testing.T) {
 		wantResult string
 	}{
 		{"why", func(e *enrichtest.Server) { e.AnswerAny(stuckApp()) },
-			[]string{"*Why*", "*Failing:* Deployment payments Degraded", "*Auto-sync:* tried 3 times of 3", "*paused*"}, enrich.ResultOK},
+			[]string{"*Degraded, sync failing:* one or more objects failed to apply", "*Auto-sync:* 3 of 3 syncs failed — *paused*", "*Why*", "*Failing:* Deployment payments Degraded"}, enrich.ResultOK},
 		{"exporter down", func(e *enrichtest.Server) { e.SetStatus(http.StatusServiceUnavailable) },
 			[]string{"*Detail:* no detail: the exporter answered 503"}, enrich.ResultError},
 		// Real time: this case is about the budget; the exporter answers far too late.

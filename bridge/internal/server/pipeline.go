@@ -50,7 +50,7 @@ func (p *pipeline) renderWith(m *notification.Message, why *enrich.Result, st re
 		p.logger.Warn("route template failed", "route", rt.Name, "err", err)
 	}
 	opt := p.render
-	opt.Why = why
+	opt.Why, opt.Layout = why, rt.Layout
 	if p.actions != nil {
 		opt.Interactive, opt.Status = true, st
 	}

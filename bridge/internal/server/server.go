@@ -207,7 +207,7 @@ func New(cfg Config) (*Server, error) {
 		router:       cfg.Router,
 		dedupe:       dedupe.New(cfg.DedupeWindow),
 		deliverer:    deliverer,
-		render:       render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL},
+		render:       render.Options{ArgoCDURL: cfg.ArgoCDURL, GrafanaURL: cfg.GrafanaURL, Threads: transport.Threads()},
 		channel:      cfg.Channel,
 		webhook:      cfg.WebhookURL,
 		metrics:      s.metrics,

@@ -88,6 +88,15 @@ func (c *Console) Reply(_ context.Context, ref Ref, text string) error {
 	return err
 }
 
+// ReplyMessage prints a whole message as a thread reply (the Details reply).
+func (c *Console) ReplyMessage(_ context.Context, ref Ref, m *render.Message) (Ref, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	reply := Ref{Channel: ref.Channel, TS: c.nextTS()}
+	rec := consoleRecord{Method: MethodPostMessage, Channel: ref.Channel, TS: reply.TS, ThreadTS: ref.TS, Text: m.Text, Blocks: m.Header, Attachments: m.Attachments()}
+	return reply, c.write(rec, "THREAD REPLY on "+ref.TS, m)
+}
+
 // Threads is true: console mode imitates bot mode.
 func (c *Console) Threads() bool { return true }
 
@@ -147,6 +156,9 @@ func readable(channel, what string, m *render.Message) string {
 				for _, line := range strings.Split(unlink(blk.Text.Text), "\n") {
 					fmt.Fprintf(&b, "  %s\n", line)
 				}
+			}
+			if a := blk.Accessory; a != nil && a.ButtonElement != nil {
+				fmt.Fprintf(&b, "    [%s] %s\n", a.ButtonElement.Text.Text, a.ButtonElement.URL)
 			}
 			var fs []string
 			for _, f := range blk.Fields {

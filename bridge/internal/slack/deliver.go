@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
@@ -122,7 +123,7 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 					return fmt.Errorf("thread reply: %w", err)
 				}
 			}
-			d.remember(ctx, claim, n, ref)
+			d.remember(ctx, claim, n, ref, d.details(ctx, deadline, key, ref, claim.Entry.DetailsTS, n))
 			return nil
 		case gone(err):
 			d.opt.Logger.Info("original message gone, posting a new one", "group_key", n.GroupKey, "err", err)
@@ -136,8 +137,55 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 		claim.Abort(ctx)
 		return err
 	}
-	d.remember(ctx, claim, n, ref)
+	detailsTS := ""
+	if d.t.Threads() && ref.TS != "" {
+		detailsTS = d.details(ctx, deadline, key, ref, "", n)
+	}
+	d.remember(ctx, claim, n, ref, detailsTS)
 	return nil
+}
+
+// noDetails replaces a Details reply whose detail now fits the message.
+var noDetails = &render.Message{Text: "Details: everything is in the message now.",
+	Header: []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*Details:* everything is in the message now.", false, false), nil, nil)}}
+
+// details posts or updates the Details reply in the thread of the message at ref (prev: its
+// ts, "" for none) and returns its ts. The message itself is delivered already, so a failure
+// here is logged and counted (slack_requests_total), not returned: the group's next
+// notification tries again.
+func (d *Deliverer) details(ctx context.Context, deadline time.Time, key string, ref Ref, prev string, n Notification) string {
+	m := n.Message.Details
+	if m == nil {
+		if prev == "" {
+			return ""
+		}
+		m = noDetails
+	}
+	if prev != "" {
+		err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error {
+			return d.t.Update(ctx, Ref{Channel: ref.Channel, TS: prev}, m)
+		})
+		if err == nil || !gone(err) {
+			if err != nil {
+				d.opt.Logger.Warn("details reply not updated", "group_key", n.GroupKey, "err", err)
+			}
+			return prev
+		}
+	}
+	if n.Message.Details == nil {
+		return ""
+	}
+	var reply Ref
+	err := d.call(ctx, deadline, key, opReply, func(ctx context.Context) error {
+		var err error
+		reply, err = d.t.ReplyMessage(ctx, ref, m)
+		return err
+	})
+	if err != nil {
+		d.opt.Logger.Warn("details reply not posted", "group_key", n.GroupKey, "err", err)
+		return ""
+	}
+	return reply.TS
 }
 
 func (d *Deliverer) post(ctx context.Context, deadline time.Time, key string, n Notification) (Ref, error) {
@@ -156,9 +204,9 @@ func (d *Deliverer) post(ctx context.Context, deadline time.Time, key string, n 
 // remember records the group's message for later updates; a resolved group
 // is done. A state write failure is logged, not returned: Slack has the
 // message already.
-func (d *Deliverer) remember(ctx context.Context, claim *state.Claim, n Notification, ref Ref) {
+func (d *Deliverer) remember(ctx context.Context, claim *state.Claim, n Notification, ref Ref, detailsTS string) {
 	e := claim.Entry
-	e.Channel, e.TS = ref.Channel, ref.TS
+	e.Channel, e.TS, e.DetailsTS = ref.Channel, ref.TS, detailsTS
 	if err := claim.Done(ctx, e, n.Resolved || ref.TS == ""); err != nil {
 		d.opt.Logger.Error("save state", "group_key", n.GroupKey, "err", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/slack-go/slack"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
@@ -339,6 +340,59 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 			if took := time.Since(start); took != 4*time.Second || r.fake.Count() != 2 {
 				t.Errorf("%s: delivered after %v in %d requests, want 4s and 2", mode, took, r.fake.Count())
 			}
+		}
+	})
+}
+
+// TestDetailsReply: the detail that does not fit the message goes to one reply in its thread,
+// which later notifications update in place (never a second reply), and which says so when
+// the detail fits the message again; a failed reply leaves the message delivered.
+func TestDetailsReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, "bot", 0)
+		details := func(text string) *render.Message {
+			return &render.Message{Text: "Details: argocd/stuck", Header: []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, text, false, false), nil, nil)}}
+		}
+		send := func(d *render.Message, reply string) {
+			t.Helper()
+			n := r.note("g", false)
+			n.Key, n.Message.Details, n.Message.Reply = reply, d, reply
+			if err := r.d.Deliver(context.Background(), n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(details("*Details* v1"), "")
+		msgs := r.fake.Messages()
+		if len(msgs) != 2 || msgs[1].ThreadTS != msgs[0].TS || !strings.Contains(msgs[1].Blocks, "v1") || msgs[1].Attach != "" {
+			t.Fatalf("want the message and its Details reply (blocks, no attachment): %+v", msgs)
+		}
+		top, reply := msgs[0], msgs[1]
+
+		send(details("*Details* v2"), "still firing")
+		send(nil, "fits again")
+		var updates []string
+		for _, m := range r.fake.Messages()[2:] {
+			switch {
+			case m.Method == slackfake.MethodUpdate && m.TS == reply.TS:
+				updates = append(updates, m.Blocks)
+			case m.Method == slackfake.MethodPost && m.ThreadTS == top.TS && strings.Contains(m.Blocks, "Details"):
+				t.Errorf("a second Details reply: %s", m.Blocks)
+			}
+		}
+		if len(updates) != 2 || !strings.Contains(updates[0], "v2") || !strings.Contains(updates[1], "everything is in the message now") {
+			t.Errorf("Details reply updates %q", updates)
+		}
+
+		// A Details reply Slack refuses: the message is delivered all the same.
+		r2 := newRig(t, "bot", 0)
+		r2.fake.Push(slackfake.Response{}, slackfake.Response{APIError: "invalid_blocks"})
+		n := r2.note("g", false)
+		n.Message.Details = details("x")
+		if err := r2.d.Deliver(context.Background(), n); err != nil {
+			t.Fatalf("the Details reply's failure failed the delivery: %v", err)
+		}
+		if e, _ := r2.store.Get("g"); e.TS == "" || e.DetailsTS != "" {
+			t.Errorf("state %+v: want the message remembered, no Details reply", e)
 		}
 	})
 }

@@ -51,6 +51,9 @@ type Transport interface {
 	Post(ctx context.Context, t Target, m *render.Message) (Ref, error)
 	Update(ctx context.Context, ref Ref, m *render.Message) error
 	Reply(ctx context.Context, ref Ref, text string) error
+	// ReplyMessage posts a whole message in ref's thread (the Details reply) and returns its Ref,
+	// which Update can edit.
+	ReplyMessage(ctx context.Context, ref Ref, m *render.Message) (Ref, error)
 	// Threads reports whether Post returns a Ref that Update and Reply can use.
 	Threads() bool
 	// Methods are the metric method labels this transport uses.
@@ -131,6 +134,11 @@ func (w *Webhook) Update(context.Context, Ref, *render.Message) error { return e
 // Reply is impossible with webhooks.
 func (w *Webhook) Reply(context.Context, Ref, string) error { return errNoThreads }
 
+// ReplyMessage is impossible with webhooks.
+func (w *Webhook) ReplyMessage(context.Context, Ref, *render.Message) (Ref, error) {
+	return Ref{}, errNoThreads
+}
+
 // Threads is false: webhooks never return the message ts.
 func (w *Webhook) Threads() bool { return false }
 
@@ -192,6 +200,15 @@ func (b *Bot) Update(ctx context.Context, ref Ref, m *render.Message) error {
 func (b *Bot) Reply(ctx context.Context, ref Ref, text string) error {
 	_, _, err := b.api().PostMessageContext(ctx, ref.Channel, slack.MsgOptionText(text, false), slack.MsgOptionTS(ref.TS))
 	return err
+}
+
+// ReplyMessage posts m in the thread of ref with chat.postMessage.
+func (b *Bot) ReplyMessage(ctx context.Context, ref Ref, m *render.Message) (Ref, error) {
+	ch, ts, err := b.api().PostMessageContext(ctx, ref.Channel, append(msgOptions(m), slack.MsgOptionTS(ref.TS))...)
+	if ch == "" {
+		ch = ref.Channel
+	}
+	return Ref{Channel: ch, TS: ts}, err
 }
 
 // Threads is true.

@@ -1,10 +1,15 @@
 // Package slackfake is the one stand-in for Slack, serving the bridge's unit tests in process
-// and, through the slack-fake binary, the end-to-end test. It speaks the Web API methods the
-// bridge uses (chat.postMessage, chat.update, chat.postEphemeral, usergroups.users.list, Socket Mode; slack-go's form bodies or JSON, token checked)
-// under /api/ and incoming webhooks under /services/; hands out channel IDs and message
-// timestamps; answers chat.update of an unknown message with message_not_found; records every
-// request; and fails on command: a script of answers (429 with Retry-After, 5xx, API errors,
-// slow answers) or a plan of 429s then 500s for the requests a filter picks.
+// and, through the slack-fake binary, the end-to-end test and the demo. It speaks the Web API
+// methods the bridge uses (chat.postMessage, chat.update, chat.postEphemeral,
+// usergroups.users.list, Socket Mode; slack-go's form bodies or JSON, token checked) under
+// /api/ and incoming webhooks under /services/; hands out channel IDs and message timestamps;
+// answers chat.update of an unknown message with message_not_found; records every request; and
+// fails on command: a script of answers (429 with Retry-After, 5xx, API errors, slow answers)
+// or a plan of 429s then 500s for the requests a filter picks.
+//
+// For people, it draws its channels at / the way Slack's client does (page.go), and its buttons
+// send signed block_actions interactions to the app's Request URL (click.go), so the whole loop
+// can be tried without a Slack workspace.
 package slackfake
 
 import (
@@ -42,17 +47,19 @@ type Response struct {
 
 // Request is one request the fake received, accepted or not.
 type Request struct {
-	Method    string `json:"method"` // chat.postMessage, chat.update or webhook
-	Token     string `json:"-"`
-	Channel   string `json:"channel"`    // as sent
-	ChannelID string `json:"channel_id"` // the ID the fake answered (Web API)
-	TS        string `json:"ts"`         // the posted or updated message's ts
-	ThreadTS  string `json:"thread_ts"`
-	Text      string `json:"text"`
-	Blocks    string `json:"blocks"`      // JSON as sent
-	Attach    string `json:"attachments"` // JSON as sent
-	Status    int    `json:"status"`      // HTTP status answered
-	Result    string `json:"result"`      // ok, ratelimited, server_error, or the Slack error code
+	Method    string    `json:"method"` // chat.postMessage, chat.update or webhook
+	Token     string    `json:"-"`
+	Channel   string    `json:"channel"`    // as sent
+	ChannelID string    `json:"channel_id"` // the ID the fake answered (Web API)
+	TS        string    `json:"ts"`         // the posted or updated message's ts
+	ThreadTS  string    `json:"thread_ts"`
+	Text      string    `json:"text"`
+	Blocks    string    `json:"blocks"`         // JSON as sent
+	Attach    string    `json:"attachments"`    // JSON as sent
+	User      string    `json:"user,omitempty"` // chat.postEphemeral: who sees it
+	Status    int       `json:"status"`         // HTTP status answered
+	Result    string    `json:"result"`         // ok, ratelimited, server_error, or the Slack error code
+	At        time.Time `json:"at"`             // when it was answered
 }
 
 // Content is everything a person would read in the message: text, blocks and attachments.
@@ -99,10 +106,13 @@ type Fake struct {
 	requests []Request
 	count    int
 	channels map[string]string // name or ID -> ID
-	posted   map[string]bool   // channel ID + " " + ts of top-level posts
+	posted   map[string]bool   // channel ID + " " + ts of posts (chat.update may edit them)
 	seq      int
 	record   bool
+	version  int          // requests answered: the page redraws when it changes
 	sock     *socketState // Socket Mode (socketmode.go)
+
+	interactions Interactions // where clicks go (click.go)
 }
 
 // New returns a fake that accepts token as the bot token ("" accepts any).
@@ -198,9 +208,18 @@ func (f *Fake) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 }
 
-// ServeHTTP answers /api/chat.postMessage, /api/chat.update and /services/... webhooks.
+// ServeHTTP answers the Web API under /api/, webhooks under /services/, the control API under
+// /fake/ and the page at /.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.serveSocket(w, r) {
+		return
+	}
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/fake/"):
+		f.Control().ServeHTTP(w, r)
+		return
+	case r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		f.Page().ServeHTTP(w, r)
 		return
 	}
 	f.mu.Lock()
@@ -220,6 +239,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Token, req.Channel, req.TS, req.ThreadTS = token, form.Get("channel"), form.Get("ts"), form.Get("thread_ts")
+		req.User = form.Get("user")
 		req.Text, req.Blocks, req.Attach = form.Get("text"), form.Get("blocks"), form.Get("attachments")
 	case strings.HasPrefix(r.URL.Path, "/services/"):
 		req.Method = MethodWebhook
@@ -331,7 +351,7 @@ func (f *Fake) accept(w http.ResponseWriter, req Request) {
 	} else {
 		f.seq++
 		req.TS = fmt.Sprintf("1700000000.%06d", f.seq)
-		if req.ThreadTS == "" && req.Method == MethodPost {
+		if req.Method == MethodPost {
 			f.posted[id+" "+req.TS] = true
 		}
 	}
@@ -343,7 +363,7 @@ func (f *Fake) accept(w http.ResponseWriter, req Request) {
 // API answers {"ok":true,...} or {"ok":false,"error":...} with status 200, and an HTML page
 // with any other status. raw, when given, is the body as scripted.
 func (f *Fake) finish(w http.ResponseWriter, req Request, status int, slackErr string, fields map[string]any, raw ...string) {
-	req.Status, req.Result = status, "ok"
+	req.Status, req.Result, req.At = status, "ok", time.Now()
 	switch {
 	case status == http.StatusTooManyRequests:
 		req.Result = "ratelimited"
@@ -356,6 +376,7 @@ func (f *Fake) finish(w http.ResponseWriter, req Request, status int, slackErr s
 	if f.record {
 		f.requests = append(f.requests, req)
 	}
+	f.version++
 	f.mu.Unlock()
 	if status == 0 { // the client is gone
 		return
@@ -424,10 +445,13 @@ func parseForm(r *http.Request) (url.Values, string, error) {
 	return form, token, nil
 }
 
-// Control serves the fake's control API, for a test driving the slack-fake binary:
-// GET /fake/requests (every request, JSON), POST /fake/fail (a Plan, JSON).
+// Control serves the fake's control API, for a test driving the slack-fake binary and for the
+// page: GET /fake/requests (every request, JSON), POST /fake/fail (a Plan, JSON), POST
+// /fake/click (a Click, JSON: the app's answer), GET /fake/version (changes with every request).
 func (f *Fake) Control() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /fake/click", f.serveClick)
+	mux.HandleFunc("GET /fake/version", f.serveVersion)
 	mux.HandleFunc("GET /fake/requests", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(f.Requests())

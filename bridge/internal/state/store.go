@@ -17,9 +17,11 @@ import (
 
 // Entry is one posted message.
 type Entry struct {
-	Channel string    `json:"channel"`
-	TS      string    `json:"ts"`
-	Updated time.Time `json:"updated"`
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+	// DetailsTS is the message's Details reply in its thread ("" for none).
+	DetailsTS string    `json:"details_ts,omitempty"`
+	Updated   time.Time `json:"updated"`
 	// Fields carry what else the bridge learns about the group (acks and
 	// silences from Slack actions), kept with the message.
 	Fields map[string]string `json:"fields,omitempty"`

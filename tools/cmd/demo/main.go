@@ -54,8 +54,8 @@ func run(ctx context.Context, args []string) error {
 	sim.Apps = *apps
 	fmt.Println("starting the stack on 127.0.0.1 (logs in", workDir+")")
 	st, err := stack.Start(ctx, stack.Config{
-		Root: root, Work: workDir, Bin: bins, Sim: sim, SimPort: 8080,
-		Slack: stack.Slack{Console: true, Channel: "#argocd-demo"},
+		Root: root, Work: workDir, Bin: bins, Sim: sim, SimPort: 8080, SlackPort: 8081,
+		Slack: stack.Slack{BotToken: "xoxb-demo", Channel: "#argocd-demo"},
 		Log:   os.Stdout,
 	})
 	if err != nil {
@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		if n.Done() && !told {
 			told = true
-			fmt.Printf("\nThe story is complete. Block Kit JSON of each message: %s\n", st.ConsoleFile)
+			fmt.Printf("\nThe story is complete. See the channel, and try its buttons, at %s/\n", st.SlackURL)
 			if *exitWhenDone {
 				return nil
 			}
@@ -103,11 +103,12 @@ func run(ctx context.Context, args []string) error {
 
 func printURLs(st *stack.Stack) {
 	fmt.Printf(`
+  Slack (fake)       %[7]s/  <- open in a browser: the channel as Slack draws it; its buttons work
   Argo CD simulator  %[1]s/api/v1/applications (Bearer token in %[6]s/argocd-token); scenario state %[1]s/sim/apps
   exporter metrics   %[2]s/metrics
-  Slack bridge       %[3]s/metrics (messages print below and go to %[6]s/slack-console.txt)
+  Slack bridge       %[3]s/metrics (bot mode against the fake Slack; every request at %[7]s/fake/requests)
   Prometheus         %[4]s/api/v1/alerts  (API only: built without the web UI assets)
   Alertmanager       %[5]s
 
-`, st.SimURL, st.ExporterURL, st.BridgeURL, st.PrometheusURL, st.AlertmanagerURL, st.Work)
+`, st.SimURL, st.ExporterURL, st.BridgeURL, st.PrometheusURL, st.AlertmanagerURL, st.Work, st.SlackURL)
 }

@@ -1,6 +1,7 @@
-// Package debpkg installs the Debian packages the real-Argo-CD stack runs (etcd, redis, git)
-// when their programs are missing: `apt-get update` once, then `apt-get install -y`. CI has only
-// Go and Debian's apt, so these come from apt rather than from a download.
+// Package debpkg installs the Debian packages the tests run (etcd, redis and git for the
+// real-Argo-CD stack, chromium and an emoji font for the browser test) when their programs or
+// files are missing: `apt-get update` once, then `apt-get install -y`. CI has only Go and
+// Debian's apt, so these come from apt rather than from a download.
 package debpkg
 
 import (
@@ -14,15 +15,25 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 )
 
-// Need is a program looked up on PATH and the Debian package that provides it.
-type Need struct{ Program, Package string }
+// Need is a program looked up on PATH (or a file, for packages without one, such as fonts)
+// and the Debian package that provides it.
+type Need struct{ Program, File, Package string }
 
-// Ensure installs the packages of the programs not on PATH. Without root it says which
+func (n Need) missing() bool {
+	if n.File != "" {
+		_, err := os.Stat(n.File)
+		return err != nil
+	}
+	_, err := exec.LookPath(n.Program)
+	return err != nil
+}
+
+// Ensure installs the packages of the programs not on PATH and the files missing. Without root it says which
 // packages to install instead of trying.
 func Ensure(ctx context.Context, log io.Writer, needs ...Need) error {
 	var missing []string
 	for _, n := range needs {
-		if _, err := exec.LookPath(n.Program); err != nil && !slices.Contains(missing, n.Package) {
+		if n.missing() && !slices.Contains(missing, n.Package) {
 			missing = append(missing, n.Package)
 		}
 	}

@@ -1,11 +1,8 @@
 package demo
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
@@ -14,42 +11,28 @@ import (
 // demoUser is who clicks Silence 1h in the story (anyone may silence).
 const demoUser = "U0DEMOUSER"
 
-// consoleRecord is one line of the bridge's console file (the fields the story needs).
-type consoleRecord struct {
-	Method      string          `json:"method"`
-	Channel     string          `json:"channel"`
-	TS          string          `json:"ts"`
-	ThreadTS    string          `json:"thread_ts"`
-	Text        string          `json:"text"`
-	Attachments json.RawMessage `json:"attachments"`
-}
-
-// pausedMessage finds the stuck app's message in the console file, as its latest version shows
-// it (one message per app: it may have opened for another alert), once it holds the pause.
-func (n *Narrator) pausedMessage() (consoleRecord, bool) {
-	f, err := os.Open(n.st.ConsoleFile)
+// pausedMessage finds the stuck app's message as its latest version shows it (one message per
+// app: it may have opened for another alert), once it holds the pause.
+func (n *Narrator) pausedMessage(ctx context.Context) (stack.SlackRequest, bool) {
+	reqs, err := n.st.SlackRequests(ctx)
 	if err != nil {
-		return consoleRecord{}, false
+		return stack.SlackRequest{}, false
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var post, last consoleRecord
+	var post, last stack.SlackRequest
 	found := false
-	for sc.Scan() {
-		var r consoleRecord
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.ThreadTS != "" {
+	for _, r := range reqs {
+		if r.Result != "ok" || r.ThreadTS != "" {
 			continue
 		}
 		switch {
-		case !found && r.Method == "chat.postMessage" && strings.Contains(r.Text, "argocd/stuck"):
+		case !found && r.Method == "chat.postMessage" && strings.Contains(r.Content(), "argocd/stuck"):
 			post, last, found = r, r, true
-		case found && r.Method == "chat.update" && r.TS == post.TS && r.Channel == post.Channel:
+		case found && r.Method == "chat.update" && r.TS == post.TS && r.ChannelID == post.ChannelID:
 			last = r
 		}
 	}
-	if !found || !strings.Contains(last.Text+string(last.Attachments), PausedAlert) {
-		return consoleRecord{}, false
+	if !found || !strings.Contains(last.Content(), PausedAlert) {
+		return stack.SlackRequest{}, false
 	}
 	return last, true
 }
@@ -61,20 +44,20 @@ func (n *Narrator) stepActions(ctx context.Context) error {
 	if !n.slackPrinted {
 		return nil
 	}
-	m, ok := n.pausedMessage()
+	m, ok := n.pausedMessage(ctx)
 	if !ok {
 		return nil
 	}
 	click := func(prefix, user, what string) error {
-		b, ok := stack.FindButton(string(m.Attachments), prefix)
+		b, ok := stack.FindButton(prefix, m.Blocks, m.Attach)
 		if !ok {
 			return fmt.Errorf("no %s button on the stuck pause message", prefix)
 		}
-		code, err := n.st.Click(ctx, stack.Click{User: user, Channel: m.Channel, TS: m.TS, Button: b})
+		code, err := n.st.Click(ctx, stack.Click{User: user, Channel: m.ChannelID, TS: m.TS, ActionID: b.ActionID})
 		if err != nil {
 			return err
 		}
-		n.say("Slack: <@%s> clicks %q on the stuck pause message (signed request to /slack/interactions: %d)", user, what, code)
+		n.say("Slack: <@%s> clicks %q on the stuck pause message (the fake Slack's signed request to /slack/interactions: %d)", user, what, code)
 		return nil
 	}
 	switch {

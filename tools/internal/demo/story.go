@@ -1,14 +1,14 @@
 // Package demo narrates `make demo`: it watches the running stack (simulator, Prometheus,
-// Alertmanager, the bridge's console output) and prints the story as it happens, until the
-// fixable app is repaired with one sync, the stuck app's pause has reached Slack, and the story
-// has clicked that message's Resume and Silence 1h buttons.
+// Alertmanager, the fake Slack the bridge posts to) and prints the story as it happens, until
+// the fixable app is repaired with one sync, the stuck app's pause has reached Slack, and the
+// story has clicked that message's Resume and Silence 1h buttons. The fake Slack's page draws
+// the channel meanwhile; its buttons work too.
 package demo
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -31,7 +31,8 @@ type Narrator struct {
 	paused    map[string]bool
 	firing    map[string]bool
 	routed    map[string]bool
-	consoleAt int64
+	slackSeen int               // Slack requests narrated
+	channels  map[string]string // channel ID -> the name the bridge posted to
 
 	// The story's milestones.
 	fixableRepaired, stuckPaused, alertFiring, alertRouted, slackPrinted, whyPrinted bool
@@ -45,7 +46,7 @@ func NewNarrator(st *stack.Stack, out io.Writer) *Narrator {
 	return &Narrator{
 		st: st, out: out, start: time.Now(),
 		apps: map[string]stack.SimApp{}, syncs: map[string]int{}, paused: map[string]bool{},
-		firing: map[string]bool{}, routed: map[string]bool{},
+		firing: map[string]bool{}, routed: map[string]bool{}, channels: map[string]string{},
 	}
 }
 
@@ -63,8 +64,8 @@ func (n *Narrator) Missing() []string {
 	}{
 		{n.fixableRepaired, "fixable repaired"}, {n.stuckPaused, "stuck paused after 3 syncs"},
 		{n.alertFiring, PausedAlert + " firing in Prometheus"}, {n.alertRouted, "alert routed by Alertmanager"},
-		{n.slackPrinted, "Slack message printed"},
-		{n.whyPrinted, "stuck's Why (failing resource, sync error, 3 attempts) printed"},
+		{n.slackPrinted, "Slack message posted"},
+		{n.whyPrinted, "stuck's Why (failing resource, sync error, 3 attempts) in Slack"},
 		{n.resumed, "Resume clicked: one more sync"}, {n.silenced, "Silence 1h clicked: silence active"},
 	} {
 		if !x.ok {
@@ -89,7 +90,7 @@ func (n *Narrator) Step(ctx context.Context) error {
 	if err := n.stepAlerts(ctx); err != nil {
 		return err
 	}
-	if err := n.stepSlack(); err != nil {
+	if err := n.stepSlack(ctx); err != nil {
 		return err
 	}
 	return n.stepActions(ctx)
@@ -205,45 +206,51 @@ func (n *Narrator) stepAlerts(ctx context.Context) error {
 	return nil
 }
 
-// stepSlack prints what the bridge printed since the last step (console mode: its stdout is
-// the Slack channel).
-func (n *Narrator) stepSlack() error {
-	f, err := os.Open(n.st.ConsoleText)
+// stepSlack tells what the bridge sent to Slack since the last step: each message's
+// notification text (the page at the fake Slack's URL draws the whole message).
+func (n *Narrator) stepSlack(ctx context.Context) error {
+	reqs, err := n.st.SlackRequests(ctx)
 	if err != nil {
-		if os.IsNotExist(err) {
-			return nil
+		return fmt.Errorf("fake slack: %w", err)
+	}
+	for _, r := range reqs[min(n.slackSeen, len(reqs)):] {
+		if r.Result != "ok" {
+			continue
 		}
-		return err
-	}
-	defer f.Close()
-	if _, err := f.Seek(n.consoleAt, io.SeekStart); err != nil {
-		return err
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	// Only whole messages: the bridge ends each with a blank line.
-	end := strings.LastIndex(string(b), "\n\n")
-	if end < 0 {
-		return nil
-	}
-	chunk := string(b[:end+2])
-	n.consoleAt += int64(len(chunk))
-	n.say("Slack (bridge console):")
-	for line := range strings.SplitSeq(strings.TrimRight(chunk, "\n"), "\n") {
-		fmt.Fprintf(n.out, "           │ %s\n", line)
-	}
-	if strings.Contains(chunk, PausedAlert) && strings.Contains(chunk, "stuck") {
-		n.slackPrinted = true
-	}
-	// The enriched message: the exporter's read API told the bridge why stuck is stuck.
-	// (The console prints mrkdwn without its * markers.)
-	if strings.Contains(chunk, "argocd/stuck") && strings.Contains(chunk, "Failing: Deployment stuck") && strings.Contains(chunk, "tried 3 times") {
-		if !n.whyPrinted {
-			n.say("✔ the stuck app's one message tells why: failing resources, the sync error, the 3 attempts")
+		what := "new message"
+		switch {
+		case r.Method == "chat.update":
+			what = "message updated in place"
+		case r.Method == "chat.postEphemeral":
+			what = "ephemeral answer to the clicking user"
+		case r.ThreadTS != "":
+			what = "thread reply"
 		}
-		n.whyPrinted = true
+		if r.Channel != r.ChannelID {
+			n.channels[r.ChannelID] = r.Channel
+		}
+		n.say("Slack %s, %s:", orName(n.channels[r.ChannelID], r.Channel), what)
+		for line := range strings.SplitSeq(strings.TrimSpace(r.Text), "\n") {
+			fmt.Fprintf(n.out, "           │ %s\n", line)
+		}
+		if r.ThreadTS == "" && strings.Contains(r.Content(), PausedAlert) && strings.Contains(r.Content(), "argocd/stuck") {
+			n.slackPrinted = true
+		}
+		// The enriched message: the exporter's read API told the bridge why stuck is stuck.
+		if r.ThreadTS == "" && strings.Contains(r.Content(), "argocd/stuck") && strings.Contains(r.Content(), "Deployment stuck") && strings.Contains(r.Content(), "3 of 3") {
+			if !n.whyPrinted {
+				n.say("✔ the stuck app's one message tells why: the failing resource, the sync error, the 3 attempts (see it drawn at %s/)", n.st.SlackURL)
+			}
+			n.whyPrinted = true
+		}
 	}
+	n.slackSeen = len(reqs)
 	return nil
+}
+
+func orName(name, id string) string {
+	if name == "" {
+		return id
+	}
+	return name
 }

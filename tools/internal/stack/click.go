@@ -1,17 +1,13 @@
 package stack
 
 import (
+	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // ActionsUser is the Slack user the stack's bridge config allows to retry and resume.
@@ -30,35 +26,41 @@ type Button struct {
 	ActionID, Value string
 }
 
-// Buttons finds the interactive buttons (those with a value) in a message's attachments JSON.
-func Buttons(attachmentsJSON string) []Button {
-	var atts []struct {
-		Blocks []struct {
-			Type     string `json:"type"`
-			Elements []struct {
-				Type     string `json:"type"`
-				ActionID string `json:"action_id"`
-				Value    string `json:"value"`
-			} `json:"elements"`
-		} `json:"blocks"`
-	}
-	_ = json.Unmarshal([]byte(attachmentsJSON), &atts)
+// Buttons finds the interactive buttons (those with a value, not links) in a message's blocks
+// or attachments JSON, wherever they are.
+func Buttons(content ...string) []Button {
 	var out []Button
-	for _, a := range atts {
-		for _, b := range a.Blocks {
-			for _, e := range b.Elements {
-				if b.Type == "actions" && e.Type == "button" && e.Value != "" {
-					out = append(out, Button{ActionID: e.ActionID, Value: e.Value})
-				}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				walk(e)
 			}
+		case map[string]any:
+			id, _ := v["action_id"].(string)
+			value, _ := v["value"].(string)
+			if v["type"] == "button" && id != "" && value != "" {
+				out = append(out, Button{ActionID: id, Value: value})
+				return
+			}
+			for _, k := range []string{"blocks", "elements", "accessory"} {
+				walk(v[k])
+			}
+		}
+	}
+	for _, c := range content {
+		var v any
+		if json.Unmarshal([]byte(c), &v) == nil {
+			walk(v)
 		}
 	}
 	return out
 }
 
 // FindButton returns the first button whose action ID starts with prefix.
-func FindButton(attachmentsJSON, prefix string) (Button, bool) {
-	for _, b := range Buttons(attachmentsJSON) {
+func FindButton(prefix string, content ...string) (Button, bool) {
+	for _, b := range Buttons(content...) {
 		if strings.HasPrefix(b.ActionID, prefix) {
 			return b, true
 		}
@@ -66,46 +68,43 @@ func FindButton(attachmentsJSON, prefix string) (Button, bool) {
 	return Button{}, false
 }
 
-// Click is a click on a button of the message channel/ts by user.
+// Click is a click on the button actionID of the message channel/ts by user.
 type Click struct {
-	User, Channel, TS string
-	Button            Button
+	User, Channel, TS, ActionID string
 }
 
-// Click posts the click to the bridge's Request URL signed with the stack's signing secret, as
-// Slack does, and returns the HTTP status.
+// Click presses the button on the fake Slack (bot mode), which sends the bridge's Request URL
+// the interaction Slack would, signed with the signing secret, as the page's buttons do; it
+// returns the bridge's HTTP status.
 func (s *Stack) Click(ctx context.Context, c Click) (int, error) {
-	payload, err := json.Marshal(map[string]any{
-		"type":      "block_actions",
-		"user":      map[string]string{"id": c.User, "name": strings.ToLower(c.User)},
-		"team":      map[string]string{"id": "T0DEMO", "domain": "argocd-monitor-demo"},
-		"container": map[string]string{"type": "message_attachment", "channel_id": c.Channel, "message_ts": c.TS},
-		"channel":   map[string]string{"id": c.Channel},
-		"actions": []map[string]string{{
-			"type": "button", "block_id": "b", "action_id": c.Button.ActionID, "value": c.Button.Value,
-			"action_ts": strconv.FormatInt(time.Now().UnixNano(), 10),
-		}},
-	})
+	if s.SlackURL == "" {
+		return 0, fmt.Errorf("click: the stack runs without the fake Slack (console mode)")
+	}
+	body, err := json.Marshal(map[string]string{"channel": c.Channel, "ts": c.TS, "action_id": c.ActionID, "user": c.User})
 	if err != nil {
 		return 0, err
 	}
-	body := url.Values{"payload": {string(payload)}}.Encode()
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(s.SigningSecret))
-	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.BridgeURL+"/slack/interactions", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.SlackURL+"/fake/click", bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Slack-Request-Timestamp", ts)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("click %s: the fake Slack answered %d: %s", c.ActionID, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	var res struct {
+		Status int `json:"status"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return 0, fmt.Errorf("click %s: %w", c.ActionID, err)
+	}
+	return res.Status, nil
 }
 
 // Silence is one silence as Alertmanager's API v2 lists it.

@@ -34,6 +34,9 @@ type Config struct {
 	// SimPort is the simulator's port when free (0 or taken: any free port). The demo asks for
 	// 8080, the argocdURL of DefaultParams, so the links in the alerts' descriptions work.
 	SimPort int
+	// SlackPort is the fake Slack's port when free (bot mode; 0 or taken: any free port). The
+	// demo asks for 8081, so its channel page keeps its address from run to run.
+	SlackPort int
 
 	// ArgoCD, when set, is a real Argo CD the exporter watches instead of the simulator
 	// (the real-Argo-CD e2e); the simulator is not started then.
@@ -52,7 +55,8 @@ type Slack struct {
 	// Stack.ConsoleFile.
 	Console bool
 	// BotToken, without Console, runs the bridge in bot mode against the slack-fake binary
-	// (Stack.SlackURL), which accepts this token (written to a file for both).
+	// (Stack.SlackURL), which accepts this token (written to a file for both). Its page at
+	// SlackURL shows the channels; its buttons, and Click, send signed interactions to the bridge.
 	BotToken string
 	// Deadline is the bridge's --slack.deadline; zero keeps its default.
 	Deadline time.Duration
@@ -93,7 +97,7 @@ type Stack struct {
 	ArgoCDURL string
 	// SimURL is empty when Config.ArgoCD is set.
 	SimURL, ExporterURL, BridgeURL, PrometheusURL, AlertmanagerURL string
-	// SlackURL is the fake Slack's base URL (bot mode only).
+	// SlackURL is the fake Slack's base URL (bot mode only); its channels page is at SlackURL/.
 	SlackURL string
 	// Work is the directory of the logs, rendered configs and data.
 	Work string
@@ -101,7 +105,7 @@ type Stack struct {
 	ConsoleFile string
 	// ConsoleText is the bridge's stdout: each Slack message printed readably (console mode).
 	ConsoleText string
-	// SigningSecret signs clicks on the bridge's buttons (Click).
+	// SigningSecret is the bridge's; the fake Slack signs the clicks with it (Click).
 	SigningSecret string
 
 	procs []*proc.Proc
@@ -164,6 +168,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if cfg.SimPort != 0 && proc.PortFree(cfg.SimPort) {
 		ports[0] = cfg.SimPort
+	}
+	if cfg.SlackPort != 0 && proc.PortFree(cfg.SlackPort) {
+		ports[5] = cfg.SlackPort
 	}
 	addr := func(p int) string { return "127.0.0.1:" + strconv.Itoa(p) }
 	simAddr, exporterAddr, bridgeAddr, promAddr, amAddr := addr(ports[0]), addr(ports[1]), addr(ports[2]), addr(ports[3]), addr(ports[4])
@@ -239,8 +246,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			return nil, err
 		}
 		s.SlackURL = "http://" + slackAddr
+		// The page's buttons click as ActionsUser, who may retry and resume.
 		if err := s.start(ctx, ProcSlack, cfg.Bin.SlackFake, s.SlackURL+"/-/ready", "",
-			"--web.listen-address="+slackAddr, "--auth.token-file="+botToken); err != nil {
+			"--web.listen-address="+slackAddr, "--auth.token-file="+botToken,
+			"--interactions.url="+s.BridgeURL+"/slack/interactions", "--interactions.signing-secret-file="+signingSecret,
+			"--interactions.user="+ActionsUser); err != nil {
 			return nil, err
 		}
 		bridgeArgs = append(bridgeArgs, "--slack.api-url="+s.SlackURL+"/api/", "--slack.bot-token-file="+botToken)
