@@ -1,0 +1,216 @@
+//go:build e2ereal
+
+package e2ereal
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/helmchart"
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/kubeapi"
+)
+
+// helmCLI is the pinned Helm (`make e2e-real` builds it first) against the real API server.
+func helmCLI(t *testing.T, ctx context.Context) helmchart.Helm {
+	t.Helper()
+	bin, err := helmchart.Build(ctx, env.root, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return helmchart.Helm{Bin: bin, Home: t.TempDir(), Kubeconfig: env.kube.Kubeconfig}
+}
+
+// TestHelmChartDryRun renders the chart with its defaults and each documented values example and
+// applies every object with server-side dry run, with the Prometheus Operator's CRDs installed.
+func TestHelmChartDryRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	a := dryRunApplier(t, ctx)
+	h := helmCLI(t, ctx)
+	examples, err := helmchart.Examples(env.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ns = "helm-dry-run"
+	ensureNamespace(t, ctx, a, ns)
+	for _, values := range append([]string{""}, examples...) {
+		name := "defaults"
+		var files []string
+		if values != "" {
+			name, files = filepath.Base(values), []string{values}
+		}
+		t.Run(name, func(t *testing.T) {
+			out, err := h.Template(ctx, env.root, ns, files...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs, err := kubeapi.Decode(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dryRun(t, ctx, a, objs)
+		})
+	}
+}
+
+// TestHelmInstallUpgradeUninstall installs the chart for real (no --wait: no kubelet runs the
+// pods), upgrades it to other values, uninstalls it, and finds nothing left behind.
+func TestHelmInstallUpgradeUninstall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	a := dryRunApplier(t, ctx)
+	h := helmCLI(t, ctx)
+	const ns = "helm-e2e"
+	ensureNamespace(t, ctx, a, ns)
+	disc, err := discovery.NewDiscoveryClientForConfig(env.kube.REST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := clusterObjects(t, ctx, a, disc)
+	chart := filepath.Join(env.root, helmchart.ChartDir)
+	dyn := a.Dynamic()
+	get := func(gvr schema.GroupVersionResource, name string) (*unstructured.Unstructured, error) {
+		return dyn.Resource(gvr).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	}
+	var (
+		deployments = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+		configmaps  = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+		roles       = schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"}
+		monitors    = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "servicemonitors"}
+	)
+
+	if _, err := h.Run(ctx, "install", helmchart.Release, chart, "--namespace", ns); err != nil {
+		t.Fatal(err)
+	}
+	exporter, err := get(deployments, "argocd-exporter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _ := unstructured.NestedInt64(exporter.Object, "spec", "replicas"); r != 2 {
+		t.Errorf("installed exporter: %d replicas, want 2", r)
+	}
+	for _, name := range []string{"argocd-monitor-dashboard-overview", "argocd-monitor"} {
+		if _, err := get(configmaps, name); err != nil {
+			t.Errorf("after install: ConfigMap %s: %v", name, err)
+		}
+	}
+	if _, err := get(monitors, "argocd-exporter"); err != nil {
+		t.Errorf("after install: ServiceMonitor: %v", err)
+	}
+
+	changed := filepath.Join(t.TempDir(), "changed.yaml")
+	if err := os.WriteFile(changed, []byte(`ha: {enabled: false}
+dashboards: {enabled: false}
+bridge: {slack: {mode: bot, channel: "#upgraded"}, actions: {enabled: true}}
+exporter: {extraArgs: [--remediation.mode=dry-run]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Run(ctx, "upgrade", helmchart.Release, chart, "--namespace", ns, "--values", changed); err != nil {
+		t.Fatal(err)
+	}
+	exporter, err = get(deployments, "argocd-exporter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _ := unstructured.NestedInt64(exporter.Object, "spec", "replicas"); r != 1 {
+		t.Errorf("upgraded exporter: %d replicas, want 1", r)
+	}
+	containers, _, _ := unstructured.NestedSlice(exporter.Object, "spec", "template", "spec", "containers")
+	if args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args"); !slices.Contains(args, "--remediation.mode=dry-run") || slices.Contains(args, "--leader-elect") {
+		t.Errorf("upgraded exporter args %q", args)
+	}
+	settings, err := get(configmaps, "argocd-monitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, _, _ := unstructured.NestedString(settings.Object, "data", "SLACK_CHANNEL"); ch != "#upgraded" {
+		t.Errorf("upgraded SLACK_CHANNEL %q", ch)
+	}
+	for _, gone := range []struct {
+		gvr  schema.GroupVersionResource
+		name string
+	}{{configmaps, "argocd-monitor-dashboard-overview"}, {roles, "argocd-exporter"}} {
+		if _, err := get(gone.gvr, gone.name); !apierrors.IsNotFound(err) {
+			t.Errorf("after upgrade: %s %s still there (%v)", gone.gvr.Resource, gone.name, err)
+		}
+	}
+
+	if _, err := h.Run(ctx, "uninstall", helmchart.Release, "--namespace", ns); err != nil {
+		t.Fatal(err)
+	}
+	if left := namespacedObjects(t, ctx, a, disc, ns); len(left) > 0 {
+		t.Errorf("left in namespace %s after uninstall: %s", ns, strings.Join(left, ", "))
+	}
+	after := clusterObjects(t, ctx, a, disc)
+	for _, o := range after {
+		if !slices.Contains(before, o) {
+			t.Errorf("cluster-scoped object left after uninstall: %s", o)
+		}
+	}
+}
+
+func ensureNamespace(t *testing.T, ctx context.Context, a *kubeapi.Applier, name string) {
+	t.Helper()
+	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
+	if err := a.ApplyObject(ctx, ns, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clusterObjects lists every cluster-scoped object the API server lists ("resource/name").
+func clusterObjects(t *testing.T, ctx context.Context, a *kubeapi.Applier, disc discovery.DiscoveryInterface) []string {
+	t.Helper()
+	return listAll(t, ctx, a, disc, false, "")
+}
+
+// namespacedObjects lists every object in ns, of every namespaced resource the server lists.
+func namespacedObjects(t *testing.T, ctx context.Context, a *kubeapi.Applier, disc discovery.DiscoveryInterface, ns string) []string {
+	t.Helper()
+	return listAll(t, ctx, a, disc, true, ns)
+}
+
+func listAll(t *testing.T, ctx context.Context, a *kubeapi.Applier, disc discovery.DiscoveryInterface, namespaced bool, ns string) []string {
+	t.Helper()
+	lists, err := disc.ServerPreferredResources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range lists {
+		gv, err := schema.ParseGroupVersion(l.GroupVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range l.APIResources {
+			if r.Namespaced != namespaced || !slices.Contains(r.Verbs, "list") || strings.Contains(r.Name, "/") {
+				continue
+			}
+			ri := a.Dynamic().Resource(gv.WithResource(r.Name))
+			var items *unstructured.UnstructuredList
+			if namespaced {
+				items, err = ri.Namespace(ns).List(ctx, metav1.ListOptions{})
+			} else {
+				items, err = ri.List(ctx, metav1.ListOptions{})
+			}
+			if err != nil {
+				t.Fatalf("list %s: %v", r.Name, err)
+			}
+			for _, it := range items.Items {
+				out = append(out, r.Name+"."+gv.Group+"/"+it.GetName())
+			}
+		}
+	}
+	return out
+}
