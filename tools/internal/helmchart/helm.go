@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/toolbin"
 )
 
@@ -38,21 +37,9 @@ const Release = "argocd-monitor"
 // Build builds the helm binary unless the cached one matches tools/helm's pins, and returns
 // its path.
 func Build(ctx context.Context, root string, log io.Writer) (string, error) {
-	mod := filepath.Join(root, ModuleDir)
 	// Without the stamp `helm version` says v4.3, as a source build does.
 	ldflags := "-X helm.sh/helm/v4/internal/version.version=" + Version
-	key, err := toolbin.ModuleKey(mod, "-trimpath", ldflags)
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(root, toolbin.Dir, "helm")
-	err = toolbin.Ensure(bin, key, log, func() error {
-		// -trimpath: the build cache entries do not depend on the checkout's path.
-		cmd := exec.CommandContext(ctx, "go", "-C", mod, "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "helm.sh/helm/v4/cmd/helm")
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-		return proc.Run(cmd)
-	})
-	return bin, err
+	return toolbin.BuildModule(ctx, root, ModuleDir, "helm.sh/helm/v4/cmd/helm", "helm", ldflags, log)
 }
 
 // Helm runs the helm binary with its configuration, cache and data under one directory of its

@@ -434,23 +434,23 @@ func (r rendered) count(kind, label string) int {
 }
 
 func (r rendered) deployment(name string) *appsv1.Deployment {
-	for _, o := range r.objs {
-		if d, ok := o.(*appsv1.Deployment); ok && d.Name == name {
-			return d
-		}
-	}
-	r.t.Fatalf("no Deployment %s", name)
-	return nil
+	return find[*appsv1.Deployment](r, name)
 }
 
 func (r rendered) netpol(name string) *networkingv1.NetworkPolicy {
+	return find[*networkingv1.NetworkPolicy](r, name)
+}
+
+// find returns the object of type T named name, failing the test when there is none.
+func find[T deploycheck.Object](r rendered, name string) T {
 	for _, o := range r.objs {
-		if np, ok := o.(*networkingv1.NetworkPolicy); ok && np.Name == name {
-			return np
+		if t, ok := o.(T); ok && t.GetName() == name {
+			return t
 		}
 	}
-	r.t.Fatalf("no NetworkPolicy %s", name)
-	return nil
+	var zero T
+	r.t.Fatalf("no %T %s", zero, name)
+	return zero
 }
 
 func (r rendered) egressPort(name string, port int) bool {

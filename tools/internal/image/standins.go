@@ -137,12 +137,7 @@ func golangRootfs(ctx context.Context, ctxDir, debs, goroot string) (string, err
 	if err := os.Symlink("bash", filepath.Join(rootfs, "bin/sh")); err != nil {
 		return "", err
 	}
-	for _, d := range []string{"tmp", "root", "go"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
-			return "", err
-		}
-	}
-	if err := os.Chmod(filepath.Join(rootfs, "tmp"), 0o1777); err != nil {
+	if err := makeDirs(rootfs, "tmp", "root", "go"); err != nil {
 		return "", err
 	}
 	return "FROM scratch\nCOPY rootfs/ /\n" +
@@ -176,10 +171,7 @@ func runtimeRootfs(ctx context.Context, ctxDir, debs string) (string, error) {
 	if err := writeFiles(rootfs, files); err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Join(rootfs, "tmp"), 0o755); err != nil {
-		return "", err
-	}
-	if err := os.Chmod(filepath.Join(rootfs, "tmp"), 0o1777); err != nil {
+	if err := makeDirs(rootfs, "tmp"); err != nil {
 		return "", err
 	}
 	if err := os.MkdirAll(filepath.Join(ctxDir, "home", "nonroot"), 0o700); err != nil {
@@ -187,6 +179,22 @@ func runtimeRootfs(ctx context.Context, ctxDir, debs string) (string, error) {
 	}
 	return "FROM scratch\nCOPY rootfs/ /\nCOPY --chown=65532:65532 home/ /home/\n" +
 		"USER 65532:65532\nWORKDIR /home/nonroot\n", nil
+}
+
+// makeDirs creates directories under rootfs; tmp gets mode 1777 as on every Linux system.
+func makeDirs(rootfs string, dirs ...string) error {
+	for _, d := range dirs {
+		path := filepath.Join(rootfs, d)
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return err
+		}
+		if d == "tmp" {
+			if err := os.Chmod(path, 0o1777); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func writeFiles(rootfs string, files map[string]string) error {
