@@ -92,3 +92,7 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.3.3 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+require github.com/argocd-monitor/argocd-monitor/exporter v0.0.0
+
+replace github.com/argocd-monitor/argocd-monitor/exporter => ../exporter

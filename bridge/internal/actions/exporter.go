@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 // Remediator asks the exporter to resume an app's auto-sync remediation.
@@ -35,21 +37,10 @@ func NewExporter(base string, client *http.Client) (*Exporter, error) {
 	return &Exporter{base: strings.TrimRight(base, "/"), client: client}, nil
 }
 
-// ResumeRequest is the body of POST /api/v1/apps/{namespace}/{name}/remediation/resume.
-type ResumeRequest struct {
-	RequestedBy string `json:"requestedBy"`
-}
-
-// ResumeResponse is its answer (also the error body, with Error set).
-type ResumeResponse struct {
-	Message string `json:"message,omitempty"`
-	Error   string `json:"error,omitempty"`
-}
-
 // Resume calls the exporter.
 func (e *Exporter) Resume(ctx context.Context, namespace, name, by string) (string, error) {
-	body, _ := json.Marshal(ResumeRequest{RequestedBy: by})
-	u := e.base + "/api/v1/apps/" + url.PathEscape(namespace) + "/" + url.PathEscape(name) + "/remediation/resume"
+	body, _ := json.Marshal(apiv1.ActionRequest{RequestedBy: by})
+	u := e.base + apiv1.RemediationPath(namespace, name, apiv1.ActionResume)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("exporter request: %w", err)
@@ -68,7 +59,7 @@ func (e *Exporter) Resume(ctx context.Context, namespace, name, by string) (stri
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var out ResumeResponse
+	var out apiv1.ActionResponse
 	_ = json.Unmarshal(b, &out)
 	if resp.StatusCode/100 != 2 {
 		why := out.Error

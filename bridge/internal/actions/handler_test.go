@@ -18,6 +18,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 var now = time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)
@@ -94,7 +95,7 @@ func newFakeExporter(t *testing.T) (*fakeExporter, string) {
 			_, _ = io.WriteString(w, `{"error":"app argocd/payments is not under remediation"}`)
 			return
 		}
-		var req ResumeRequest
+		var req apiv1.ActionRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		e.calls = append(e.calls, r.URL.Path+" "+req.RequestedBy)
 		_, _ = io.WriteString(w, `{"message":"pause cleared, one attempt scheduled now"}`)

@@ -5,30 +5,31 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 func TestOutcome(t *testing.T) {
 	resumed := &Remediation{Mark: Mark{User: bob, At: now}, Kind: KindResume, App: "argocd/payments"}
-	story := func(r *enrich.Remediation) *enrich.Result {
-		return &enrich.Result{Apps: map[string]*enrich.App{"argocd/payments": {Remediation: r}}}
+	story := func(r *apiv1.Remediation) *enrich.Result {
+		return &enrich.Result{Apps: map[string]*apiv1.App{"argocd/payments": {Remediation: r}}}
 	}
-	old := enrich.Attempt{N: 3, At: now.Add(-time.Hour), Result: "failed", DoneAt: now.Add(-time.Hour)}
+	old := apiv1.Attempt{N: 3, At: now.Add(-time.Hour), Result: "failed", DoneAt: now.Add(-time.Hour)}
 	tests := []struct {
 		name string
 		st   State
 		why  *enrich.Result
 		want string // "" = no line
 	}{
-		{"no resume", State{}, story(&enrich.Remediation{Attempts: []enrich.Attempt{old}}), ""},
+		{"no resume", State{}, story(&apiv1.Remediation{Attempts: []apiv1.Attempt{old}}), ""},
 		{"enrichment off", State{Remediation: resumed}, nil, ""},
-		{"only attempts before the resume", State{Remediation: resumed}, story(&enrich.Remediation{Attempts: []enrich.Attempt{old}}), ""},
-		{"attempt still running", State{Remediation: resumed}, story(&enrich.Remediation{Attempts: []enrich.Attempt{{N: 1, At: now.Add(time.Second), Result: "triggered"}}}), ""},
-		{"failed", State{Remediation: resumed}, story(&enrich.Remediation{Attempts: []enrich.Attempt{old, {N: 1, At: now.Add(time.Second), Result: "failed", Message: "hook failed", DoneAt: now.Add(time.Minute)}}}),
+		{"only attempts before the resume", State{Remediation: resumed}, story(&apiv1.Remediation{Attempts: []apiv1.Attempt{old}}), ""},
+		{"attempt still running", State{Remediation: resumed}, story(&apiv1.Remediation{Attempts: []apiv1.Attempt{{N: 1, At: now.Add(time.Second), Result: "triggered"}}}), ""},
+		{"failed", State{Remediation: resumed}, story(&apiv1.Remediation{Attempts: []apiv1.Attempt{old, {N: 1, At: now.Add(time.Second), Result: "failed", Message: "hook failed", DoneAt: now.Add(time.Minute)}}}),
 			"❌ The sync after <@U0BOB>'s resume of argocd/payments failed at 10:43 UTC: hook failed."},
-		{"succeeded, streak ended", State{Remediation: resumed}, story(&enrich.Remediation{LastReset: &enrich.Reset{Attempts: []enrich.Attempt{{N: 1, At: now.Add(time.Second), Result: "succeeded", DoneAt: now.Add(time.Minute)}}}}),
+		{"succeeded, streak ended", State{Remediation: resumed}, story(&apiv1.Remediation{LastReset: &apiv1.Reset{Attempts: []apiv1.Attempt{{N: 1, At: now.Add(time.Second), Result: "succeeded", DoneAt: now.Add(time.Minute)}}}}),
 			"✅ The sync after <@U0BOB>'s resume of argocd/payments succeeded at 10:43 UTC."},
 		{"reported already", State{Remediation: &Remediation{Mark: resumed.Mark, Kind: KindResume, App: resumed.App, Reported: true}},
-			story(&enrich.Remediation{Attempts: []enrich.Attempt{{N: 1, At: now.Add(time.Second), Result: "failed"}}}), ""},
+			story(&apiv1.Remediation{Attempts: []apiv1.Attempt{{N: 1, At: now.Add(time.Second), Result: "failed"}}}), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/config"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 // The result values of enrichments_total.
@@ -125,7 +126,7 @@ func New(cfg Config, metrics *Metrics) (*Enricher, error) {
 // Result is what one enrichment found. A nil *Result means enrichment is off.
 type Result struct {
 	// Apps maps "namespace/name" to the exporter's answer.
-	Apps map[string]*App
+	Apps map[string]*apiv1.App
 	// Status is one of the Result* values.
 	Status string
 	// Asked counts the apps asked about; Skipped the further apps left out (MaxApps).
@@ -135,7 +136,7 @@ type Result struct {
 }
 
 // App returns the detail of one app, or nil (templates: `$.Why.App "argocd" "payments"`).
-func (r *Result) App(namespace, name string) *App {
+func (r *Result) App(namespace, name string) *apiv1.App {
 	if r == nil {
 		return nil
 	}
@@ -171,7 +172,7 @@ func (e *Enricher) Enrich(ctx context.Context, alerts []template.Alert) *Result 
 			}
 		}
 	}
-	res := &Result{Apps: make(map[string]*App, min(len(keys), e.maxApps)), Status: ResultOK}
+	res := &Result{Apps: make(map[string]*apiv1.App, min(len(keys), e.maxApps)), Status: ResultOK}
 	if len(keys) > e.maxApps {
 		res.Skipped = len(keys) - e.maxApps
 		keys = keys[:e.maxApps]
@@ -258,7 +259,7 @@ func dedupe(s []string) []string {
 var errUnknownApp = errors.New("the exporter does not know this app")
 
 // get asks about one app; errors are short, bounded and free of the token and URL.
-func (e *Enricher) get(ctx context.Context, key string) (*App, error) {
+func (e *Enricher) get(ctx context.Context, key string) (*apiv1.App, error) {
 	ns, name, _ := strings.Cut(key, "/")
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.base+"/api/v1/apps/"+url.PathEscape(ns)+"/"+url.PathEscape(name), nil)
 	if err != nil {
@@ -282,7 +283,7 @@ func (e *Enricher) get(ctx context.Context, key string) (*App, error) {
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("the exporter answered %d", resp.StatusCode)
 	}
-	var app App
+	var app apiv1.App
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&app); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

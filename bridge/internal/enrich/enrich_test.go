@@ -14,6 +14,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 const token = "api-token"
@@ -46,7 +47,7 @@ func newEnricher(t *testing.T, url, file string, maxApps int) (*enrich.Enricher,
 }
 
 func TestEnrichResults(t *testing.T) {
-	full := &enrich.App{Health: &enrich.Health{Status: "Degraded"}}
+	full := &apiv1.App{Health: &apiv1.Health{Status: "Degraded"}}
 	tests := []struct {
 		name        string
 		setup       func(s *enrichtest.Server)
@@ -57,9 +58,9 @@ func TestEnrichResults(t *testing.T) {
 		wantProblem string
 	}{
 		{"ok", func(s *enrichtest.Server) { s.AnswerAny(full) }, []string{"a", "b"}, time.Minute, enrich.ResultOK, 2, ""},
-		{"one unknown app", func(s *enrichtest.Server) { s.Set(&enrich.App{Namespace: "argocd", Name: "a"}) }, []string{"a", "b"}, time.Minute, enrich.ResultPartial, 1, "detail for 1 of 2 apps"},
+		{"one unknown app", func(s *enrichtest.Server) { s.Set(&apiv1.App{Namespace: "argocd", Name: "a"}) }, []string{"a", "b"}, time.Minute, enrich.ResultPartial, 1, "detail for 1 of 2 apps"},
 		{"answer with errors", func(s *enrichtest.Server) {
-			s.AnswerAny(&enrich.App{Errors: []enrich.PartError{{Part: "resource-tree", Error: "timeout"}}})
+			s.AnswerAny(&apiv1.App{Errors: []apiv1.PartError{{Part: "resource-tree", Error: "timeout"}}})
 		}, []string{"a"}, time.Minute, enrich.ResultPartial, 1, "Argo CD did not answer resource-tree"},
 		{"401", func(s *enrichtest.Server) { s.AnswerAny(full); s.SetToken("other") }, []string{"a"}, time.Minute, enrich.ResultError, 0, "refused the token (401)"},
 		{"500", func(s *enrichtest.Server) { s.SetStatus(500) }, []string{"a"}, time.Minute, enrich.ResultError, 0, "answered 500"},
@@ -94,7 +95,7 @@ func TestEnrichResults(t *testing.T) {
 func TestEnrichAsksFirstAppsOnceEach(t *testing.T) {
 	s := enrichtest.New(token)
 	defer s.Close()
-	s.AnswerAny(&enrich.App{})
+	s.AnswerAny(&apiv1.App{})
 	e, _ := newEnricher(t, s.URL, tokenFile(t, token), 10)
 	var names []string
 	for i := range 15 {
@@ -118,7 +119,7 @@ func TestEnrichAsksFirstAppsOnceEach(t *testing.T) {
 func TestEnrichRereadsTheTokenFile(t *testing.T) {
 	s := enrichtest.New(token)
 	defer s.Close()
-	s.AnswerAny(&enrich.App{})
+	s.AnswerAny(&apiv1.App{})
 	file := tokenFile(t, token)
 	e, _ := newEnricher(t, s.URL, file, 10)
 	if res := e.Enrich(context.Background(), alertsFor("a")); res.Status != enrich.ResultOK {

@@ -10,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 // Bounds of the "Why" part: one section per app, shown under the app's first alert.
@@ -99,7 +100,7 @@ func joinLines(lines []string, max int) string {
 }
 
 // whyLines tell why a firing app is in trouble. All outside text is escaped.
-func whyLines(app *enrich.App, now time.Time) []string {
+func whyLines(app *apiv1.App, now time.Time) []string {
 	lines := []string{whyHeading}
 	if h := app.Health; h != nil && h.Message != "" && len(app.FailingResources) == 0 {
 		lines = append(lines, line("• *Health:* "+escape(h.Status)+" — "+escape(h.Message)))
@@ -184,7 +185,7 @@ func more(total, shown int) string {
 	return ""
 }
 
-func initiator(i enrich.Initiator) string {
+func initiator(i apiv1.Initiator) string {
 	switch {
 	case i.Automated:
 		return "Argo CD auto-sync"
@@ -196,7 +197,7 @@ func initiator(i enrich.Initiator) string {
 
 // timeline is the remediation story in one line: "tried 3 times: 10:02 failed: …; 10:04
 // failed (same error); 10:08 failed — paused since 10:08; resets on …".
-func timeline(rem *enrich.Remediation, now time.Time) string {
+func timeline(rem *apiv1.Remediation, now time.Time) string {
 	var b strings.Builder
 	if n := len(rem.Attempts); n > 0 {
 		fmt.Fprintf(&b, "tried %d time%s", n, plural(n))
@@ -249,7 +250,7 @@ func timeline(rem *enrich.Remediation, now time.Time) string {
 
 // commitText is "<link|abc1234> by Author: first line", the SHA linked when the repo URL is
 // on a forge whose commit URLs we know.
-func commitText(c enrich.Commit) string {
+func commitText(c apiv1.Commit) string {
 	sha := c.Revision
 	if len(sha) > shortSHA {
 		sha = sha[:shortSHA]
@@ -316,7 +317,7 @@ func commitURL(repo, rev string) string {
 }
 
 // fixedLines say, for a resolved app, how long it lasted and what fixed it when known.
-func fixedLines(app *enrich.App, a template.Alert, now time.Time) []string {
+func fixedLines(app *apiv1.App, a template.Alert, now time.Time) []string {
 	fix := fixedBy(app, a.StartsAt)
 	lasted := ""
 	if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() {
@@ -335,7 +336,7 @@ func fixedLines(app *enrich.App, a template.Alert, now time.Time) []string {
 
 // fixedBy names what ended the trouble that started at since: a remediation attempt, a sync
 // by a person or by Argo CD, or a new revision. "" when the detail does not say.
-func fixedBy(app *enrich.App, since time.Time) string {
+func fixedBy(app *apiv1.App, since time.Time) string {
 	after := func(t time.Time) bool { return !t.IsZero() && !t.Before(since.Add(-time.Minute)) }
 	commit := ""
 	if len(app.Commits) > 0 {

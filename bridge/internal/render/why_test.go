@@ -13,6 +13,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 var whyT0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -40,25 +41,25 @@ func stuckGroup(status string) *notification.Message {
 	return m
 }
 
-func stuckDetail() *enrich.App {
-	return &enrich.App{
+func stuckDetail() *apiv1.App {
+	return &apiv1.App{
 		Namespace: "argocd", Name: "stuck", Project: "demo",
-		Health: &enrich.Health{Status: "Degraded"}, Sync: &enrich.Sync{Status: "OutOfSync", Revisions: []string{"3f2c9a1b7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"}},
-		Operation: &enrich.Operation{Phase: "Failed", Message: applyErr, FinishedAt: whyT0.Add(8 * time.Minute), InitiatedBy: enrich.Initiator{Username: "argocd-monitor"},
-			FailedResources: []enrich.Resource{{Kind: "Deployment", Name: "stuck", Status: "SyncFailed", Message: `Deployment.apps "stuck" is invalid: spec.template.spec.containers[0].image: Required value`}}},
-		FailingResources: []enrich.Resource{
+		Health: &apiv1.Health{Status: "Degraded"}, Sync: &apiv1.Sync{Status: "OutOfSync", Revisions: []string{"3f2c9a1b7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b"}},
+		Operation: &apiv1.Operation{Phase: "Failed", Message: applyErr, FinishedAt: whyT0.Add(8 * time.Minute), InitiatedBy: apiv1.Initiator{Username: "argocd-monitor"},
+			FailedResources: []apiv1.Resource{{Kind: "Deployment", Name: "stuck", Status: "SyncFailed", Message: `Deployment.apps "stuck" is invalid: spec.template.spec.containers[0].image: Required value`}}},
+		FailingResources: []apiv1.Resource{
 			{Kind: "Deployment", Name: "stuck", Health: "Degraded", Message: `Deployment "stuck" exceeded its progress deadline`},
 			{Kind: "Pod", Name: "stuck-3f2c9a1b7e-x2", Health: "Degraded", Message: "back-off 5m0s restarting failed container=app"},
 		},
 		FailingResourcesTotal: 2,
-		Events:                []enrich.Event{{Kind: "Pod", Name: "stuck-3f2c9a1b7e-x2", Reason: "BackOff", Message: `Back-off pulling image "registry.example.com/demo/stuck:3f2c9a1b7e6d"`, Count: 12, Last: whyT0.Add(9 * time.Minute)}},
-		OutOfSync:             []enrich.Resource{{Kind: "Deployment", Name: "stuck"}},
+		Events:                []apiv1.Event{{Kind: "Pod", Name: "stuck-3f2c9a1b7e-x2", Reason: "BackOff", Message: `Back-off pulling image "registry.example.com/demo/stuck:3f2c9a1b7e6d"`, Count: 12, Last: whyT0.Add(9 * time.Minute)}},
+		OutOfSync:             []apiv1.Resource{{Kind: "Deployment", Name: "stuck"}},
 		OutOfSyncTotal:        1,
-		Commits: []enrich.Commit{{Revision: "3f2c9a1b7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b", RepoURL: "https://github.com/example/gitops.git",
+		Commits: []apiv1.Commit{{Revision: "3f2c9a1b7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b", RepoURL: "https://github.com/example/gitops.git",
 			Author: "Jane Doe <jane@example.com>", Message: "Move stuck to the new base chart"}},
-		Remediation: &enrich.Remediation{Mode: "on", MaxAttempts: 3, Paused: true, PausedAt: whyT0.Add(8 * time.Minute),
+		Remediation: &apiv1.Remediation{Mode: "on", MaxAttempts: 3, Paused: true, PausedAt: whyT0.Add(8 * time.Minute),
 			ResetsOn: []string{"the app turning Synced and Healthy", "a new target revision"},
-			Attempts: []enrich.Attempt{
+			Attempts: []apiv1.Attempt{
 				{N: 1, At: whyT0.Add(2 * time.Minute), Result: "failed", Message: applyErr},
 				{N: 2, At: whyT0.Add(4 * time.Minute), Result: "failed", Message: applyErr},
 				{N: 3, At: whyT0.Add(8 * time.Minute), Result: "failed", Message: applyErr},
@@ -66,17 +67,17 @@ func stuckDetail() *enrich.App {
 	}
 }
 
-func fixedDetail() *enrich.App {
+func fixedDetail() *apiv1.App {
 	d := stuckDetail()
 	d.Health.Status, d.Sync.Status = "Healthy", "Synced"
 	d.FailingResources, d.FailingResourcesTotal, d.Events, d.OutOfSync, d.OutOfSyncTotal = nil, 0, nil, nil, 0
-	d.Operation = &enrich.Operation{Phase: "Succeeded", FinishedAt: whyT0.Add(12 * time.Minute), InitiatedBy: enrich.Initiator{Username: "argocd-monitor"}}
-	d.Remediation = &enrich.Remediation{Mode: "on", MaxAttempts: 3, LastReset: &enrich.Reset{At: whyT0.Add(13 * time.Minute), Reason: "app Synced and Healthy",
-		Attempts: []enrich.Attempt{{N: 1, At: whyT0.Add(11 * time.Minute), Result: "succeeded"}}}}
+	d.Operation = &apiv1.Operation{Phase: "Succeeded", FinishedAt: whyT0.Add(12 * time.Minute), InitiatedBy: apiv1.Initiator{Username: "argocd-monitor"}}
+	d.Remediation = &apiv1.Remediation{Mode: "on", MaxAttempts: 3, LastReset: &apiv1.Reset{At: whyT0.Add(13 * time.Minute), Reason: "app Synced and Healthy",
+		Attempts: []apiv1.Attempt{{N: 1, At: whyT0.Add(11 * time.Minute), Result: "succeeded"}}}}
 	return d
 }
 
-func withWhy(apps map[string]*enrich.App, status, problem string) Options {
+func withWhy(apps map[string]*apiv1.App, status, problem string) Options {
 	o := testOpts
 	o.Why = &enrich.Result{Apps: apps, Status: status, Asked: len(apps), Problem: problem}
 	return o
@@ -84,7 +85,7 @@ func withWhy(apps map[string]*enrich.App, status, problem string) Options {
 
 func TestWhyGolden(t *testing.T) {
 	big := bigGroup(100)
-	bigApps := map[string]*enrich.App{}
+	bigApps := map[string]*apiv1.App{}
 	for i := range 10 {
 		d := stuckDetail()
 		d.Name = fmt.Sprintf("app-%03d", i)
@@ -97,8 +98,8 @@ func TestWhyGolden(t *testing.T) {
 		msg  *notification.Message
 		opt  Options
 	}{
-		{"why-stuck", stuckGroup("firing"), withWhy(map[string]*enrich.App{"argocd/stuck": stuckDetail()}, enrich.ResultOK, "")},
-		{"why-resolved", stuckGroup("resolved"), withWhy(map[string]*enrich.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")},
+		{"why-stuck", stuckGroup("firing"), withWhy(map[string]*apiv1.App{"argocd/stuck": stuckDetail()}, enrich.ResultOK, "")},
+		{"why-resolved", stuckGroup("resolved"), withWhy(map[string]*apiv1.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")},
 		{"why-unavailable", stuckGroup("firing"), withWhy(nil, enrich.ResultTimeout, "no detail: the exporter did not answer in time")},
 		{"why-group-100", big, bigOpts},
 	}
@@ -112,7 +113,7 @@ func TestWhyGolden(t *testing.T) {
 }
 
 func TestWhyTellsTheStory(t *testing.T) {
-	stuck := mustJSON(t, Render(stuckGroup("firing"), Overrides{}, withWhy(map[string]*enrich.App{"argocd/stuck": stuckDetail()}, enrich.ResultOK, "")))
+	stuck := mustJSON(t, Render(stuckGroup("firing"), Overrides{}, withWhy(map[string]*apiv1.App{"argocd/stuck": stuckDetail()}, enrich.ResultOK, "")))
 	for _, want := range []string{
 		`*Why*`,
 		`*Failing:* Deployment stuck Degraded: Deployment \"stuck\" exceeded its progress deadline; Pod stuck-3f2c9a1b7e-x2 Degraded`,
@@ -130,7 +131,7 @@ func TestWhyTellsTheStory(t *testing.T) {
 		t.Errorf("%d Why parts for one app, want 1", n)
 	}
 
-	fixed := mustJSON(t, Render(stuckGroup("resolved"), Overrides{}, withWhy(map[string]*enrich.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")))
+	fixed := mustJSON(t, Render(stuckGroup("resolved"), Overrides{}, withWhy(map[string]*apiv1.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")))
 	if !strings.Contains(fixed, "*What fixed it*: remediation attempt 1 (auto-sync at 10:11 UTC) — lasted 14m") {
 		t.Errorf("resolved message does not say what fixed it:\n%s", fixed)
 	}
@@ -143,19 +144,19 @@ func TestWhyTellsTheStory(t *testing.T) {
 
 func TestFixedBy(t *testing.T) {
 	since := whyT0
-	commit := []enrich.Commit{{Revision: "abcdef0123456789", RepoURL: "git@gitlab.com:team/apps.git", Author: "Bob", Message: "Fix image"}}
+	commit := []apiv1.Commit{{Revision: "abcdef0123456789", RepoURL: "git@gitlab.com:team/apps.git", Author: "Bob", Message: "Fix image"}}
 	tests := []struct {
 		name string
-		app  *enrich.App
+		app  *apiv1.App
 		want string
 	}{
-		{"person", &enrich.App{Commits: commit, Operation: &enrich.Operation{Phase: "Succeeded", FinishedAt: since.Add(5 * time.Minute), InitiatedBy: enrich.Initiator{Username: "alice"}}},
+		{"person", &apiv1.App{Commits: commit, Operation: &apiv1.Operation{Phase: "Succeeded", FinishedAt: since.Add(5 * time.Minute), InitiatedBy: apiv1.Initiator{Username: "alice"}}},
 			"a sync by alice at 10:05 UTC to <https://gitlab.com/team/apps/-/commit/abcdef0123456789|abcdef0> by Bob: Fix image"},
-		{"auto-sync", &enrich.App{Operation: &enrich.Operation{Phase: "Succeeded", FinishedAt: since.Add(5 * time.Minute), InitiatedBy: enrich.Initiator{Automated: true}}},
+		{"auto-sync", &apiv1.App{Operation: &apiv1.Operation{Phase: "Succeeded", FinishedAt: since.Add(5 * time.Minute), InitiatedBy: apiv1.Initiator{Automated: true}}},
 			"Argo CD auto-sync at 10:05 UTC"},
-		{"new revision", &enrich.App{Commits: commit, Remediation: &enrich.Remediation{LastReset: &enrich.Reset{At: since.Add(3 * time.Minute), Reason: "new target revision abcdef0"}}},
+		{"new revision", &apiv1.App{Commits: commit, Remediation: &apiv1.Remediation{LastReset: &apiv1.Reset{At: since.Add(3 * time.Minute), Reason: "new target revision abcdef0"}}},
 			"a new revision to <https://gitlab.com/team/apps/-/commit/abcdef0123456789|abcdef0> by Bob: Fix image"},
-		{"old operation", &enrich.App{Operation: &enrich.Operation{Phase: "Succeeded", FinishedAt: since.Add(-time.Hour)}}, ""},
+		{"old operation", &apiv1.App{Operation: &apiv1.Operation{Phase: "Succeeded", FinishedAt: since.Add(-time.Hour)}}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,8 +201,8 @@ func FuzzRenderEnriched(f *testing.F) {
 	long := stuckDetail()
 	long.Operation.Message = strings.Repeat("é<&>|*", 3000)
 	for i := range 50 {
-		long.FailingResources = append(long.FailingResources, enrich.Resource{Kind: "Pod", Name: strings.Repeat("p", 300), Message: strings.Repeat("x&", 400), Health: "Degraded"})
-		long.Remediation.Attempts = append(long.Remediation.Attempts, enrich.Attempt{N: i, Result: "failed", Message: fmt.Sprint(i, strings.Repeat("<m>", 100))})
+		long.FailingResources = append(long.FailingResources, apiv1.Resource{Kind: "Pod", Name: strings.Repeat("p", 300), Message: strings.Repeat("x&", 400), Health: "Degraded"})
+		long.Remediation.Attempts = append(long.Remediation.Attempts, apiv1.Attempt{N: i, Result: "failed", Message: fmt.Sprint(i, strings.Repeat("<m>", 100))})
 	}
 	longJSON, _ := json.Marshal(long)
 	f.Add(stuck, longJSON)
@@ -210,11 +211,11 @@ func FuzzRenderEnriched(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var app enrich.App
+		var app apiv1.App
 		if json.Unmarshal(detail, &app) != nil {
 			return
 		}
-		apps := map[string]*enrich.App{}
+		apps := map[string]*apiv1.App{}
 		for _, a := range m.Alerts {
 			if k := enrich.Key(a); k != "" {
 				apps[k] = &app
@@ -234,7 +235,7 @@ func FuzzRenderEnriched(f *testing.F) {
 
 func BenchmarkRenderEnriched100(b *testing.B) {
 	m := bigGroup(100)
-	apps := map[string]*enrich.App{}
+	apps := map[string]*apiv1.App{}
 	for _, a := range m.Alerts {
 		apps[enrich.Key(a)] = stuckDetail()
 	}

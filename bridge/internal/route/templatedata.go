@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 // TemplateData is what route templates execute against: Alertmanager's notification data
@@ -29,16 +30,16 @@ func newTemplateData(data *template.Data, why *enrich.Result) *TemplateData {
 // exercised at load time too.
 func sampleTemplateData() *TemplateData {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	app := &enrich.App{
+	app := &apiv1.App{
 		Namespace: "argocd", Name: "payments", Project: "shop",
-		Health:                &enrich.Health{Status: "Degraded", Since: now},
-		Sync:                  &enrich.Sync{Status: "OutOfSync", Revisions: []string{"0123456789abcdef0123456789abcdef01234567"}},
-		Operation:             &enrich.Operation{Phase: "Failed", Message: "one or more objects failed to apply", FinishedAt: now},
-		FailingResources:      []enrich.Resource{{Kind: "Deployment", Name: "payments", Health: "Degraded", Message: "progress deadline exceeded"}},
+		Health:                &apiv1.Health{Status: "Degraded", Since: now},
+		Sync:                  &apiv1.Sync{Status: "OutOfSync", Revisions: []string{"0123456789abcdef0123456789abcdef01234567"}},
+		Operation:             &apiv1.Operation{Phase: "Failed", Message: "one or more objects failed to apply", FinishedAt: now},
+		FailingResources:      []apiv1.Resource{{Kind: "Deployment", Name: "payments", Health: "Degraded", Message: "progress deadline exceeded"}},
 		FailingResourcesTotal: 1,
-		Events:                []enrich.Event{{Kind: "Pod", Name: "payments-1", Reason: "BackOff", Message: "Back-off restarting failed container", Count: 3, Last: now}},
-		Commits:               []enrich.Commit{{Revision: "0123456789abcdef0123456789abcdef01234567", Author: "Jane Doe", Message: "Bump image", Date: now}},
-		Remediation:           &enrich.Remediation{Mode: "on", MaxAttempts: 3, Attempts: []enrich.Attempt{{N: 1, At: now, Result: "failed", Message: "boom"}}},
+		Events:                []apiv1.Event{{Kind: "Pod", Name: "payments-1", Reason: "BackOff", Message: "Back-off restarting failed container", Count: 3, Last: now}},
+		Commits:               []apiv1.Commit{{Revision: "0123456789abcdef0123456789abcdef01234567", Author: "Jane Doe", Message: "Bump image", Date: now}},
+		Remediation:           &apiv1.Remediation{Mode: "on", MaxAttempts: 3, Attempts: []apiv1.Attempt{{N: 1, At: now, Result: "failed", Message: "boom"}}},
 	}
-	return newTemplateData(sampleData(), &enrich.Result{Apps: map[string]*enrich.App{"argocd/payments": app}, Status: enrich.ResultOK, Asked: 1})
+	return newTemplateData(sampleData(), &enrich.Result{Apps: map[string]*apiv1.App{"argocd/payments": app}, Status: enrich.ResultOK, Asked: 1})
 }

@@ -20,17 +20,18 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 const apiToken = "api-token"
 
-func stuckApp() *enrich.App {
-	return &enrich.App{
-		Health:                &enrich.Health{Status: "Degraded"},
-		Operation:             &enrich.Operation{Phase: "Failed", Message: "one or more objects failed to apply"},
-		FailingResources:      []enrich.Resource{{Kind: "Deployment", Name: "payments", Health: "Degraded", Message: "progress deadline exceeded"}},
+func stuckApp() *apiv1.App {
+	return &apiv1.App{
+		Health:                &apiv1.Health{Status: "Degraded"},
+		Operation:             &apiv1.Operation{Phase: "Failed", Message: "one or more objects failed to apply"},
+		FailingResources:      []apiv1.Resource{{Kind: "Deployment", Name: "payments", Health: "Degraded", Message: "progress deadline exceeded"}},
 		FailingResourcesTotal: 1,
-		Remediation: &enrich.Remediation{Mode: "on", MaxAttempts: 3, Paused: true, Attempts: []enrich.Attempt{
+		Remediation: &apiv1.Remediation{Mode: "on", MaxAttempts: 3, Paused: true, Attempts: []apiv1.Attempt{
 			{N: 1, Result: "failed", Message: "one or more objects failed to apply"}, {N: 2, Result: "failed"}, {N: 3, Result: "failed"}}},
 	}
 }

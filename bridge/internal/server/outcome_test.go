@@ -14,6 +14,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 type resumer struct{ calls int }
@@ -60,8 +61,8 @@ func TestResumeOutcomeInThread(t *testing.T) {
 	// The exporter's resumed attempt fixed the app: its streak ended with it.
 	at := time.Now().Add(time.Second)
 	fixed := stuckApp()
-	fixed.Remediation = &enrich.Remediation{Mode: "on", MaxAttempts: 3, LastReset: &enrich.Reset{At: at.Add(time.Minute), Reason: "healthy",
-		Attempts: []enrich.Attempt{{N: 1, At: at, Result: "succeeded", DoneAt: at.Add(30 * time.Second)}}}}
+	fixed.Remediation = &apiv1.Remediation{Mode: "on", MaxAttempts: 3, LastReset: &apiv1.Reset{At: at.Add(time.Minute), Reason: "healthy",
+		Attempts: []apiv1.Attempt{{N: 1, At: at, Result: "succeeded", DoneAt: at.Add(30 * time.Second)}}}}
 	exp.AnswerAny(fixed)
 	if code, body := post(t, url, payload(t, "resolved.json")); code != 200 {
 		t.Fatalf("resolved: %d %s", code, body)

@@ -21,11 +21,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
 
 // Pattern is the route the handler serves.
-const Pattern = "GET /api/v1/apps/{namespace}/{name}"
+const Pattern = apiv1.AppPattern
 
 // TokenSource yields the token callers must present (re-read when its file changes).
 type TokenSource interface {
@@ -67,7 +68,7 @@ type API struct {
 }
 
 type cached struct {
-	answer  *Answer
+	answer  *apiv1.App
 	expires time.Time
 }
 
@@ -157,7 +158,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) int {
 	out := *ans
 	if a.stories != nil {
 		if st, ok := a.stories.Story(ns, name); ok {
-			out.Remediation = &st
+			out.Remediation = remediation(st)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -186,7 +187,7 @@ func (a *API) authorized(r *http.Request) bool {
 // answer serves from the cache, else makes one fetch per app however many
 // callers ask at once. A caller whose context ends stops waiting; the fetch
 // goes on for the others and the cache.
-func (a *API) answer(ctx context.Context, ns, name, project string) (*Answer, error) {
+func (a *API) answer(ctx context.Context, ns, name, project string) (*apiv1.App, error) {
 	key := ns + "/" + name
 	now := a.cfg.Now()
 	a.mu.Lock()
@@ -212,7 +213,7 @@ func (a *API) answer(ctx context.Context, ns, name, project string) (*Answer, er
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		return res.Val.(*Answer), nil
+		return res.Val.(*apiv1.App), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -238,6 +239,6 @@ func (a *API) store(key string, c cached) {
 func writeError(w http.ResponseWriter, code int, msg string) int {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	_ = json.NewEncoder(w).Encode(apiv1.ErrorResponse{Error: msg})
 	return code
 }

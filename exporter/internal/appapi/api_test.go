@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
@@ -141,7 +142,7 @@ func newTestAPI(t testing.TB, src Source, cfg Config) *API {
 	return a
 }
 
-func get(t testing.TB, h http.Handler, path, bearer string) (*httptest.ResponseRecorder, *Answer) {
+func get(t testing.TB, h http.Handler, path, bearer string) (*httptest.ResponseRecorder, *apiv1.App) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if bearer != "" {
@@ -152,7 +153,7 @@ func get(t testing.TB, h http.Handler, path, bearer string) (*httptest.ResponseR
 	if rec.Code != http.StatusOK {
 		return rec, nil
 	}
-	var ans Answer
+	var ans apiv1.App
 	if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
 		t.Fatalf("decode answer: %v\n%s", err, rec.Body)
 	}

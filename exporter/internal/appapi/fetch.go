@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 )
 
@@ -58,8 +59,8 @@ type parts struct {
 	tree    []argocd.TreeNode
 	treeOK  bool
 	events  []argocd.Event
-	commits []Commit
-	errs    []PartError
+	commits []apiv1.Commit
+	errs    []apiv1.PartError
 	pending map[string]int // part -> calls not answered yet
 	missing bool           // Argo CD said the app does not exist
 }
@@ -79,7 +80,7 @@ func (p *parts) done(part string, err error, fn func()) {
 	}
 	p.pending[part]--
 	if err != nil {
-		p.errs = append(p.errs, PartError{Part: part, Error: describe(err)})
+		p.errs = append(p.errs, apiv1.PartError{Part: part, Error: describe(err)})
 		return
 	}
 	fn()
@@ -101,7 +102,7 @@ func describe(err error) string {
 // fetch asks Argo CD about one app: the Application and its resource tree at
 // once, then the commit(s) and the failing resources' events. It returns at
 // the budget with whatever arrived; the missing parts are in Errors.
-func (f *fetcher) fetch(ctx context.Context, ns, name, project string) (*Answer, error) {
+func (f *fetcher) fetch(ctx context.Context, ns, name, project string) (*apiv1.App, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.budget)
 	defer cancel()
 	p := &parts{pending: map[string]int{}}
@@ -142,7 +143,7 @@ func (f *fetcher) fetch(ctx context.Context, ns, name, project string) (*Answer,
 			call(partRevision, func(ctx context.Context) error {
 				m, err := f.src.RevisionMetadata(ctx, name, ns, rev, idx)
 				p.done(partRevision, err, func() {
-					p.commits = append(p.commits, Commit{
+					p.commits = append(p.commits, apiv1.Commit{
 						Revision: rev, RepoURL: repo, SourceIndex: max(idx, 0),
 						Author: m.Author, Date: m.Date, Message: firstLine(m.Message),
 					})
@@ -189,7 +190,7 @@ func (f *fetcher) fetch(ctx context.Context, ns, name, project string) (*Answer,
 	}
 	for _, part := range []string{partApplication, partTree, partRevision, partEvents} {
 		if p.pending[part] > 0 {
-			p.errs = append(p.errs, PartError{Part: part, Error: fmt.Sprintf("timeout: Argo CD did not answer within %s", f.budget)})
+			p.errs = append(p.errs, apiv1.PartError{Part: part, Error: fmt.Sprintf("timeout: Argo CD did not answer within %s", f.budget)})
 		}
 	}
 	return p.answer(ns, name, f.now()), nil
@@ -220,13 +221,13 @@ func clip(s string) string {
 	return s
 }
 
-func resource(r argocd.ResourceRef) Resource {
-	return Resource{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+func resource(r argocd.ResourceRef) apiv1.Resource {
+	return apiv1.Resource{Group: r.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 // answer builds the Answer from the parts that arrived. Called with p.mu held.
-func (p *parts) answer(ns, name string, now time.Time) *Answer {
-	a := &Answer{Namespace: ns, Name: name, FetchedAt: now}
+func (p *parts) answer(ns, name string, now time.Time) *apiv1.App {
+	a := &apiv1.App{Namespace: ns, Name: name, FetchedAt: now}
 	seen := map[string]bool{}
 	for _, e := range p.errs { // one per part: the first says enough
 		if !seen[e.Part] {
@@ -236,19 +237,19 @@ func (p *parts) answer(ns, name string, now time.Time) *Answer {
 	}
 	if d := p.detail; d != nil {
 		a.Project = d.Project
-		a.Health = &Health{Status: string(d.Health), Message: clip(d.HealthMessage), Since: d.HealthSince}
-		a.Sync = &Sync{Status: string(d.Sync), Revisions: d.Revisions}
+		a.Health = &apiv1.Health{Status: string(d.Health), Message: clip(d.HealthMessage), Since: d.HealthSince}
+		a.Sync = &apiv1.Sync{Status: string(d.Sync), Revisions: d.Revisions}
 		if n := len(d.History); n > 0 {
 			h := d.History[n-1]
-			a.LastDeploy = &Deploy{Revisions: h.Revisions, DeployedAt: h.DeployedAt, InitiatedBy: Initiator{Automated: h.Automated, Username: h.Username}}
+			a.LastDeploy = &apiv1.Deploy{Revisions: h.Revisions, DeployedAt: h.DeployedAt, InitiatedBy: apiv1.Initiator{Automated: h.Automated, Username: h.Username}}
 			if d.Sync == argocd.SyncSynced {
 				a.Sync.Since = h.DeployedAt
 			}
 		}
 		if op := d.Operation; op != nil {
-			o := &Operation{
+			o := &apiv1.Operation{
 				Phase: string(op.Phase), Message: clip(op.Message), StartedAt: op.StartedAt, FinishedAt: op.FinishedAt,
-				InitiatedBy: Initiator{Automated: op.Automated, Username: op.Username},
+				InitiatedBy: apiv1.Initiator{Automated: op.Automated, Username: op.Username},
 				RetryCount:  op.RetryCount, Revisions: op.Revisions,
 			}
 			for _, r := range op.FailedItems[:min(len(op.FailedItems), maxList)] {
@@ -274,7 +275,7 @@ func (p *parts) answer(ns, name string, now time.Time) *Answer {
 	}
 	sort.SliceStable(p.events, func(i, j int) bool { return p.events[i].Last.After(p.events[j].Last) })
 	for _, e := range p.events[:min(len(p.events), maxEvents)] {
-		a.Events = append(a.Events, Event{Kind: e.Object.Kind, Name: e.Object.Name, Reason: e.Reason, Message: clip(e.Message), Count: e.Count, Last: e.Last})
+		a.Events = append(a.Events, apiv1.Event{Kind: e.Object.Kind, Name: e.Object.Name, Reason: e.Reason, Message: clip(e.Message), Count: e.Count, Last: e.Last})
 	}
 	sort.Slice(p.commits, func(i, j int) bool { return p.commits[i].SourceIndex < p.commits[j].SourceIndex })
 	a.Commits = p.commits

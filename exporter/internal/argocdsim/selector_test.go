@@ -1,7 +1,12 @@
 package argocdsim
 
-import "testing"
+import (
+	"net/http/httptest"
+	"net/url"
+	"testing"
+)
 
+// TestSelector: List and Watch filter by `selector` as Argo CD does (k8s.io/apimachinery labels).
 func TestSelector(t *testing.T) {
 	labels := map[string]string{"team": "shop", "tier": "web", "env": "prod"}
 	tests := []struct {
@@ -31,7 +36,7 @@ func TestSelector(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.sel, func(t *testing.T) {
-			sel, err := parseSelector(tt.sel)
+			f, err := parseFilter(httptest.NewRequest("GET", "/api/v1/applications?selector="+url.QueryEscape(tt.sel), nil))
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("parsed %q", tt.sel)
@@ -41,7 +46,7 @@ func TestSelector(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := sel.matches(labels); got != tt.want {
+			if got := f.matches(&app{labels: labels}); got != tt.want {
 				t.Fatalf("matches = %v, want %v", got, tt.want)
 			}
 		})

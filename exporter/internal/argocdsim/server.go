@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // gRPC status codes Argo CD answers with (the error body carries the code).
@@ -132,7 +134,7 @@ func (s *Sim) handleVersion(w http.ResponseWriter, _ *http.Request) {
 
 // appFilter is the query List and Watch share.
 type appFilter struct {
-	sel       selector
+	sel       labels.Selector
 	projects  []string
 	namespace string
 	repo      string
@@ -140,7 +142,7 @@ type appFilter struct {
 
 func parseFilter(r *http.Request) (appFilter, error) {
 	q := r.URL.Query()
-	sel, err := parseSelector(q.Get("selector"))
+	sel, err := labels.Parse(q.Get("selector"))
 	if err != nil {
 		return appFilter{}, fmt.Errorf("error parsing the selector: %w", err)
 	}
@@ -162,7 +164,7 @@ func (f appFilter) matches(a *app) bool {
 			return false
 		}
 	}
-	return f.sel.matches(a.labels)
+	return f.sel.Matches(labels.Set(a.labels))
 }
 
 // handleList streams the List answer one item at a time from cached encodings, so 10k apps

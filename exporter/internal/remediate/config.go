@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Modes of remediation.
@@ -84,7 +86,7 @@ func (c *Config) Validate() error {
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		bad("RateBurst", "must be at least 1, got %d", c.RateBurst)
 	}
-	if _, err := ParseSelector(c.Selector); err != nil {
+	if _, err := labels.Parse(c.Selector); err != nil {
 		errs = append(errs, &FieldError{Field: "Selector", Err: err})
 	}
 	return errors.Join(errs...)

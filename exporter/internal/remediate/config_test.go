@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 )
 
 // defaultConfig is Config with the exporter's flag defaults.
@@ -98,12 +100,15 @@ func TestSelector(t *testing.T) {
 		{"team=", false},
 	} {
 		t.Run(tc.sel, func(t *testing.T) {
-			s, err := ParseSelector(tc.sel)
+			cfg := defaultConfig()
+			cfg.Selector = tc.sel
+			e, err := New(cfg, nil, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := s.Matches(labels); got != tc.want {
-				t.Fatalf("Matches = %v, want %v", got, tc.want)
+			app := &argocd.App{Namespace: "argocd", Name: "a", Project: "default", Labels: labels}
+			if got := e.inScope(app); got != tc.want {
+				t.Fatalf("in scope = %v, want %v", got, tc.want)
 			}
 		})
 	}
@@ -111,8 +116,11 @@ func TestSelector(t *testing.T) {
 
 func TestSelectorErrors(t *testing.T) {
 	for _, sel := range []string{"team in (a", "=x", "a,,b", "team in (a b)", "te am=x", "!", "team=a/b", ",", "team notin ()x"} {
-		if _, err := ParseSelector(sel); err == nil {
-			t.Errorf("ParseSelector(%q) = nil error, want one", sel)
+		cfg := defaultConfig()
+		cfg.Selector = sel
+		var fe *FieldError
+		if err := cfg.Validate(); !errors.As(err, &fe) || fe.Field != "Selector" {
+			t.Errorf("Validate() with selector %q = %v, want a Selector error", sel, err)
 		}
 	}
 }

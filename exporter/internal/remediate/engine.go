@@ -14,8 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"golang.org/x/time/rate"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 )
 
 // Syncer asks Argo CD to sync one app; *argocd.Client implements it.
@@ -45,7 +47,7 @@ type Options struct {
 // poller; the engine is also the prometheus.Collector of its metrics.
 type Engine struct {
 	cfg      Config
-	selector Selector
+	selector labels.Selector
 	projects map[string]bool
 	syncer   Syncer
 	log      *slog.Logger
@@ -86,7 +88,7 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sel, _ := ParseSelector(cfg.Selector) // checked by Validate
+	sel, _ := labels.Parse(cfg.Selector) // checked by Validate
 	e := &Engine{
 		cfg:      cfg,
 		selector: sel,
@@ -240,7 +242,7 @@ func (e *Engine) inScope(a *argocd.App) bool {
 	case e.projects != nil && !e.projects[a.Project]:
 		return false
 	}
-	return e.selector.Matches(a.Labels)
+	return e.selector.Matches(labels.Set(a.Labels))
 }
 
 // busy: an operation is pending or running, so neither a sync nor an outcome.

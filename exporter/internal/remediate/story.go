@@ -12,7 +12,7 @@ const (
 	maxStoryMessage = 300 // runes of Argo CD's operation message per attempt
 )
 
-// Attempt is one remediation sync as the story tells it.
+// Attempt is one remediation sync as the story tells it; persisted in the state (History).
 type Attempt struct {
 	N  int       `json:"n"`
 	At time.Time `json:"at"`
@@ -32,19 +32,20 @@ type Reset struct {
 	Attempts []Attempt `json:"attempts,omitempty"`
 }
 
-// Story is what the remediation engine did and will do for one app.
+// Story is what the remediation engine did and will do for one app: its read view, which the
+// read API maps onto api/v1.Remediation (Attempt and Reset are also state-file types).
 type Story struct {
-	Mode        string    `json:"mode"`
-	MaxAttempts int       `json:"maxAttempts"`
-	Attempts    []Attempt `json:"attempts,omitempty"`
-	Paused      bool      `json:"paused"`
-	PausedAt    time.Time `json:"pausedAt,omitzero"`
-	NextAttempt time.Time `json:"nextAttempt,omitzero"`
+	Mode        string
+	MaxAttempts int
+	Attempts    []Attempt
+	Paused      bool
+	PausedAt    time.Time
+	NextAttempt time.Time
 	// ResetsOn says what gives the app fresh attempts.
-	ResetsOn []string `json:"resetsOn,omitempty"`
+	ResetsOn []string
 	// LastReset is the previous streak's end, kept in memory so a resolved
 	// alert can tell which attempt fixed the app.
-	LastReset *Reset `json:"lastReset,omitempty"`
+	LastReset *Reset
 }
 
 // Story returns the remediation story of one app; false when the engine does

@@ -15,11 +15,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
 
-// Pattern is the route of the resume endpoint (Go 1.22 mux syntax).
-const Pattern = "POST /api/v1/apps/{namespace}/{name}/remediation/resume"
+// Pattern is the route of the resume endpoint.
+const Pattern = apiv1.ResumePattern
 
 // Results: the result label of remediation_resume_requests_total.
 const (
@@ -51,17 +52,6 @@ type Config struct {
 	Logger  *slog.Logger
 }
 
-// Request is the optional JSON body: who asked (the bridge sends the Slack user).
-type Request struct {
-	RequestedBy string `json:"requestedBy"`
-}
-
-// Response is the JSON answer.
-type Response struct {
-	Message string `json:"message,omitempty"`
-	Error   string `json:"error,omitempty"`
-}
-
 // Handler serves Pattern.
 type Handler struct {
 	cfg      Config
@@ -84,7 +74,7 @@ func New(cfg Config, reg prometheus.Registerer) *Handler {
 	return h
 }
 
-func (h *Handler) answer(w http.ResponseWriter, code int, result string, r Response) {
+func (h *Handler) answer(w http.ResponseWriter, code int, result string, r apiv1.ActionResponse) {
 	h.requests.WithLabelValues(result).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	if code == http.StatusUnauthorized {
@@ -118,17 +108,17 @@ func (h *Handler) authorize(header string) (int, string) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if code, result := h.authorize(r.Header.Get("Authorization")); code != 0 {
 		h.cfg.Logger.Warn("write API request refused", "result", result, "remote", r.RemoteAddr)
-		h.answer(w, code, result, Response{Error: "a valid write token (Authorization: Bearer) is required"})
+		h.answer(w, code, result, apiv1.ActionResponse{Error: "a valid write token (Authorization: Bearer) is required"})
 		return
 	}
-	var req Request
+	var req apiv1.ActionRequest
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<10))
 	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
 		err = json.Unmarshal(body, &req)
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
-	if err != nil || ns == "" || name == "" || len(req.RequestedBy) > 200 {
-		h.answer(w, http.StatusBadRequest, ResultInvalid, Response{Error: `want an optional JSON body {"requestedBy": "<who, at most 200 characters>"}`})
+	if err != nil || ns == "" || name == "" || len(req.RequestedBy) > apiv1.MaxRequestedBy {
+		h.answer(w, http.StatusBadRequest, ResultInvalid, apiv1.ActionResponse{Error: `want an optional JSON body {"requestedBy": "<who, at most 200 characters>"}`})
 		return
 	}
 	by := req.RequestedBy
@@ -139,12 +129,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, remediate.ErrNotLeader):
 		w.Header().Set("Retry-After", "1")
-		h.answer(w, http.StatusServiceUnavailable, ResultNotLeader, Response{Error: err.Error()})
+		h.answer(w, http.StatusServiceUnavailable, ResultNotLeader, apiv1.ActionResponse{Error: err.Error()})
 	case errors.Is(err, remediate.ErrNotRemediated):
-		h.answer(w, http.StatusNotFound, ResultNotFound, Response{Error: "app " + ns + "/" + name + ": " + err.Error()})
+		h.answer(w, http.StatusNotFound, ResultNotFound, apiv1.ActionResponse{Error: "app " + ns + "/" + name + ": " + err.Error()})
 	case err != nil:
-		h.answer(w, http.StatusConflict, ResultConflict, Response{Error: err.Error()})
+		h.answer(w, http.StatusConflict, ResultConflict, apiv1.ActionResponse{Error: err.Error()})
 	default:
-		h.answer(w, http.StatusOK, ResultOK, Response{Message: msg})
+		h.answer(w, http.StatusOK, ResultOK, apiv1.ActionResponse{Message: msg})
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 // Server answers GET /api/v1/apps/{namespace}/{name} for the apps it holds.
@@ -19,8 +19,8 @@ type Server struct {
 	*httptest.Server
 	mu      sync.Mutex
 	token   string
-	apps    map[string]*enrich.App
-	any     *enrich.App // answered for any app not in apps; nil: 404
+	apps    map[string]*apiv1.App
+	any     *apiv1.App // answered for any app not in apps; nil: 404
 	delay   time.Duration
 	status  int
 	Calls   atomic.Int64
@@ -29,7 +29,7 @@ type Server struct {
 
 // New starts a server that wants token.
 func New(token string) *Server {
-	s := &Server{token: token, apps: map[string]*enrich.App{}, encoded: map[string][]byte{}}
+	s := &Server{token: token, apps: map[string]*apiv1.App{}, encoded: map[string][]byte{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/apps/{namespace}/{name}", s.serve)
 	s.Server = httptest.NewServer(mux)
@@ -37,7 +37,7 @@ func New(token string) *Server {
 }
 
 // Set holds the answer about one app.
-func (s *Server) Set(a *enrich.App) {
+func (s *Server) Set(a *apiv1.App) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := a.Namespace + "/" + a.Name
@@ -46,7 +46,7 @@ func (s *Server) Set(a *enrich.App) {
 }
 
 // AnswerAny answers a for every app not Set (its namespace and name replaced).
-func (s *Server) AnswerAny(a *enrich.App) {
+func (s *Server) AnswerAny(a *apiv1.App) {
 	s.mu.Lock()
 	s.any = a
 	s.encoded = map[string][]byte{}

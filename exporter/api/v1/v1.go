@@ -1,0 +1,197 @@
+// Package v1 is the one definition of the contract between argocd-exporter's HTTP APIs and their
+// clients (the slack-bridge imports it): the paths and JSON bodies of the read API
+// (GET /api/v1/apps/{namespace}/{name}: why an app is in trouble) and of the write API
+// (POST /api/v1/apps/{namespace}/{name}/remediation/{action}). The exporter maps its internal
+// types onto these; its state file has types of its own, so a state-file change is no API change.
+// docs/exporter.md and docs/remediation.md document every field. A field is only ever added
+// (clients decode leniently: an unknown field is ignored, a missing one stays zero).
+package v1
+
+import (
+	"net/url"
+	"time"
+)
+
+// Routes (Go 1.22 mux syntax) the exporter serves.
+const (
+	// AppPattern is the read API: one app's App.
+	AppPattern = "GET /api/v1/apps/{namespace}/{name}"
+	// ResumePattern clears an app's remediation pause and makes one attempt due now.
+	ResumePattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionResume
+)
+
+// Remediation actions of the write API: the last path segment.
+const ActionResume = "resume"
+
+// AppPath is the read API's path for one app, its segments escaped.
+func AppPath(namespace, name string) string {
+	return "/api/v1/apps/" + url.PathEscape(namespace) + "/" + url.PathEscape(name)
+}
+
+// RemediationPath is the write API's path of an action on one app.
+func RemediationPath(namespace, name, action string) string {
+	return AppPath(namespace, name) + "/remediation/" + url.PathEscape(action)
+}
+
+// App is the read API's answer: what Argo CD and the remediation engine know about why an app is
+// in trouble. It carries no spec beyond the source repo URLs: no Helm values or parameters, no
+// credentials. Slack templates see it as `$.Why.App namespace name`.
+type App struct {
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
+	Project   string    `json:"project,omitempty"`
+	FetchedAt time.Time `json:"fetchedAt"`
+
+	Health *Health `json:"health,omitempty"`
+	Sync   *Sync   `json:"sync,omitempty"`
+	// Operation is the last sync operation (status.operationState).
+	Operation *Operation `json:"operation,omitempty"`
+	// FailingResources are the resource-tree nodes whose health is Degraded or Missing (at most
+	// 10; FailingResourcesTotal counts them all).
+	FailingResources      []Resource `json:"failingResources,omitempty"`
+	FailingResourcesTotal int        `json:"failingResourcesTotal,omitempty"`
+	// Events are the newest Warning events of the failing resources, newest first.
+	Events []Event `json:"events,omitempty"`
+	// OutOfSync names the resources that differ from git (at most 10).
+	OutOfSync      []Resource `json:"outOfSync,omitempty"`
+	OutOfSyncTotal int        `json:"outOfSyncTotal,omitempty"`
+	// Commits are the synced (or target) revision's commit, one per source.
+	Commits []Commit `json:"commits,omitempty"`
+	// LastDeploy is the newest status.history entry: which revision went out, when, by whom.
+	LastDeploy  *Deploy      `json:"lastDeploy,omitempty"`
+	Remediation *Remediation `json:"remediation,omitempty"`
+	// Errors name the parts Argo CD did not answer (in time); the rest is good.
+	Errors []PartError `json:"errors,omitempty"`
+}
+
+// Health is status.health.
+type Health struct {
+	Status  string    `json:"status"`
+	Message string    `json:"message,omitempty"`
+	Since   time.Time `json:"since,omitzero"`
+}
+
+// Sync is status.sync; Since is when the synced revision was deployed.
+type Sync struct {
+	Status    string    `json:"status"`
+	Revisions []string  `json:"revisions,omitempty"`
+	Since     time.Time `json:"since,omitzero"`
+}
+
+// Operation is the last operation and what it said.
+type Operation struct {
+	Phase           string     `json:"phase"`
+	Message         string     `json:"message,omitempty"`
+	StartedAt       time.Time  `json:"startedAt,omitzero"`
+	FinishedAt      time.Time  `json:"finishedAt,omitzero"`
+	InitiatedBy     Initiator  `json:"initiatedBy"`
+	RetryCount      int        `json:"retryCount,omitempty"`
+	Revisions       []string   `json:"revisions,omitempty"`
+	FailedResources []Resource `json:"failedResources,omitempty"`
+}
+
+// Initiator says who started an operation or deploy.
+type Initiator struct {
+	Automated bool   `json:"automated,omitempty"`
+	Username  string `json:"username,omitempty"`
+}
+
+// Resource names one Kubernetes resource; Health, Status and Message are set where the list they
+// are in has them.
+type Resource struct {
+	Group     string `json:"group,omitempty"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+	Health    string `json:"health,omitempty"`
+	Status    string `json:"status,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// Event is one Warning event of a failing resource.
+type Event struct {
+	Kind    string    `json:"kind"`
+	Name    string    `json:"name"`
+	Reason  string    `json:"reason"`
+	Message string    `json:"message"`
+	Count   int       `json:"count,omitempty"`
+	Last    time.Time `json:"last,omitzero"`
+}
+
+// Commit is one source's revision and its commit metadata.
+type Commit struct {
+	Revision    string    `json:"revision"`
+	RepoURL     string    `json:"repoURL,omitempty"`
+	SourceIndex int       `json:"sourceIndex,omitempty"`
+	Author      string    `json:"author,omitempty"`
+	Date        time.Time `json:"date,omitzero"`
+	Message     string    `json:"message,omitempty"` // first line only
+}
+
+// Deploy is one status.history entry.
+type Deploy struct {
+	Revisions   []string  `json:"revisions,omitempty"`
+	DeployedAt  time.Time `json:"deployedAt,omitzero"`
+	InitiatedBy Initiator `json:"initiatedBy"`
+}
+
+// Remediation is what the exporter's auto-sync remediation did and will do for the app.
+type Remediation struct {
+	Mode        string    `json:"mode"`
+	MaxAttempts int       `json:"maxAttempts"`
+	Attempts    []Attempt `json:"attempts,omitempty"`
+	Paused      bool      `json:"paused"`
+	PausedAt    time.Time `json:"pausedAt,omitzero"`
+	NextAttempt time.Time `json:"nextAttempt,omitzero"`
+	// ResetsOn says what gives the app fresh attempts.
+	ResetsOn []string `json:"resetsOn,omitempty"`
+	// LastReset is the previous streak's end, so a resolved alert can tell which attempt fixed
+	// the app.
+	LastReset *Reset `json:"lastReset,omitempty"`
+}
+
+// Attempt is one remediation sync.
+type Attempt struct {
+	N  int       `json:"n"`
+	At time.Time `json:"at"`
+	// Result: pending (recorded, call not answered), triggered (Argo CD accepted it, outcome not
+	// read yet), succeeded, failed or dry_run.
+	Result string `json:"result"`
+	// Message is Argo CD's operation message for a failed attempt, or why the app was still
+	// broken after it.
+	Message string    `json:"message,omitempty"`
+	DoneAt  time.Time `json:"doneAt,omitzero"`
+}
+
+// Reset is the end of a problem streak: why the engine gave up its count.
+type Reset struct {
+	At       time.Time `json:"at"`
+	Reason   string    `json:"reason"`
+	Attempts []Attempt `json:"attempts,omitempty"`
+}
+
+// PartError names a part of the answer that is missing and why.
+type PartError struct {
+	Part  string `json:"part"` // application, resource-tree, events, revision-metadata
+	Error string `json:"error"`
+}
+
+// ActionRequest is the optional body of a write API request: who asked (the bridge sends the
+// Slack user).
+type ActionRequest struct {
+	RequestedBy string `json:"requestedBy"`
+}
+
+// MaxRequestedBy bounds ActionRequest.RequestedBy, in bytes.
+const MaxRequestedBy = 200
+
+// ActionResponse is the write API's answer; Error is set on a refusal.
+type ActionResponse struct {
+	Message string `json:"message,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// ErrorResponse is the read API's body for anything but 200.
+type ErrorResponse struct {
+	Error string `json:"error"`
+}

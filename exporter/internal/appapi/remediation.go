@@ -1,0 +1,35 @@
+package appapi
+
+import (
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+)
+
+// remediation maps the engine's story onto the API's type. The engine's attempts are also
+// what its state file holds; copying them field by field keeps the two formats apart.
+func remediation(st remediate.Story) *apiv1.Remediation {
+	r := &apiv1.Remediation{
+		Mode:        st.Mode,
+		MaxAttempts: st.MaxAttempts,
+		Attempts:    attempts(st.Attempts),
+		Paused:      st.Paused,
+		PausedAt:    st.PausedAt,
+		NextAttempt: st.NextAttempt,
+		ResetsOn:    st.ResetsOn,
+	}
+	if lr := st.LastReset; lr != nil {
+		r.LastReset = &apiv1.Reset{At: lr.At, Reason: lr.Reason, Attempts: attempts(lr.Attempts)}
+	}
+	return r
+}
+
+func attempts(in []remediate.Attempt) []apiv1.Attempt {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]apiv1.Attempt, len(in))
+	for i, a := range in {
+		out[i] = apiv1.Attempt{N: a.N, At: a.At, Result: a.Result, Message: a.Message, DoneAt: a.DoneAt}
+	}
+	return out
+}
