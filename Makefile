@@ -74,7 +74,8 @@ e2e-ha: tools real-bins
 ## e2e-real: the exporter and the alert chain against a real Argo CD on a real kube-apiserver.
 # etcd, redis and git come from Debian; kube-apiserver and Argo CD are built from Go modules and
 # cached in tools/.cache/bin (the first build takes long, see docs/testing.md). Also runs the
-# simulator's conformance test and the deploy manifests' server-side dry run.
+# simulator's conformance test, the deploy manifests' server-side dry run, and (e2ereal/chart,
+# the API server alone) the Helm chart's dry run, install, upgrade and uninstall.
 e2e-real: tools real-bins helm
 	$(TOOLS) vet -tags e2ereal ./e2ereal/...
 	$(TOOLS) test -tags e2ereal -count=1 -timeout 20m ./e2ereal/...

@@ -1,6 +1,6 @@
 //go:build e2ereal
 
-package e2ereal
+package chart
 
 import (
 	"context"
@@ -21,29 +21,20 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/kubeapi"
 )
 
-// helmCLI is the pinned Helm (`make e2e-real` builds it first) against the real API server.
-func helmCLI(t *testing.T, ctx context.Context) helmchart.Helm {
-	t.Helper()
-	bin, err := helmchart.Build(ctx, env.root, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return helmchart.Helm{Bin: bin, Home: t.TempDir(), Kubeconfig: env.kube.Kubeconfig}
-}
-
 // TestHelmChartDryRun renders the chart with its defaults and each documented values example and
 // applies every object with server-side dry run, with the Prometheus Operator's CRDs installed.
 func TestHelmChartDryRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	a := dryRunApplier(t, ctx)
-	h := helmCLI(t, ctx)
+	a, h := env.applier, helmCLI(t)
 	examples, err := helmchart.Examples(env.root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const ns = "helm-dry-run"
-	ensureNamespace(t, ctx, a, ns)
+	if err := a.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
 	for _, values := range append([]string{""}, examples...) {
 		name := "defaults"
 		var files []string
@@ -59,7 +50,12 @@ func TestHelmChartDryRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dryRun(t, ctx, a, objs)
+			for _, err := range a.DryRun(ctx, objs) {
+				t.Error(err)
+			}
+			if len(objs) == 0 {
+				t.Error("no objects")
+			}
 		})
 	}
 }
@@ -69,10 +65,11 @@ func TestHelmChartDryRun(t *testing.T) {
 func TestHelmInstallUpgradeUninstall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	a := dryRunApplier(t, ctx)
-	h := helmCLI(t, ctx)
+	a, h := env.applier, helmCLI(t)
 	const ns = "helm-e2e"
-	ensureNamespace(t, ctx, a, ns)
+	if err := a.EnsureNamespace(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
 	disc, err := discovery.NewDiscoveryClientForConfig(env.kube.REST)
 	if err != nil {
 		t.Fatal(err)
@@ -158,14 +155,6 @@ exporter: {extraArgs: [--remediation.mode=dry-run]}
 		if !slices.Contains(before, o) {
 			t.Errorf("cluster-scoped object left after uninstall: %s", o)
 		}
-	}
-}
-
-func ensureNamespace(t *testing.T, ctx context.Context, a *kubeapi.Applier, name string) {
-	t.Helper()
-	ns := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}}
-	if err := a.ApplyObject(ctx, ns, false); err != nil {
-		t.Fatal(err)
 	}
 }
 
