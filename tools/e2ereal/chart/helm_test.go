@@ -87,8 +87,27 @@ func TestHelmInstallUpgradeUninstall(t *testing.T) {
 		monitors    = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "servicemonitors"}
 	)
 
-	if _, err := h.Run(ctx, "install", helmchart.Release, chart, "--namespace", ns); err != nil {
+	// Two of the Secrets the pods need, one without its key: NOTES.txt says which are missing.
+	secrets := schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
+	for name, key := range map[string]string{"argocd-monitor-argocd-token": "token", "argocd-monitor-slack": "bot-token"} {
+		secret := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+			"metadata": map[string]any{"name": name, "namespace": ns}, "stringData": map[string]any{key: "x"}}}
+		if err := a.ApplyObject(ctx, secret, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes, err := h.Run(ctx, "install", helmchart.Release, chart, "--namespace", ns)
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"argocd-monitor-argocd-token, key token\n",
+		"argocd-monitor-slack, key webhook-url  <- the Secret lacks this key",
+		"argocd-monitor-api-token, key token  <- not found",
+	} {
+		if !strings.Contains(string(notes), want) {
+			t.Errorf("install notes lack %q:\n%s", want, notes)
+		}
 	}
 	exporter, err := get(deployments, "argocd-exporter")
 	if err != nil {
@@ -146,6 +165,11 @@ exporter: {extraArgs: [--remediation.mode=dry-run]}
 
 	if _, err := h.Run(ctx, "uninstall", helmchart.Release, "--namespace", ns); err != nil {
 		t.Fatal(err)
+	}
+	for _, name := range []string{"argocd-monitor-argocd-token", "argocd-monitor-slack"} {
+		if err := dyn.Resource(secrets).Namespace(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if left := namespacedObjects(t, ctx, a, disc, ns); len(left) > 0 {
 		t.Errorf("left in namespace %s after uninstall: %s", ns, strings.Join(left, ", "))
