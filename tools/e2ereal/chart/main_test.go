@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/helmchart"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/kubeapi"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
@@ -40,6 +42,8 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	env.root = root
+	// Listing every kind after uninstall touches deprecated ones (ComponentStatus, Endpoints).
+	rest.SetDefaultWarningHandler(rest.NoWarnings{})
 	// Cached in tools/.cache/bin; `make e2e-real` builds both first (real-bins, helm).
 	kubeBin, err := kubeapi.Build(ctx, root, os.Stderr)
 	if err != nil {
