@@ -20,8 +20,15 @@ build:
 ## test: everything CI checks; starts with build, the exact commands of the Dockerfile's build stage.
 test: build lint unit test-tools test-alerts e2e e2e-ha e2e-real test-image
 
-## lint: go vet, gofmt, and promlint over the exporter's metrics.
-lint:
+## lint: golangci-lint (pinned in tools/golangci-lint, config .golangci.yml) over the product and
+# tools modules, go vet, gofmt, and promlint over the exporter's metrics.
+GOLANGCI_LINT := tools/.cache/bin/golangci-lint
+$(GOLANGCI_LINT): tools/golangci-lint/go.mod tools/golangci-lint/go.sum
+	GOWORK=off $(GO) -C tools/golangci-lint build -o $(CURDIR)/$@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run $(PKGS)
+	cd tools && GOWORK=off ../$(GOLANGCI_LINT) run ./...
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l exporter bridge $$(find tools -name .cache -prune -o -name '*.go' -print)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) test -count=1 -run 'TestExpositionPromlint' ./exporter/cmd/argocd-exporter

@@ -10,26 +10,22 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // configureActions maps the Slack actions flags (buttons, receivers, Alertmanager, exporter)
 // into cfg.
 func configureActions(cli *CLI, env func(string) (string, bool), logger *slog.Logger, cfg *server.Config) error {
-	signing, err := secret(cli.Slack.SigningSecretFile, "SLACK_SIGNING_SECRET", "", nil, env, logger)
+	signing, err := openSecret("--slack.signing-secret-file", cli.Slack.SigningSecretFile, "SLACK_SIGNING_SECRET", envValue(env, "SLACK_SIGNING_SECRET"), nil, logger)
 	if err != nil {
-		return fmt.Errorf("slack signing secret: %w", err)
+		return err
 	}
 	cfg.SigningSecret = signing
-	appToken, err := secret(cli.Slack.AppTokenFile, "SLACK_APP_TOKEN", "", appTokenCheck, env, logger)
+	appToken, err := openSecret("--slack.app-token-file", cli.Slack.AppTokenFile, "SLACK_APP_TOKEN", envValue(env, "SLACK_APP_TOKEN"), appTokenCheck, logger)
 	if err != nil {
-		return fmt.Errorf("slack app token: %w", err)
-	}
-	if appToken != nil {
-		if err := appTokenCheck(appToken()); err != nil {
-			return fmt.Errorf("slack app token: %w", err)
-		}
+		return err
 	}
 	cfg.AppToken = appToken
 	if !cfg.Interactive() {
@@ -39,6 +35,7 @@ func configureActions(cli *CLI, env func(string) (string, bool), logger *slog.Lo
 		return nil
 	}
 	ua := config.WithUserAgent("slack-bridge/" + version.Version)
+	// No client that carries credentials follows a redirect: they would go along.
 	if u := cli.Alertmanager.URL; u != "" {
 		hc := config.DefaultHTTPClientConfig
 		if f := cli.Alertmanager.HTTPConfigFile; f != "" {
@@ -48,30 +45,31 @@ func configureActions(cli *CLI, env func(string) (string, bool), logger *slog.Lo
 			}
 			hc = *c
 		}
+		hc.FollowRedirects = false
 		client, err := config.NewClientFromConfig(hc, "alertmanager", ua)
 		if err != nil {
 			return fmt.Errorf("alertmanager http config: %w", err)
 		}
 		client.Timeout = cli.Actions.Timeout
 		if cfg.Silencer, err = actions.NewAlertmanager(u, client, nil); err != nil {
-			return err
+			return fmt.Errorf("--alertmanager.url: %w", err)
 		}
 	}
 	if u := cli.Actions.ExporterURL; u != "" {
 		if cli.Actions.ExporterTokenFile == "" {
 			return errors.New("--actions.exporter-url needs --actions.exporter-token-file (the exporter's write token)")
 		}
-		tok, err := secretfile.Read(cli.Actions.ExporterTokenFile, nil, logger)
+		tok, err := secret.ReadFile(cli.Actions.ExporterTokenFile, bearer.CheckToken, logger)
 		if err != nil {
-			return fmt.Errorf("exporter token: %w", err)
+			return fmt.Errorf("--actions.exporter-token-file: %w", err)
 		}
-		client, err := tok.BearerClient("exporter", ua)
+		client, err := bearer.NewClient("exporter", tok, config.DefaultHTTPClientConfig, ua)
 		if err != nil {
 			return fmt.Errorf("exporter client: %w", err)
 		}
 		client.Timeout = cli.Actions.Timeout
 		if cfg.Remediator, err = actions.NewExporter(u, client); err != nil {
-			return err
+			return fmt.Errorf("--actions.exporter-url: %w", err)
 		}
 	}
 	return nil

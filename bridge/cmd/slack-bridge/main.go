@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -24,8 +23,9 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/server"
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // CLI holds every flag; each has an env variable. Secrets are read from files or env only.
@@ -171,7 +171,7 @@ func run(ctx context.Context, cli *CLI, stdout io.Writer, env func(string) (stri
 	}
 	dest := cfg.Channel
 	if cfg.Mode == server.ModeWebhook && cfg.WebhookURL != nil {
-		dest = server.RedactURL(cfg.WebhookURL())
+		dest = server.RedactURL(cfg.WebhookURL.Value())
 	}
 	logger.Info("starting slack-bridge", "version", version.Info(), "mode", cfg.Mode, "default_destination", dest,
 		"routes", len(cfg.Router.Routes()), "auth", cfg.WebhookToken != nil, "enrich", cfg.Enrich != nil,
@@ -214,21 +214,24 @@ func flagError(err error) error {
 
 // configure turns flags, env and secret files into the server's configuration.
 func configure(cli *CLI, env func(string) (string, bool), logger *slog.Logger) (server.Config, error) {
+	if err := checkURLs(cli); err != nil {
+		return server.Config{}, err
+	}
 	router, err := route.Load(cli.Config.File)
 	if err != nil {
 		return server.Config{}, err
 	}
-	webhookURL, err := secret(cli.Slack.WebhookURLFile, "", cli.Slack.WebhookURL, secretfile.URL, env, logger)
+	webhookURL, err := openSecret("--slack.webhook-url-file", cli.Slack.WebhookURLFile, "--slack.webhook-url (SLACK_WEBHOOK_URL)", cli.Slack.WebhookURL, secret.URL, logger)
 	if err != nil {
-		return server.Config{}, fmt.Errorf("slack webhook URL: %w", err)
+		return server.Config{}, err
 	}
-	botToken, err := secret(cli.Slack.BotTokenFile, "SLACK_BOT_TOKEN", "", nil, env, logger)
+	botToken, err := openSecret("--slack.bot-token-file", cli.Slack.BotTokenFile, "SLACK_BOT_TOKEN", envValue(env, "SLACK_BOT_TOKEN"), nil, logger)
 	if err != nil {
-		return server.Config{}, fmt.Errorf("slack bot token: %w", err)
+		return server.Config{}, err
 	}
-	token, err := secret(cli.Webhook.TokenFile, "BRIDGE_WEBHOOK_TOKEN", "", nil, env, logger)
+	token, err := openSecret("--webhook.token-file", cli.Webhook.TokenFile, "BRIDGE_WEBHOOK_TOKEN", envValue(env, "BRIDGE_WEBHOOK_TOKEN"), bearer.CheckToken, logger)
 	if err != nil {
-		return server.Config{}, fmt.Errorf("webhook token: %w", err)
+		return server.Config{}, err
 	}
 	cfg := server.Config{
 		WebhookURL: webhookURL, BotToken: botToken, APIURL: cli.Slack.APIURL, Channel: cli.Slack.Channel,
@@ -242,7 +245,11 @@ func configure(cli *CLI, env func(string) (string, bool), logger *slog.Logger) (
 		if cli.Enrich.TokenFile == "" {
 			return cfg, errors.New("--enrich.exporter-url needs --enrich.token-file (the exporter's --api.token-file token)")
 		}
-		cfg.Enrich = &enrich.Config{URL: cli.Enrich.ExporterURL, TokenFile: cli.Enrich.TokenFile, MaxApps: cli.Enrich.MaxApps}
+		tok, err := secret.ReadFile(cli.Enrich.TokenFile, bearer.CheckToken, logger)
+		if err != nil {
+			return cfg, fmt.Errorf("--enrich.token-file: %w", err)
+		}
+		cfg.Enrich = &enrich.Config{URL: cli.Enrich.ExporterURL, Token: tok, MaxApps: cli.Enrich.MaxApps}
 		cfg.EnrichBudget = cli.Enrich.Budget
 	}
 	routeURLs := false
@@ -264,26 +271,43 @@ func configure(cli *CLI, env func(string) (string, bool), logger *slog.Logger) (
 	return cfg, configureActions(cli, env, logger, &cfg)
 }
 
-// secret is a file if given (read again when it changes), else the env variable, else the flag
-// value; trimmed; nil when none is set.
-func secret(file, envName, flagValue string, check func(string) error, env func(string) (string, bool), logger *slog.Logger) (func() string, error) {
-	if file != "" {
-		f, err := secretfile.Read(file, check, logger)
-		if err != nil {
-			return nil, err
+// openSecret is a secret given as a file (fileFlag; read again when it changes) or else as a
+// value (an env variable, or a flag that has one); nil when neither is set. Its error names
+// the one given, never the value.
+func openSecret(fileFlag, file, valueName, value string, check func(string) error, logger *slog.Logger) (secret.Source, error) {
+	s, err := secret.Open(file, value, check, logger)
+	switch {
+	case err != nil && file != "":
+		return nil, fmt.Errorf("%s: %w", fileFlag, err)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", valueName, err)
+	}
+	return s, nil
+}
+
+// envValue is the env variable's value ("" when unset).
+func envValue(env func(string) (string, bool), name string) string {
+	v, _ := env(name)
+	return v
+}
+
+// checkURLs refuses at start what the bridge would fail on (or leak) later: a URL flag that is
+// no http(s) URL, or that carries credentials (they go in a token file or the HTTP config file).
+func checkURLs(cli *CLI) error {
+	for _, u := range []struct{ flag, value string }{
+		{"--slack.api-url", cli.Slack.APIURL},
+		{"--alertmanager.url", cli.Alertmanager.URL},
+		{"--actions.exporter-url", cli.Actions.ExporterURL},
+		{"--enrich.exporter-url", cli.Enrich.ExporterURL},
+	} {
+		if u.value == "" {
+			continue
 		}
-		return f.Value, nil
-	}
-	v := strings.TrimSpace(flagValue)
-	if envName != "" {
-		if e, ok := env(envName); ok {
-			v = strings.TrimSpace(e)
+		if err := secret.URL(u.value); err != nil {
+			return fmt.Errorf("%s: %w", u.flag, err)
 		}
 	}
-	if v == "" {
-		return nil, nil
-	}
-	return func() string { return v }, nil
+	return nil
 }
 
 func newLogger(level, format string) *slog.Logger {

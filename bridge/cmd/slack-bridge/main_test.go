@@ -43,6 +43,10 @@ func TestConfigCheck(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte("xoxb-from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	notURLFile := filepath.Join(dir, "not-a-url")
+	if err := os.WriteFile(notURLFile, []byte("javascript:SECRET\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -58,7 +62,21 @@ func TestConfigCheck(t *testing.T) {
 		{name: "nothing configured", args: []string{"--config.check"}, wantErr: "no Slack destination"},
 		{name: "both modes", args: []string{"--config.check"}, env: map[string]string{"SLACK_BOT_TOKEN": "x", "SLACK_WEBHOOK_URL": "https://h/x"}, wantErr: "choose bot mode or webhook mode"},
 		{name: "bot without channel", args: []string{"--config.check"}, env: map[string]string{"SLACK_BOT_TOKEN": "x"}, wantErr: "no channel"},
-		{name: "missing token file", args: []string{"--config.check", "--webhook.token-file=/nonexistent"}, wantErr: "webhook token"},
+		{name: "missing token file", args: []string{"--config.check", "--webhook.token-file=/nonexistent"}, wantErr: "--webhook.token-file"},
+		{name: "webhook token that is no Bearer token", args: []string{"--config.check", "--slack.console"}, env: map[string]string{"BRIDGE_WEBHOOK_TOKEN": "two SECRET words"}, wantErr: "BRIDGE_WEBHOOK_TOKEN"},
+		// Issue 20, defect 5: URLs with credentials, or that are no http(s) URL, are refused at start.
+		{name: "credentials in --alertmanager.url", args: []string{"--config.check", "--slack.channel=#a", "--slack.signing-secret-file=" + tokenFile, "--alertmanager.url=http://admin:SECRET@am:9093"},
+			env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, wantErr: "--alertmanager.url: the URL carries credentials"},
+		{name: "credentials in --actions.exporter-url", args: []string{"--config.check", "--slack.channel=#a", "--slack.signing-secret-file=" + tokenFile,
+			"--actions.exporter-url=http://u:SECRET@exporter:9797", "--actions.exporter-token-file=" + tokenFile},
+			env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, wantErr: "--actions.exporter-url: the URL carries credentials"},
+		{name: "credentials in --enrich.exporter-url", args: []string{"--config.check", "--slack.console", "--enrich.exporter-url=https://u:SECRET@exporter", "--enrich.token-file=" + tokenFile},
+			wantErr: "--enrich.exporter-url: the URL carries credentials"},
+		{name: "SLACK_WEBHOOK_URL not http(s)", args: []string{"--config.check"}, env: map[string]string{"SLACK_WEBHOOK_URL": "hooks.slack.com/services/SECRET"}, wantErr: "--slack.webhook-url (SLACK_WEBHOOK_URL): not an http(s) URL"},
+		{name: "webhook URL file not http(s)", args: []string{"--config.check", "--slack.webhook-url-file=" + notURLFile}, wantErr: "--slack.webhook-url-file"},
+		{name: "--slack.api-url not http(s)", args: []string{"--config.check", "--slack.api-url=file:///SECRET"}, env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_CHANNEL": "#a"}, wantErr: "--slack.api-url: not an http(s) URL"},
+		{name: "--alertmanager.url without scheme", args: []string{"--config.check", "--slack.channel=#a", "--slack.signing-secret-file=" + tokenFile, "--alertmanager.url=am:9093"},
+			env: map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, wantErr: "--alertmanager.url: not an http(s) URL"},
 		{name: "two state stores", args: []string{"--config.check", "--slack.console", "--state.kubernetes", "--state.file=/tmp/s"}, wantErr: "give one, not both"},
 		{name: "shared state, bad kubeconfig", args: []string{"--slack.console", "--state.kubernetes", "--kubeconfig=/nonexistent"}, wantErr: "--kubeconfig"},
 		{name: "bad config file", args: []string{"--config.check", "--slack.console", "--config.file=/nonexistent.yaml"}, wantErr: "read config"},
@@ -84,6 +102,9 @@ func TestConfigCheck(t *testing.T) {
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "\n") {
+					t.Errorf("error is not one line without the secret: %q", err)
 				}
 				return
 			}
@@ -179,6 +200,8 @@ func TestCannotStartExitsWithOneLine(t *testing.T) {
 	}{
 		{"port taken", "--web.listen-address", "--web.listen-address=" + taken.Addr().String()},
 		{"web config missing", "--web.config.file", "--web.config.file=/nonexistent"},
+		{"credentials in a URL", "--alertmanager.url", "--alertmanager.url=http://admin:SECRET@alertmanager:9093"},
+		{"Slack API URL not http(s)", "--slack.api-url", "--slack.api-url=ftp://slack.example/api/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,7 +220,7 @@ func TestCannotStartExitsWithOneLine(t *testing.T) {
 				t.Fatalf("exit: %v", err)
 			}
 			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
-			if len(lines) != 1 || !strings.Contains(lines[0], tc.flag) {
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.flag) || strings.Contains(lines[0], "SECRET") {
 				t.Errorf("stderr is not one line naming %s:\n%s", tc.flag, stderr.String())
 			}
 		})

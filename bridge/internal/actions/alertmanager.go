@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strings"
 	"time"
 
 	httptransport "github.com/go-openapi/runtime/client"
@@ -15,6 +16,9 @@ import (
 	amclient "github.com/prometheus/alertmanager/api/v2/client"
 	"github.com/prometheus/alertmanager/api/v2/client/silence"
 	"github.com/prometheus/alertmanager/api/v2/models"
+
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Silencer creates and expires Alertmanager silences.
@@ -32,12 +36,12 @@ type Alertmanager struct {
 }
 
 // NewAlertmanager talks to the Alertmanager at base (e.g. http://alertmanager:9093, a path
-// prefix kept) with client (TLS and credentials from the HTTP client config).
+// prefix kept) with client (TLS and credentials from the HTTP client config, never in the URL).
 func NewAlertmanager(base string, client *http.Client, now func() time.Time) (*Alertmanager, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("alertmanager URL %q: want http(s)://host[:port][/prefix]", base)
+	if err := secret.URL(base); err != nil {
+		return nil, fmt.Errorf("alertmanager URL: %w", err) // never the URL: it may hold credentials
 	}
+	u, _ := url.Parse(strings.TrimSpace(base))
 	if now == nil {
 		now = time.Now
 	}
@@ -62,7 +66,7 @@ func (a *Alertmanager) Create(ctx context.Context, labels map[string]string, unt
 	}})
 	resp, err := a.api.Silence.PostSilences(params)
 	if err != nil {
-		return "", amError("create silence", err)
+		return "", amError("the silence", err)
 	}
 	return resp.Payload.SilenceID, nil
 }
@@ -75,33 +79,27 @@ func (a *Alertmanager) Expire(ctx context.Context, id string) error {
 		return nil
 	}
 	if err != nil {
-		return amError("expire silence", err)
+		return amError("the expiry of the silence", err)
 	}
 	return nil
 }
 
 func ptr[T any](v T) *T { return &v }
 
-// amError words a client error for the person who clicked: which system, and why.
+// amError words a client error for the person who clicked and the channel: which system, and
+// why in fixed words; Alertmanager's own answer escaped, transport errors (its URL, dial errors)
+// for the log only.
 func amError(what string, err error) error {
 	var payload interface{ GetPayload() string }
 	var coded interface{ Code() int }
 	switch {
 	case errors.As(err, &payload) && errors.As(err, &coded):
-		return fmt.Errorf("Alertmanager refused to %s (HTTP %d): %s", what, coded.Code(), truncate(payload.GetPayload(), 200))
+		return fail(fmt.Sprintf("Alertmanager did not accept %s (HTTP %d): %s", what, coded.Code(), render.EscapeTruncate(payload.GetPayload(), 200)), err)
 	case errors.As(err, &coded):
-		return fmt.Errorf("Alertmanager could not %s (HTTP %d)", what, coded.Code())
+		return fail(fmt.Sprintf("Alertmanager did not accept %s (HTTP %d)", what, coded.Code()), err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("Alertmanager did not answer in time to %s", what)
+		return fail(fmt.Sprintf("Alertmanager did not answer in time about %s", what), err)
 	default:
-		return fmt.Errorf("Alertmanager unreachable to %s: %w", what, err)
+		return fail(fmt.Sprintf("Alertmanager is unreachable, it did not get %s", what), err)
 	}
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

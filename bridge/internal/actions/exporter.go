@@ -8,16 +8,18 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Remediator asks the exporter to resume an app's auto-sync remediation.
 type Remediator interface {
 	// Resume clears the app's pause and attempt count and schedules one attempt now; by names
-	// who asked (for the exporter's log). It returns the exporter's one-line answer.
+	// who asked (for the exporter's log). It returns the exporter's one-line answer, escaped for
+	// mrkdwn; its errors are failures (the channel sees fixed words, the log the cause).
 	Resume(ctx context.Context, namespace, name, by string) (string, error)
 }
 
@@ -28,13 +30,12 @@ type Exporter struct {
 }
 
 // NewExporter talks to the exporter at base (e.g. http://argocd-exporter:9797); client sends
-// the write token (an Authorization header from the HTTP client config).
+// the write token (bearer.NewClient, which follows no redirect with it).
 func NewExporter(base string, client *http.Client) (*Exporter, error) {
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("exporter URL %q: want http(s)://host[:port]", base)
+	if err := secret.URL(base); err != nil {
+		return nil, fmt.Errorf("exporter URL: %w", err) // never the URL: it may hold credentials
 	}
-	return &Exporter{base: strings.TrimRight(base, "/"), client: client}, nil
+	return &Exporter{base: strings.TrimRight(strings.TrimSpace(base), "/"), client: client}, nil
 }
 
 // Resume calls the exporter.
@@ -48,14 +49,11 @@ func (e *Exporter) Resume(ctx context.Context, namespace, name, by string) (stri
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := e.client.Do(req)
 	if err != nil {
+		// The URL and the dial error are for the log, not the channel.
 		if errors.Is(err, context.DeadlineExceeded) {
-			return "", errors.New("the exporter did not answer in time")
+			return "", fail("the exporter did not answer in time", err)
 		}
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // the URL is known to the reader; keep the cause
-		}
-		return "", fmt.Errorf("the exporter is unreachable: %w", err)
+		return "", fail("the exporter is unreachable, it did not get the resume", err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -72,10 +70,10 @@ func (e *Exporter) Resume(ctx context.Context, namespace, name, by string) (stri
 		default:
 			why = http.StatusText(resp.StatusCode)
 		}
-		return "", fmt.Errorf("the exporter refused (HTTP %d): %s", resp.StatusCode, truncate(why, 200))
+		return "", fail(fmt.Sprintf("the exporter did not accept the resume (HTTP %d): %s", resp.StatusCode, render.EscapeTruncate(why, 200)), nil)
 	}
 	if out.Message == "" {
 		out.Message = "remediation resumed"
 	}
-	return truncate(out.Message, 300), nil
+	return render.EscapeTruncate(out.Message, 300), nil
 }

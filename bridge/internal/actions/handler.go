@@ -36,7 +36,7 @@ const (
 	ResultRefused = "refused" // the policy does not allow this user
 	ResultError   = "error"   // Alertmanager, the exporter or Slack failed; nothing changed
 	ResultReplay  = "replay"  // the same interaction again: nothing done twice
-	ResultInvalid = "invalid" // unknown button or value, or a group the bridge no longer knows
+	ResultInvalid = "invalid" // unknown button or value, a group the bridge no longer knows, or an app not of the message's group
 )
 
 var allActions = []string{ActionSilence, ActionExpire, ActionAck, ActionRetry, ActionResume, ActionUnknown}
@@ -180,7 +180,7 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 	if err != nil || !allowed {
 		why := h.cfg.Policy.Describe(c.kind) + " may"
 		if err != nil {
-			why = "the bridge could not check your user groups (" + err.Error() + ")"
+			why = "the bridge could not check your user groups (its log says why)"
 		}
 		h.count(c.action, ResultRefused)
 		log.Info("slack action refused", "kind", c.kind, "err", err)
@@ -189,12 +189,22 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 		return
 	}
 
+	if c.kind == KindRetry || c.kind == KindResume {
+		if why := h.notOfGroup(c); why != "" {
+			h.count(c.action, ResultInvalid)
+			log.Warn("slack action refused: the app is not one of the message's group", "app", c.value.Namespace+"/"+c.value.Name, "group", c.value.Group)
+			h.ephemeral(ctx, c, "🚫 You may not "+c.verb+" from here: "+sentence(why)+" Nothing was changed.")
+			h.reply(ctx, c, fmt.Sprintf("🚫 <@%s> tried to %s at %s: refused, not an app of this message.", in.UserID, c.verb, clock(h.cfg.Now())))
+			return
+		}
+	}
+
 	audit, err := h.act(ctx, c)
 	if err != nil {
 		h.count(c.action, ResultError)
 		log.Warn("slack action failed", "err", err)
-		h.ephemeral(ctx, c, "⚠️ Could not "+c.verb+": "+sentence(err.Error())+" The message is unchanged.")
-		h.reply(ctx, c, fmt.Sprintf("⚠️ <@%s> tried to %s at %s: failed (%s).", in.UserID, c.verb, clock(h.cfg.Now()), err))
+		h.ephemeral(ctx, c, "⚠️ Could not "+c.verb+": "+sentence(say(err))+" The message is unchanged.")
+		h.reply(ctx, c, fmt.Sprintf("⚠️ <@%s> tried to %s at %s: failed (%s).", in.UserID, c.verb, clock(h.cfg.Now()), say(err)))
 		return
 	}
 	h.count(c.action, ResultOK)
@@ -203,7 +213,7 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 	if msg, ok := h.cfg.Groups.Render(c.value.Group, st.Status(h.cfg.Now())); ok {
 		if err := h.cfg.Slack.Update(ctx, in.ChannelID, in.MessageTS, msg); err != nil {
 			log.Warn("slack action done, message update failed", "err", err)
-			h.ephemeral(ctx, c, "Done, but the message could not be updated: "+err.Error())
+			h.ephemeral(ctx, c, "Done, but the message could not be updated (the bridge's log says why).")
 		}
 	}
 	h.reply(ctx, c, audit)
@@ -216,7 +226,7 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 	g, user := c.value.Group, c.UserID
 	st, err := h.cfg.Store.Get(ctx, g)
 	if err != nil && !errors.Is(err, state.ErrNoGroup) {
-		return "", fmt.Errorf("the bridge could not read this group's state: %w", err)
+		return "", fail("the bridge could not read this group's state", err)
 	}
 	// record keeps what was done in Alertmanager or the exporter; failing
 	// to record it must not hide that it was done.
@@ -228,14 +238,14 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 	switch c.action {
 	case ActionSilence:
 		if h.cfg.Silencer == nil {
-			return "", fmt.Errorf("the bridge has no Alertmanager to silence in (--alertmanager.url)")
+			return "", fail("the bridge has no Alertmanager to silence in (--alertmanager.url)", nil)
 		}
 		if st.Silence != nil && now.Before(st.Silence.Until) {
-			return "", fmt.Errorf("already silenced by <@%s> until %s; expire it first", st.Silence.User, clock(st.Silence.Until))
+			return "", fail(fmt.Sprintf("already silenced by <@%s> until %s; expire it first", st.Silence.User, clock(st.Silence.Until)), nil)
 		}
 		alerts, ok := h.cfg.Groups.Alerts(g)
 		if !ok || len(alerts) == 0 {
-			return "", fmt.Errorf("the bridge has no firing alerts on record for this message (restarted since, or resolved); use Alertmanager's silence form")
+			return "", fail("the bridge has no firing alerts on record for this message (restarted since, or resolved); use Alertmanager's silence form", nil)
 		}
 		until := now.Add(c.dur)
 		comment := "Silenced from Slack"
@@ -259,7 +269,7 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 		return fmt.Sprintf("🔕 <@%s> silenced this group for %dh, until %s (Alertmanager silence %s).", user, int(c.dur.Hours()), clock(until), shortIDs(ids)), nil
 	case ActionExpire:
 		if st.Silence == nil || h.cfg.Silencer == nil {
-			return "", fmt.Errorf("the bridge has no silence on record for this message")
+			return "", fail("the bridge has no silence on record for this message", nil)
 		}
 		for _, id := range st.Silence.IDs {
 			if err := h.cfg.Silencer.Expire(ctx, id); err != nil {
@@ -270,15 +280,15 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 		return fmt.Sprintf("🔔 <@%s> expired the silence at %s (Alertmanager silence %s).", user, clock(now), shortIDs(st.Silence.IDs)), nil
 	case ActionAck:
 		if st.Ack != nil {
-			return "", fmt.Errorf("already acked by <@%s> at %s", st.Ack.User, clock(st.Ack.At))
+			return "", fail(fmt.Sprintf("already acked by <@%s> at %s", st.Ack.User, clock(st.Ack.At)), nil)
 		}
 		if err := h.cfg.Store.Update(ctx, g, func(s *State) { s.Ack = &Mark{User: user, At: now} }); err != nil {
-			return "", fmt.Errorf("the bridge could not record the ack: %w", err)
+			return "", fail("the bridge could not record the ack", err)
 		}
 		return fmt.Sprintf("👀 <@%s> acknowledged at %s.", user, clock(now)), nil
 	default: // retry, resume
 		if h.cfg.Remediator == nil {
-			return "", fmt.Errorf("the bridge has no exporter to ask (--actions.exporter-url)")
+			return "", fail("the bridge has no exporter to ask (--actions.exporter-url)", nil)
 		}
 		app := c.value.Namespace + "/" + c.value.Name
 		by := "slack:" + user
@@ -298,6 +308,22 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 		}
 		return fmt.Sprintf("🔁 <@%s> %s %s at %s: %s. If the sync fixes the app, the alert resolves in this thread.", user, verb, app, clock(now), answer), nil
 	}
+}
+
+// notOfGroup says why a retry or resume may not act on the app its button names ("" when it
+// may): the app must be one of the firing alerts of the group the bridge last notified, so a
+// button value cannot name any other app.
+func (h *Handler) notOfGroup(c click) string {
+	alerts, ok := h.cfg.Groups.Alerts(c.value.Group)
+	if !ok {
+		return "the bridge has no firing alerts on record for this message (restarted since, notified by another replica, or resolved); wait for the group's next notification"
+	}
+	for _, labels := range alerts {
+		if labels["namespace"] == c.value.Namespace && labels["name"] == c.value.Name {
+			return ""
+		}
+	}
+	return c.value.Namespace + "/" + c.value.Name + " is not a firing app of this message"
 }
 
 func (h *Handler) expireAll(ctx context.Context, ids []string) {

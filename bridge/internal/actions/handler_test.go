@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 var now = time.Date(2026, 11, 20, 10, 42, 0, 0, time.UTC)
@@ -76,9 +78,11 @@ func newFakeAM(t *testing.T) *fakeAM {
 
 // fakeExporter is the exporter's resume endpoint.
 type fakeExporter struct {
-	mu     sync.Mutex
-	calls  []string // "ns/name by"
-	status int
+	mu      sync.Mutex
+	calls   []string // "ns/name by"
+	status  int
+	body    string // the answer with status (default: a not-under-remediation error)
+	message string // the answer's message when it succeeds (default: a real one)
 }
 
 func newFakeExporter(t *testing.T) (*fakeExporter, string) {
@@ -92,13 +96,21 @@ func newFakeExporter(t *testing.T) (*fakeExporter, string) {
 		}
 		if e.status != 0 {
 			w.WriteHeader(e.status)
-			_, _ = io.WriteString(w, `{"error":"app argocd/payments is not under remediation"}`)
+			body := e.body
+			if body == "" {
+				body = `{"error":"app argocd/payments is not under remediation"}`
+			}
+			_, _ = io.WriteString(w, body)
 			return
 		}
 		var req apiv1.ActionRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		e.calls = append(e.calls, r.URL.Path+" "+req.RequestedBy)
-		_, _ = io.WriteString(w, `{"message":"pause cleared, one attempt scheduled now"}`)
+		msg := e.message
+		if msg == "" {
+			msg = "pause cleared, one attempt scheduled now"
+		}
+		_ = json.NewEncoder(w).Encode(apiv1.ActionResponse{Message: msg})
 	}))
 	t.Cleanup(srv.Close)
 	return e, srv.URL
@@ -137,7 +149,7 @@ type env struct {
 func newEnv(t *testing.T, policy Policy) *env {
 	t.Helper()
 	fake := slackfake.New("xoxb-test")
-	bot := slack.NewBot(func() string { return "xoxb-test" }, fake.APIURL(), slack.NewHTTPClient(fake))
+	bot := slack.NewBot(secret.Static("xoxb-test"), fake.APIURL(), slack.NewHTTPClient(fake))
 	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "r"}, []string{"method", "result"})
 	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "d"}, []string{"method"})
 	// The message the clicks are on (ts 1700000000.000001).
@@ -279,20 +291,26 @@ func TestActionsRefused(t *testing.T) {
 		name   string
 		click  interact.Interaction
 		action string
+		result string
 		why    string
 	}{
-		{"resume is nobody's by default", clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "nobody yet"},
-		{"retry by someone else", clickOn(render.ActionRetry, bob, "argocd/payments"), ActionRetry, "only <@U0ALICE> may"},
-		{"silence outside the user group", clickOn(render.ActionSilence4h, bob, ""), ActionSilence, "only <!subteam^S0ONCALL> may"},
-		{"expire outside the user group", clickOn(render.ActionExpire, bob, ""), ActionExpire, "only <!subteam^S0ONCALL> may"},
-		{"ack restricted to alice", clickOn(render.ActionAck, bob, ""), ActionAck, "only <@U0ALICE> may"},
+		{"resume is nobody's by default", clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, ResultRefused, "nobody yet"},
+		{"retry by someone else", clickOn(render.ActionRetry, bob, "argocd/payments"), ActionRetry, ResultRefused, "only <@U0ALICE> may"},
+		{"silence outside the user group", clickOn(render.ActionSilence4h, bob, ""), ActionSilence, ResultRefused, "only <!subteam^S0ONCALL> may"},
+		{"expire outside the user group", clickOn(render.ActionExpire, bob, ""), ActionExpire, ResultRefused, "only <!subteam^S0ONCALL> may"},
+		{"ack restricted to alice", clickOn(render.ActionAck, bob, ""), ActionAck, ResultRefused, "only <@U0ALICE> may"},
+		// Retry acts only on an app of the message's group (issue 20, defect 3).
+		{"retry of another app", clickOn(render.ActionRetry, alice, "argocd/billing"), ActionRetry, ResultInvalid, "argocd/billing is not a firing app of this message"},
+		{"retry of the same name in another namespace", clickOn(render.ActionRetry, alice, "other/payments"), ActionRetry, ResultInvalid, "other/payments is not a firing app of this message"},
+		{"retry in a group the bridge does not know", interact.Interaction{ActionID: render.ActionRetry, Value: render.ButtonValue{Group: "ffff", Namespace: "argocd", Name: "payments"}.Encode(),
+			UserID: alice, ChannelID: "C0123", MessageTS: "1700000000.000001", ActionTS: "9"}, ActionRetry, ResultInvalid, "no firing alerts on record"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, policy)
 			e.slack.Push(slackfake.Response{Body: `{"ok":true,"users":["U0CAROL"]}`}) // usergroups.users.list
 			e.h.Handle(t.Context(), tc.click)
-			e.want(t, tc.action, ResultRefused)
+			e.want(t, tc.action, tc.result)
 			calls := e.slackCalls()
 			if !has(calls, "chat.postEphemeral", tc.why) || !has(calls, "reply", "refused") || has(calls, "chat.update", "") {
 				t.Errorf("slack calls %q, want an ephemeral with %q, an audit reply and no update", calls, tc.why)
@@ -323,13 +341,19 @@ func TestActionsFailures(t *testing.T) {
 		why    string
 	}{
 		{"alertmanager refuses", func(e *env) { e.am.status, e.am.body = 400, `"bad matcher"` },
-			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager refused to create silence (HTTP 400): bad matcher"},
+			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager did not accept the silence (HTTP 400): bad matcher"},
 		{"alertmanager down", func(e *env) { e.am.srv.Close() },
-			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager unreachable to create silence"},
+			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager is unreachable, it did not get the silence"},
 		{"exporter refuses", func(e *env) { e.exp.status = 409 },
-			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "the exporter refused (HTTP 409): app argocd/payments is not under remediation"},
+			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "the exporter did not accept the resume (HTTP 409): app argocd/payments is not under remediation"},
 		{"group unknown to the bridge", func(*env) {},
 			interact.Interaction{ActionID: render.ActionSilence1h, Value: "g=ffff", UserID: bob, ChannelID: "C0123", MessageTS: "1.2", ActionTS: "3"}, ActionSilence, "no firing alerts on record"},
+		// What Alertmanager and the exporter answer is outside text: escaped like every other
+		// (issue 20, defect 2).
+		{"alertmanager's refusal escaped", func(e *env) { e.am.status, e.am.body = 400, strconv.Quote(hostile) },
+			clickOn(render.ActionSilence1h, bob, ""), ActionSilence, "Alertmanager did not accept the silence (HTTP 400): " + hostileEscaped},
+		{"the exporter's refusal escaped", func(e *env) { e.exp.status, e.exp.body = 409, `{"error":`+strconv.Quote(hostile)+`}` },
+			clickOn(render.ActionResume, alice, "argocd/payments"), ActionResume, "the exporter did not accept the resume (HTTP 409): " + hostileEscaped},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -338,9 +362,10 @@ func TestActionsFailures(t *testing.T) {
 			e.h.Handle(t.Context(), tc.click)
 			e.want(t, tc.action, ResultError)
 			calls := e.slackCalls()
-			if !has(calls, "chat.postEphemeral", tc.why) || has(calls, "chat.update", "") || !has(calls, "reply", "failed") {
-				t.Errorf("slack calls %q, want an ephemeral with %q, no update, an audit reply", calls, tc.why)
+			if !has(calls, "chat.postEphemeral", tc.why) || has(calls, "chat.update", "") || !has(calls, "reply", "failed (") || !has(calls, "reply", tc.why) {
+				t.Errorf("slack calls %q, want an ephemeral and an audit reply with %q, no update", calls, tc.why)
 			}
+			noLeaks(t, calls)
 		})
 	}
 	t.Run("exporter down", func(t *testing.T) {
@@ -351,9 +376,11 @@ func TestActionsFailures(t *testing.T) {
 		e.h.cfg.Remediator = rem
 		e.h.Handle(t.Context(), clickOn(render.ActionResume, alice, "argocd/payments"))
 		e.want(t, ActionResume, ResultError)
-		if calls := e.slackCalls(); !has(calls, "chat.postEphemeral", "the exporter is unreachable") {
+		calls := e.slackCalls()
+		if !has(calls, "chat.postEphemeral", "the exporter is unreachable") {
 			t.Errorf("slack calls %q", calls)
 		}
+		noLeaks(t, calls)
 	})
 }
 
@@ -416,4 +443,38 @@ func TestPolicyValidate(t *testing.T) {
 			t.Errorf("%+v: %v, want %q", tc.p, err, tc.err)
 		}
 	}
+}
+
+// hostile is outside text that would notify the channel and hide a link if Slack read it as
+// mrkdwn; hostileEscaped is how it must reach Slack.
+const (
+	hostile        = `<!channel> see <http://evil.example|here> & <@U0EVIL>`
+	hostileEscaped = `&lt;!channel&gt; see &lt;http://evil.example|here&gt; &amp; &lt;@U0EVIL&gt;`
+)
+
+// noLeaks fails when Slack got outside mrkdwn unescaped, or an internal address or dial error:
+// those are for the log (issue 20, defect 2).
+func noLeaks(t *testing.T, calls []string) {
+	t.Helper()
+	for _, c := range calls {
+		for _, leak := range []string{"<!channel>", "<@U0EVIL>", "127.0.0.1", "dial", "connection refused"} {
+			if strings.Contains(c, leak) {
+				t.Errorf("%q reached Slack: %q", leak, c)
+			}
+		}
+	}
+}
+
+// TestExporterAnswerEscaped: the exporter's answer to a resume, quoted in the audit reply, is
+// outside text too.
+func TestExporterAnswerEscaped(t *testing.T) {
+	e := newEnv(t, Policy{Resume: &Allow{Users: []string{alice}}})
+	e.exp.message = hostile
+	e.h.Handle(t.Context(), clickOn(render.ActionResume, alice, "argocd/payments"))
+	e.want(t, ActionResume, ResultOK)
+	calls := e.slackCalls()
+	if !has(calls, "reply", hostileEscaped) {
+		t.Errorf("slack calls %q, want the reply with %q", calls, hostileEscaped)
+	}
+	noLeaks(t, calls)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 )
 
 // Outcome is the thread line reporting the sync a Slack retry or resume led to, once the
@@ -32,8 +33,8 @@ func (s State) Outcome(why *enrich.Result) string {
 			return fmt.Sprintf("✅ The sync after <@%s>'s %s of %s succeeded at %s.", r.User, r.Kind, r.App, clock(a.DoneAt))
 		case "failed":
 			line := fmt.Sprintf("❌ The sync after <@%s>'s %s of %s failed at %s", r.User, r.Kind, r.App, clock(a.DoneAt))
-			if a.Message != "" {
-				line += ": " + a.Message
+			if a.Message != "" { // Argo CD's words: outside text
+				line += ": " + render.EscapeTruncate(a.Message, 300)
 			}
 			return line + "."
 		case "dry_run":

@@ -63,7 +63,7 @@ func (w *Window) Begin(ctx context.Context, key string) (dup bool, finish func(o
 		}
 		select {
 		case <-e.done:
-			if e.ok && time.Now().Sub(e.at) <= w.window {
+			if e.ok && time.Since(e.at) <= w.window {
 				w.mu.Unlock()
 				return true, nil, nil
 			}

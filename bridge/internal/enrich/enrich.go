@@ -18,9 +18,11 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/config"
+	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // The result values of enrichments_total.
@@ -38,14 +40,16 @@ var Results = []string{ResultOK, ResultPartial, ResultTimeout, ResultError}
 type Config struct {
 	// URL is the exporter's base URL (http://argocd-exporter:9797).
 	URL string
-	// TokenFile holds the exporter's --api.token-file token; re-read when it changes (the last good token is kept).
-	TokenFile string
+	// Token is the exporter's read API token, sent as a Bearer token (read per request: a
+	// token file's new content applies at once).
+	Token secret.Source
 	// MaxApps is how many distinct apps of one notification get detail (default 10); the
 	// rest are counted.
 	MaxApps int
 	// Concurrency bounds requests in flight for one notification (default 10).
 	Concurrency int
-	// HTTPClient replaces the client built from TokenFile (tests); it must add the token.
+	// HTTPClient replaces the client built from Token (tests); it must add the token and
+	// should not follow redirects.
 	HTTPClient *http.Client
 }
 
@@ -90,23 +94,18 @@ type Enricher struct {
 
 // New checks cfg and builds an Enricher; metrics may be nil.
 func New(cfg Config, metrics *Metrics) (*Enricher, error) {
-	u, err := url.Parse(strings.TrimSpace(cfg.URL))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("exporter url %q: want http(s)://host[:port]", cfg.URL)
+	if err := secret.URL(cfg.URL); err != nil {
+		return nil, fmt.Errorf("exporter url: %w", err) // never the URL itself: it may hold credentials
 	}
-	if u.User != nil {
-		return nil, errors.New("exporter url: credentials in the URL are not supported, use the token file")
-	}
+	u, _ := url.Parse(strings.TrimSpace(cfg.URL))
 	client := cfg.HTTPClient
 	if client == nil {
-		if cfg.TokenFile == "" {
-			return nil, errors.New("a token file is required with the exporter url")
+		if cfg.Token == nil {
+			return nil, errors.New("a token is required with the exporter url")
 		}
-		tok, err := secretfile.Read(cfg.TokenFile, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("token file: %w", err)
-		}
-		client, err = tok.BearerClient("enrich", config.WithUserAgent("argocd-monitor-bridge"))
+		// Redirects are not followed: the token would go along (bearer.NewClient).
+		var err error
+		client, err = bearer.NewClient("enrich", cfg.Token, config.DefaultHTTPClientConfig, config.WithUserAgent("argocd-monitor-bridge"))
 		if err != nil {
 			return nil, fmt.Errorf("exporter client: %w", err)
 		}
@@ -143,10 +142,12 @@ func (r *Result) App(namespace, name string) *apiv1.App {
 	return r.Apps[namespace+"/"+name]
 }
 
-// Key is the Apps key of an alert: "namespace/name", or "" when it names no app.
+// Key is the Apps key of an alert: "namespace/name", or "" when it names no app. Labels are
+// outside input and become a path of the exporter's API: only Kubernetes names count (a DNS-1123
+// label for the namespace, a DNS-1123 subdomain for the Application), so ".." or "a/b" is no app.
 func Key(a template.Alert) string {
 	ns, name := a.Labels["namespace"], a.Labels["name"]
-	if ns == "" || name == "" {
+	if len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
 		return ""
 	}
 	return ns + "/" + name

@@ -3,9 +3,12 @@ package enrich_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 const token = "api-token"
@@ -39,7 +43,11 @@ func tokenFile(t *testing.T, tok string) string {
 func newEnricher(t *testing.T, url, file string, maxApps int) (*enrich.Enricher, *enrich.Metrics) {
 	t.Helper()
 	m := enrich.NewMetrics()
-	e, err := enrich.New(enrich.Config{URL: url, TokenFile: file, MaxApps: maxApps}, m)
+	tok, err := secret.ReadFile(file, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := enrich.New(enrich.Config{URL: url, Token: tok, MaxApps: maxApps}, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,12 +147,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  enrich.Config
 		want string
 	}{
-		{enrich.Config{URL: "ftp://x", TokenFile: "/dev/null"}, "want http(s)"},
-		{enrich.Config{URL: "http://user:pw@x"}, "credentials in the URL"},
-		{enrich.Config{URL: "http://x"}, "token file is required"},
-		{enrich.Config{URL: "http://x", TokenFile: "/nonexistent/token"}, "token file"},
+		{enrich.Config{URL: "ftp://x", Token: secret.Static(token)}, "not an http(s) URL"},
+		{enrich.Config{URL: "http://user:pw@x", Token: secret.Static(token)}, "carries credentials"},
+		{enrich.Config{URL: "http://x"}, "a token is required"},
 	} {
-		if _, err := enrich.New(tc.cfg, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := enrich.New(tc.cfg, nil); err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "pw") {
 			t.Errorf("New(%+v) = %v, want %q", tc.cfg, err, tc.want)
 		}
 	}
@@ -159,5 +166,66 @@ func TestMetricsLint(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.Results); n != len(enrich.Results) {
 		t.Errorf("%d result series, want %d", n, len(enrich.Results))
+	}
+}
+
+// TestLabelsAreNoPath: labels are outside input and become a path of the exporter's API. What
+// is no Kubernetes name is not asked about at all: `namespace=".."` once became
+// /api/v1/apps/../metrics, which the exporter's mux redirected (issue 20, defect 7).
+func TestLabelsAreNoPath(t *testing.T) {
+	s := enrichtest.New(token)
+	defer s.Close()
+	s.AnswerAny(&apiv1.App{})
+	e, _ := newEnricher(t, s.URL, tokenFile(t, token), 100)
+	bad := []template.KV{
+		{"namespace": "..", "name": "metrics"},
+		{"namespace": "argocd", "name": ".."},
+		{"namespace": "argocd", "name": "a/b"},
+		{"namespace": "a/b", "name": "x"},
+		{"namespace": "argocd", "name": "%2e%2e"},
+		{"namespace": "argocd", "name": "Payments"},
+		{"namespace": "argo.cd", "name": "x"}, // namespaces are DNS-1123 labels: no dots
+		{"namespace": "argocd", "name": "x?y=1"},
+		{"namespace": "argocd", "name": strings.Repeat("a", 254)},
+	}
+	var alerts []template.Alert
+	for _, l := range bad {
+		l["alertname"] = "ArgoCDAppDegraded"
+		alerts = append(alerts, template.Alert{Status: "firing", Labels: l})
+	}
+	res := e.Enrich(context.Background(), alerts)
+	if n := s.Calls.Load(); n != 0 || res.Asked != 0 {
+		t.Errorf("%d calls to the exporter (%d asked) for labels that are no Kubernetes names", n, res.Asked)
+	}
+	for _, a := range alerts {
+		if k := enrich.Key(a); k != "" {
+			t.Errorf("Key(%v) = %q, want none", a.Labels, k)
+		}
+	}
+	good := template.Alert{Status: "firing", Labels: template.KV{"namespace": "argocd", "name": "payments.v2-eu"}}
+	if res := e.Enrich(context.Background(), []template.Alert{good}); res.Status != enrich.ResultOK || s.Calls.Load() != 1 {
+		t.Errorf("a valid name: %+v after %d calls", res, s.Calls.Load())
+	}
+}
+
+// TestRedirectsAreNotFollowed: the token goes to the exporter only; a redirect is an answer
+// like any other, not a reason to send the token elsewhere (issue 20, defect 7).
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var stolen atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+	}))
+	defer elsewhere.Close()
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer redirecting.Close()
+	e, _ := newEnricher(t, redirecting.URL, tokenFile(t, token), 10)
+	res := e.Enrich(context.Background(), alertsFor("a"))
+	if stolen.Load() != 0 {
+		t.Errorf("the redirect was followed: %d requests elsewhere", stolen.Load())
+	}
+	if res.Status != enrich.ResultError || !strings.Contains(res.Problem, "302") {
+		t.Errorf("result %+v, want an error naming the 302", res)
 	}
 }

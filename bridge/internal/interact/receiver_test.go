@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,10 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
-const secret = "8f742231b10e8888abcd99yyyzzz85a5"
+const signingKey = "8f742231b10e8888abcd99yyyzzz85a5"
 
 type recorder struct {
 	mu  sync.Mutex
@@ -59,26 +60,40 @@ func sign(key string, ts int64, body string) string {
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-func secretFile(t *testing.T, s string) func() string {
+func secretFile(t *testing.T, s string) secret.Source {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "signing-secret")
+	p := filepath.Join(t.TempDir(), "signing-signingKey")
 	if err := os.WriteFile(p, []byte(s+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	f, err := secretfile.Read(p, nil, nil)
+	f, err := secret.ReadFile(p, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.Value
+	return f
 }
 
-func inline(s string) func() string { return func() string { return s } }
+func inline(s string) secret.Source { return secret.Static(s) }
 
 func post(r http.Handler, body string, ts int64, sig string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	var stamp string
 	if ts != 0 {
-		req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+		stamp = strconv.FormatInt(ts, 10)
+	}
+	return probePost(r, strings.NewReader(body), stamp, sig, int64(len(body)))
+}
+
+// probePost posts body to r with these Slack headers ("" leaves one out) and Content-Length
+// (0: unknown, as a chunked request).
+func probePost(r http.Handler, body io.Reader, ts, sig string, length int64) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/slack/interactions", body)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.ContentLength = length
+	if length == 0 {
+		req.ContentLength = -1
+	}
+	if ts != "" {
+		req.Header.Set("X-Slack-Request-Timestamp", ts)
 	}
 	if sig != "" {
 		req.Header.Set("X-Slack-Signature", sig)
@@ -100,16 +115,16 @@ func TestRequestURLSignature(t *testing.T) {
 		clicks   int
 		result   string
 	}{
-		{name: "valid", body: body, sig: func(ts int64) string { return sign(secret, ts, body) }, want: 200, clicks: 1, result: ResultAccepted},
-		{name: "valid, 4m59s old", body: body, age: 4*time.Minute + 59*time.Second, sig: func(ts int64) string { return sign(secret, ts, body) }, want: 200, clicks: 1, result: ResultAccepted},
-		{name: "stale, 5m01s old", body: body, age: 5*time.Minute + time.Second, sig: func(ts int64) string { return sign(secret, ts, body) }, want: 401, result: ResultUnauthorized},
-		{name: "wrong secret", body: body, sig: func(ts int64) string { return sign("other", ts, body) }, want: 401, result: ResultUnauthorized},
-		{name: "body changed", body: body + "x", sig: func(ts int64) string { return sign(secret, ts, body) }, want: 401, result: ResultUnauthorized},
+		{name: "valid", body: body, sig: func(ts int64) string { return sign(signingKey, ts, body) }, want: 200, clicks: 1, result: ResultAccepted},
+		{name: "valid, 4m59s old", body: body, age: 4*time.Minute + 59*time.Second, sig: func(ts int64) string { return sign(signingKey, ts, body) }, want: 200, clicks: 1, result: ResultAccepted},
+		{name: "stale, 5m01s old", body: body, age: 5*time.Minute + time.Second, sig: func(ts int64) string { return sign(signingKey, ts, body) }, want: 401, result: ResultUnauthorized},
+		{name: "wrong signingKey", body: body, sig: func(ts int64) string { return sign("other", ts, body) }, want: 401, result: ResultUnauthorized},
+		{name: "body changed", body: body + "x", sig: func(ts int64) string { return sign(signingKey, ts, body) }, want: 401, result: ResultUnauthorized},
 		{name: "malformed signature", body: body, sig: func(int64) string { return "v0=zz" }, want: 401, result: ResultUnauthorized},
 		{name: "no headers", body: body, noHeader: true, want: 401, result: ResultUnauthorized},
-		{name: "signed garbage", body: "payload=%7Bnot-json", sig: func(ts int64) string { return sign(secret, ts, "payload=%7Bnot-json") }, want: 400, result: ResultInvalid},
+		{name: "signed garbage", body: "payload=%7Bnot-json", sig: func(ts int64) string { return sign(signingKey, ts, "payload=%7Bnot-json") }, want: 400, result: ResultInvalid},
 		{name: "signed shortcut is ignored", body: form(`{"type":"shortcut","user":{"id":"U1"}}`), sig: func(ts int64) string {
-			return sign(secret, ts, form(`{"type":"shortcut","user":{"id":"U1"}}`))
+			return sign(signingKey, ts, form(`{"type":"shortcut","user":{"id":"U1"}}`))
 		}, want: 200, result: ResultIgnored},
 	}
 	for _, tc := range tests {
@@ -117,7 +132,7 @@ func TestRequestURLSignature(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				rec := &recorder{}
 				received := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "x"}, []string{"via", "result"})
-				r := New(Config{SigningSecret: secretFile(t, secret), Handler: rec, Received: received})
+				r := New(Config{SigningSecret: secretFile(t, signingKey), Handler: rec, Received: received})
 				ts := time.Now().Unix()
 				var sig string
 				if !tc.noHeader {
@@ -144,10 +159,10 @@ func TestRequestURLSignature(t *testing.T) {
 
 func TestRequestURLDecodesTheClick(t *testing.T) {
 	rec := &recorder{}
-	r := New(Config{SigningSecret: secretFile(t, secret), Handler: rec})
+	r := New(Config{SigningSecret: secretFile(t, signingKey), Handler: rec})
 	body := form(payload("retry_sync-3", "g=abc&ns=argocd&app=payments"))
 	ts := time.Now().Unix()
-	if w := post(r, body, ts, sign(secret, ts, body)); w.Code != 200 {
+	if w := post(r, body, ts, sign(signingKey, ts, body)); w.Code != 200 {
 		t.Fatalf("code %d", w.Code)
 	}
 	r.Wait()
@@ -175,21 +190,21 @@ func TestRequestURLSecretFileRotates(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	f, err := secretfile.Read(p, nil, nil)
+	f, err := secret.ReadFile(p, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(Config{SigningSecret: f.Value, Handler: rec})
+	r := New(Config{SigningSecret: f, Handler: rec})
 	body := form(payload("ack", "g=abc"))
 	ts := time.Now().Unix()
 	if w := post(r, body, ts, sign("new", ts, body)); w.Code != 401 {
-		t.Fatalf("new secret before rotation: %d", w.Code)
+		t.Fatalf("new signingKey before rotation: %d", w.Code)
 	}
 	if err := os.WriteFile(p, []byte("new"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if w := post(r, body, ts, sign("new", ts, body)); w.Code != 200 {
-		t.Fatalf("new secret after rotation: %d", w.Code)
+		t.Fatalf("new signingKey after rotation: %d", w.Code)
 	}
 	r.Wait()
 }
@@ -198,7 +213,7 @@ func FuzzFromCallback(f *testing.F) {
 	f.Add([]byte(payload("silence_1h", "g=abc")))
 	f.Add([]byte(`{"type":"block_actions","actions":[{}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r := New(Config{SigningSecret: inline(secret), Handler: &recorder{}})
+		r := New(Config{SigningSecret: inline(signingKey), Handler: &recorder{}})
 		res := r.accept(context.Background(), ViaHTTP, b)
 		r.Wait()
 		switch res {

@@ -56,7 +56,10 @@ func TestSocketModeRefusedTokenStopsAtContext(t *testing.T) {
 	go func() { done <- r.RunSocketMode(ctx, api) }()
 	cancel()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Errorf("RunSocketMode after cancel = %v, want nil", err)
+		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("RunSocketMode did not return after cancel")
 	}

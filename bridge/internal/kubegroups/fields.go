@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
@@ -48,12 +49,12 @@ func (s *Store) Fields(ctx context.Context, id string) (map[string]string, error
 }
 
 // UpdateFields implements state.FieldStore: a GET and an UPDATE at the
-// resourceVersion read, again on a conflict. The rest of the record (a
+// resourceVersion read, again on a conflict (client-go's conflict backoff). The rest of the record (a
 // claim in progress included) is left as it is; the claim's own write
 // keeps these Fields (see claim).
 func (s *Store) UpdateFields(ctx context.Context, id string, fn func(map[string]string)) error {
 	api := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace)
-	for {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		r, rv, err := s.live(ctx, id)
 		if err != nil {
 			return err
@@ -64,13 +65,9 @@ func (s *Store) UpdateFields(ctx context.Context, id string, fn func(map[string]
 		}
 		fn(f)
 		r.Fields = f
-		_, err = api.Update(ctx, s.object(r.group, namePrefix+id, rv, r), metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) {
-			continue
-		}
-		if err != nil {
+		if _, err := api.Update(ctx, s.object(r.group, namePrefix+id, rv, r), metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("record group state: %w", err)
 		}
 		return nil
-	}
+	})
 }

@@ -3,9 +3,16 @@ package kubegroups
 import (
 	"errors"
 	"testing"
+	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubetest"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/util/retry"
+
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+	"github.com/argocd-monitor/argocd-monitor/exporter/kubetest"
 )
 
 func ack(user string) func(map[string]string) {
@@ -70,5 +77,32 @@ func TestAckDuringDeliveryKept(t *testing.T) {
 	// b's claim is done: a's next one is a normal update, not a wait.
 	if c := begin(t, a, "g", "firing-3"); !c.Found || c.Duplicate {
 		t.Errorf("a's next claim = %+v", c)
+	}
+}
+
+// A record that keeps changing under every write (a hot group, or a misbehaving writer) makes
+// UpdateFields give up after client-go's conflict backoff with the conflict, not spin for ever.
+func TestUpdateFieldsGivesUpOnEndlessConflicts(t *testing.T) {
+	api := kubetest.New()
+	a := newStore(t, api, "a")
+	if err := begin(t, a, "g", "firing-1").Done(t.Context(), state.Entry{Channel: "C1", TS: "1.1"}, false); err != nil {
+		t.Fatal(err)
+	}
+	c := api.NewClient()
+	updates := 0
+	c.PrependReactor("update", "configmaps", func(act k8stesting.Action) (bool, runtime.Object, error) {
+		updates++
+		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "x", errors.New("changed"))
+	})
+	hot, err := New(Config{Client: c, Namespace: ns, Identity: "hot", ClaimTimeout: 30 * time.Second, ResolvedWindow: time.Hour, TTL: 168 * time.Hour, DedupeWindow: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = hot.UpdateFields(t.Context(), state.GroupID("g"), ack("U1"))
+	if !apierrors.IsConflict(err) {
+		t.Fatalf("UpdateFields = %v, want the conflict after the retries", err)
+	}
+	if updates != retry.DefaultRetry.Steps {
+		t.Errorf("%d updates, want %d (client-go's DefaultRetry)", updates, retry.DefaultRetry.Steps)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 )
@@ -140,56 +141,72 @@ func (s *Store) expired(r record, now time.Time) bool {
 
 // Begin implements state.Groups. It costs one read when the notification
 // was delivered already, else a read and a write, plus a read per
-// PollInterval while another replica holds the group.
+// PollInterval while another replica holds the group. A lost race (another
+// replica created or changed the record between our read and our write) is
+// retried with client-go's conflict backoff.
 func (s *Store) Begin(ctx context.Context, groupKey, key string) (*state.Claim, error) {
+	for {
+		var claim *state.Claim
+		var holder string
+		err := retry.OnError(retry.DefaultRetry, lostRace, func() (err error) {
+			claim, holder, err = s.tryClaim(ctx, groupKey, key)
+			return err
+		})
+		if err != nil || holder == "" {
+			return claim, err
+		}
+		if err := sleep(ctx, s.cfg.PollInterval); err != nil {
+			return nil, fmt.Errorf("group held by %s: %w", holder, err)
+		}
+	}
+}
+
+// lostRace: the record was created, changed or deleted by another replica
+// between our read and our write.
+func lostRace(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) || apierrors.IsNotFound(err)
+}
+
+// tryClaim reads the group's record once and claims it with one write; it
+// returns the holder instead when another replica's claim is in progress.
+func (s *Store) tryClaim(ctx context.Context, groupKey, key string) (*state.Claim, string, error) {
 	api := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace)
 	name := Name(groupKey)
-	for {
-		now := time.Now()
-		mine := record{Notification: key, Phase: phaseSending, Holder: s.cfg.Identity, Updated: now}
-		cm, err := api.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			created, err := api.Create(ctx, s.object(groupKey, name, "", mine), metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				continue // another replica claimed it first: look at its claim
-			}
-			if err != nil {
-				return nil, fmt.Errorf("claim group: %w", err)
-			}
-			return s.claim(groupKey, created.ResourceVersion, mine, false), nil
-		}
+	now := time.Now()
+	mine := record{Notification: key, Phase: phaseSending, Holder: s.cfg.Identity, Updated: now}
+	cm, err := api.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		created, err := api.Create(ctx, s.object(groupKey, name, "", mine), metav1.CreateOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("read group state: %w", err)
+			return nil, "", fmt.Errorf("claim group: %w", err)
 		}
-		cur, err := decodeRecord(cm.Data[keyRecord])
-		if err != nil {
-			s.log.Warn("group state unreadable, replacing it", "configmap", name, "err", err)
-		}
-		live := err == nil && !s.expired(cur, now)
-		switch {
-		case live && cur.Notification == key && cur.Phase == phaseSent && now.Sub(cur.Updated) <= s.cfg.DedupeWindow:
-			return &state.Claim{Duplicate: true}, nil
-		case live && cur.Phase == phaseSending && now.Sub(cur.Updated) < s.cfg.ClaimTimeout:
-			if err := sleep(ctx, s.cfg.PollInterval); err != nil {
-				return nil, fmt.Errorf("group held by %s: %w", cur.Holder, err)
-			}
-			continue
-		case live && cur.Phase == phaseSending:
-			s.log.Warn("taking over an abandoned claim", "configmap", name, "holder", cur.Holder, "since", cur.Updated)
-		}
-		found := live && cur.TS != "" && cur.Resolved.IsZero()
-		if found {
-			mine.Channel, mine.TS, mine.Fields = cur.Channel, cur.TS, cur.Fields
-		}
-		updated, err := api.Update(ctx, s.object(groupKey, name, cm.ResourceVersion, mine), metav1.UpdateOptions{})
-		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-			continue // changed under us: look again
-		}
-		if err != nil {
-			return nil, fmt.Errorf("claim group: %w", err)
-		}
-		return s.claim(groupKey, updated.ResourceVersion, mine, found), nil
+		return s.claim(groupKey, created.ResourceVersion, mine, false), "", nil
 	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read group state: %w", err)
+	}
+	cur, err := decodeRecord(cm.Data[keyRecord])
+	if err != nil {
+		s.log.Warn("group state unreadable, replacing it", "configmap", name, "err", err)
+	}
+	live := err == nil && !s.expired(cur, now)
+	switch {
+	case live && cur.Notification == key && cur.Phase == phaseSent && now.Sub(cur.Updated) <= s.cfg.DedupeWindow:
+		return &state.Claim{Duplicate: true}, "", nil
+	case live && cur.Phase == phaseSending && now.Sub(cur.Updated) < s.cfg.ClaimTimeout:
+		return nil, cur.Holder, nil
+	case live && cur.Phase == phaseSending:
+		s.log.Warn("taking over an abandoned claim", "configmap", name, "holder", cur.Holder, "since", cur.Updated)
+	}
+	found := live && cur.TS != "" && cur.Resolved.IsZero()
+	if found {
+		mine.Channel, mine.TS, mine.Fields = cur.Channel, cur.TS, cur.Fields
+	}
+	updated, err := api.Update(ctx, s.object(groupKey, name, cm.ResourceVersion, mine), metav1.UpdateOptions{})
+	if err != nil {
+		return nil, "", fmt.Errorf("claim group: %w", err)
+	}
+	return s.claim(groupKey, updated.ResourceVersion, mine, found), "", nil
 }
 
 // claim hands out the claim written at rv.
@@ -200,7 +217,7 @@ func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim
 		defer cancel()
 		api := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace)
 		name, rv := Name(groupKey), rv
-		for {
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			_, err := api.Update(ctx, s.object(groupKey, name, rv, r), metav1.UpdateOptions{})
 			if !apierrors.IsConflict(err) {
 				if err != nil {
@@ -210,16 +227,17 @@ func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim
 			}
 			// A Slack action changed the Fields meanwhile (UpdateFields):
 			// keep them, as long as the claim is still ours.
-			cm, err := api.Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return fmt.Errorf("record group state: %w", err)
+			cm, gerr := api.Get(ctx, name, metav1.GetOptions{})
+			if gerr != nil {
+				return fmt.Errorf("record group state: %w", gerr)
 			}
-			cur, err := decodeRecord(cm.Data[keyRecord])
-			if err != nil || cur.Holder != mine.Holder || cur.Notification != mine.Notification || cur.Phase != phaseSending {
+			cur, derr := decodeRecord(cm.Data[keyRecord])
+			if derr != nil || cur.Holder != mine.Holder || cur.Notification != mine.Notification || cur.Phase != phaseSending {
 				return errors.New("record group state: the claim was taken over meanwhile")
 			}
 			r.Fields, rv = cur.Fields, cm.ResourceVersion
-		}
+			return fmt.Errorf("record group state: %w", err) // the conflict: try again
+		})
 	}
 	return state.NewClaim(e, found, func(ctx context.Context, e state.Entry, resolved bool) error {
 		r := mine

@@ -10,8 +10,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubetest"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+	"github.com/argocd-monitor/argocd-monitor/exporter/kubetest"
 )
 
 const ns = "argocd-monitor"

@@ -40,6 +40,10 @@ func escape(s string) string { return mrkdwnEscaper.Replace(strings.ToValidUTF8(
 // escapeTruncate escapes s and cuts it to max runes without splitting an entity like &amp;.
 func escapeTruncate(s string, max int) string { return truncateEscaped(escape(s), max) }
 
+// EscapeTruncate is escapeTruncate for the other packages that post outside text to Slack (the
+// Slack actions: answers and errors of Alertmanager and the exporter).
+func EscapeTruncate(s string, max int) string { return escapeTruncate(s, max) }
+
 // truncateEscaped cuts already-escaped mrkdwn to max runes without splitting an entity.
 func truncateEscaped(e string, max int) string {
 	if utf8.RuneCountInString(e) <= max {

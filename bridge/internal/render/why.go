@@ -211,9 +211,9 @@ func timeline(rem *apiv1.Remediation, now time.Time) string {
 				b.WriteString("; ")
 			}
 			b.WriteString(at.At.UTC().Format(clockLayout) + " " + escape(at.Result))
-			switch {
-			case at.Message == "":
-			case at.Message == last:
+			switch at.Message {
+			case "":
+			case last:
 				b.WriteString(" (same error)")
 			default:
 				b.WriteString(": " + escapeTruncate(at.Message, 120))

@@ -18,7 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/actions"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/secretfile"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // DefaultName is the default route's name when the config gives none.
@@ -49,7 +49,7 @@ type Route struct {
 	Fields         []FieldTemplate `yaml:"fields"`
 
 	matchers   labels.Matchers
-	webhookURL *secretfile.File
+	webhookURL *secret.File
 	line       int
 }
 
@@ -171,7 +171,7 @@ func (r *Route) prepare(i int, dir string, tmpl *template.Template) error {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		f, err := secretfile.Read(p, secretfile.URL, nil)
+		f, err := secret.ReadFile(p, secret.URL, nil)
 		if err != nil {
 			return fmt.Errorf("%s: webhook_url_file: %w", r.where(i), err)
 		}

@@ -70,7 +70,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate name", "routes:\n  - name: a\n    matchers: ['a=\"b\"']\n  - name: a\n    matchers: ['a=\"c\"']\n", "duplicate route name"},
 		{"inline webhook URL refused", "default_route:\n  channel: https://hooks.slack.com/services/x\n", "webhook URLs go in webhook_url_file"},
 		{"missing url file", "default_route:\n  webhook_url_file: nope\n", "webhook_url_file"},
-		{"url file without URL", "default_route:\n  webhook_url_file: notaurl\n", "does not hold an http(s) URL"},
+		{"url file without URL", "default_route:\n  webhook_url_file: notaurl\n", "not an http(s) URL"},
 		{"template parse error", "default_route:\n  title: '{{ .Status '\n", "title template"},
 		{"undefined template", "default_route:\n  text: '{{ template \"nope\" . }}'\n", "text template"},
 		{"two documents", "routes: []\n---\nroutes: []\n", "more than one YAML document"},

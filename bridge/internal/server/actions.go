@@ -116,9 +116,9 @@ func (s *Server) runSocketMode(ctx context.Context) error {
 		return nil
 	}
 	// The token is read once per process: slack-go keeps it for its reconnects.
-	opts := []slackapi.Option{slackapi.OptionAppLevelToken(s.cfg.AppToken()), slackapi.OptionHTTPClient(s.cfg.HTTPClient)}
+	opts := []slackapi.Option{slackapi.OptionAppLevelToken(s.cfg.AppToken.Value()), slackapi.OptionHTTPClient(s.cfg.HTTPClient)}
 	if s.cfg.APIURL != "" {
 		opts = append(opts, slackapi.OptionAPIURL(s.cfg.APIURL))
 	}
-	return s.receiver.RunSocketMode(ctx, slackapi.New(s.cfg.BotToken(), opts...))
+	return s.receiver.RunSocketMode(ctx, slackapi.New(s.cfg.BotToken.Value(), opts...))
 }

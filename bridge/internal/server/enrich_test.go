@@ -21,6 +21,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich/enrichtest"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 const apiToken = "api-token"
@@ -36,6 +37,16 @@ func stuckApp() *apiv1.App {
 	}
 }
 
+// readToken is the token file as the binary reads it.
+func readToken(t testing.TB, file string) secret.Source {
+	t.Helper()
+	tok, err := secret.ReadFile(file, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 // enrichedBridge is a webhook-mode bridge against a fake Slack whose enrichment asks exp.
 func enrichedBridge(t testing.TB, fake *slackfake.Fake, exp *enrichtest.Server, budget time.Duration, maxApps int) *Server {
 	t.Helper()
@@ -45,7 +56,7 @@ func enrichedBridge(t testing.TB, fake *slackfake.Fake, exp *enrichtest.Server, 
 		t.Fatal(err)
 	}
 	cfg.Deadline = 4 * budget
-	cfg.Enrich = &enrich.Config{URL: exp.URL, TokenFile: file, MaxApps: maxApps}
+	cfg.Enrich = &enrich.Config{URL: exp.URL, Token: readToken(t, file), MaxApps: maxApps}
 	cfg.EnrichBudget = budget
 	s, err := New(cfg)
 	if err != nil {
@@ -98,7 +109,7 @@ func TestEnrichedDelivery(t *testing.T) {
 func TestEnrichBudgetMustLeaveRoomForSlack(t *testing.T) {
 	fake := slackfake.New("")
 	cfg := testConfig(t, fake, io.Discard)
-	cfg.Enrich = &enrich.Config{URL: "http://127.0.0.1:1", TokenFile: "/dev/null"}
+	cfg.Enrich = &enrich.Config{URL: "http://127.0.0.1:1", Token: static(apiToken)}
 	cfg.EnrichBudget = cfg.Deadline
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "--enrich.budget") {
 		t.Fatalf("New = %v, want an --enrich.budget error", err)

@@ -54,7 +54,7 @@ func NewMetrics() *Metrics {
 		}, []string{"action", "result"}),
 		Interactions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "interactions_total",
-			Help: "Slack interaction payloads received, by way (http, socket_mode) and result (accepted, ignored, unauthorized, invalid).",
+			Help: "Slack interaction payloads received, by way (http, socket_mode) and result (accepted, ignored, unauthorized, invalid, too_large, overloaded).",
 		}, []string{"via", "result"}),
 		Enrich: enrich.NewMetrics(),
 	}

@@ -36,7 +36,7 @@ func TestResumeOutcomeInThread(t *testing.T) {
 	if err := os.WriteFile(file, []byte(apiToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Enrich = &enrich.Config{URL: exp.URL, TokenFile: file, MaxApps: 10}
+	cfg.Enrich = &enrich.Config{URL: exp.URL, Token: readToken(t, file), MaxApps: 10}
 	cfg.EnrichBudget = time.Second
 	router, err := route.Parse([]byte("actions:\n  resume:\n    users: [U0BOB]\n"), "")
 	if err != nil {

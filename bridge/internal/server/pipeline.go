@@ -16,6 +16,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // pipeline is the path every notification takes: route, dedupe, render, deliver.
@@ -25,7 +26,7 @@ type pipeline struct {
 	deliverer *slack.Deliverer
 	render    render.Options
 	channel   string        // default bot/console channel
-	webhook   func() string // default webhook URL (secret); nil = none
+	webhook   secret.Source // default webhook URL; nil = none
 	metrics   *Metrics
 	logger    *slog.Logger
 	// deadline bounds the whole notification, a wait for a duplicate in flight included.
@@ -96,7 +97,7 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		target.Channel = p.channel
 	}
 	if target.WebhookURL == "" && p.webhook != nil {
-		target.WebhookURL = p.webhook()
+		target.WebhookURL = p.webhook.Value()
 	}
 	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg})
 	if errors.Is(err, slack.ErrDuplicate) { // another replica delivered it

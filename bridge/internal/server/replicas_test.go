@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
-	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubetest"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	"github.com/argocd-monitor/argocd-monitor/exporter/kubetest"
 )
 
 // TestReplicasShareGroups: two bot-mode replicas on one Kubernetes API. The

@@ -28,6 +28,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/webhook"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Mode is how the bridge reaches Slack.
@@ -43,15 +44,15 @@ const (
 // Config is everything the bridge needs; main fills it from flags, env and files.
 type Config struct {
 	Mode Mode
-	// Secrets are functions, so a value read from a file follows the file (secretfile); nil = unset.
-	WebhookURL  func() string // default incoming-webhook URL
-	BotToken    func() string
+	// Secrets are read at each use, so a value read from a file follows the file; nil = unset.
+	WebhookURL  secret.Source // default incoming-webhook URL
+	BotToken    secret.Source
 	APIURL      string // Web API base, e.g. https://slack.com/api/
 	Channel     string // default channel (bot, console)
 	ConsoleOut  io.Writer
 	ConsoleFile string
 
-	WebhookToken func() string // Bearer token Alertmanager must send; nil = no auth
+	WebhookToken secret.Source // Bearer token Alertmanager must send; nil = no auth
 	MaxInFlight  int
 
 	Router     *route.Router
@@ -71,8 +72,8 @@ type Config struct {
 	// Slack actions (bot mode; console mode for the demo): SigningSecret verifies the Request
 	// URL /slack/interactions, AppToken opens Socket Mode; either turns the buttons on.
 	// Silencer and Remediator may be nil: their buttons then say they are not configured.
-	SigningSecret func() string
-	AppToken      func() string
+	SigningSecret secret.Source
+	AppToken      secret.Source
 	Silencer      actions.Silencer
 	Remediator    actions.Remediator
 	// Enrich turns on the "Why" part: the exporter's read API is asked about each app.
@@ -132,7 +133,7 @@ func (c *Config) Validate() error {
 		return ErrDeadline
 	}
 	if (c.SigningSecret != nil || c.AppToken != nil) && c.Mode == ModeWebhook {
-		return errors.New("Slack actions (signing secret, app token) need bot mode: incoming webhooks cannot receive clicks")
+		return errors.New("the Slack actions (signing secret, app token) need bot mode: incoming webhooks cannot receive clicks")
 	}
 	if c.AppToken != nil && c.Mode != ModeBot {
 		return errors.New("socket mode (app token) needs bot mode")

@@ -25,6 +25,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slack"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -64,14 +65,14 @@ func testConfig(t testing.TB, fake *slackfake.Fake, logs io.Writer) Config {
 		t.Fatal(err)
 	}
 	return Config{
-		Mode: ModeWebhook, WebhookURL: fake.WebhookURL, Router: router, WebhookToken: static("am-token"),
+		Mode: ModeWebhook, WebhookURL: secret.Func(fake.WebhookURL), Router: router, WebhookToken: static("am-token"),
 		ArgoCDURL: "https://argocd.example.com", Deadline: 2 * time.Second, AttemptTimeout: time.Second,
 		DedupeWindow: 2 * time.Minute, StateTTL: time.Hour, MaxInFlight: 64, HTTPClient: slack.NewHTTPClient(fake),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
 
-func static(v string) func() string { return func() string { return v } }
+func static(v string) secret.Source { return secret.Static(v) }
 
 func post(t testing.TB, url string, body []byte) (int, string) {
 	t.Helper()

@@ -16,6 +16,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/state"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 type rig struct {
@@ -35,7 +36,7 @@ func newRig(t *testing.T, mode string, interval time.Duration) *rig {
 	var tr Transport
 	var store *state.Store
 	if mode == "bot" {
-		tr = NewBot(func() string { return "xoxb-test-token" }, fake.APIURL(), NewHTTPClient(fake))
+		tr = NewBot(secret.Static("xoxb-test-token"), fake.APIURL(), NewHTTPClient(fake))
 		store, _ = state.Open("", time.Hour)
 	} else {
 		tr = &Webhook{Client: NewHTTPClient(fake)}

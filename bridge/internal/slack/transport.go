@@ -14,6 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Methods: the method label values of the Slack request metrics.
@@ -140,14 +141,14 @@ func (w *Webhook) method(op) string { return MethodWebhook }
 
 // Bot uses the Web API with a bot token (scope chat:write).
 type Bot struct {
-	token func() string
+	token secret.Source
 	opts  []slack.Option
 }
 
-// NewBot returns a bot transport; token is called per request (a rotated token file takes
+// NewBot returns a bot transport; token is read per request (a rotated token file takes
 // effect at once); apiURL is the Web API base ending in "/" (slack-go appends the method name,
 // e.g. http://127.0.0.1:PORT/api/ + chat.postMessage).
-func NewBot(token func() string, apiURL string, client *http.Client) *Bot {
+func NewBot(token secret.Source, apiURL string, client *http.Client) *Bot {
 	opts := []slack.Option{slack.OptionHTTPClient(client)}
 	if apiURL != "" {
 		if !strings.HasSuffix(apiURL, "/") {
@@ -159,7 +160,7 @@ func NewBot(token func() string, apiURL string, client *http.Client) *Bot {
 }
 
 // api is a client with the current token (slack-go keeps the token per client; one is cheap).
-func (b *Bot) api() *slack.Client { return slack.New(b.token(), b.opts...) }
+func (b *Bot) api() *slack.Client { return slack.New(b.token.Value(), b.opts...) }
 
 func msgOptions(m *render.Message) []slack.MsgOption {
 	return []slack.MsgOption{

@@ -94,7 +94,7 @@ func (s *Store) Delete(key string) error {
 	return s.saveLocked()
 }
 
-func (s *Store) expired(e Entry) bool { return s.ttl > 0 && time.Now().Sub(e.Updated) > s.ttl }
+func (s *Store) expired(e Entry) bool { return s.ttl > 0 && time.Since(e.Updated) > s.ttl }
 
 func (s *Store) expireLocked() {
 	for k, e := range s.m {

@@ -5,17 +5,18 @@ package webhook
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
+	"github.com/argocd-monitor/argocd-monitor/exporter/logthrottle"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // MaxBodyBytes is the largest body accepted (Alertmanager's max_alerts keeps real bodies far
@@ -38,24 +39,26 @@ var Codes = []int{
 // Handler serves POST /webhook.
 type Handler struct {
 	notifier Notifier
-	token    func() string
+	token    secret.Source
 	slots    chan struct{}
 	requests *prometheus.CounterVec
 	logger   *slog.Logger
+	refused  *logthrottle.Logger
 }
 
-// NewHandler returns the webhook handler. token nil disables authentication (it is called per
+// NewHandler returns the webhook handler. token nil disables authentication (it is read per
 // request, so a rotated token file takes effect at once); maxInFlight
 // bounds concurrent deliveries (excess requests get an immediate 503). requests is the
 // webhooks_total{code} counter.
-func NewHandler(n Notifier, token func() string, maxInFlight int, requests *prometheus.CounterVec, logger *slog.Logger) *Handler {
+func NewHandler(n Notifier, token secret.Source, maxInFlight int, requests *prometheus.CounterVec, logger *slog.Logger) *Handler {
 	if maxInFlight < 1 {
 		maxInFlight = 1
 	}
 	for _, c := range Codes {
 		requests.WithLabelValues(strconv.Itoa(c))
 	}
-	return &Handler{notifier: n, token: token, slots: make(chan struct{}, maxInFlight), requests: requests, logger: logger}
+	return &Handler{notifier: n, token: token, slots: make(chan struct{}, maxInFlight), requests: requests, logger: logger,
+		refused: logthrottle.New(logger, 0, nil)}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -64,8 +67,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.answer(w, http.StatusMethodNotAllowed, "only POST is accepted")
 		return
 	}
-	if !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="slack-bridge"`)
+	if h.token != nil && bearer.Check(r, h.token) != bearer.Valid {
+		h.refused.Warn("webhook request refused: missing or wrong bearer token", "remote", r.RemoteAddr)
+		bearer.Challenge(w, "slack-bridge")
 		h.answer(w, http.StatusUnauthorized, "missing or wrong bearer token")
 		return
 	}
@@ -104,21 +108,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.answer(w, http.StatusOK, "ok")
-}
-
-// authorized compares the Bearer token in constant time; without a configured token every
-// request passes.
-func (h *Handler) authorized(r *http.Request) bool {
-	if h.token == nil {
-		return true
-	}
-	auth := r.Header.Get("Authorization")
-	const prefix = "bearer "
-	if len(auth) < len(prefix) || !strings.EqualFold(auth[:len(prefix)], prefix) {
-		return false
-	}
-	want := h.token()
-	return want != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[len(prefix):])), []byte(want)) == 1
 }
 
 func (h *Handler) answer(w http.ResponseWriter, code int, text string) {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 type notifierFunc func(ctx context.Context, m *notification.Message) error
@@ -49,7 +50,11 @@ func TestHandler(t *testing.T) {
 		notified bool
 	}{
 		{name: "delivered", method: "POST", auth: "Bearer " + token, body: string(body), wantCode: 200, notified: true},
+		// The one Bearer rule (exporter/bearer; issue 20, defect 8).
 		{name: "bearer is case-insensitive", method: "POST", auth: "bearer " + token, body: string(body), wantCode: 200, notified: true},
+		{name: "BEARER", method: "POST", auth: "BEARER " + token, body: string(body), wantCode: 200, notified: true},
+		{name: "two spaces", method: "POST", auth: "Bearer  " + token, body: string(body), wantCode: 200, notified: true},
+		{name: "no token68", method: "POST", auth: "Bearer " + token + " x", body: string(body), wantCode: 401},
 		{name: "GET not allowed", method: "GET", auth: "Bearer " + token, wantCode: 405},
 		{name: "no token", method: "POST", body: string(body), wantCode: 401},
 		{name: "wrong token", method: "POST", auth: "Bearer nope", body: string(body), wantCode: 401},
@@ -67,7 +72,7 @@ func TestHandler(t *testing.T) {
 			h := NewHandler(notifierFunc(func(_ context.Context, m *notification.Message) error {
 				called = true
 				return tc.notify
-			}), func() string { return token }, 4, counter, slog.New(slog.DiscardHandler))
+			}), secret.Static(token), 4, counter, slog.New(slog.DiscardHandler))
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 			req, _ := http.NewRequest(tc.method, srv.URL, strings.NewReader(tc.body))

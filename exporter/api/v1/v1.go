@@ -20,7 +20,7 @@ const (
 	ResumePattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionResume
 )
 
-// Remediation actions of the write API: the last path segment.
+// ActionResume is the write API action that resumes remediation: the last path segment.
 const ActionResume = "resume"
 
 // AppPath is the read API's path for one app, its segments escaped.

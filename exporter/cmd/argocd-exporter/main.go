@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/appapi"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
@@ -39,6 +40,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/writeapi"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // CLI is the whole command line. Each flag group is its own struct, embedded
@@ -209,19 +211,14 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 	if f.MaxDetailGets < 1 {
 		return nil, errors.New("--argocd.max-detail-gets: must be at least 1")
 	}
-	var tokens argocd.TokenSource
-	switch {
-	case f.Token != "" && f.TokenFile != "":
+	if f.Token != "" && f.TokenFile != "" {
 		return nil, errors.New("--argocd.token and --argocd.token-file: give one, not both")
-	case f.TokenFile != "":
-		ft, err := argocd.NewFileToken(f.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("--argocd.token-file: %w", err)
-		}
-		tokens = ft
-	case strings.TrimSpace(f.Token) != "":
-		tokens = argocd.StaticToken(strings.TrimSpace(f.Token))
-	default:
+	}
+	tokens, err := secret.Open(f.TokenFile, f.Token, nil, logger)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("--argocd.token-file: %w", err)
+	case tokens == nil:
 		return nil, errors.New("--argocd.token-file or --argocd.token (ARGOCD_TOKEN_FILE / ARGOCD_TOKEN): an API token is required")
 	}
 	if _, err := argocd.ParseAPIURL(f.API); err != nil {
@@ -300,7 +297,7 @@ func newAppAPI(f APIFlags, client *argocd.Client, p *poller.Poller, engine *reme
 	if f.CacheTTL <= 0 || f.Budget <= 0 || f.Concurrency < 1 {
 		return nil, errors.New("--api.cache-ttl and --api.budget must be positive, --api.concurrency at least 1")
 	}
-	tok, err := argocd.NewFileToken(f.TokenFile)
+	tok, err := secret.ReadFile(f.TokenFile, bearer.CheckToken, logger)
 	if err != nil {
 		return nil, fmt.Errorf("--api.token-file: %w", err)
 	}

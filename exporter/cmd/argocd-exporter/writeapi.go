@@ -7,9 +7,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/writeapi"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // WriteAPIFlags turn on the write endpoint the Slack bridge's Resume/Retry buttons call.
@@ -22,7 +23,7 @@ func newWriteAPI(f WriteAPIFlags, engine *remediate.Engine, reg prometheus.Regis
 	if f.WriteTokenFile == "" {
 		return nil, nil
 	}
-	tok, err := argocd.NewFileToken(f.WriteTokenFile)
+	tok, err := secret.ReadFile(f.WriteTokenFile, bearer.CheckToken, logger)
 	if err != nil {
 		return nil, fmt.Errorf("--api.write-token-file: %w", err)
 	}

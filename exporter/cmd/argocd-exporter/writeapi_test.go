@@ -63,4 +63,13 @@ func TestWriteAPI(t *testing.T) {
 	if _, err := build(cli, prometheus.NewRegistry(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "--api.write-token-file") {
 		t.Errorf("missing write token file: %v", err)
 	}
+	// A token that no Bearer header can carry (RFC 6750 token68) is refused at start.
+	cli, err = parse([]string{"--argocd.api=" + srv.URL, "--argocd.token-file=" + tokenFile(t, token), "--api.write-token-file=" + tokenFile(t, "two words")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := build(cli, prometheus.NewRegistry(), slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "--api.write-token-file") ||
+		strings.Contains(err.Error(), "two words") {
+		t.Errorf("write token that is no token68: %v", err)
+	}
 }

@@ -7,14 +7,12 @@ package appapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,16 +20,13 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Pattern is the route the handler serves.
 const Pattern = apiv1.AppPattern
-
-// TokenSource yields the token callers must present (re-read when its file changes).
-type TokenSource interface {
-	Token() (string, error)
-}
 
 // Stories is the remediation engine's read-only view; *remediate.Engine implements it.
 type Stories interface {
@@ -40,7 +35,8 @@ type Stories interface {
 
 // Config is what New needs. Zero durations and counts take the defaults.
 type Config struct {
-	Token TokenSource
+	// Token is the token callers must present (re-read when its file changes).
+	Token secret.Source
 	// CacheTTL is how long a complete answer is served from memory (default
 	// 15s); an answer with errors is kept a fifth of that.
 	CacheTTL time.Duration
@@ -131,8 +127,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request) int {
-	if !a.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="argocd-exporter"`)
+	if bearer.Check(r, a.cfg.Token) != bearer.Valid {
+		bearer.Challenge(w, "argocd-exporter")
 		return writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
@@ -167,21 +163,6 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) int {
 		a.cfg.Logger.Debug("write app api answer", "err", err)
 	}
 	return http.StatusOK
-}
-
-// authorized compares the bearer token in constant time. A token file that
-// cannot be read denies every request rather than letting one through.
-func (a *API) authorized(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || got == "" {
-		return false
-	}
-	want, err := a.cfg.Token.Token()
-	if err != nil || want == "" {
-		a.cfg.Logger.Error("app api token unreadable: every request is refused", "err", err)
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 // answer serves from the cache, else makes one fetch per app however many

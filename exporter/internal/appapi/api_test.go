@@ -21,6 +21,7 @@ import (
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 const token = "s3cret-token"
@@ -131,7 +132,7 @@ func (s fakeStories) Story(ns, name string) (remediate.Story, bool) {
 func newTestAPI(t testing.TB, src Source, cfg Config) *API {
 	t.Helper()
 	if cfg.Token == nil {
-		cfg.Token = argocd.StaticToken(token)
+		cfg.Token = secret.Static(token)
 	}
 	stories := fakeStories{"argocd/stuck": {Mode: "on", MaxAttempts: 3, Paused: true, PausedAt: t0,
 		Attempts: []remediate.Attempt{{N: 1, At: t0.Add(-8 * time.Minute), Result: "failed", Message: applyError}}}}
@@ -166,13 +167,39 @@ func mux(a *API) http.Handler {
 	return m
 }
 
+// TestBearerRule: the read API applies the one Bearer rule (issue 20, defect 8): the scheme
+// in any case, one or more spaces before the token.
+func TestBearerRule(t *testing.T) {
+	h := mux(newTestAPI(t, &fakeSource{}, Config{Now: func() time.Time { return t0 }}))
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{
+		{"Bearer " + token, 200},
+		{"bearer " + token, 200},
+		{"BEARER " + token, 200},
+		{"Bearer  " + token, 200},
+		{"bearer  " + token, 200},
+		{"Bearer" + token, 401},
+		{"Basic " + token, 401},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/apps/argocd/stuck", nil)
+		req.Header.Set("Authorization", tc.header)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("Authorization %q: code %d, want %d", tc.header, rec.Code, tc.want)
+		}
+	}
+}
+
 func TestAuthAndValidation(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "token")
 	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ft, err := argocd.NewFileToken(file)
+	ft, err := secret.ReadFile(file, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // The whole chain against the simulator: the stuck app's answer names its
@@ -19,11 +20,11 @@ func TestAgainstSimulator(t *testing.T) {
 	}
 	srv := httptest.NewServer(sim.Handler())
 	defer srv.Close()
-	client, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(simToken)}, nil)
+	client, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: secret.Static(simToken)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{Token: argocd.StaticToken(token)}, client, nil, nil)
+	a, err := New(Config{Token: secret.Static(token)}, client, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/measure"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 func TestLargeListIsRealistic(t *testing.T) {
@@ -91,7 +92,7 @@ func BenchmarkPollList(b *testing.B) {
 		_, _ = io.Copy(w, argocdsim.LargeList(n))
 	}))
 	defer srv.Close()
-	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(testToken), Timeout: time.Minute}, nil)
+	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: secret.Static(testToken), Timeout: time.Minute}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,12 +16,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/config"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Config is what NewClient needs. APIURL may end in /api/v1 or not.
 type Config struct {
 	APIURL             string
-	Token              TokenSource
+	Token              secret.Source
 	CAFile             string
 	InsecureSkipVerify bool
 	Timeout            time.Duration // per request, body included; 0 means 30s
@@ -34,7 +37,7 @@ type Config struct {
 // Client calls the Argo CD REST API. It is safe for concurrent use.
 type Client struct {
 	base     *url.URL // ends in /api/v1
-	token    TokenSource
+	token    secret.Source
 	http     *http.Client
 	timeout  time.Duration
 	requests *prometheus.CounterVec
@@ -109,8 +112,8 @@ func NewClient(cfg Config, requests *prometheus.CounterVec) (*Client, error) {
 	// TLS, CA, bearer token and user agent the way the Prometheus ecosystem
 	// does them. The token goes through a SecretManager rather than
 	// Authorization.CredentialsFile: the library's FileSecret fails the
-	// request when a re-read fails (a Secret's symlink swap), while our
-	// TokenSource keeps the last good token.
+	// request when a re-read fails (a Secret's symlink swap), while a
+	// secret.File keeps the last good token.
 	hcfg := config.HTTPClientConfig{
 		Authorization:   &config.Authorization{Type: "Bearer", CredentialsRef: tokenRef},
 		TLSConfig:       config.TLSConfig{CAFile: cfg.CAFile, InsecureSkipVerify: cfg.InsecureSkipVerify},
@@ -120,7 +123,7 @@ func NewClient(cfg Config, requests *prometheus.CounterVec) (*Client, error) {
 	if err := hcfg.Validate(); err != nil {
 		return nil, err
 	}
-	opts := []config.HTTPClientOption{config.WithUserAgent(ua), config.WithSecretManager(tokenManager{cfg.Token}),
+	opts := []config.HTTPClientOption{config.WithUserAgent(ua), config.WithSecretManager(bearer.SecretManager{Source: cfg.Token}),
 		config.WithIdleConnTimeout(90 * time.Second)}
 	if cfg.DialContext != nil {
 		opts = append(opts, config.WithDialContextFunc(cfg.DialContext))
@@ -138,11 +141,6 @@ func NewClient(cfg Config, requests *prometheus.CounterVec) (*Client, error) {
 
 // tokenRef names the bearer token for the SecretManager.
 const tokenRef = "argocd-token"
-
-// tokenManager serves a TokenSource to prometheus/common/config.
-type tokenManager struct{ src TokenSource }
-
-func (m tokenManager) Fetch(context.Context, string) (string, error) { return m.src.Token() }
 
 // NewRequestCounter is argocd_monitor_api_requests_total{endpoint,code}.
 func NewRequestCounter() *prometheus.CounterVec {
@@ -166,7 +164,7 @@ func ParseAPIURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("api url %q: no host", raw)
 	}
 	if u.User != nil {
-		return nil, errors.New("api url: credentials in the URL are not supported, use --argocd.token-file")
+		return nil, errors.New("api url: credentials in the URL are not supported, use a token")
 	}
 	p := strings.TrimRight(u.Path, "/")
 	p = strings.TrimSuffix(p, "/api/v1")
@@ -343,7 +341,7 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, bo
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer rbody.Close()
 		b, _ := io.ReadAll(io.LimitReader(rbody, maxErrorBody))
-		token, _ := c.token.Token() // only to redact it from the message
+		token := c.token.Value() // only to redact it from the message
 		return nil, nil, errorFromBody(resp.StatusCode, b, token)
 	}
 	return resp, rbody, nil

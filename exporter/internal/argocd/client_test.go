@@ -15,6 +15,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 const testToken = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
@@ -30,7 +31,7 @@ func allFixtures() [][]byte {
 func newClient(t *testing.T, url string, timeout time.Duration) (*argocd.Client, *prometheus.CounterVec) {
 	t.Helper()
 	reqs := argocd.NewRequestCounter()
-	cl, err := argocd.NewClient(argocd.Config{APIURL: url, Token: argocd.StaticToken(testToken), Timeout: timeout}, reqs)
+	cl, err := argocd.NewClient(argocd.Config{APIURL: url, Token: secret.Static(testToken), Timeout: timeout}, reqs)
 	if err != nil {
 		t.Fatal(err)
 	}

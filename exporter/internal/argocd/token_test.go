@@ -9,6 +9,7 @@ import (
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 const rotatedToken = "eyJhbGciOi.eyJzdWIiOiJyb3RhdGVkIn0.bmV3c2ln"
@@ -25,13 +26,15 @@ func writeToken(t *testing.T, path, token string, mtime time.Time) {
 	}
 }
 
-func TestFileTokenRotation(t *testing.T) {
+// TestTokenFileRotation: the client sends the token file's current token (secret.File), so a
+// rotated Secret works without a restart, and keeps the last good one while the file is gone.
+func TestTokenFileRotation(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "token")
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	writeToken(t, path, testToken, t0)
 
-	ft, err := argocd.NewFileToken(path)
+	ft, err := secret.ReadFile(path, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,26 +66,7 @@ func TestFileTokenRotation(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	if tok, err := ft.Token(); err != nil || tok != rotatedToken {
-		t.Errorf("missing file: Token = %q, %v; want the last good token", tok, err)
-	}
-}
-
-func TestNewFileTokenErrors(t *testing.T) {
-	dir := t.TempDir()
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, []byte("  \n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct{ name, path string }{
-		{"missing", filepath.Join(dir, "nope")},
-		{"empty", empty},
-		{"directory", dir},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := argocd.NewFileToken(tc.path); err == nil {
-				t.Fatal("no error")
-			}
-		})
+	if tok := ft.Value(); tok != rotatedToken {
+		t.Errorf("missing file: Value = %q; want the last good token", tok)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // TestTransportTLSTokenUserAgentGzip: the client built through
@@ -43,7 +44,7 @@ func TestTransportTLSTokenUserAgentGzip(t *testing.T) {
 	if err := os.WriteFile(tokPath, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := argocd.NewFileToken(tokPath)
+	tokens, err := secret.ReadFile(tokPath, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestTransportTLSTokenUserAgentGzip(t *testing.T) {
 	// Without the CA the server is not trusted, and the error says so
 	// without the token. (A machine loaded enough may hit the transport's
 	// 10 s TLS handshake timeout first: that fails the request too.)
-	plain, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(testToken), Timeout: time.Minute}, nil)
+	plain, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: secret.Static(testToken), Timeout: time.Minute}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

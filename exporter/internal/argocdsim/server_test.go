@@ -81,15 +81,6 @@ func (f *fixture) list(t *testing.T, query string) (listAnswer, []byte) {
 	return l, b
 }
 
-func names(items []map[string]any) []string {
-	var out []string
-	for _, it := range items {
-		out = append(out, str(it, "metadata.name"))
-	}
-	sort.Strings(out)
-	return out
-}
-
 func TestListFullItems(t *testing.T) {
 	f := newFixture(t, Config{Apps: 20})
 	l, b := f.list(t, "")
@@ -421,12 +412,18 @@ func TestWatchSSEFieldsDedupeKeepalive(t *testing.T) {
 	}
 	// The first MODIFIED differs from ADDED by its type; a second change invisible through the
 	// projection (the revision) is then dropped as a duplicate, and the next visible one arrives.
-	f.sim.SetState(AppHealthy, ControlState{Revision: ptr("00000000000000000000000000000000000000aa")})
+	if err := f.sim.SetState(AppHealthy, ControlState{Revision: ptr("00000000000000000000000000000000000000aa")}); err != nil {
+		t.Fatal(err)
+	}
 	if ev := w.next(t); ev.Result.Type != "MODIFIED" || str(ev.Result.Application, "status.health.status") != "Healthy" {
 		t.Fatalf("first MODIFIED: %+v", ev)
 	}
-	f.sim.SetState(AppHealthy, ControlState{Revision: ptr("00000000000000000000000000000000000000bb")})
-	f.sim.SetState(AppHealthy, ControlState{Health: ptr(argocd.HealthMissing)})
+	if err := f.sim.SetState(AppHealthy, ControlState{Revision: ptr("00000000000000000000000000000000000000bb")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sim.SetState(AppHealthy, ControlState{Health: ptr(argocd.HealthMissing)}); err != nil {
+		t.Fatal(err)
+	}
 	// Keepalives are sent meanwhile: read lines until both a keepalive and an event were seen.
 	var first watchEvent
 	sawKeepalive, sawEvent := false, false

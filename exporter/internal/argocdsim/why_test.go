@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // The client's decoders read the simulator's answers as they read Argo CD's.
 func whyClient(t *testing.T, f *fixture) *argocd.Client {
 	t.Helper()
-	c, err := argocd.NewClient(argocd.Config{APIURL: f.url, Token: argocd.StaticToken(testToken), DialContext: f.client.Transport.(*http.Transport).DialContext}, nil)
+	c, err := argocd.NewClient(argocd.Config{APIURL: f.url, Token: secret.Static(testToken), DialContext: f.client.Transport.(*http.Transport).DialContext}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -319,7 +319,7 @@ func TestConcurrencyLimit(t *testing.T) {
 // rest to expfmt.
 func FuzzWriteGauges(f *testing.F) {
 	f.Add("name", "value", "Help.", 1.0)
-	f.Add("le", "a\"b\\c\nd", "quote \" back \\ nl \n", -0.0)
+	f.Add("le", "a\"b\\c\nd", "quote \" back \\ nl \n", math.Copysign(0, -1))
 	f.Add("x_1", "ü", "", 1e21)
 	f.Add("a.b", "v", "h", 2.0)
 	f.Fuzz(func(t *testing.T, label, value, help string, v float64) {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubetest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/kubetest"
 )
 
 func newStore(t *testing.T, c *kubetest.Client, max int) *ConfigMap {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubetest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/kubetest"
 )
 
 const (

@@ -16,6 +16,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 const token = "eyJhbGciOi.eyJzdWIiOiJtb25pdG9yIn0.c2lnbmF0dXJl"
@@ -68,7 +69,7 @@ func newHarnessTimeout(t *testing.T, projected bool, timeout time.Duration, item
 	t.Helper()
 	srv := argocdsim.NewServer(token, items...)
 	t.Cleanup(srv.Close)
-	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(token), Timeout: timeout}, nil)
+	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: secret.Static(token), Timeout: timeout}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +128,9 @@ func TestPollSnapshotAndObserver(t *testing.T) {
 	}
 
 	// An app deleted in Argo CD vanishes on the next successful poll.
-	h.srv.SetItems(argocdsim.Fixture(argocdsim.DegradedOutOfSync))
+	if err := h.srv.SetItems(argocdsim.Fixture(argocdsim.DegradedOutOfSync)); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.p.Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // resyncEnv is a simulator with n filler apps and a poller seeded from it.
@@ -20,7 +21,7 @@ func resyncEnv(t *testing.T, n int, cfg poller.Config) (*argocdsim.Sim, *poller.
 	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(token)}, nil)
+	cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: secret.Static(token)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

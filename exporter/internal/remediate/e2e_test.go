@@ -14,6 +14,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // TestEndToEndRealClientAndPoller runs the real argocd.Client and poller
@@ -46,7 +47,7 @@ func TestEndToEndRealClientAndPoller(t *testing.T) {
 				}
 				pipe := sim.ServePipe()
 				defer pipe.Close()
-				client, err := argocd.NewClient(argocd.Config{APIURL: argocdsim.PipeURL, Token: argocd.StaticToken(token),
+				client, err := argocd.NewClient(argocd.Config{APIURL: argocdsim.PipeURL, Token: secret.Static(token),
 					Timeout: 5 * time.Second, DialContext: pipe.DialContext}, nil)
 				if err != nil {
 					t.Fatal(err)

@@ -431,7 +431,7 @@ func TestRefusedCallsAreNotAttemptsAndBackOff(t *testing.T) {
 				tc.app.app = outOfSync("refused")
 				s.fake.add(&tc.app)
 				var refused []time.Duration
-				s.fake.hook = func(argocd.SyncRequest) { refused = append(refused, time.Now().Sub(t0)) }
+				s.fake.hook = func(argocd.SyncRequest) { refused = append(refused, time.Since(t0)) }
 				s.run(20 * time.Minute)
 
 				// Refused calls back off like attempts: 1m, 2m, 4m, 8m after each.
@@ -499,7 +499,7 @@ func TestNewRevisionUnpauses(t *testing.T) {
 		}
 		// A new commit: a fresh chance, after a fresh grace.
 		s.fake.set("argocd/stuck", func(a *fakeApp) { a.app.Revision = "bbbb"; a.fixable = true })
-		start := time.Now().Sub(t0)
+		start := time.Since(t0)
 		s.run(10 * time.Minute)
 		calls := s.fake.callsFor("argocd/stuck")
 		if len(calls) != 4 || calls[3] != start+2*time.Minute {

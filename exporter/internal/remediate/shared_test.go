@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubestate"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/kubetest"
+	"github.com/argocd-monitor/argocd-monitor/exporter/kubetest"
 )
 
 // fakeLeader is a replica's belief that it leads, set by the test.

@@ -24,6 +24,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/measure"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -306,7 +307,7 @@ func BenchmarkChangeToMetric(b *testing.B) {
 					b.Fatal(err)
 				}
 				srv := httptest.NewServer(sim.Handler())
-				cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: argocd.StaticToken(benchToken), Timeout: time.Minute}, nil)
+				cl, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: secret.Static(benchToken), Timeout: time.Minute}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -18,6 +18,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -54,7 +55,7 @@ func startWith(t *testing.T, newEngine func(*argocd.Client) *remediate.Engine, f
 	}
 	sim.SetFaults(faults...)
 	pipe := sim.ServePipe()
-	cl, err := argocd.NewClient(argocd.Config{APIURL: argocdsim.PipeURL, Token: argocd.StaticToken(testToken), DialContext: pipe.DialContext}, nil)
+	cl, err := argocd.NewClient(argocd.Config{APIURL: argocdsim.PipeURL, Token: secret.Static(testToken), DialContext: pipe.DialContext}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

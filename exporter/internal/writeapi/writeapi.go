@@ -5,18 +5,20 @@
 package writeapi
 
 import (
-	"crypto/subtle"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
+	"github.com/argocd-monitor/argocd-monitor/exporter/bearer"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/logthrottle"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 // Pattern is the route of the resume endpoint.
@@ -31,23 +33,24 @@ const (
 	ResultConflict     = "conflict"     // remediation off, or a sync in flight (409)
 	ResultInvalid      = "invalid"      // bad body (400)
 	ResultNotLeader    = "not_leader"   // another replica leads remediation (503)
+	ResultTooLarge     = "too_large"    // body over MaxBody (413)
 )
+
+// MaxBody bounds the request body: {"requestedBy": "<at most 200 characters>"} is far smaller.
+const MaxBody = 4 << 10
+
+// refusedEvery is the interval of the throttled "request refused" log line.
+const refusedEvery = logthrottle.DefaultInterval
 
 // Resumer is the remediation engine's Resume.
 type Resumer interface {
 	Resume(namespace, name, by string) (string, error)
 }
 
-// TokenSource yields the write token (re-read when its file changes), as
-// appapi's read token does.
-type TokenSource interface {
-	Token() (string, error)
-}
-
 // Config configures the handler.
 type Config struct {
-	// Token is the write token; a nil source or an empty token refuses everything.
-	Token   TokenSource
+	// Token is the write token (re-read when its file changes); nil refuses everything.
+	Token   secret.Source
 	Resumer Resumer
 	Logger  *slog.Logger
 }
@@ -56,6 +59,7 @@ type Config struct {
 type Handler struct {
 	cfg      Config
 	requests *prometheus.CounterVec
+	refused  *logthrottle.Logger
 }
 
 // New returns the handler and registers its counter on reg.
@@ -65,9 +69,9 @@ func New(cfg Config, reg prometheus.Registerer) *Handler {
 	}
 	h := &Handler{cfg: cfg, requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "argocd_monitor_remediation_resume_requests_total",
-		Help: "Requests to resume an app's remediation (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid, not_leader).",
-	}, []string{"result"})}
-	for _, r := range []string{ResultOK, ResultUnauthorized, ResultForbidden, ResultNotFound, ResultConflict, ResultInvalid, ResultNotLeader} {
+		Help: "Requests to resume an app's remediation (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid, too_large, not_leader).",
+	}, []string{"result"}), refused: logthrottle.New(cfg.Logger, refusedEvery, nil)}
+	for _, r := range []string{ResultOK, ResultUnauthorized, ResultForbidden, ResultNotFound, ResultConflict, ResultInvalid, ResultTooLarge, ResultNotLeader} {
 		h.requests.WithLabelValues(r)
 	}
 	reg.MustRegister(h.requests)
@@ -78,47 +82,64 @@ func (h *Handler) answer(w http.ResponseWriter, code int, result string, r apiv1
 	h.requests.WithLabelValues(result).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	if code == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="argocd-exporter write API"`)
+		bearer.Challenge(w, "argocd-exporter write API")
 	}
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(r)
 }
 
-// authorize checks the bearer token in constant time.
-func (h *Handler) authorize(header string) (int, string) {
-	got, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || strings.TrimSpace(got) == "" {
+// authorize applies the one Bearer rule: no well-formed Bearer token is 401, a token that is not
+// the write token (or no write token) 403.
+func (h *Handler) authorize(r *http.Request) (int, string) {
+	switch bearer.Check(r, h.cfg.Token) {
+	case bearer.Valid:
+		return 0, ""
+	case bearer.Missing:
 		return http.StatusUnauthorized, ResultUnauthorized
-	}
-	var want string
-	if h.cfg.Token != nil {
-		s, err := h.cfg.Token.Token()
-		if err != nil {
-			h.cfg.Logger.Error("write token unreadable: refusing write requests", "err", err)
-		}
-		want = strings.TrimSpace(s)
-	}
-	if want == "" || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(want)) != 1 {
+	default:
 		return http.StatusForbidden, ResultForbidden
 	}
-	return 0, ""
+}
+
+// errTrailing: something follows the JSON object.
+var errTrailing = errors.New("data after the JSON object")
+
+// decode reads the optional body: nothing, or one JSON object (whitespace around it is fine).
+func decode(w http.ResponseWriter, r *http.Request) (apiv1.ActionRequest, error) {
+	var req apiv1.ActionRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		return req, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return req, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&req); err != nil {
+		return req, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return req, errTrailing
+	}
+	return req, nil
 }
 
 // ServeHTTP resumes the app named in the path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if code, result := h.authorize(r.Header.Get("Authorization")); code != 0 {
-		h.cfg.Logger.Warn("write API request refused", "result", result, "remote", r.RemoteAddr)
+	if code, result := h.authorize(r); code != 0 {
+		h.refused.Warn("write API request refused", "result", result, "remote", r.RemoteAddr)
 		h.answer(w, code, result, apiv1.ActionResponse{Error: "a valid write token (Authorization: Bearer) is required"})
 		return
 	}
-	var req apiv1.ActionRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<10))
-	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
-		err = json.Unmarshal(body, &req)
+	req, err := decode(w, r)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		h.answer(w, http.StatusRequestEntityTooLarge, ResultTooLarge, apiv1.ActionResponse{Error: "the body is larger than 4 KiB"})
+		return
 	}
 	ns, name := r.PathValue("namespace"), r.PathValue("name")
 	if err != nil || ns == "" || name == "" || len(req.RequestedBy) > apiv1.MaxRequestedBy {
-		h.answer(w, http.StatusBadRequest, ResultInvalid, apiv1.ActionResponse{Error: `want an optional JSON body {"requestedBy": "<who, at most 200 characters>"}`})
+		h.answer(w, http.StatusBadRequest, ResultInvalid, apiv1.ActionResponse{Error: `want an optional body of one JSON object {"requestedBy": "<who, at most 200 characters>"}`})
 		return
 	}
 	by := req.RequestedBy

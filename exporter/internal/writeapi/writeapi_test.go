@@ -1,7 +1,6 @@
 package writeapi
 
 import (
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
+	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
 type fakeResumer struct{ calls []string }
@@ -47,6 +47,16 @@ func TestResumeEndpoint(t *testing.T) {
 		{"unknown app", "/api/v1/apps/argocd/unknown/remediation/resume", "Bearer write-secret", "", 404, ResultNotFound, "not under remediation", 0},
 		{"sync in flight", "/api/v1/apps/argocd/busy/remediation/resume", "Bearer write-secret", "", 409, ResultConflict, "unanswered", 0},
 		{"bad body", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", "{", 400, ResultInvalid, "requestedBy", 0},
+		// Issue 20, defect 8: the one Bearer rule (scheme case-insensitive, one or more spaces).
+		{"lower-case scheme", "/api/v1/apps/argocd/stuck/remediation/resume", "bearer write-secret", "", 200, ResultOK, "pause cleared", 1},
+		{"upper-case scheme", "/api/v1/apps/argocd/stuck/remediation/resume", "BEARER write-secret", "", 200, ResultOK, "pause cleared", 1},
+		{"two spaces", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer  write-secret", "", 200, ResultOK, "pause cleared", 1},
+		{"no token68", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write secret", "", 401, ResultUnauthorized, "write token", 0},
+		// Issue 20, defect 4: the body is bounded (413), and nothing after the JSON object (400).
+		{"body over the limit", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", strings.Repeat(" ", 5<<10), 413, ResultTooLarge, "4 KiB", 0},
+		{"JSON then padding over the limit", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", `{"requestedBy":"a"}` + strings.Repeat(" ", 5<<10), 413, ResultTooLarge, "4 KiB", 0},
+		{"trailing garbage", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", `{"requestedBy":"a"} {"requestedBy":"b"}`, 400, ResultInvalid, "one JSON object", 0},
+		{"trailing whitespace is fine", "/api/v1/apps/argocd/stuck/remediation/resume", "Bearer write-secret", "{\"requestedBy\":\"a\"}\n  ", 200, ResultOK, "pause cleared", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +87,7 @@ func TestResumeEndpoint(t *testing.T) {
 	}
 	t.Run("GET is not served", func(t *testing.T) {
 		mux := http.NewServeMux()
-		mux.Handle(Pattern, New(Config{Token: staticToken("write-secret"), Resumer: &fakeResumer{}}, prometheus.NewRegistry()))
+		mux.Handle(Pattern, New(Config{Token: secret.Static("write-secret"), Resumer: &fakeResumer{}}, prometheus.NewRegistry()))
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/apps/argocd/stuck/remediation/resume", nil))
 		if w.Code != http.StatusMethodNotAllowed {
@@ -85,7 +95,7 @@ func TestResumeEndpoint(t *testing.T) {
 		}
 	})
 	t.Run("no write token configured refuses", func(t *testing.T) {
-		h := New(Config{Token: staticToken(""), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
+		h := New(Config{Token: secret.Static(""), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
 		w := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodPost, "/x", nil)
 		req.Header.Set("Authorization", "Bearer ")
@@ -100,7 +110,7 @@ func FuzzResumeBody(f *testing.F) {
 	f.Add(`{"requestedBy":"alice (slack:U1)"}`)
 	f.Add(`{`)
 	f.Add(``)
-	h := New(Config{Token: staticToken("t"), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
+	h := New(Config{Token: secret.Static("t"), Resumer: &fakeResumer{}}, prometheus.NewRegistry())
 	mux := http.NewServeMux()
 	mux.Handle(Pattern, h)
 	f.Fuzz(func(t *testing.T, body string) {
@@ -108,19 +118,15 @@ func FuzzResumeBody(f *testing.F) {
 		req.Header.Set("Authorization", "Bearer t")
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, req)
-		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest {
+		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest && w.Code != http.StatusRequestEntityTooLarge {
 			t.Fatalf("code %d for %q", w.Code, body)
 		}
 	})
 }
 
-type staticToken string
-
-func (s staticToken) Token() (string, error) { return string(s), nil }
-
-func fileToken(t *testing.T, path string) TokenSource {
+func fileToken(t *testing.T, path string) secret.Source {
 	t.Helper()
-	tok, err := argocd.NewFileToken(path)
+	tok, err := secret.ReadFile(path, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,11 +33,14 @@ func Ensure(ctx context.Context, log io.Writer, needs ...Need) error {
 		return fmt.Errorf("missing Debian packages %v: install them (apt-get install -y %v) and run again", missing, missing)
 	}
 	fmt.Fprintf(log, "installing Debian packages %v\n", missing)
-	update := exec.CommandContext(ctx, "apt-get", "update")
+	// Another apt run (a test installing its own package) holds the locks for a while: wait for
+	// it rather than fail.
+	lock := []string{"-o", "DPkg::Lock::Timeout=600"}
+	update := exec.CommandContext(ctx, "apt-get", append(lock, "update")...)
 	if err := proc.Run(update); err != nil {
 		return err
 	}
-	install := exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y", "--no-install-recommends"}, missing...)...)
+	install := exec.CommandContext(ctx, "apt-get", append(append(lock, "install", "-y", "--no-install-recommends"), missing...)...)
 	install.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	return proc.Run(install)
 }

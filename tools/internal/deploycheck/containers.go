@@ -46,7 +46,7 @@ func Containers(overlay string, objs []Object) ([]Container, error) {
 		}
 		for _, c := range d.Spec.Template.Spec.Containers {
 			if len(c.Command) == 0 {
-				return nil, fmt.Errorf("Deployment %s container %s: no command", d.Name, c.Name)
+				return nil, fmt.Errorf("deployment %s container %s: no command", d.Name, c.Name)
 			}
 			ct := Container{Overlay: overlay, Deployment: d.Name, Binary: path.Base(c.Command[0]), Args: c.Args, Env: map[string]string{}}
 			for _, e := range c.Env {
@@ -59,15 +59,15 @@ func Containers(overlay string, objs []Object) ([]Container, error) {
 					ref := e.ValueFrom.ConfigMapKeyRef
 					cm := configMaps[ref.Name]
 					if cm == nil {
-						return nil, fmt.Errorf("Deployment %s env %s: ConfigMap %s key %s not in the render", d.Name, e.Name, ref.Name, ref.Key)
+						return nil, fmt.Errorf("deployment %s env %s: ConfigMap %s key %s not in the render", d.Name, e.Name, ref.Name, ref.Key)
 					}
 					v, ok := cm.Data[ref.Key]
 					if !ok {
-						return nil, fmt.Errorf("Deployment %s env %s: ConfigMap %s key %s not in the render", d.Name, e.Name, ref.Name, ref.Key)
+						return nil, fmt.Errorf("deployment %s env %s: ConfigMap %s key %s not in the render", d.Name, e.Name, ref.Name, ref.Key)
 					}
 					ct.Env[e.Name] = v
 				default:
-					return nil, fmt.Errorf("Deployment %s env %s: only literals and ConfigMap keys (secrets are mounted files)", d.Name, e.Name)
+					return nil, fmt.Errorf("deployment %s env %s: only literals and ConfigMap keys (secrets are mounted files)", d.Name, e.Name)
 				}
 			}
 			out = append(out, ct)

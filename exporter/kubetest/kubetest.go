@@ -1,9 +1,10 @@
-// Package kubetest is the Kubernetes API stand-in of the bridge's unit
-// tests: client-go's fake clientset, plus the two things the fake leaves out
-// and the shared group state depends on: resourceVersion
-// preconditions (optimistic concurrency) and several clients on one store,
-// each of which can be cut off (a partitioned replica). The e2e tests use a
-// real kube-apiserver instead.
+// Package kubetest is the Kubernetes API stand-in of both modules' unit tests
+// (the bridge imports it): client-go's fake clientset, plus the two things
+// the fake leaves out and leader election and the shared state (remediation
+// state, Slack message groups) depend on: resourceVersion preconditions
+// (optimistic concurrency) and several clients on one store, each of which
+// can be cut off (a partitioned replica). The e2e tests use a real
+// kube-apiserver instead.
 package kubetest
 
 import (
@@ -27,6 +28,7 @@ type API struct {
 	backend *fake.Clientset
 	mu      sync.Mutex
 	rv      int64
+	writes  atomic.Int64
 }
 
 // New starts an API server holding objs.
@@ -41,6 +43,7 @@ func New(objs ...runtime.Object) *API {
 		}
 		a.mu.Lock()
 		defer a.mu.Unlock()
+		a.writes.Add(1)
 		a.rv++
 		m.SetResourceVersion(strconv.FormatInt(a.rv, 10))
 		if err := tr.Create(act.GetResource(), obj, act.GetNamespace()); err != nil {
@@ -56,6 +59,7 @@ func New(objs ...runtime.Object) *API {
 		}
 		a.mu.Lock()
 		defer a.mu.Unlock()
+		a.writes.Add(1)
 		cur, err := tr.Get(act.GetResource(), act.GetNamespace(), m.GetName())
 		if err != nil {
 			return true, nil, err
@@ -76,6 +80,7 @@ func New(objs ...runtime.Object) *API {
 		da := act.(k8stesting.DeleteAction)
 		a.mu.Lock()
 		defer a.mu.Unlock()
+		a.writes.Add(1)
 		if pre := da.GetDeleteOptions().Preconditions; pre != nil && pre.ResourceVersion != nil {
 			cur, err := tr.Get(act.GetResource(), act.GetNamespace(), da.GetName())
 			if err != nil {
@@ -91,6 +96,9 @@ func New(objs ...runtime.Object) *API {
 	})
 	return a
 }
+
+// Writes counts create, update and delete calls (accepted or not).
+func (a *API) Writes() int64 { return a.writes.Load() }
 
 // Calls counts every request the API received.
 func (a *API) Calls() int { return len(a.backend.Actions()) }
