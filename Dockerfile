@@ -7,8 +7,15 @@
 # Run the bridge by overriding the command: docker run IMAGE ... or, in Kubernetes,
 # command: ["/usr/local/bin/slack-bridge"].
 
-# Same Go minor as go.work; the build runs on the builder's platform and cross-compiles.
-FROM --platform=$BUILDPLATFORM golang:1.26 AS build
+# The two base images are build arguments so that a machine that cannot pull them can build with
+# stand-ins of its own (make image does, see docs/image.md); the defaults are what ships.
+# GOLANG_IMAGE: same Go minor as go.work. RUNTIME_IMAGE: CA certificates, /etc/passwd with
+# nonroot (uid/gid 65532), no shell.
+ARG GOLANG_IMAGE=golang:1.26
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
+
+# The build runs on the builder's platform and cross-compiles.
+FROM --platform=$BUILDPLATFORM ${GOLANG_IMAGE} AS build
 WORKDIR /src
 ENV GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 
@@ -20,7 +27,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
 COPY . .
-ARG TARGETOS TARGETARCH
+# One name per ARG: buildah (podman build) reads only the first of several.
+ARG TARGETOS
+ARG TARGETARCH
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG BRANCH=unknown
@@ -32,7 +41,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     VERSION=$VERSION REVISION=$REVISION BRANCH=$BRANCH BUILD_DATE=$CREATED \
     scripts/build.sh /out
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM ${RUNTIME_IMAGE}
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG CREATED=unknown

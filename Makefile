@@ -9,7 +9,7 @@ TOOLS    := GOWORK=off $(GO) -C tools
 AM_TOOLS := GOWORK=off $(GO) -C tools/alertmanager
 PKGS     := ./exporter/... ./bridge/...
 
-.PHONY: all build test lint unit tools test-tools test-alerts e2e e2e-ha real-bins e2e-real demo bench generate fuzz clean
+.PHONY: all build test lint unit tools helm test-tools test-alerts e2e e2e-ha real-bins e2e-real image test-image demo bench generate fuzz clean
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 	./scripts/build.sh $(BIN)
 
 ## test: everything CI checks; starts with build, the exact commands of the Dockerfile's build stage.
-test: build lint unit test-tools test-alerts e2e e2e-ha e2e-real
+test: build lint unit test-tools test-alerts e2e e2e-ha e2e-real test-image
 
 ## lint: golangci-lint (pinned in tools/golangci-lint, config .golangci.yml) over the product and
 # tools modules, go vet, gofmt, and promlint over the exporter's metrics.
@@ -42,8 +42,13 @@ tools:
 	$(TOOLS) build tool
 	$(AM_TOOLS) build tool
 
-## test-tools: generators, generated-file freshness, dashboards and deploy checks (tools module).
-test-tools: tools
+## helm: the pinned Helm v4 CLI, built from tools/helm into tools/.cache/bin (skipped when cached).
+helm:
+	$(TOOLS) run ./cmd/helm-build
+
+## test-tools: generators, generated-file freshness, dashboards, deploy checks and the Helm chart
+# (lint, template, comparison with kustomize) of the tools module.
+test-tools: tools helm
 	$(TOOLS) vet ./...
 	$(TOOLS) test -count=1 ./...
 
@@ -76,10 +81,23 @@ e2e-ha: tools real-bins
 ## e2e-real: the exporter and the alert chain against a real Argo CD on a real kube-apiserver.
 # etcd, redis and git come from Debian; kube-apiserver and Argo CD are built from Go modules and
 # cached in tools/.cache/bin (the first build takes long, see docs/testing.md). Also runs the
-# simulator's conformance test and the deploy manifests' server-side dry run.
-e2e-real: tools real-bins
+# simulator's conformance test, the deploy manifests' server-side dry run, and (e2ereal/chart,
+# the API server alone) the Helm chart's dry run, install, upgrade and uninstall.
+e2e-real: tools real-bins helm
 	$(TOOLS) vet -tags e2ereal ./e2ereal/...
 	$(TOOLS) test -tags e2ereal -count=1 -timeout 20m ./e2ereal/...
+
+## image: the Dockerfile as shipped, built with podman (Debian's podman and runc, installed when
+# missing) into podman's local storage as argocd-monitor:dev, on local stand-ins for the two base
+# images (docs/image.md).
+image:
+	$(TOOLS) run ./cmd/image-build
+
+## test-image: runs the image `make image` built: exporter against the simulator as uid 65532 on a
+# read-only root, the bridge by command override, --version, OCI labels, size.
+test-image: image
+	$(TOOLS) vet -tags image ./imagetest/...
+	$(TOOLS) test -tags image -count=1 -timeout 10m ./imagetest/...
 
 ## demo: the whole stack locally, with the story told in the terminal.
 # Ctrl-C stops every process; logs, configs and data stay in .demo/ (docs/demo.md).

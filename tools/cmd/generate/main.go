@@ -67,6 +67,10 @@ func run(args []string) error {
 	return nil
 }
 
+// ChartFiles is the Helm chart's directory of generated files (its templates read them with
+// .Files.Get; the chart/kustomize comparison in tools/internal/helmchart checks the result).
+const ChartFiles = "deploy/helm/argocd-monitor/files/"
+
 // files maps each generated file's path in the repository to its content; source names the
 // params file in the files' headers.
 func files(p params.Params, source string) (map[string][]byte, error) {
@@ -82,9 +86,12 @@ func files(p params.Params, source string) (map[string][]byte, error) {
 		"alerts/argocd-monitor.rules.yaml":                              rules.Rules,
 		"deploy/components/prometheus-operator/prometheusrule.yaml":     rules.PrometheusRule,
 		"deploy/components/prometheus-operator/grafana-dashboards.yaml": dash.ConfigMaps,
+		// The Helm chart reads only files inside its directory: the same rule file, verbatim.
+		ChartFiles + "argocd-monitor.rules.yaml": rules.Rules,
 	}
 	for name, b := range dash.JSON {
 		m["dashboards/"+name] = b
+		m[ChartFiles+"dashboards/"+name] = b
 	}
 	return m, nil
 }

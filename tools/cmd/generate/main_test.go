@@ -33,13 +33,15 @@ func TestGeneratedFilesAreFresh(t *testing.T) {
 			t.Errorf("%s is out of date with tools/internal and %s: run `make generate` and commit the result", path, paramsFile)
 		}
 	}
-	entries, err := os.ReadDir(filepath.Join(root, "dashboards"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if _, ok := want["dashboards/"+e.Name()]; !ok && strings.HasSuffix(e.Name(), ".json") {
-			t.Errorf("dashboards/%s is not generated any more: delete it", e.Name())
+	for _, dir := range []string{"dashboards/", ChartFiles + "dashboards/"} {
+		entries, err := os.ReadDir(filepath.Join(root, dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if _, ok := want[dir+e.Name()]; !ok && strings.HasSuffix(e.Name(), ".json") {
+				t.Errorf("%s%s is not generated any more: delete it", dir, e.Name())
+			}
 		}
 	}
 }

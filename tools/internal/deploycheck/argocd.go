@@ -1,6 +1,7 @@
 package deploycheck
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,7 +19,7 @@ import (
 const Account = "argocd-monitor"
 
 // Application is the part of Argo CD's Application (argoproj.io/v1alpha1, field names from its
-// swagger) that deploy/argocd-application.yaml may use; anything else is rejected as unknown.
+// swagger) that deploy/argocd-application*.yaml may use; anything else is rejected as unknown.
 type Application struct {
 	metav1.TypeMeta `json:",inline"`
 	Metadata        metav1.ObjectMeta `json:"metadata"`
@@ -28,6 +29,11 @@ type Application struct {
 			RepoURL        string `json:"repoURL"`
 			TargetRevision string `json:"targetRevision"`
 			Path           string `json:"path"`
+			// Helm is set when Path is a chart (deploy/argocd-application-helm.yaml).
+			Helm *struct {
+				ReleaseName  string          `json:"releaseName"`
+				ValuesObject json.RawMessage `json:"valuesObject,omitempty"`
+			} `json:"helm,omitempty"`
 		} `json:"source"`
 		Destination struct {
 			Server    string `json:"server,omitempty"`
@@ -66,19 +72,37 @@ func strictYAML(data []byte, v any) error {
 	return errors.Join(strict...)
 }
 
+// ReadApplication decodes an Application file strictly and checks its kind and destination.
+func ReadApplication(path string) (Application, error) {
+	var app Application
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return app, err
+	}
+	name := filepath.Base(path)
+	if err := strictYAML(data, &app); err != nil {
+		return app, fmt.Errorf("%s: %w", name, err)
+	}
+	switch {
+	case app.APIVersion != "argoproj.io/v1alpha1" || app.Kind != "Application":
+		return app, fmt.Errorf("%s: %s/%s, want argoproj.io/v1alpha1/Application", name, app.APIVersion, app.Kind)
+	case app.Spec.Destination.Server == "" && app.Spec.Destination.Name == "":
+		return app, fmt.Errorf("%s: destination needs server or name", name)
+	case app.Spec.Destination.Namespace == "":
+		return app, fmt.Errorf("%s: no destination.namespace", name)
+	}
+	return app, nil
+}
+
 // CheckApplication checks that the self-management Application deploys an overlay of this
 // repository into the namespace that overlay renders to.
 func CheckApplication(root string) error {
-	data, err := os.ReadFile(filepath.Join(root, "deploy", "argocd-application.yaml"))
+	app, err := ReadApplication(filepath.Join(root, "deploy", "argocd-application.yaml"))
 	if err != nil {
 		return err
 	}
-	var app Application
-	if err := strictYAML(data, &app); err != nil {
-		return fmt.Errorf("argocd-application.yaml: %w", err)
-	}
-	if app.APIVersion != "argoproj.io/v1alpha1" || app.Kind != "Application" {
-		return fmt.Errorf("argocd-application.yaml: %s/%s, want argoproj.io/v1alpha1/Application", app.APIVersion, app.Kind)
+	if app.Spec.Source.Helm != nil {
+		return errors.New("argocd-application.yaml: a helm section, but the source is an overlay")
 	}
 	overlay := filepath.Base(app.Spec.Source.Path)
 	if app.Spec.Source.Path != filepath.ToSlash(OverlayDir(overlay)) || !slices.Contains(Overlays, overlay) {
@@ -93,9 +117,6 @@ func CheckApplication(root string) error {
 			return fmt.Errorf("argocd-application.yaml: destination.namespace %q, but overlay %s deploys to %q",
 				app.Spec.Destination.Namespace, overlay, ns.Name)
 		}
-	}
-	if app.Spec.Destination.Server == "" && app.Spec.Destination.Name == "" {
-		return errors.New("argocd-application.yaml: destination needs server or name")
 	}
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,22 +40,10 @@ func Build(ctx context.Context, root string, log io.Writer) (string, error) {
 	if err := debpkg.Ensure(ctx, log, debpkg.Need{Program: "etcd", Package: "etcd-server"}); err != nil {
 		return "", err
 	}
-	mod := filepath.Join(root, ModuleDir)
 	const v = "k8s.io/component-base/version"
 	// Without the stamp it reports v0.0.0-master, which clients may reject.
 	ldflags := fmt.Sprintf("-X %s.gitVersion=%s -X %s.gitMajor=1 -X %s.gitMinor=%s", v, Version, v, v, minor(Version))
-	key, err := toolbin.ModuleKey(mod, ldflags)
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(root, toolbin.Dir, "kube-apiserver")
-	err = toolbin.Ensure(bin, key, log, func() error {
-		// -trimpath: the build cache entries do not depend on the checkout's path.
-		cmd := exec.CommandContext(ctx, "go", "-C", mod, "build", "-trimpath", "-ldflags", ldflags, "-o", bin, "k8s.io/kubernetes/cmd/kube-apiserver")
-		cmd.Env = append(os.Environ(), "GOWORK=off")
-		return proc.Run(cmd)
-	})
-	return bin, err
+	return toolbin.BuildModule(ctx, root, ModuleDir, "k8s.io/kubernetes/cmd/kube-apiserver", "kube-apiserver", ldflags, log)
 }
 
 // minor returns "36" of "v1.36.1".

@@ -4,13 +4,17 @@
 package toolbin
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 )
 
 // Dir is where the binaries live, relative to the repository root (gitignored).
@@ -52,4 +56,23 @@ func ModuleKey(dir string, extra ...string) (string, error) {
 		h.Write([]byte(e))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// BuildModule builds pkg of the wrapper module root/module (outside go.work, -trimpath so that
+// the build cache entries do not depend on the checkout's path, with ldflags) into Dir/name,
+// unless the cached binary was built from the same go.mod, go.sum and ldflags. It returns the
+// binary's path.
+func BuildModule(ctx context.Context, root, module, pkg, name, ldflags string, log io.Writer) (string, error) {
+	mod := filepath.Join(root, module)
+	key, err := ModuleKey(mod, ldflags)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(root, Dir, name)
+	err = Ensure(bin, key, log, func() error {
+		cmd := exec.CommandContext(ctx, "go", "-C", mod, "build", "-trimpath", "-ldflags", ldflags, "-o", bin, pkg)
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		return proc.Run(cmd)
+	})
+	return bin, err
 }
