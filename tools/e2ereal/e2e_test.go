@@ -397,7 +397,7 @@ func (e *realE2E) pausedReachesSlack() {
 		last := ""
 		for _, m := range reqs {
 			if m.Result == "ok" && m.ThreadTS == "" && strings.Contains(m.Content(), paused) && strings.Contains(m.Content(), realargocd.AppFailing) {
-				if strings.Contains(m.Content(), realargocd.FailingMessage) && strings.Contains(m.Content(), "tried 3 times") {
+				if strings.Contains(m.Content(), realargocd.FailingMessage) && strings.Contains(m.Content(), "3 of 3 syncs failed") {
 					return true, ""
 				}
 				last = m.Content()
