@@ -48,7 +48,7 @@ func TestReminderDue(t *testing.T) {
 func TestReminderInThread(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, "bot", 0)
-		r.d.opt.ReminderInterval = 4 * time.Hour // the clock is the bubble's: time.Now
+		r.d.opt.ReminderInterval = 4 * time.Hour     // the clock is the bubble's: time.Now
 		store, err := state.Open("", 7*24*time.Hour) // the group outlives the story
 		if err != nil {
 			t.Fatal(err)
