@@ -27,8 +27,12 @@ const (
 	AlertParentDegraded  = "ArgoCDParentDegraded"
 )
 
-// maxFleetApps bounds the apps listed by name; the rest are counted.
-const maxFleetApps = 25
+// maxFleetApps bounds the apps listed by name; the rest are counted. maxFleetCause bounds the
+// quoted Argo CD message.
+const (
+	maxFleetApps  = 25
+	maxFleetCause = 500
+)
 
 // fleetCause is what a fleet notification is about.
 type fleetCause struct {
@@ -91,7 +95,7 @@ func (r *renderer) renderFleet(ov Overrides, c fleetCause) *Message {
 	}
 	header := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, true, false))}
 
-	why := r.fleetWhy(c, affected)
+	why := r.fleetWhy(c, affected, firing)
 	if custom := strings.TrimSpace(ov.Text); custom != "" {
 		why = truncate(ov.Text, MaxSection)
 	}
@@ -166,7 +170,7 @@ func (r *renderer) fleetTitle(c fleetCause, affected int) string {
 }
 
 // fleetWhy is the cause's Why: what the alerts say about it, in one paragraph.
-func (r *renderer) fleetWhy(c fleetCause, affected int) string {
+func (r *renderer) fleetWhy(c fleetCause, affected int, firing []fleetApp) string {
 	if r.n.Resolved() {
 		start, end := r.span()
 		if start.IsZero() || end.IsZero() {
@@ -175,8 +179,12 @@ func (r *renderer) fleetWhy(c fleetCause, affected int) string {
 		return "*Resolved* after " + humanDuration(end.Sub(start)) + ": every app recovered."
 	}
 	if c.alertname == AlertDestinationDown {
-		return fmt.Sprintf("*Argo CD cannot reach cluster `%s`*: %d apps deployed there cannot be compared with git (sync Unknown with a ComparisonError, or health Unknown). Their own alerts are held back while this one fires: fix the cluster or Argo CD's access to it (`argocd cluster get %s`).",
+		why := fmt.Sprintf("*Argo CD cannot reach cluster `%s`*: %d apps deployed there cannot be compared with git (sync Unknown with a ComparisonError, or health Unknown). Their own alerts are held back while this one fires: fix the cluster or Argo CD's access to it (`argocd cluster get %s`).",
 			escapeTruncate(c.name, 300), affected, escapeTruncate(c.name, 300))
+		if ref, msg := r.comparisonError(firing); msg != "" {
+			why += "\n>" + escapeTruncate(msg, maxFleetCause) + "\n_Argo CD's ComparisonError on " + escapeTruncate(ref, 200) + "_"
+		}
+		return why
 	}
 	return fmt.Sprintf("*%d children of %s `%s` are in trouble* (Degraded, Missing or failing to sync): look at what the parent changed, its last sync and commit. Their own alerts are held back while this one fires.",
 		affected, escape(c.kind), escapeTruncate(c.name, 300))
@@ -213,4 +221,24 @@ func (r *renderer) fleetButtons() []slack.BlockElement {
 		}
 	}
 	return els
+}
+
+// comparisonError is the first ComparisonError message the exporter's answers hold for the
+// affected apps (in the listed order): Argo CD's own words about the cluster connection.
+func (r *renderer) comparisonError(firing []fleetApp) (ref, msg string) {
+	if r.opt.Why == nil {
+		return "", ""
+	}
+	for _, a := range firing {
+		app := r.opt.Why.App(a.alert.Labels["namespace"], a.alert.Labels["name"])
+		if app == nil {
+			continue
+		}
+		for _, c := range app.Conditions {
+			if c.Type == "ComparisonError" && strings.TrimSpace(c.Message) != "" {
+				return a.ref, strings.Join(strings.Fields(c.Message), " ")
+			}
+		}
+	}
+	return "", ""
 }

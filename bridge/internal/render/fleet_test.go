@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
+	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
 
 // fleetIncident is a destination's group as Alertmanager sends it with the shipped rules and
@@ -61,6 +62,10 @@ func TestFleetGolden(t *testing.T) {
 		{"fleet-resolved", fleetIncident("resolved", 30, 30, 100), appOpts(true, Status{})},
 		{"fleet-500", fleetIncident("firing", 500, 0, 100), appOpts(true, Status{})},
 		{"fleet-parent", parent, appOpts(true, Status{})},
+		{"fleet-37-why", fleetIncident("firing", 37, 0, 100), withApp(appOpts(true, Status{}), &apiv1.App{
+			Namespace: "argocd", Name: "prod-eu-01", Sync: &apiv1.Sync{Status: "Unknown"},
+			Conditions: []apiv1.Condition{{Type: "ComparisonError", Message: `Failed to load live state: failed to get cluster info for "https://prod-eu.example.com:6443": dial tcp 10.0.0.1:6443: i/o timeout`}},
+		})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
