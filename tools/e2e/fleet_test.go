@@ -77,6 +77,17 @@ func TestFleetStory(t *testing.T) {
 		return false, "not in Alertmanager yet"
 	})
 	orig := e.posts("cluster prod-eu unreachable")[0]
+	// The cause in Argo CD's words: the exporter's answer for an affected app carries its
+	// ComparisonError, which the message quotes.
+	e.eventually("the destination's message quotes Argo CD's ComparisonError", 30*time.Second, func() (bool, string) {
+		for _, m := range e.messages() {
+			if m.TS == orig.TS && m.ThreadTS == "" && strings.Contains(m.Content(), "failed to get cluster info") &&
+				strings.Contains(m.Content(), "ComparisonError on argocd/prod-eu-") {
+				return true, ""
+			}
+		}
+		return false, "latest: " + firstLine(e.latest(orig).Content())
+	})
 
 	// Two apps recover: the same message says 28, and its thread notes the change.
 	for _, app := range []string{"prod-eu-01", "prod-eu-02"} {
