@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/slack-go/slack"
@@ -164,8 +165,12 @@ func (r *renderer) fleetTitle(c fleetCause, affected int) string {
 	if affected == 1 {
 		apps = "app"
 	}
-	// The count goes first when the name must be cut, so it is always shown.
+	// The count (and how long it has lasted, from the first minute) is kept when the name must
+	// be cut.
 	count := fmt.Sprintf(": %d %s", affected, apps)
+	if start, _ := r.span(); !start.IsZero() && r.now.Sub(start) >= time.Minute {
+		count += " · for " + humanDuration(r.now.Sub(start))
+	}
 	return plain(severityEmoji(r.severity())+" "+truncate(what, MaxHeader-runes(count)-3)+count, MaxHeader)
 }
 
