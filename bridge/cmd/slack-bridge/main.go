@@ -71,6 +71,9 @@ type CLI struct {
 		File  string `name:"file" env:"BRIDGE_CONFIG_FILE" help:"YAML routes and templates (docs/bridge.md); unset: one default route."`
 		Check bool   `name:"check" help:"Validate the configuration and exit."`
 	} `embed:"" prefix:"config."`
+	Reminder struct {
+		Interval time.Duration `name:"interval" default:"4h" env:"BRIDGE_REMINDER_INTERVAL" help:"A group still firing after each such interval gets a thread reply (\"Still firing for 4h: ...\") with the next notification Alertmanager sends (keep its repeat_interval at most this); never a new top-level message. 0 turns reminders off (bot mode only)."`
+	} `embed:"" prefix:"reminder."`
 	State struct {
 		File string        `name:"file" env:"BRIDGE_STATE_FILE" help:"File keeping groupKey -> Slack message across restarts (bot mode); unset: memory only."`
 		TTL  time.Duration `name:"ttl" default:"168h" env:"BRIDGE_STATE_TTL" help:"Forget a group's message after this long without a notification."`
@@ -214,7 +217,7 @@ func configure(cli *CLI, env func(string) (string, bool), logger *slog.Logger) (
 		Router: router, ArgoCDURL: cli.Links.ArgoCDURL, GrafanaURL: cli.Links.GrafanaURL,
 		Deadline: cli.Slack.Deadline, AttemptTimeout: cli.Slack.RequestTimeout,
 		PerChannelInterval: cli.Slack.PerChannelInterval, DedupeWindow: cli.Dedupe.Window,
-		StateFile: cli.State.File, StateTTL: cli.State.TTL,
+		StateFile: cli.State.File, StateTTL: cli.State.TTL, ReminderInterval: cli.Reminder.Interval,
 	}
 	if cli.Enrich.ExporterURL != "" {
 		if cli.Enrich.TokenFile == "" {

@@ -114,6 +114,9 @@ func (m *Message) WebhookMessage() *slack.WebhookMessage {
 func Render(n *notification.Message, ov Overrides, opt Options) *Message {
 	r := &renderer{n: n, opt: opt, now: time.Now(), whyShown: map[string]bool{}}
 	if opt.Layout != LayoutClassic {
+		if c, ok := fleetOf(n); ok {
+			return r.renderFleet(ov, c)
+		}
 		if namespace, name, ok := oneApp(n); ok {
 			return r.renderApp(ov, namespace, name)
 		}

@@ -99,7 +99,8 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	if target.WebhookURL == "" && p.webhook != nil {
 		target.WebhookURL = p.webhook.Value()
 	}
-	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg})
+	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg,
+		FiringSince: firingSince(m)})
 	if errors.Is(err, slack.ErrDuplicate) { // another replica delivered it
 		finish(true)
 		p.metrics.Duplicates.Inc()
@@ -142,4 +143,15 @@ func (p *pipeline) enrich(ctx context.Context, m *notification.Message) *enrich.
 		p.logger.Debug("notification enrichment incomplete", "group_key", m.GroupKey, "result", why.Status, "problem", why.Problem)
 	}
 	return why
+}
+
+// firingSince is when the group's oldest firing alert started (zero when none fires).
+func firingSince(m *notification.Message) time.Time {
+	var since time.Time
+	for _, a := range m.Alerts {
+		if a.Status == "firing" && !a.StartsAt.IsZero() && (since.IsZero() || a.StartsAt.Before(since)) {
+			since = a.StartsAt
+		}
+	}
+	return since
 }

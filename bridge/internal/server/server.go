@@ -63,8 +63,10 @@ type Config struct {
 	AttemptTimeout     time.Duration
 	PerChannelInterval time.Duration
 	DedupeWindow       time.Duration
-	StateFile          string
-	StateTTL           time.Duration
+	// ReminderInterval: a still-firing group's thread gets a reminder after each interval (0: off).
+	ReminderInterval time.Duration
+	StateFile        string
+	StateTTL         time.Duration
 	// Groups, when set, is the group state shared by replicas
 	// (kubegroups); StateFile is then unused.
 	Groups state.Groups
@@ -191,7 +193,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	deliverer := slack.NewDeliverer(transport, store, slack.NewPacer(cfg.PerChannelInterval), slack.Options{
-		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Logger: cfg.Logger,
+		Deadline: cfg.Deadline, AttemptTimeout: cfg.AttemptTimeout, Logger: cfg.Logger, ReminderInterval: cfg.ReminderInterval,
 	}, s.metrics.SlackRequests, s.metrics.SlackDuration)
 	var enricher *enrich.Enricher
 	if cfg.Enrich != nil {

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +36,8 @@ type Notification struct {
 	Resolved bool
 	Target   Target
 	Message  *render.Message
+	// FiringSince is when the group's oldest firing alert started: reminders count from it.
+	FiringSince time.Time
 }
 
 // Options tune delivery.
@@ -45,6 +50,12 @@ type Options struct {
 	// FirstBackoff is the wait after a transient failure without Retry-After (doubles, max 2s).
 	FirstBackoff time.Duration
 	Logger       *slog.Logger
+	// ReminderInterval (bot mode): when a still-firing group's message is updated after another
+	// interval has passed since FiringSince, its thread reply starts with a reminder ("⏰ Still
+	// firing for 4h: ..."). 0 turns reminders off.
+	ReminderInterval time.Duration
+	// Now is the clock of reminders (default time.Now).
+	Now func() time.Time
 }
 
 // Deliverer sends notifications with retries, pacing and (bot mode) message updates.
@@ -68,6 +79,9 @@ func NewDeliverer(t Transport, store state.Groups, pacer *Pacer, opt Options, re
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	for _, m := range t.Methods() {
 		duration.WithLabelValues(m)
@@ -117,8 +131,15 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 		err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, n.Message) })
 		switch {
 		case err == nil:
-			if n.Message.Reply != "" {
-				if err := d.call(ctx, deadline, key, opReply, func(ctx context.Context) error { return d.t.Reply(ctx, ref, n.Message.Reply) }); err != nil {
+			reply := n.Message.Reply
+			sent := reminders(claim.Entry)
+			due, remind := reminderDue(d.opt.ReminderInterval, n.FiringSince, d.opt.Now(), sent)
+			if remind && !n.Resolved {
+				reply = strings.TrimSuffix(reminderText(time.Duration(due)*d.opt.ReminderInterval, n.Message.Text)+"\n"+reply, "\n")
+				claim.Entry.Fields = withField(claim.Entry.Fields, reminderField, strconv.Itoa(due))
+			}
+			if reply != "" {
+				if err := d.call(ctx, deadline, key, opReply, func(ctx context.Context) error { return d.t.Reply(ctx, ref, reply) }); err != nil {
 					claim.Abort(ctx)
 					return fmt.Errorf("thread reply: %w", err)
 				}
@@ -299,4 +320,50 @@ func NewMetrics(reg prometheus.Registerer) (requests *prometheus.CounterVec, dur
 		reg.MustRegister(requests, duration)
 	}
 	return requests, duration
+}
+
+// reminderField is the group state field that counts the reminders the group's thread has had.
+const reminderField = "reminders"
+
+func reminders(e state.Entry) int {
+	n, _ := strconv.Atoi(e.Fields[reminderField])
+	return n
+}
+
+// reminderDue says whether a reminder is due at now for a group firing since `since` that has
+// had `sent` reminders: one per whole interval elapsed; due is the reminder's number.
+func reminderDue(interval time.Duration, since, now time.Time, sent int) (due int, ok bool) {
+	if interval <= 0 || since.IsZero() || now.Before(since) {
+		return sent, false
+	}
+	due = int(now.Sub(since) / interval)
+	return due, due >= 1 && due > sent
+}
+
+// reminderText is the reminder's line: how long the group has fired, and its message's title.
+func reminderText(firing time.Duration, title string) string {
+	return "⏰ Still firing for " + shortDuration(firing) + ": " + render.EscapeTruncate(title, 300)
+}
+
+// shortDuration writes 4h, 1h30m, 45m: whole minutes, no seconds.
+func shortDuration(d time.Duration) string {
+	d = d.Truncate(time.Minute)
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h > 0 && m > 0:
+		return fmt.Sprintf("%dh%dm", h, m)
+	case h > 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dm", m)
+}
+
+// withField returns a copy of fields with k set to v (the claim's Entry may share its map).
+func withField(fields map[string]string, k, v string) map[string]string {
+	out := maps.Clone(fields)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[k] = v
+	return out
 }

@@ -57,6 +57,9 @@ type App struct {
 	OutOfSyncTotal int        `json:"outOfSyncTotal,omitempty"`
 	// Commits are the synced (or target) revision's commit, one per source.
 	Commits []Commit `json:"commits,omitempty"`
+	// Conditions are status.conditions (at most 10), e.g. the ComparisonError that says why
+	// Argo CD cannot reach the app's destination cluster.
+	Conditions []Condition `json:"conditions,omitempty"`
 	// LastDeploy is the newest status.history entry: which revision went out, when, by whom.
 	LastDeploy  *Deploy      `json:"lastDeploy,omitempty"`
 	Remediation *Remediation `json:"remediation,omitempty"`
@@ -69,6 +72,12 @@ type Health struct {
 	Status  string    `json:"status"`
 	Message string    `json:"message,omitempty"`
 	Since   time.Time `json:"since,omitzero"`
+}
+
+// Condition is one of status.conditions: its type and message.
+type Condition struct {
+	Type    string `json:"type"`
+	Message string `json:"message,omitempty"`
 }
 
 // Sync is status.sync; Since is when the synced revision was deployed.

@@ -259,6 +259,9 @@ func (p *parts) answer(ns, name string, now time.Time) *apiv1.App {
 			}
 			a.Operation = o
 		}
+		for _, c := range d.Conditions[:min(len(d.Conditions), maxList)] {
+			a.Conditions = append(a.Conditions, apiv1.Condition{Type: c.Type, Message: clip(c.Message)})
+		}
 		a.OutOfSyncTotal = len(d.OutOfSync)
 		for _, r := range d.OutOfSync[:min(len(d.OutOfSync), maxList)] {
 			a.OutOfSync = append(a.OutOfSync, resource(r))

@@ -55,3 +55,36 @@ func TestAgainstSimulator(t *testing.T) {
 		t.Errorf("answer leaks spec or token: %s", b)
 	}
 }
+
+// An app of an unreachable destination: the answer carries Argo CD's ComparisonError, the
+// cause the bridge's fleet message quotes.
+func TestUnreachableDestinationCondition(t *testing.T) {
+	const simToken = "header.payload.signature"
+	sim, err := argocdsim.New(argocdsim.Config{Token: simToken, NoScenario: true, Fleets: []argocdsim.Fleet{{Destination: "prod-eu", Apps: 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.SetDestinationReachable("prod-eu", false); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	client, err := argocd.NewClient(argocd.Config{APIURL: srv.URL, Token: secret.Static(simToken)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(Config{Token: secret.Static(token)}, client, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, ans := get(t, mux(a), "/api/v1/apps/argocd/prod-eu-02", token)
+	if ans == nil {
+		t.Fatalf("code %d: %s", rec.Code, rec.Body)
+	}
+	if len(ans.Conditions) != 1 || ans.Conditions[0].Type != "ComparisonError" || !strings.Contains(ans.Conditions[0].Message, `"prod-eu"`) {
+		t.Fatalf("conditions %+v", ans.Conditions)
+	}
+	if ans.Sync == nil || ans.Sync.Status != "Unknown" {
+		t.Fatalf("sync %+v", ans.Sync)
+	}
+}

@@ -65,6 +65,12 @@ type App struct {
 	DestNamespace string
 	AutoSync      bool // spec.syncPolicy.automated present and enabled != false
 
+	// ParentKind and Parent name what owns the app in a fleet (see parent.go):
+	// the ApplicationSet that generated it, or the Application (app of apps)
+	// whose tracking label or annotation it carries. Both empty for a root app.
+	ParentKind ParentKind
+	Parent     string
+
 	Health           HealthStatus
 	HealthTransition time.Time // status.health.lastTransitionTime; zero when not reported
 	Sync             SyncStatus

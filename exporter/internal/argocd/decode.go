@@ -179,6 +179,7 @@ func appFromValue(v *fastjson.Value) (App, error) {
 	if a.DestServer == "" {
 		a.DestServer = r.sharedStr(v, "spec", "destination", "name")
 	}
+	a.ParentKind, a.Parent = r.parent(v, a.Labels)
 	a.Revision = r.revision(v)
 	if a.Repo = r.sharedStr(v, "spec", "source", "repoURL"); a.Repo == "" {
 		if srcs := r.array(v, "spec", "sources"); len(srcs) > 0 {

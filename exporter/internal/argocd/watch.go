@@ -45,6 +45,7 @@ var StreamFields = []string{
 	"result.application.metadata.labels",
 	"result.application.metadata.annotations",
 	"result.application.metadata.deletionTimestamp",
+	"result.application.metadata.ownerReferences",
 	"result.application.spec.project",
 	"result.application.spec.destination",
 	"result.application.spec.source.repoURL",

@@ -34,6 +34,14 @@ type AppDetail struct {
 	OutOfSync []ResourceRef
 	// History is status.history, newest last (revisions and who deployed them).
 	History []HistoryEntry
+	// Conditions are status.conditions (ComparisonError names an unreachable cluster).
+	Conditions []Condition
+}
+
+// Condition is one of status.conditions.
+type Condition struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
 }
 
 // OperationDetail is status.operationState with what it says about a sync.
@@ -213,7 +221,8 @@ type wireDetail struct {
 			ResourceRef
 			Status string `json:"status"`
 		} `json:"resources"`
-		History []struct {
+		Conditions []Condition `json:"conditions"`
+		History    []struct {
 			Revision    string        `json:"revision"`
 			Revisions   []string      `json:"revisions"`
 			DeployedAt  string        `json:"deployedAt"`
@@ -270,6 +279,7 @@ func DecodeDetail(r io.Reader) (AppDetail, error) {
 			d.OutOfSync = append(d.OutOfSync, r.ResourceRef)
 		}
 	}
+	d.Conditions = st.Conditions[:min(len(st.Conditions), maxDetailItems)]
 	for _, h := range st.History[max(len(st.History)-maxDetailItems, 0):] {
 		d.History = append(d.History, HistoryEntry{
 			Revisions: revisions(h.Revision, h.Revisions), DeployedAt: parseTime(h.DeployedAt),

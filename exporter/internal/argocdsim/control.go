@@ -203,6 +203,7 @@ func (s *Sim) Summaries() []AppSummary {
 //
 //	POST   /sim/apps/{name}/state  ControlState JSON: change an app
 //	DELETE /sim/apps/{name}        delete an app
+//	POST   /sim/destinations/{name}/state  {"reachable": bool}: break or mend a destination cluster
 //	GET    /sim/apps               the scenario apps' states
 //	GET    /sim/syncs              sync calls per app (SyncStats)
 func (s *Sim) controlHandler() http.Handler {
@@ -225,6 +226,24 @@ func (s *Sim) controlHandler() http.Handler {
 			http.Error(w, err.Error(), http.StatusNotFound)
 			return
 		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /sim/destinations/{name}/state", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Reachable *bool `json:"reachable"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxControlBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.Reachable == nil {
+			http.Error(w, `want {"reachable": true|false}`, http.StatusBadRequest)
+			return
+		}
+		n, err := s.SetDestinationReachable(r.PathValue("name"), *body.Reachable)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		s.cfg.Logger.Info("destination changed", "destination", r.PathValue("name"), "reachable", *body.Reachable, "apps", n)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /sim/apps", func(w http.ResponseWriter, _ *http.Request) {

@@ -41,6 +41,12 @@ func (a *app) document(withResourceHealth bool) map[string]any {
 	if !a.deleting.IsZero() {
 		md["deletionTimestamp"] = ts(a.deleting)
 	}
+	if a.owner != "" {
+		md["ownerReferences"] = []any{map[string]any{
+			"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": a.owner,
+			"uid": uid("appset/" + a.owner), "controller": true, "blockOwnerDeletion": true,
+		}}
+	}
 	doc["metadata"] = md
 
 	spec := doc["spec"].(map[string]any)

@@ -62,6 +62,8 @@ type Config struct {
 	Token string
 	// Apps is the number of healthy filler apps served beside the scenario apps.
 	Apps int
+	// Fleets adds groups of apps sharing a destination and a parent (see Fleet).
+	Fleets []Fleet
 	// NoScenario leaves the scenario apps out (benchmarks that want only filler apps).
 	NoScenario bool
 	// DegradeAfter is when the `degrades` app turns Degraded, counted from New.
@@ -160,6 +162,17 @@ func New(cfg Config) (*Sim, error) {
 	for i := 1; i <= cfg.Apps; i++ {
 		s.add(fillerApp(i, fx, s.start))
 	}
+	for _, f := range cfg.Fleets {
+		if err := f.validate(); err != nil {
+			return nil, err
+		}
+		for _, a := range fleetApps(f, fx, s.start) {
+			if s.apps[a.name] != nil {
+				return nil, fmt.Errorf("fleet %q: app %q exists", f.Destination, a.name)
+			}
+			s.add(a)
+		}
+	}
 	sort.Strings(s.names)
 	s.token.Store(&cfg.Token)
 	return s, nil
@@ -245,6 +258,8 @@ type app struct {
 	annotations map[string]string
 	created     time.Time
 	deleting    time.Time // zero unless being deleted
+	destination string    // spec.destination.name of a fleet app ("" for the others)
+	owner       string    // the ApplicationSet in metadata.ownerReferences ("" for none)
 	automated   bool
 
 	health      argocd.HealthStatus

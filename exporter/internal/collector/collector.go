@@ -41,7 +41,7 @@ func appFamily(name, help string, extra ...string) *family {
 var (
 	infoFam = appFamily("argocd_monitor_app_info",
 		"Facts about an Argo CD Application that do not change with its state; always 1.",
-		"repo", "dest_server", "dest_namespace", "auto_sync")
+		"repo", "dest_server", "dest_namespace", "auto_sync", "parent", "parent_kind")
 	healthFam = appFamily("argocd_monitor_app_health_status",
 		"Application health as a state set: 1 for the current status, 0 for the others.", "health_status")
 	syncFam = appFamily("argocd_monitor_app_sync_status",
@@ -271,7 +271,7 @@ func (fb *familyBuf) series(v float64, labels []*dto.LabelPair) {
 	fb.mf.Metric = append(fb.mf.Metric, &fb.ms[i])
 }
 
-// info: auto_sync, dest_namespace, dest_server, name, namespace, project, repo.
+// info: auto_sync, dest_namespace, dest_server, name, namespace, parent, parent_kind, project, repo.
 func (v *view) info(b *builder) {
 	if len(v.apps) == 0 {
 		return
@@ -279,10 +279,12 @@ func (v *view) info(b *builder) {
 	b.family(infoFam, len(v.apps))
 	for _, i := range order(v.apps, func(a, b *argocd.App) int {
 		return cmpPairs(strconv.FormatBool(a.AutoSync), strconv.FormatBool(b.AutoSync), a.DestNamespace, b.DestNamespace,
-			a.DestServer, b.DestServer, a.Name, b.Name, a.Namespace, b.Namespace, a.Project, b.Project, a.Repo, b.Repo)
+			a.DestServer, b.DestServer, a.Name, b.Name, a.Namespace, b.Namespace,
+			a.Parent, b.Parent, string(a.ParentKind), string(b.ParentKind), a.Project, b.Project, a.Repo, b.Repo)
 	}) {
 		id := &v.ids[i]
-		b.series(1, autoSyncPairs[v.apps[i].AutoSync], &id.destNamespace, &id.destServer, &id.name, &id.namespace, &id.project, &id.repo)
+		b.series(1, autoSyncPairs[v.apps[i].AutoSync], &id.destNamespace, &id.destServer, &id.name, &id.namespace,
+			&id.parent, &id.parentKind, &id.project, &id.repo)
 	}
 }
 
@@ -381,6 +383,7 @@ func timestamps(f *family, get func(*argocd.App) time.Time) func(*view, *builder
 // which is never modified.
 type appIDs struct {
 	name, namespace, project, destNamespace, destServer, repo dto.LabelPair
+	parent, parentKind                                        dto.LabelPair
 }
 
 func (p *appIDs) init(a *argocd.App) {
@@ -391,10 +394,15 @@ func (p *appIDs) init(a *argocd.App) {
 	set(&p.destNamespace, &lDestNamespace, &a.DestNamespace)
 	set(&p.destServer, &lDestServer, &a.DestServer)
 	set(&p.repo, &lRepo, &a.Repo)
+	set(&p.parent, &lParent, &a.Parent)
+	set(&p.parentKind, &lParentKind, (*string)(&a.ParentKind))
 }
 
 // Label names shared by every pair.
 var lName, lNamespace, lProject, lDestNamespace, lDestServer, lRepo = "name", "namespace", "project", "dest_namespace", "dest_server", "repo"
+
+// The parent's label names (argocd_monitor_app_info only).
+var lParent, lParentKind = "parent", "parent_kind"
 
 // The state sets' values in label-value order, and their shared pairs.
 var (

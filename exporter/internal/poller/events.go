@@ -104,8 +104,15 @@ func (p *Poller) replaceLocked(apps []argocd.App, now time.Time) {
 	for i := range apps {
 		a := &apps[i]
 		a.SyncSince = now
-		if j, ok := p.index[keyOf(a)]; ok && p.apps[j].Sync == a.Sync {
+		j, ok := p.index[keyOf(a)]
+		if ok && p.apps[j].Sync == a.Sync {
 			a.SyncSince = p.apps[j].SyncSince
+		}
+		// A projected List cannot say which ApplicationSet owns an app
+		// (ownerReferences are not in Argo CD's whitelist): keep what the
+		// stream or a Get said.
+		if ok && !a.Detailed && a.ParentKind == "" && p.apps[j].ParentKind == argocd.ParentApplicationSet {
+			a.ParentKind, a.Parent = p.apps[j].ParentKind, p.apps[j].Parent
 		}
 	}
 	p.apps = apps

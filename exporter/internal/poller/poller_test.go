@@ -445,3 +445,44 @@ func TestRunStopsWithContext(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// TestProjectedListKeepsApplicationSetParent: Argo CD's List `fields` whitelist has no
+// metadata.ownerReferences, so a projected List never names an app's ApplicationSet; the
+// snapshot keeps what a whole object said (here a List whose server ignored the projection; the
+// stream and Get in production) instead of dropping the parent label on every poll.
+func TestProjectedListKeepsApplicationSetParent(t *testing.T) {
+	owned := argocdsim.Patch(argocdsim.Fixture(argocdsim.AllFixtures[0]), map[string]any{
+		"metadata.ownerReferences": []any{map[string]any{"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": "shop-set"}},
+	})
+	parentOf := func(h *harness) string {
+		for _, a := range h.p.Snapshot().Apps {
+			if a.ParentKind == argocd.ParentApplicationSet {
+				return a.Parent
+			}
+		}
+		return ""
+	}
+	h := newHarness(t, true, owned)
+	h.srv.IgnoreFields(true)
+	if err := h.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := parentOf(h); got != "shop-set" {
+		t.Fatalf("whole object: parent %q", got)
+	}
+	h.srv.IgnoreFields(false)
+	if err := h.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := parentOf(h); got != "shop-set" {
+		t.Fatalf("after a projected List: parent %q, want it kept", got)
+	}
+
+	fresh := newHarness(t, true, owned)
+	if err := fresh.p.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := parentOf(fresh); got != "" {
+		t.Fatalf("a projected List alone named the ApplicationSet %q: the whitelist has no ownerReferences", got)
+	}
+}

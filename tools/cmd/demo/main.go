@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	sim := stack.DefaultSim
 	sim.Apps = *apps
+	sim.Fleets = []string{demo.FleetFlag}
 	fmt.Println("starting the stack on 127.0.0.1 (logs in", workDir+")")
 	st, err := stack.Start(ctx, stack.Config{
 		Root: root, Work: workDir, Bin: bins, Sim: sim, SimPort: 8080, SlackPort: 8081,

@@ -213,7 +213,10 @@ sum by (job) (%s) == 0`,
 				" (webhooks answered 5xx, 401 or 422, or no bridge up). Alerts are not reaching Slack: this alert cannot reach you through the bridge either.",
 			b.overviewDashboard(), nil),
 	}}
-	groups := []Group{apps, self, b.records()}
+	for i := range apps.Rules {
+		apps.Rules[i].Expr = b.withFleetLabels(apps.Rules[i].Expr)
+	}
+	groups := []Group{apps, b.fleet(), self, b.records()}
 	if p.Components.Enabled {
 		groups = append(groups, b.components())
 	}

@@ -164,19 +164,42 @@ func TestRecordsDedupeReplicas(t *testing.T) {
 }
 
 // The app alerts must keep the routing labels the bridge renders, and only labels that survive an
-// exporter pod replacement: the outermost operation is max by (job, namespace, name, project,
-// [state]); inside, every set operation matches on exactly the app's labels.
+// exporter pod replacement: the per-app expression is max by (job, namespace, name, project,
+// [state]); inside, every set operation matches on exactly the app's labels. Around it, the fleet
+// labels (dest_server, parent_kind, parent) are joined from app_info, falling back to the bare
+// expression for an app without app_info.
 func TestAppAlertsKeepRoutingLabels(t *testing.T) {
 	g, err := Build(params.Default())
 	if err != nil {
 		t.Fatal(err)
+	}
+	unparen := func(e parser.Expr) parser.Expr {
+		for {
+			p, ok := e.(*parser.ParenExpr)
+			if !ok {
+				return e
+			}
+			e = p.Expr
+		}
 	}
 	for _, r := range g.Groups[0].Rules {
 		expr, err := parser.NewParser(parser.Options{}).ParseExpr(r.Expr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		top, ok := expr.(*parser.AggregateExpr)
+		or, ok := expr.(*parser.BinaryExpr)
+		if !ok || or.Op != parser.LOR || strings.Join(or.VectorMatching.MatchingLabels, ",") != "namespace,name,project" {
+			t.Errorf("%s: outermost operation is not `or on (namespace, name, project)`: %s", r.Alert, r.Expr)
+			continue
+		}
+		join, ok := or.LHS.(*parser.BinaryExpr)
+		if !ok || join.Op != parser.MUL || join.VectorMatching.Card != parser.CardManyToOne ||
+			strings.Join(join.VectorMatching.Include, ",") != "dest_server,parent_kind,parent" ||
+			unparen(join.LHS).String() != unparen(or.RHS).String() {
+			t.Errorf("%s: not the per-app expression joined with app_info's fleet labels, or else itself: %s", r.Alert, r.Expr)
+			continue
+		}
+		top, ok := unparen(or.RHS).(*parser.AggregateExpr)
 		if !ok || top.Op != parser.MAX || top.Without {
 			t.Errorf("%s: outermost operation is not max by (...): %s", r.Alert, r.Expr)
 			continue

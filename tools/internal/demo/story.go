@@ -1,8 +1,9 @@
 // Package demo narrates `make demo`: it watches the running stack (simulator, Prometheus,
 // Alertmanager, the fake Slack the bridge posts to) and prints the story as it happens, until
 // the fixable app is repaired with one sync, the stuck app's pause has reached Slack, and the
-// story has clicked that message's Resume and Silence 1h buttons. The fake Slack's page draws
-// the channel meanwhile; its buttons work too.
+// story has clicked that message's Resume and Silence 1h buttons; meanwhile the fleet chapter
+// (fleet.go) breaks a cluster of 10 apps and shows one message for it, resolved when it is back.
+// The fake Slack's page draws the channel meanwhile; its buttons work too.
 package demo
 
 import (
@@ -39,6 +40,8 @@ type Narrator struct {
 	// The Slack buttons (actions.go): clicked, and their effect seen.
 	resumeClicked, resumed, silenceClicked, silenced bool
 	syncsAtResume                                    int
+	// The fleet chapter (fleet.go).
+	fleet fleet
 }
 
 // NewNarrator narrates st to out.
@@ -52,7 +55,8 @@ func NewNarrator(st *stack.Stack, out io.Writer) *Narrator {
 
 // Done reports whether the whole story has been told.
 func (n *Narrator) Done() bool {
-	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted && n.whyPrinted && n.resumed && n.silenced
+	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted && n.whyPrinted && n.resumed && n.silenced &&
+		n.fleet.posted && n.fleet.resolved
 }
 
 // Missing names the milestones not reached yet.
@@ -67,6 +71,8 @@ func (n *Narrator) Missing() []string {
 		{n.slackPrinted, "Slack message posted"},
 		{n.whyPrinted, "stuck's Why (failing resource, sync error, 3 attempts) in Slack"},
 		{n.resumed, "Resume clicked: one more sync"}, {n.silenced, "Silence 1h clicked: silence active"},
+		{n.fleet.posted, "one Slack message for the unreachable cluster " + FleetDestination},
+		{n.fleet.resolved, "the cluster's message resolved in place"},
 	} {
 		if !x.ok {
 			m = append(m, x.what)
@@ -91,6 +97,9 @@ func (n *Narrator) Step(ctx context.Context) error {
 		return err
 	}
 	if err := n.stepSlack(ctx); err != nil {
+		return err
+	}
+	if err := n.stepFleet(ctx); err != nil {
 		return err
 	}
 	return n.stepActions(ctx)

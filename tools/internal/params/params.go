@@ -29,6 +29,10 @@ const (
 	MonitorDown           = "ArgoCDMonitorDown"
 	MonitorBridgeFailing  = "ArgoCDMonitorBridgeFailing"
 
+	// Fleet alerts: one cause breaking many apps (the fleet group).
+	DestinationDown = "ArgoCDDestinationDown"
+	ParentDegraded  = "ArgoCDParentDegraded"
+
 	// Alerts over Argo CD's own metrics (the components group).
 	ControllerReconcileSlow = "ArgoCDControllerReconcileSlow"
 	AppSyncsFailing         = "ArgoCDAppSyncsFailing"
@@ -62,6 +66,7 @@ const (
 var (
 	MonitorAlerts = []string{
 		AppDegraded, AppUnhealthy, AppSyncFailed, AppOutOfSync, AppRemediationPaused,
+		DestinationDown, ParentDegraded,
 		MonitorAPIUnreachable, MonitorDown, MonitorBridgeFailing,
 	}
 	ComponentAlerts = []string{
@@ -140,6 +145,13 @@ type Components struct {
 	RedisFailureRatio    float64 `yaml:"redisFailureRatio"`
 }
 
+// Fleet are the settings of the fleet alerts (ArgoCDDestinationDown, ArgoCDParentDegraded).
+type Fleet struct {
+	// MinApps is how many apps of one destination (or children of one parent) must be in trouble
+	// before the fleet alert fires and inhibits their per-app alerts.
+	MinApps int `yaml:"minApps"`
+}
+
 // Params are every setting the generators take. A params file is decoded over Default().
 type Params struct {
 	// ExporterSelector and BridgeSelector are PromQL label matchers (without braces) that pick the
@@ -155,6 +167,7 @@ type Params struct {
 	// BridgeFailureWindow is the rate window for the bridge's failed webhook answers.
 	BridgeFailureWindow Duration   `yaml:"bridgeFailureWindow"`
 	Components          Components `yaml:"components"`
+	Fleet               Fleet      `yaml:"fleet"`
 	// Alerts holds for and severity per alert name; names not given keep their defaults.
 	Alerts Alerts `yaml:"alerts"`
 }
@@ -169,6 +182,7 @@ func Default() Params {
 		GrafanaURL:          "https://grafana.example.com",
 		ArgoCDURL:           "https://argocd.example.com",
 		BridgeFailureWindow: 5 * m,
+		Fleet:               Fleet{MinApps: 3},
 		Components: Components{
 			Enabled: true,
 			// Argo CD's Services are argocd-metrics, argocd-server-metrics, argocd-repo-server,
@@ -192,6 +206,9 @@ func Default() Params {
 			MonitorDown:           {For: 5 * m, Severity: "critical"},
 			// Longer than bridgeFailureWindow, so one failed webhook alone never fires it.
 			MonitorBridgeFailing: {For: 10 * m, Severity: "critical"},
+			// Shorter than the per-app alerts they inhibit, so the fleet message comes first.
+			DestinationDown: {For: 2 * m, Severity: "critical"},
+			ParentDegraded:  {For: 2 * m, Severity: "critical"},
 
 			ControllerReconcileSlow: {For: 15 * m, Severity: "warning"},
 			// A failed sync is news on its own (like the mixin); the for only rides out a scrape gap.
@@ -245,6 +262,9 @@ func (p *Params) decode(b []byte) error {
 	if p.Components == (Components{}) {
 		p.Components = d.Components
 	}
+	if p.Fleet == (Fleet{}) {
+		p.Fleet = d.Fleet
+	}
 	return p.Validate()
 }
 
@@ -272,6 +292,7 @@ func (p Params) Validate() error {
 	c := p.Components
 	for key, ok := range map[string]bool{
 		"bridgeFailureWindow: must be positive":             p.BridgeFailureWindow > 0,
+		"fleet.minApps: must be at least 2":                 p.Fleet.MinApps >= 2,
 		"components.rateWindow: must be positive":           c.RateWindow > 0,
 		"components.reconcileP95Seconds: must be positive":  c.ReconcileP95Seconds > 0,
 		"components.gitRequestP95Seconds: must be positive": c.GitRequestP95Seconds > 0,

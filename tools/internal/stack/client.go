@@ -189,6 +189,11 @@ func (s *Stack) SetSimState(ctx context.Context, app string, state map[string]an
 	return postJSON(ctx, s.SimURL+"/sim/apps/"+url.PathEscape(app)+"/state", state)
 }
 
+// SetSimDestination makes the simulator's destination (a --fleet) unreachable or reachable again.
+func (s *Stack) SetSimDestination(ctx context.Context, dest string, reachable bool) error {
+	return postJSON(ctx, s.SimURL+"/sim/destinations/"+url.PathEscape(dest)+"/state", map[string]bool{"reachable": reachable})
+}
+
 // postJSON POSTs v as JSON to u, a control API answering 204.
 func postJSON(ctx context.Context, u string, v any) error {
 	b, err := json.Marshal(v)

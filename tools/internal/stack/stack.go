@@ -74,6 +74,8 @@ type ExternalArgoCD struct {
 type SimTimings struct {
 	DegradeAfter, SyncPickup, SyncDuration time.Duration
 	Apps                                   int // filler apps
+	// Fleets are the simulator's --fleet flags (DESTINATION=APPS[:Application]).
+	Fleets []string
 }
 
 // RemediationTimings are the exporter's poll and remediation timers.
@@ -135,7 +137,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.Params == "" {
 		cfg.Params = DefaultParams
 	}
-	if cfg.Sim == (SimTimings{}) {
+	if cfg.Sim.DegradeAfter == 0 && cfg.Sim.SyncPickup == 0 && cfg.Sim.SyncDuration == 0 && cfg.Sim.Apps == 0 && len(cfg.Sim.Fleets) == 0 {
 		cfg.Sim = DefaultSim
 	}
 	if cfg.Remediation == (RemediationTimings{}) {
@@ -298,10 +300,13 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 }
 
 func (s *Stack) startSim(ctx context.Context, bin string, sim SimTimings, addr, tokenFile string) error {
-	return s.start(ctx, ProcSim, bin, s.SimURL+"/api/version", "",
-		"--web.listen-address="+addr, "--auth.token-file="+tokenFile, "--apps="+strconv.Itoa(sim.Apps),
-		"--scenario.degrade-after="+sim.DegradeAfter.String(), "--scenario.sync-pickup="+sim.SyncPickup.String(),
-		"--scenario.sync-duration="+sim.SyncDuration.String())
+	args := []string{"--web.listen-address=" + addr, "--auth.token-file=" + tokenFile, "--apps=" + strconv.Itoa(sim.Apps),
+		"--scenario.degrade-after=" + sim.DegradeAfter.String(), "--scenario.sync-pickup=" + sim.SyncPickup.String(),
+		"--scenario.sync-duration=" + sim.SyncDuration.String()}
+	for _, f := range sim.Fleets {
+		args = append(args, "--fleet="+f)
+	}
+	return s.start(ctx, ProcSim, bin, s.SimURL+"/api/version", "", args...)
 }
 
 // prepare creates the work directory and removes the data of a previous run.
