@@ -42,6 +42,10 @@ type Config struct {
 	RateBurst          int
 	// StateFile keeps attempts and pauses across restarts (empty: memory only).
 	StateFile string
+	// TerminateAfter, when positive, terminates an in-scope app's operation that has been
+	// Running longer than this (a hook that never finishes); our own attempt then counts as
+	// failed. 0 leaves running operations alone.
+	TerminateAfter time.Duration
 }
 
 // FieldError is a Config field with a bad value; Field is the Go field
@@ -85,6 +89,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		bad("RateBurst", "must be at least 1, got %d", c.RateBurst)
+	}
+	if c.TerminateAfter < 0 {
+		bad("TerminateAfter", "must not be negative, got %s", c.TerminateAfter)
 	}
 	if _, err := labels.Parse(c.Selector); err != nil {
 		errs = append(errs, &FieldError{Field: "Selector", Err: err})

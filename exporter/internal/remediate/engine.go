@@ -50,9 +50,11 @@ type Engine struct {
 	selector labels.Selector
 	projects map[string]bool
 	syncer   Syncer
-	log      *slog.Logger
-	limiter  *rate.Limiter // nil: unlimited
-	sem      chan struct{}
+	// terminator is the syncer when it can also terminate operations (*argocd.Client does).
+	terminator Terminator
+	log        *slog.Logger
+	limiter    *rate.Limiter // nil: unlimited
+	sem        chan struct{}
 	// closeCtx is cancelled by Close: calls still waiting for a slot give up.
 	closeCtx context.Context
 	cancel   context.CancelFunc
@@ -73,12 +75,16 @@ type Engine struct {
 	metrics *metrics
 }
 
-// job is one sync call waiting for a slot.
+// job is one call to Argo CD waiting for a slot: a sync (kind "") or an action (kind
+// ActionTerminate, with ref).
 type job struct {
+	kind          string
 	key           appKey
 	reason        string
 	st            *appState
 	req           argocd.SyncRequest
+	ref           argocd.AppRef
+	by            string // who asked for the action; "" for the engine
 	prevNotBefore time.Time
 }
 
@@ -89,14 +95,19 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	sel, _ := labels.Parse(cfg.Selector) // checked by Validate
+	term, _ := syncer.(Terminator)
+	if cfg.TerminateAfter > 0 && term == nil {
+		return nil, &FieldError{Field: "TerminateAfter", Err: ErrNoTerminator}
+	}
 	e := &Engine{
-		cfg:      cfg,
-		selector: sel,
-		syncer:   syncer,
-		log:      opts.Logger,
-		sem:      make(chan struct{}, cfg.MaxConcurrent),
-		apps:     map[appKey]*appState{},
-		metrics:  newMetrics(),
+		terminator: term,
+		cfg:        cfg,
+		selector:   sel,
+		syncer:     syncer,
+		log:        opts.Logger,
+		sem:        make(chan struct{}, cfg.MaxConcurrent),
+		apps:       map[appKey]*appState{},
+		metrics:    newMetrics(),
 	}
 	e.closeCtx, e.cancel = context.WithCancel(context.Background())
 	if e.log == nil {
@@ -215,6 +226,10 @@ func (e *Engine) dispatch(ctx context.Context, jobs []job, dirty bool, now time.
 				e.log.Error("remediation syncs skipped: attempts could not be recorded", "apps", len(jobs))
 				e.mu.Lock()
 				for _, j := range jobs {
+					if j.kind != "" {
+						j.st.TerminatedOp = time.Time{}
+						continue
+					}
 					before := *j.st
 					fx := e.cfg.transition(j.st, event{kind: evAnswer, ans: answerCanceled, prevNotBefore: j.prevNotBefore}, now)
 					j.st.tell(before, fx, now)
@@ -273,11 +288,18 @@ func healthy(a *argocd.App) bool {
 // decide feeds one app's snapshot to the state machine and returns the sync
 // job to start, if one is due. Called with e.mu held.
 func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool) {
+	st.running, st.runningMsg = time.Time{}, ""
+	if busy(a) && a.Operation != nil && a.Operation.Phase == argocd.PhaseRunning {
+		st.running, st.runningMsg = a.Operation.StartedAt, a.Operation.Message
+	}
 	before := *st
 	prevNotBefore := st.NotBefore
 	fx := e.cfg.transition(st, event{kind: evObserve, obs: observe(a)}, now)
 	st.tell(before, fx, now)
 	e.apply(st, before, fx, a)
+	if fx.terminate {
+		return e.terminateJob(a, st, fx, now), true
+	}
 	if !fx.sync {
 		return nil, fx.dirty
 	}
@@ -350,6 +372,10 @@ func (e *Engine) run(ctx context.Context, j job) {
 	// its answer is recorded.
 	callCtx, cancelCall := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancelCall()
+	if j.kind == ActionTerminate {
+		e.finish(j, e.terminator.TerminateOperation(callCtx, j.ref))
+		return
+	}
 	e.finish(j, e.syncer.Sync(callCtx, j.req))
 }
 
@@ -362,7 +388,18 @@ func (e *Engine) finish(j job, err error) {
 		e.mu.Unlock()
 		return
 	}
+	if j.kind == ActionTerminate {
+		e.finishTerminate(j, err, now)
+		e.mu.Unlock()
+		if err := e.persist(); err != nil && !errors.Is(err, errNotLeading) {
+			e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)
+		}
+		return
+	}
 	ans := classify(err)
+	if ans != answerCanceled && ans != answerDeleting {
+		e.metrics.action(actionSync, actionResult(ans))
+	}
 	before := *st
 	fx := e.cfg.transition(st, event{kind: evAnswer, ans: ans, prevNotBefore: j.prevNotBefore}, now)
 	st.tell(before, fx, now)

@@ -38,6 +38,15 @@ type observation struct {
 	op       *argocd.OperationState
 }
 
+// runningFor is how long the app's operation has been Running; false when none runs (or
+// Argo CD has not stamped its start yet).
+func (o observation) runningFor(now time.Time) (time.Duration, bool) {
+	if o.op == nil || o.op.Phase != argocd.PhaseRunning || o.op.StartedAt.IsZero() {
+		return 0, false
+	}
+	return now.Sub(o.op.StartedAt), true
+}
+
 func observe(a *argocd.App) observation {
 	return observation{revision: a.Revision, busy: busy(a), healthy: healthy(a), problem: problem(a), op: a.Operation}
 }
@@ -63,6 +72,7 @@ type event struct {
 	// prevNotBefore is NotBefore before the attempt being answered, restored
 	// when the call turns out to be no attempt.
 	prevNotBefore time.Time
+	message       string // evTerminated: the failed attempt's message, should it be ours
 }
 
 type eventKind int
@@ -72,6 +82,8 @@ const (
 	evAnswer
 	evRestart
 	evResume // a person asks for one attempt now (Engine.Resume checked the phase)
+	// evTerminated: Argo CD accepted our DELETE .../operation (ans answerAccepted) or not.
+	evTerminated
 )
 
 // note is a log line the transition asks for; the engine writes it.
@@ -88,16 +100,20 @@ const (
 	noteDeleting
 	noteForbidden
 	noteSyncFailed
+	noteTerminate // a running operation is over TerminateAfter: terminate it
 )
 
 // effects is what a transition asks the engine to do.
 type effects struct {
-	sync    bool     // start the sync call for the attempt just recorded
-	forget  bool     // drop the app's state and series: it left scope
-	dirty   bool     // the persisted state changed
-	counts  []string // syncs_total results to count
-	notes   []note
-	message string // for noteNotFixed: why
+	sync bool // start the sync call for the attempt just recorded
+	// terminate: start the DELETE .../operation call for the operation that started at
+	// st.TerminatedOp.
+	terminate bool
+	forget    bool     // drop the app's state and series: it left scope
+	dirty     bool     // the persisted state changed
+	counts    []string // syncs_total results to count
+	notes     []note
+	message   string // for noteNotFixed: why
 }
 
 func (fx *effects) count(r string) { fx.counts = append(fx.counts, r) }
@@ -122,6 +138,9 @@ func (c *Config) transition(st *appState, ev event, now time.Time) effects {
 		c.observed(st, ev.obs, now, &fx)
 	case evResume:
 		c.resume(st, now)
+		fx.dirty = true
+	case evTerminated:
+		c.terminated(st, ev, now, &fx)
 		fx.dirty = true
 	}
 	return fx
@@ -156,6 +175,7 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		fx.dirty = st.worthKeeping()
 	}
 	if o.busy {
+		c.maybeTerminate(st, o, now, fx)
 		return // wait for the operation to finish
 	}
 	if st.Phase == PhaseAwaiting && !st.DryRun {
@@ -222,6 +242,36 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 	}
 	st.Phase = PhaseInFlight
 	fx.sync = true
+}
+
+// maybeTerminate asks for the termination of an operation that has run longer than
+// TerminateAfter: once per operation (TerminatedOp is its start), and again after a backoff
+// when the call failed. Not in dry-run mode, and never while our own sync call is unanswered.
+func (c *Config) maybeTerminate(st *appState, o observation, now time.Time, fx *effects) {
+	ran, ok := o.runningFor(now)
+	if c.TerminateAfter <= 0 || c.Mode != ModeOn || !ok || ran < c.TerminateAfter ||
+		st.TerminatedOp.Equal(o.op.StartedAt) || now.Before(st.terminateRetry) {
+		return
+	}
+	st.TerminatedOp = o.op.StartedAt
+	fx.terminate, fx.dirty = true, true
+	fx.message = o.op.Message
+	fx.log(noteTerminate)
+}
+
+// terminated records Argo CD's answer to our terminate call. Accepted: when the operation was
+// our attempt's, the attempt failed ("stuck"); the operation itself ends Failed, "Operation
+// terminated", and the app goes on like any other failure (backoff, next attempt, pause).
+// Refused: the same operation may be tried again after a backoff.
+func (c *Config) terminated(st *appState, ev event, now time.Time, fx *effects) {
+	if ev.ans != answerAccepted {
+		st.TerminatedOp, st.terminateRetry = time.Time{}, now.Add(c.Backoff)
+		return
+	}
+	ours := !st.RequestedAt.IsZero() && !st.TerminatedOp.Before(st.RequestedAt.Truncate(time.Second))
+	if st.Phase == PhaseAwaiting && !st.DryRun && ours {
+		c.failed(st, ev.message, fx)
+	}
 }
 
 // readOutcome reads the result of our last accepted sync from the

@@ -19,14 +19,24 @@ var results = []string{resultTriggered, resultSucceeded, resultFailed, resultBus
 
 var appLabels = []string{"namespace", "name", "project"}
 
+// actionSync is the action label of the engine's sync calls.
+const actionSync = "sync"
+
+// actionKinds and actionResults are the label values of argocd_monitor_remediation_actions_total.
+var (
+	actionKinds   = []string{actionSync, ActionTerminate}
+	actionResults = []string{actionOK, actionBusy, actionForbidden, actionError}
+)
+
 // metrics holds the descriptors of the state gauges and the syncs counter.
 type metrics struct {
 	attempts, paused, nextAttempt *prometheus.Desc
 	syncs                         *prometheus.CounterVec
+	actions                       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
-	return &metrics{
+	m := &metrics{
 		attempts: prometheus.NewDesc("argocd_monitor_app_remediation_attempts",
 			"Remediation syncs accepted by Argo CD in the app's current problem streak.", appLabels, nil),
 		paused: prometheus.NewDesc("argocd_monitor_app_remediation_paused",
@@ -37,7 +47,22 @@ func newMetrics() *metrics {
 			Name: "argocd_monitor_remediation_syncs_total",
 			Help: "Remediation sync decisions and their outcomes by result (triggered, succeeded, failed, busy, forbidden, error, dry_run).",
 		}, append(appLabels, "result")),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "argocd_monitor_remediation_actions_total",
+			Help: "Calls the remediation engine made to Argo CD by action (sync, terminate) and Argo CD's answer (ok, busy, forbidden, error).",
+		}, []string{"action", "result"}),
 	}
+	for _, k := range actionKinds {
+		for _, r := range actionResults {
+			m.actions.WithLabelValues(k, r)
+		}
+	}
+	return m
+}
+
+// action counts one call to Argo CD.
+func (m *metrics) action(kind, result string) {
+	m.actions.WithLabelValues(kind, result).Inc()
 }
 
 // count increments one result; an app's first count creates all its results
@@ -67,6 +92,10 @@ func (e *Engine) Describe(ch chan<- *prometheus.Desc) {
 	ch <- e.metrics.nextAttempt
 	e.metrics.syncs.Describe(ch)
 }
+
+// ActionMetrics is argocd_monitor_remediation_actions_total, registered beside the engine: a
+// counter over every app (action, result), not per app.
+func (e *Engine) ActionMetrics() prometheus.Collector { return e.metrics.actions }
 
 // Collect implements prometheus.Collector: one series set per app in scope
 // (none in mode off), built from the engine's state at scrape time.

@@ -46,6 +46,10 @@ type Story struct {
 	// LastReset is the previous streak's end, kept in memory so a resolved
 	// alert can tell which attempt fixed the app.
 	LastReset *Reset
+	// Actions are what the engine did besides syncs (terminations), newest last.
+	Actions []Action
+	// TerminateAfter is --remediation.terminate-after (0: off).
+	TerminateAfter time.Duration
 }
 
 // Story returns the remediation story of one app; false when the engine does
@@ -61,12 +65,14 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 		return Story{}, false
 	}
 	s := Story{
-		Mode:        string(e.cfg.Mode),
-		MaxAttempts: e.cfg.MaxAttempts,
-		Attempts:    append([]Attempt(nil), st.History...),
-		Paused:      st.Phase == PhasePaused,
-		PausedAt:    st.PausedAt,
-		ResetsOn:    []string{"the app turning Synced and Healthy"},
+		Mode:           string(e.cfg.Mode),
+		MaxAttempts:    e.cfg.MaxAttempts,
+		Attempts:       append([]Attempt(nil), st.History...),
+		Paused:         st.Phase == PhasePaused,
+		PausedAt:       st.PausedAt,
+		ResetsOn:       []string{"the app turning Synced and Healthy"},
+		Actions:        append([]Action(nil), st.Actions...),
+		TerminateAfter: e.cfg.TerminateAfter,
 	}
 	if e.cfg.ResetOnNewRevision {
 		s.ResetsOn = append(s.ResetsOn, "a new target revision")
