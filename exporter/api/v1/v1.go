@@ -160,11 +160,15 @@ type Remediation struct {
 	// TerminateAfter is how long an operation may run before the exporter terminates it
 	// (--remediation.terminate-after); zero when it never does.
 	TerminateAfter Duration `json:"terminateAfter,omitempty"`
+	// HardRefresh is the hard refresh policy before attempt 2 and later: on-error, always or
+	// off (--remediation.hard-refresh).
+	HardRefresh string `json:"hardRefresh,omitempty"`
 }
 
 // RemediationAction is one thing the remediation did besides a sync.
 type RemediationAction struct {
-	// Kind: terminate (a running operation was terminated).
+	// Kind: terminate (a running operation was terminated) or hard_refresh (Argo CD regenerated
+	// the manifests before the next attempt).
 	Kind string    `json:"kind"`
 	At   time.Time `json:"at"`
 	// Result: ok, forbidden or error (Argo CD's answer).

@@ -17,6 +17,7 @@ func remediation(st remediate.Story) *apiv1.Remediation {
 		NextAttempt:    st.NextAttempt,
 		ResetsOn:       st.ResetsOn,
 		TerminateAfter: apiv1.Duration(st.TerminateAfter),
+		HardRefresh:    st.HardRefresh,
 	}
 	for _, a := range st.Actions {
 		r.Actions = append(r.Actions, apiv1.RemediationAction{Kind: a.Kind, At: a.At, Result: a.Result, By: a.By, Message: a.Message})

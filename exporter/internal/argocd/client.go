@@ -146,7 +146,7 @@ const tokenRef = "argocd-token"
 func NewRequestCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "argocd_monitor_api_requests_total",
-		Help: "Requests to the Argo CD API by endpoint (list, get, sync, terminate, resource_tree, events, revision_metadata) and code (HTTP status, timeout or error).",
+		Help: "Requests to the Argo CD API by endpoint (list, get, sync, terminate, refresh, resource_tree, events, revision_metadata) and code (HTTP status, timeout or error).",
 	}, []string{"endpoint", "code"})
 	if reg != nil {
 		reg.MustRegister(c)
@@ -304,6 +304,24 @@ func (c *Client) TerminateOperation(ctx context.Context, ref AppRef) error {
 		return fmt.Errorf("terminate operation of application %s: %w", ref.Name, err)
 	}
 	return nil
+}
+
+// HardRefresh asks Argo CD to regenerate the app's manifests from git and compare again (`GET
+// .../applications/{name}?refresh=hard`; needs only `applications, get`) and returns the app as
+// answered: compared already, so its ReconciledAt is the refresh's.
+func (c *Client) HardRefresh(ctx context.Context, ref AppRef) (App, error) {
+	q := ref.query()
+	q.Set("refresh", "hard")
+	var app App
+	err := c.do(ctx, "refresh", http.MethodGet, "applications/"+url.PathEscape(ref.Name), q, nil, func(body io.Reader) error {
+		var err error
+		app, err = DecodeApp(body)
+		return err
+	})
+	if err != nil {
+		return App{}, fmt.Errorf("hard refresh of application %s: %w", ref.Name, err)
+	}
+	return app, nil
 }
 
 // maxErrorBody bounds how much of an error answer is read.

@@ -387,3 +387,29 @@ func TestTerminateOperation(t *testing.T) {
 		t.Errorf("requests{terminate,400} = %v", got)
 	}
 }
+
+// HardRefresh is a Get with refresh=hard; the answer is the app reconciled by it.
+func TestHardRefresh(t *testing.T) {
+	sim, err := argocdsim.New(argocdsim.Config{Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	cl, reqs := newClient(t, srv.URL, time.Minute)
+	before := time.Now().Truncate(time.Second)
+	app, err := cl.HardRefresh(context.Background(), argocd.AppRef{Name: argocdsim.AppStuck, AppNamespace: argocdsim.Namespace, Project: argocdsim.ScenarioProject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Name != argocdsim.AppStuck || app.ReconciledAt.Before(before) {
+		t.Fatalf("answer %s reconciled at %v, want at or after %v", app.Name, app.ReconciledAt, before)
+	}
+	reqsSeen := sim.Requests()
+	if last := reqsSeen[len(reqsSeen)-1]; last.Query.Get("refresh") != "hard" {
+		t.Fatalf("request %+v, want refresh=hard", last)
+	}
+	if got := testutil.ToFloat64(reqs.WithLabelValues("refresh", "200")); got != 1 {
+		t.Errorf("requests{refresh,200} = %v", got)
+	}
+}

@@ -52,9 +52,11 @@ type Engine struct {
 	syncer   Syncer
 	// terminator is the syncer when it can also terminate operations (*argocd.Client does).
 	terminator Terminator
-	log        *slog.Logger
-	limiter    *rate.Limiter // nil: unlimited
-	sem        chan struct{}
+	// refresher is the syncer when it can also hard-refresh apps (*argocd.Client does).
+	refresher Refresher
+	log       *slog.Logger
+	limiter   *rate.Limiter // nil: unlimited
+	sem       chan struct{}
 	// closeCtx is cancelled by Close: calls still waiting for a slot give up.
 	closeCtx context.Context
 	cancel   context.CancelFunc
@@ -84,7 +86,8 @@ type job struct {
 	st            *appState
 	req           argocd.SyncRequest
 	ref           argocd.AppRef
-	by            string // who asked for the action; "" for the engine
+	by            string     // who asked for the action; "" for the engine
+	refreshed     argocd.App // the hard refresh's answer
 	prevNotBefore time.Time
 }
 
@@ -99,7 +102,12 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	if cfg.TerminateAfter > 0 && term == nil {
 		return nil, &FieldError{Field: "TerminateAfter", Err: ErrNoTerminator}
 	}
+	refr, _ := syncer.(Refresher)
+	if refr == nil {
+		cfg.HardRefresh = HardRefreshOff // nothing to refresh with
+	}
 	e := &Engine{
+		refresher:  refr,
 		terminator: term,
 		cfg:        cfg,
 		selector:   sel,
@@ -226,8 +234,12 @@ func (e *Engine) dispatch(ctx context.Context, jobs []job, dirty bool, now time.
 				e.log.Error("remediation syncs skipped: attempts could not be recorded", "apps", len(jobs))
 				e.mu.Lock()
 				for _, j := range jobs {
-					if j.kind != "" {
+					if j.kind == ActionTerminate {
 						j.st.TerminatedOp = time.Time{}
+						continue
+					}
+					if j.kind == ActionHardRefresh {
+						j.st.RefreshFor = 0
 						continue
 					}
 					before := *j.st
@@ -299,6 +311,9 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	e.apply(st, before, fx, a)
 	if fx.terminate {
 		return e.terminateJob(a, st, fx, now), true
+	}
+	if fx.refresh {
+		return e.refreshJob(a, st), true
 	}
 	if !fx.sync {
 		return nil, fx.dirty
@@ -372,8 +387,14 @@ func (e *Engine) run(ctx context.Context, j job) {
 	// its answer is recorded.
 	callCtx, cancelCall := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancelCall()
-	if j.kind == ActionTerminate {
+	switch j.kind {
+	case ActionTerminate:
 		e.finish(j, e.terminator.TerminateOperation(callCtx, j.ref))
+		return
+	case ActionHardRefresh:
+		app, err := e.refresher.HardRefresh(callCtx, j.ref)
+		j.refreshed = app
+		e.finish(j, err)
 		return
 	}
 	e.finish(j, e.syncer.Sync(callCtx, j.req))
@@ -388,8 +409,12 @@ func (e *Engine) finish(j job, err error) {
 		e.mu.Unlock()
 		return
 	}
-	if j.kind == ActionTerminate {
-		e.finishTerminate(j, err, now)
+	if j.kind != "" {
+		if j.kind == ActionTerminate {
+			e.finishTerminate(j, err, now)
+		} else {
+			e.finishRefresh(j, j.refreshed, err, now)
+		}
 		e.mu.Unlock()
 		if err := e.persist(); err != nil && !errors.Is(err, errNotLeading) {
 			e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)

@@ -1,6 +1,7 @@
 package remediate
 
 import (
+	"strings"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -36,6 +37,10 @@ type observation struct {
 	healthy  bool   // Synced and Healthy
 	problem  string // why the app is a candidate; "" when it is not
 	op       *argocd.OperationState
+	// comparisonError: the app has a ComparisonError condition (manifests could not be generated
+	// or compared).
+	comparisonError bool
+	reconciledAt    time.Time // zero when not known (a projected List item)
 }
 
 // runningFor is how long the app's operation has been Running; false when none runs (or
@@ -48,7 +53,8 @@ func (o observation) runningFor(now time.Time) (time.Duration, bool) {
 }
 
 func observe(a *argocd.App) observation {
-	return observation{revision: a.Revision, busy: busy(a), healthy: healthy(a), problem: problem(a), op: a.Operation}
+	return observation{revision: a.Revision, busy: busy(a), healthy: healthy(a), problem: problem(a), op: a.Operation,
+		comparisonError: a.Conditions["ComparisonError"] > 0, reconciledAt: a.ReconciledAt}
 }
 
 // answer is Argo CD's answer to a sync call.
@@ -73,6 +79,7 @@ type event struct {
 	// when the call turns out to be no attempt.
 	prevNotBefore time.Time
 	message       string // evTerminated: the failed attempt's message, should it be ours
+	reconciled    bool   // evRefreshed
 }
 
 type eventKind int
@@ -84,6 +91,9 @@ const (
 	evResume // a person asks for one attempt now (Engine.Resume checked the phase)
 	// evTerminated: Argo CD accepted our DELETE .../operation (ans answerAccepted) or not.
 	evTerminated
+	// evRefreshed: the hard refresh call's answer (ans), reconciled when the answer shows the
+	// app compared since the request.
+	evRefreshed
 )
 
 // note is a log line the transition asks for; the engine writes it.
@@ -109,11 +119,13 @@ type effects struct {
 	// terminate: start the DELETE .../operation call for the operation that started at
 	// st.TerminatedOp.
 	terminate bool
-	forget    bool     // drop the app's state and series: it left scope
-	dirty     bool     // the persisted state changed
-	counts    []string // syncs_total results to count
-	notes     []note
-	message   string // for noteNotFixed: why
+	// refresh: start the hard refresh call that must precede the next attempt.
+	refresh bool
+	forget  bool     // drop the app's state and series: it left scope
+	dirty   bool     // the persisted state changed
+	counts  []string // syncs_total results to count
+	notes   []note
+	message string // for noteNotFixed: why
 }
 
 func (fx *effects) count(r string) { fx.counts = append(fx.counts, r) }
@@ -141,6 +153,10 @@ func (c *Config) transition(st *appState, ev event, now time.Time) effects {
 		fx.dirty = true
 	case evTerminated:
 		c.terminated(st, ev, now, &fx)
+		fx.dirty = true
+	case evRefreshed:
+		// A refused refresh does not hold the sync back: it only could not help.
+		st.RefreshDone = ev.reconciled || ev.ans != answerAccepted
 		fx.dirty = true
 	}
 	return fx
@@ -212,6 +228,12 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		}
 		fx.dirty = true
 	}
+	if st.Phase == PhaseDue && st.Attempts < c.MaxAttempts && st.RefreshFor != st.Attempts && c.wantsRefresh(st, o) && c.Mode == ModeOn {
+		// Right after a failed attempt: the refresh runs during the backoff, so the next
+		// attempt finds the app reconciled and keeps its time.
+		c.requestRefresh(st, now, fx)
+		return
+	}
 	if st.Phase == PhasePaused || now.Sub(st.StreakStart) < c.Grace || now.Before(st.NotBefore) {
 		return
 	}
@@ -229,6 +251,9 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		fx.dirty = true
 		return
 	}
+	if c.waitForRefresh(st, o, now, fx) {
+		return
+	}
 	// An attempt: recorded (and persisted) before the call is made.
 	st.Attempts++
 	st.RequestedAt, st.DryRun = now, c.Mode == ModeDryRun
@@ -242,6 +267,59 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 	}
 	st.Phase = PhaseInFlight
 	fx.sync = true
+}
+
+// waitForRefresh holds attempt 2 and later behind a hard refresh when the policy asks for one:
+// it requests the refresh once per attempt, then waits until the app has been reconciled since
+// (the refresh's answer or a later snapshot says so), at most MaxBackoff.
+func (c *Config) waitForRefresh(st *appState, o observation, now time.Time, fx *effects) bool {
+	if c.Mode != ModeOn || st.Attempts < 1 || !c.wantsRefresh(st, o) {
+		return false
+	}
+	if st.RefreshFor != st.Attempts {
+		c.requestRefresh(st, now, fx)
+		return true
+	}
+	if st.RefreshDone || !o.reconciledAt.Before(st.RefreshAt.Truncate(time.Second)) || now.Sub(st.RefreshAt) >= c.MaxBackoff {
+		return false
+	}
+	return true
+}
+
+// requestRefresh asks for the hard refresh that precedes attempt st.Attempts+1.
+func (c *Config) requestRefresh(st *appState, now time.Time, fx *effects) {
+	st.RefreshFor, st.RefreshAt, st.RefreshDone = st.Attempts, now, false
+	fx.refresh, fx.dirty = true, true
+}
+
+// wantsRefresh applies the hard refresh policy to the app's last failure.
+func (c *Config) wantsRefresh(st *appState, o observation) bool {
+	switch c.HardRefresh {
+	case HardRefreshOff:
+		return false
+	case HardRefreshAlways:
+		return true
+	}
+	if o.comparisonError {
+		return true
+	}
+	if o.op != nil && staleManifests(o.op.Message) {
+		return true
+	}
+	return len(st.History) > 0 && staleManifests(st.History[len(st.History)-1].Message)
+}
+
+// staleManifests reports a failure a refresh of the manifests may cure: the manifests could not
+// be generated or compared, or the revision not resolved (a cached error, a moved ref).
+func staleManifests(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"comparisonerror", "manifest generation error", "failed to generate manifest",
+		"unable to resolve", "unable to generate manifests", "rpc error: code = unknown desc = helm template", "repository not found"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // maybeTerminate asks for the termination of an operation that has run longer than
@@ -372,4 +450,5 @@ func (s *appState) reset() {
 	s.Attempts, s.Errors, s.Phase = 0, 0, PhaseIdle
 	s.NotBefore, s.RequestedAt, s.StreakStart = time.Time{}, time.Time{}, time.Time{}
 	s.DryRun, s.forbiddenLogged, s.Resumed = false, false, false
+	s.RefreshFor, s.RefreshAt, s.RefreshDone = 0, time.Time{}, false
 }

@@ -24,7 +24,7 @@ const actionSync = "sync"
 
 // actionKinds and actionResults are the label values of argocd_monitor_remediation_actions_total.
 var (
-	actionKinds   = []string{actionSync, ActionTerminate}
+	actionKinds   = []string{actionSync, ActionHardRefresh, ActionTerminate}
 	actionResults = []string{actionOK, actionBusy, actionForbidden, actionError}
 )
 
@@ -49,7 +49,7 @@ func newMetrics() *metrics {
 		}, append(appLabels, "result")),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "argocd_monitor_remediation_actions_total",
-			Help: "Calls the remediation engine made to Argo CD by action (sync, terminate) and Argo CD's answer (ok, busy, forbidden, error).",
+			Help: "Calls the remediation engine made to Argo CD by action (sync, hard_refresh, terminate) and Argo CD's answer (ok, busy, forbidden, error).",
 		}, []string{"action", "result"}),
 	}
 	for _, k := range actionKinds {

@@ -49,6 +49,12 @@ type appState struct {
 	// TerminatedOp is the start of the operation we asked Argo CD to terminate: each
 	// operation is terminated once.
 	TerminatedOp time.Time `json:"terminatedOp,omitzero"`
+	// RefreshFor is the attempt count at which a hard refresh was requested (the refresh
+	// precedes attempt RefreshFor+1), RefreshAt when, RefreshDone whether the app has been
+	// reconciled since (or the call failed: the attempt goes ahead).
+	RefreshFor  int       `json:"refreshFor,omitempty"`
+	RefreshAt   time.Time `json:"refreshAt,omitzero"`
+	RefreshDone bool      `json:"refreshDone,omitempty"`
 	// Actions are what the engine did besides syncs (terminate, ...), newest last.
 	Actions []Action `json:"actions,omitempty"`
 

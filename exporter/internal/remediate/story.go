@@ -50,6 +50,8 @@ type Story struct {
 	Actions []Action
 	// TerminateAfter is --remediation.terminate-after (0: off).
 	TerminateAfter time.Duration
+	// HardRefresh is the hard refresh policy (on-error, always, off).
+	HardRefresh string
 }
 
 // Story returns the remediation story of one app; false when the engine does
@@ -73,6 +75,10 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 		ResetsOn:       []string{"the app turning Synced and Healthy"},
 		Actions:        append([]Action(nil), st.Actions...),
 		TerminateAfter: e.cfg.TerminateAfter,
+		HardRefresh:    e.cfg.HardRefresh,
+	}
+	if s.HardRefresh == "" {
+		s.HardRefresh = HardRefreshOnError
 	}
 	if e.cfg.ResetOnNewRevision {
 		s.ResetsOn = append(s.ResetsOn, "a new target revision")
