@@ -334,6 +334,11 @@ func autoSyncSummary(rem *apiv1.Remediation, now time.Time) string {
 			s = "sync " + of(n) + " " + escape(last.Result)
 		}
 	}
+	if n := len(rem.Attempts); n > 0 && rem.Attempts[n-1].Result == "failed" {
+		if c := causeText(rem.Attempts[n-1].Cause); c != "" {
+			s += ": " + c
+		}
+	}
 	switch {
 	case rem.Paused:
 		s += " — *paused*"
@@ -345,6 +350,36 @@ func autoSyncSummary(rem *apiv1.Remediation, now time.Time) string {
 		}
 	case !rem.NextAttempt.IsZero():
 		s += " — " + nextAttempt(rem.NextAttempt, now)
+	}
+	return s
+}
+
+// causeText says what a failed attempt's cause means for the next one: "the manifest is
+// invalid: retrying will not help"; "" for an unknown cause.
+func causeText(cause string) string {
+	var s string
+	switch cause {
+	case "invalid_manifest":
+		s = "the manifest is invalid"
+	case "immutable_field":
+		s = "it changes a field that cannot change (the resource must be replaced)"
+	case "admission_denied":
+		s = "an admission webhook denied it"
+	case "forbidden":
+		s = "the cluster refused it (forbidden or over quota)"
+	case "missing_kind":
+		s = "a resource kind is not installed in the cluster (CRD missing)"
+	case "hook_failed":
+		return "a sync hook failed"
+	case "stuck":
+		return "the sync was stuck and terminated"
+	case "transient":
+		return "a transient error, a retry may help"
+	default:
+		return ""
+	}
+	if apiv1.PermanentCause(cause) {
+		s += ": retrying will not help"
 	}
 	return s
 }

@@ -230,6 +230,16 @@ func TestAppTopLines(t *testing.T) {
 			t.Errorf("the notification text is not the top lines: %q", msg.Text)
 		}
 
+		// The cause of the last failure, and whether a retry can help.
+		d0 := stuckDetail()
+		for i := range d0.Remediation.Attempts {
+			d0.Remediation.Attempts[i].Cause = "invalid_manifest"
+		}
+		top0 := Render(incident("firing", 3), Overrides{}, withApp(appOpts(true, Status{}), d0)).Body[0].(*slack.SectionBlock).Text.Text
+		if !strings.Contains(top0, "3 of 3 syncs failed: the manifest is invalid: retrying will not help — *paused*") {
+			t.Errorf("cause not told: %s", top0)
+		}
+
 		// Next attempt due: line 3 says when.
 		d := stuckDetail()
 		d.Remediation.Paused, d.Remediation.Attempts = false, d.Remediation.Attempts[:1]

@@ -163,6 +163,9 @@ type Remediation struct {
 	// HardRefresh is the hard refresh policy before attempt 2 and later: on-error, always or
 	// off (--remediation.hard-refresh).
 	HardRefresh string `json:"hardRefresh,omitempty"`
+	// StopOnPermanent: remediation pauses after the first attempt that failed for a permanent
+	// cause (--remediation.stop-on-permanent).
+	StopOnPermanent bool `json:"stopOnPermanent,omitempty"`
 }
 
 // RemediationAction is one thing the remediation did besides a sync.
@@ -202,6 +205,19 @@ type Attempt struct {
 	// broken after it.
 	Message string    `json:"message,omitempty"`
 	DoneAt  time.Time `json:"doneAt,omitzero"`
+	// Cause classifies a failed attempt: invalid_manifest, immutable_field, admission_denied,
+	// forbidden, missing_kind, hook_failed, stuck, transient or unknown (PermanentCause tells
+	// which a retry cannot fix).
+	Cause string `json:"cause,omitempty"`
+}
+
+// PermanentCause reports an Attempt.Cause a retry of the same revision cannot fix.
+func PermanentCause(cause string) bool {
+	switch cause {
+	case "invalid_manifest", "immutable_field", "admission_denied", "forbidden", "missing_kind":
+		return true
+	}
+	return false
 }
 
 // Reset is the end of a problem streak: why the engine gave up its count.

@@ -57,6 +57,9 @@ type Config struct {
 	// on-error). Before attempt 2 and later the engine asks Argo CD for a hard refresh and syncs
 	// once the app has been reconciled since (or MaxBackoff has passed).
 	HardRefresh string
+	// StopOnPermanent pauses after the first attempt that fails for a cause a retry cannot fix
+	// (Permanent: invalid manifest, immutable field, admission denied, forbidden, missing kind).
+	StopOnPermanent bool
 }
 
 // FieldError is a Config field with a bad value; Field is the Go field

@@ -329,6 +329,9 @@ func (e *Engine) apply(st *appState, before appState, fx effects, a *argocd.App)
 	for _, r := range fx.counts {
 		e.metrics.count(st, r)
 	}
+	if fx.cause != "" {
+		e.metrics.failure(fx.cause)
+	}
 	for _, n := range fx.notes {
 		switch n {
 		case noteResetRevision:
@@ -430,6 +433,9 @@ func (e *Engine) finish(j job, err error) {
 	st.tell(before, fx, now)
 	for _, r := range fx.counts {
 		e.metrics.count(st, r)
+	}
+	if fx.cause != "" {
+		e.metrics.failure(fx.cause)
 	}
 	for _, n := range fx.notes {
 		switch n {

@@ -126,6 +126,7 @@ type effects struct {
 	counts  []string // syncs_total results to count
 	notes   []note
 	message string // for noteNotFixed: why
+	cause   string // for noteNotFixed outside dry-run: the failure's cause (classifyFailure)
 }
 
 func (fx *effects) count(r string) { fx.counts = append(fx.counts, r) }
@@ -378,13 +379,15 @@ func (c *Config) readOutcome(st *appState, o observation, fx *effects) {
 
 // failed records a failed attempt and pauses at max attempts.
 func (c *Config) failed(st *appState, msg string, fx *effects) {
+	cause := classifyFailure(msg)
 	if !st.DryRun {
 		fx.count(resultFailed)
+		fx.cause = cause
 	}
 	fx.message = msg
 	fx.log(noteNotFixed)
 	st.Resumed = false // the attempt a person asked for has its outcome
-	if st.Attempts >= c.MaxAttempts {
+	if st.Attempts >= c.MaxAttempts || (c.StopOnPermanent && Permanent(cause)) {
 		st.Phase = PhasePaused
 		st.NotBefore = time.Time{}
 		fx.log(notePaused)

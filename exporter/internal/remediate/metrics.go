@@ -33,6 +33,7 @@ type metrics struct {
 	attempts, paused, nextAttempt *prometheus.Desc
 	syncs                         *prometheus.CounterVec
 	actions                       *prometheus.CounterVec
+	failures                      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -52,6 +53,13 @@ func newMetrics() *metrics {
 			Help: "Calls the remediation engine made to Argo CD by action (sync, hard_refresh, terminate) and Argo CD's answer (ok, busy, forbidden, error).",
 		}, []string{"action", "result"}),
 	}
+	m.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "argocd_monitor_remediation_failures_total",
+		Help: "Failed remediation attempts by cause (invalid_manifest, immutable_field, admission_denied, forbidden, missing_kind, hook_failed, stuck, transient, unknown).",
+	}, []string{"cause"})
+	for _, c := range Causes {
+		m.failures.WithLabelValues(c)
+	}
 	for _, k := range actionKinds {
 		for _, r := range actionResults {
 			m.actions.WithLabelValues(k, r)
@@ -59,6 +67,9 @@ func newMetrics() *metrics {
 	}
 	return m
 }
+
+// failure counts one failed attempt by cause.
+func (m *metrics) failure(cause string) { m.failures.WithLabelValues(cause).Inc() }
 
 // action counts one call to Argo CD.
 func (m *metrics) action(kind, result string) {
@@ -95,7 +106,20 @@ func (e *Engine) Describe(ch chan<- *prometheus.Desc) {
 
 // ActionMetrics is argocd_monitor_remediation_actions_total, registered beside the engine: a
 // counter over every app (action, result), not per app.
-func (e *Engine) ActionMetrics() prometheus.Collector { return e.metrics.actions }
+func (e *Engine) ActionMetrics() prometheus.Collector { return actionCollectors{e.metrics} }
+
+// actionCollectors are the engine's counters over every app: actions and failures by cause.
+type actionCollectors struct{ m *metrics }
+
+func (a actionCollectors) Describe(ch chan<- *prometheus.Desc) {
+	a.m.actions.Describe(ch)
+	a.m.failures.Describe(ch)
+}
+
+func (a actionCollectors) Collect(ch chan<- prometheus.Metric) {
+	a.m.actions.Collect(ch)
+	a.m.failures.Collect(ch)
+}
 
 // Collect implements prometheus.Collector: one series set per app in scope
 // (none in mode off), built from the engine's state at scrape time.

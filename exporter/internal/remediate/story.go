@@ -23,6 +23,8 @@ type Attempt struct {
 	// the app was still broken after it.
 	Message string    `json:"message,omitempty"`
 	DoneAt  time.Time `json:"doneAt,omitzero"`
+	// Cause classifies a failed attempt (one of Causes).
+	Cause string `json:"cause,omitempty"`
 }
 
 // Reset is the end of a problem streak: why the engine gave up its count.
@@ -52,6 +54,9 @@ type Story struct {
 	TerminateAfter time.Duration
 	// HardRefresh is the hard refresh policy (on-error, always, off).
 	HardRefresh string
+	// StopOnPermanent: remediation pauses after the first attempt that failed for a permanent
+	// cause.
+	StopOnPermanent bool
 }
 
 // Story returns the remediation story of one app; false when the engine does
@@ -67,15 +72,16 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 		return Story{}, false
 	}
 	s := Story{
-		Mode:           string(e.cfg.Mode),
-		MaxAttempts:    e.cfg.MaxAttempts,
-		Attempts:       append([]Attempt(nil), st.History...),
-		Paused:         st.Phase == PhasePaused,
-		PausedAt:       st.PausedAt,
-		ResetsOn:       []string{"the app turning Synced and Healthy"},
-		Actions:        append([]Action(nil), st.Actions...),
-		TerminateAfter: e.cfg.TerminateAfter,
-		HardRefresh:    e.cfg.HardRefresh,
+		Mode:            string(e.cfg.Mode),
+		MaxAttempts:     e.cfg.MaxAttempts,
+		Attempts:        append([]Attempt(nil), st.History...),
+		Paused:          st.Phase == PhasePaused,
+		PausedAt:        st.PausedAt,
+		ResetsOn:        []string{"the app turning Synced and Healthy"},
+		Actions:         append([]Action(nil), st.Actions...),
+		TerminateAfter:  e.cfg.TerminateAfter,
+		HardRefresh:     e.cfg.HardRefresh,
+		StopOnPermanent: e.cfg.StopOnPermanent,
 	}
 	if s.HardRefresh == "" {
 		s.HardRefresh = HardRefreshOnError
@@ -152,6 +158,9 @@ func (s *appState) markLast(result, msg string, at time.Time) {
 		msg = string(r[:maxStoryMessage]) + "…"
 	}
 	a.Result, a.Message = result, msg
+	if result == resultFailed {
+		a.Cause = classifyFailure(msg)
+	}
 	if result != resultTriggered {
 		a.DoneAt = at
 	}

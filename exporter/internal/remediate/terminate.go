@@ -100,6 +100,9 @@ func (e *Engine) finishTerminate(j job, err error, now time.Time) {
 	for _, r := range fx.counts {
 		e.metrics.count(st, r)
 	}
+	if fx.cause != "" {
+		e.metrics.failure(fx.cause)
+	}
 	a := Action{Kind: ActionTerminate, At: now, Result: actionResult(ans), By: j.by, Message: j.reason}
 	if err != nil {
 		a.Message = j.reason + "; Argo CD refused: " + err.Error()
