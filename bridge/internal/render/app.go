@@ -486,8 +486,8 @@ func (r *renderer) appButtons() []slack.BlockElement {
 	return els
 }
 
-// appRemediationButton is "Resume auto-sync" when the app's remediation is paused, else
-// "Retry sync now", while an alert fires (bot mode).
+// appRemediationButton is "Terminate sync" while the app's sync is stuck, "Resume auto-sync"
+// when its remediation is paused, else "Retry sync now", while an alert fires (bot mode).
 func (r *renderer) appRemediationButton() slack.BlockElement {
 	if !r.opt.Interactive || r.n.Resolved() {
 		return nil
@@ -497,6 +497,11 @@ func (r *renderer) appRemediationButton() slack.BlockElement {
 	for _, x := range r.n.Alerts {
 		if x.Status == "firing" && x.Labels["alertname"] == alertRemediationPaused {
 			id, text = ActionResume, "Resume auto-sync"
+		}
+	}
+	for _, x := range r.n.Alerts { // a hanging sync first: nothing else syncs until it ends
+		if x.Status == "firing" && x.Labels["alertname"] == alertSyncStuck {
+			id, text = ActionTerminate, "Terminate sync"
 		}
 	}
 	v := ButtonValue{Group: GroupID(r.n.GroupKey), Namespace: a.Labels["namespace"], Name: a.Labels["name"]}.Encode()

@@ -251,6 +251,21 @@ func TestAppTopLines(t *testing.T) {
 	})
 }
 
+// TestAppTerminateButton: while ArgoCDAppSyncStuck fires for the app, its remediation button
+// is "Terminate sync" (nothing else syncs the app until the operation ends); bot mode only.
+func TestAppTerminateButton(t *testing.T) {
+	atRenderTime(t, func(t *testing.T) {
+		n := incident("firing", 2)
+		n.Alerts[0].Labels["alertname"] = "ArgoCDAppSyncStuck"
+		for _, bot := range []bool{true, false} {
+			js := mustJSON(t, Render(n, Overrides{}, withApp(appOpts(bot, Status{}), stuckDetail())))
+			if got := strings.Contains(js, `"action_id":"terminate_sync"`) && strings.Contains(js, "Terminate sync"); got != bot {
+				t.Errorf("bot %v: terminate button shown %v", bot, got)
+			}
+		}
+	})
+}
+
 // TestAppOneSetOfButtons: the app's alerts share one row of buttons, each action once: one
 // remediation button, one silence control (buttons in bot mode, the link otherwise), the
 // dashboard once; each alert is one line linking its runbook.
