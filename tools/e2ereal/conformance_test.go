@@ -72,6 +72,9 @@ func TestConformance(t *testing.T) {
 		{name: "sync missing app", method: post, path: fixed("/api/v1/applications/no-such-app/sync"), body: fixed(`{"project":"default"}`)},
 		{name: "sync running app", method: post, path: func(tg target) string { return "/api/v1/applications/" + tg.running + "/sync" }, body: syncBody},
 		{name: "sync deleting app", method: post, path: func(tg target) string { return "/api/v1/applications/" + tg.deleting + "/sync" }, body: syncBody},
+		// DELETE .../operation needs Content-Type: application/json (415 otherwise), hence a body.
+		{name: "terminate app without operation", method: del, path: fixed("/api/v1/applications/healthy/operation?project=default"), body: fixed(`{}`)},
+		{name: "terminate missing app", method: del, path: fixed("/api/v1/applications/no-such-app/operation?project=default"), body: fixed(`{}`)},
 		{name: "resource tree", method: get, path: whyPath("/resource-tree"), compareShapes: true},
 		{name: "events of a resource of the app", method: get, compareShapes: true, path: func(tg target) string {
 			return whyPath("/events?" + url.Values{"resourceName": {tg.node.Name}, "resourceNamespace": {tg.node.Namespace}, "resourceUID": {tg.node.UID}}.Encode())(tg)
@@ -238,6 +241,7 @@ type answer struct {
 
 func get(target) string  { return http.MethodGet }
 func post(target) string { return http.MethodPost }
+func del(target) string  { return http.MethodDelete }
 func fixed(s string) func(target) string {
 	return func(target) string { return s }
 }

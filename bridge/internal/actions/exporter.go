@@ -21,6 +21,8 @@ type Remediator interface {
 	// who asked (for the exporter's log). It returns the exporter's one-line answer, escaped for
 	// mrkdwn; its errors are failures (the channel sees fixed words, the log the cause).
 	Resume(ctx context.Context, namespace, name, by string) (string, error)
+	// Terminate ends the app's running operation (a sync stuck on a hook); the same contract.
+	Terminate(ctx context.Context, namespace, name, by string) (string, error)
 }
 
 // Exporter is a Remediator on the exporter's app API.
@@ -40,8 +42,18 @@ func NewExporter(base string, client *http.Client) (*Exporter, error) {
 
 // Resume calls the exporter.
 func (e *Exporter) Resume(ctx context.Context, namespace, name, by string) (string, error) {
+	return e.post(ctx, apiv1.ActionResume, "remediation resumed", namespace, name, by)
+}
+
+// Terminate calls the exporter.
+func (e *Exporter) Terminate(ctx context.Context, namespace, name, by string) (string, error) {
+	return e.post(ctx, apiv1.ActionTerminate, "operation terminated", namespace, name, by)
+}
+
+// post asks the exporter's write API for one action on one app.
+func (e *Exporter) post(ctx context.Context, action, done, namespace, name, by string) (string, error) {
 	body, _ := json.Marshal(apiv1.ActionRequest{RequestedBy: by})
-	u := e.base + apiv1.RemediationPath(namespace, name, apiv1.ActionResume)
+	u := e.base + apiv1.RemediationPath(namespace, name, action)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("exporter request: %w", err)
@@ -53,7 +65,7 @@ func (e *Exporter) Resume(ctx context.Context, namespace, name, by string) (stri
 		if errors.Is(err, context.DeadlineExceeded) {
 			return "", fail("the exporter did not answer in time", err)
 		}
-		return "", fail("the exporter is unreachable, it did not get the resume", err)
+		return "", fail("the exporter is unreachable, it did not get the "+action, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -70,10 +82,10 @@ func (e *Exporter) Resume(ctx context.Context, namespace, name, by string) (stri
 		default:
 			why = http.StatusText(resp.StatusCode)
 		}
-		return "", fail(fmt.Sprintf("the exporter did not accept the resume (HTTP %d): %s", resp.StatusCode, render.EscapeTruncate(why, 200)), nil)
+		return "", fail(fmt.Sprintf("the exporter did not accept the %s (HTTP %d): %s", action, resp.StatusCode, render.EscapeTruncate(why, 200)), nil)
 	}
 	if out.Message == "" {
-		out.Message = "remediation resumed"
+		out.Message = done
 	}
 	return render.EscapeTruncate(out.Message, 300), nil
 }

@@ -22,12 +22,13 @@ import (
 
 // Action labels of actions_total.
 const (
-	ActionSilence = "silence"
-	ActionExpire  = "expire_silence"
-	ActionAck     = "ack"
-	ActionRetry   = "retry"
-	ActionResume  = "resume"
-	ActionUnknown = "unknown"
+	ActionSilence   = "silence"
+	ActionExpire    = "expire_silence"
+	ActionAck       = "ack"
+	ActionRetry     = "retry"
+	ActionResume    = "resume"
+	ActionTerminate = "terminate"
+	ActionUnknown   = "unknown"
 )
 
 // Results of an action: the result label of actions_total.
@@ -39,7 +40,7 @@ const (
 	ResultInvalid = "invalid" // unknown button or value, a group the bridge no longer knows, or an app not of the message's group
 )
 
-var allActions = []string{ActionSilence, ActionExpire, ActionAck, ActionRetry, ActionResume, ActionUnknown}
+var allActions = []string{ActionSilence, ActionExpire, ActionAck, ActionRetry, ActionResume, ActionTerminate, ActionUnknown}
 var allResults = []string{ResultOK, ResultRefused, ResultError, ResultReplay, ResultInvalid}
 
 // Slack is what the handler needs from Slack (bot token): update the message in place, reply
@@ -147,6 +148,11 @@ func decode(in interact.Interaction) (click, bool) {
 		if in.ActionID == render.ActionResume {
 			c.action, c.kind, c.verb = ActionResume, KindResume, "resume auto-sync of "+v.Namespace+"/"+v.Name
 		}
+	case render.ActionTerminate:
+		if v.Namespace == "" {
+			return c, false
+		}
+		c.action, c.kind, c.verb = ActionTerminate, KindTerminate, "terminate the running sync of "+v.Namespace+"/"+v.Name
 	default:
 		return c, false
 	}
@@ -189,7 +195,7 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 		return
 	}
 
-	if c.kind == KindRetry || c.kind == KindResume {
+	if c.kind == KindRetry || c.kind == KindResume || c.kind == KindTerminate {
 		if why := h.notOfGroup(c); why != "" {
 			h.count(c.action, ResultInvalid)
 			log.Warn("slack action refused: the app is not one of the message's group", "app", c.value.Namespace+"/"+c.value.Name, "group", c.value.Group)
@@ -295,6 +301,13 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 		if c.UserName != "" {
 			by = c.UserName + " (slack:" + user + ")"
 		}
+		if c.kind == KindTerminate {
+			answer, err := h.cfg.Remediator.Terminate(ctx, c.value.Namespace, c.value.Name, by)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("⏹️ <@%s> terminated the running sync of %s at %s: %s.", user, app, clock(now), answer), nil
+		}
 		answer, err := h.cfg.Remediator.Resume(ctx, c.value.Namespace, c.value.Name, by)
 		if err != nil {
 			return "", err
@@ -379,7 +392,7 @@ func (h *Handler) reply(ctx context.Context, c click, text string) {
 func NewCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "argocd_monitor_bridge", Name: "actions_total",
-		Help: "Slack button actions by action (silence, expire_silence, ack, retry, resume, unknown) and result (ok, refused, error, replay, invalid).",
+		Help: "Slack button actions by action (silence, expire_silence, ack, retry, resume, terminate, unknown) and result (ok, refused, error, replay, invalid).",
 	}, []string{"action", "result"})
 	if reg != nil {
 		reg.MustRegister(c)

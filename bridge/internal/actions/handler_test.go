@@ -477,3 +477,36 @@ func TestExporterAnswerEscaped(t *testing.T) {
 	}
 	noLeaks(t, calls)
 }
+
+// "Terminate sync" asks the exporter's terminate endpoint, audited in the thread; like retry and
+// resume it is nobody's by default.
+func TestTerminateSync(t *testing.T) {
+	t.Run("allowed", func(t *testing.T) {
+		e := newEnv(t, Policy{Terminate: &Allow{Users: []string{alice}}})
+		e.exp.message = "terminated the operation that started at 2026-11-20T10:00:00Z"
+		e.h.Handle(t.Context(), clickOn(render.ActionTerminate, alice, "argocd/payments"))
+		e.want(t, ActionTerminate, ResultOK)
+		if len(e.exp.calls) != 1 || e.exp.calls[0] != "/api/v1/apps/argocd/payments/remediation/terminate someone (slack:U0ALICE)" {
+			t.Errorf("exporter calls %v", e.exp.calls)
+		}
+		if calls := e.slackCalls(); !has(calls, "reply", "<@U0ALICE> terminated the running sync of argocd/payments at 10:42 UTC: terminated the operation") {
+			t.Errorf("slack calls %q, want the audit reply", calls)
+		}
+	})
+	t.Run("nobody by default", func(t *testing.T) {
+		e := newEnv(t, Policy{})
+		e.h.Handle(t.Context(), clickOn(render.ActionTerminate, alice, "argocd/payments"))
+		e.want(t, ActionTerminate, ResultRefused)
+		if calls := e.slackCalls(); !has(calls, "chat.postEphemeral", "nobody yet (configure actions.terminate") || len(e.exp.calls) != 0 {
+			t.Errorf("slack calls %q, exporter %v", calls, e.exp.calls)
+		}
+	})
+	t.Run("only an app of the message", func(t *testing.T) {
+		e := newEnv(t, Policy{Terminate: &Allow{Users: []string{alice}}})
+		e.h.Handle(t.Context(), clickOn(render.ActionTerminate, alice, "argocd/billing"))
+		e.want(t, ActionTerminate, ResultInvalid)
+		if len(e.exp.calls) != 0 {
+			t.Errorf("exporter called: %v", e.exp.calls)
+		}
+	})
+}

@@ -18,10 +18,12 @@ const (
 	KindAck     Kind = "ack"
 	KindRetry   Kind = "retry"
 	KindResume  Kind = "resume"
+	// KindTerminate ends an app's running (stuck) sync operation.
+	KindTerminate Kind = "terminate"
 )
 
 // Kinds lists every kind, in the order the docs present them.
-var Kinds = []Kind{KindSilence, KindAck, KindRetry, KindResume}
+var Kinds = []Kind{KindSilence, KindAck, KindRetry, KindResume, KindTerminate}
 
 // Allow lists who may do one kind of action: anyone in the channel, or the listed Slack user
 // IDs (U…/W…) and the members of the listed user groups (S…).
@@ -32,12 +34,14 @@ type Allow struct {
 }
 
 // Policy is the config's actions section. A kind left out keeps its default: silence and ack
-// anyone, retry and resume nobody.
+// anyone, retry, resume and terminate nobody.
 type Policy struct {
 	Silence *Allow `yaml:"silence"`
 	Ack     *Allow `yaml:"ack"`
 	Retry   *Allow `yaml:"retry"`
 	Resume  *Allow `yaml:"resume"`
+	// Terminate: the "Terminate sync" button of a stuck app.
+	Terminate *Allow `yaml:"terminate"`
 }
 
 var (
@@ -77,6 +81,8 @@ func (p Policy) rule(k Kind) Allow {
 		a = p.Retry
 	case KindResume:
 		a = p.Resume
+	case KindTerminate:
+		a = p.Terminate
 	}
 	if a != nil {
 		return *a

@@ -334,6 +334,11 @@ func autoSyncSummary(rem *apiv1.Remediation, now time.Time) string {
 			s = "sync " + of(n) + " " + escape(last.Result)
 		}
 	}
+	if n := len(rem.Attempts); n > 0 && rem.Attempts[n-1].Result == "failed" {
+		if c := causeText(rem.Attempts[n-1].Cause); c != "" {
+			s += ": " + c
+		}
+	}
 	switch {
 	case rem.Paused:
 		s += " — *paused*"
@@ -345,6 +350,36 @@ func autoSyncSummary(rem *apiv1.Remediation, now time.Time) string {
 		}
 	case !rem.NextAttempt.IsZero():
 		s += " — " + nextAttempt(rem.NextAttempt, now)
+	}
+	return s
+}
+
+// causeText says what a failed attempt's cause means for the next one: "the manifest is
+// invalid: retrying will not help"; "" for an unknown cause.
+func causeText(cause string) string {
+	var s string
+	switch cause {
+	case "invalid_manifest":
+		s = "the manifest is invalid"
+	case "immutable_field":
+		s = "it changes a field that cannot change (the resource must be replaced)"
+	case "admission_denied":
+		s = "an admission webhook denied it"
+	case "forbidden":
+		s = "the cluster refused it (forbidden or over quota)"
+	case "missing_kind":
+		s = "a resource kind is not installed in the cluster (CRD missing)"
+	case "hook_failed":
+		return "a sync hook failed"
+	case "stuck":
+		return "the sync was stuck and terminated"
+	case "transient":
+		return "a transient error, a retry may help"
+	default:
+		return ""
+	}
+	if apiv1.PermanentCause(cause) {
+		s += ": retrying will not help"
 	}
 	return s
 }
@@ -451,8 +486,8 @@ func (r *renderer) appButtons() []slack.BlockElement {
 	return els
 }
 
-// appRemediationButton is "Resume auto-sync" when the app's remediation is paused, else
-// "Retry sync now", while an alert fires (bot mode).
+// appRemediationButton is "Terminate sync" while the app's sync is stuck, "Resume auto-sync"
+// when its remediation is paused, else "Retry sync now", while an alert fires (bot mode).
 func (r *renderer) appRemediationButton() slack.BlockElement {
 	if !r.opt.Interactive || r.n.Resolved() {
 		return nil
@@ -462,6 +497,11 @@ func (r *renderer) appRemediationButton() slack.BlockElement {
 	for _, x := range r.n.Alerts {
 		if x.Status == "firing" && x.Labels["alertname"] == alertRemediationPaused {
 			id, text = ActionResume, "Resume auto-sync"
+		}
+	}
+	for _, x := range r.n.Alerts { // a hanging sync first: nothing else syncs until it ends
+		if x.Status == "firing" && x.Labels["alertname"] == alertSyncStuck {
+			id, text = ActionTerminate, "Terminate sync"
 		}
 	}
 	v := ButtonValue{Group: GroupID(r.n.GroupKey), Namespace: a.Labels["namespace"], Name: a.Labels["name"]}.Encode()

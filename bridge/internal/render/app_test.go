@@ -230,6 +230,16 @@ func TestAppTopLines(t *testing.T) {
 			t.Errorf("the notification text is not the top lines: %q", msg.Text)
 		}
 
+		// The cause of the last failure, and whether a retry can help.
+		d0 := stuckDetail()
+		for i := range d0.Remediation.Attempts {
+			d0.Remediation.Attempts[i].Cause = "invalid_manifest"
+		}
+		top0 := Render(incident("firing", 3), Overrides{}, withApp(appOpts(true, Status{}), d0)).Body[0].(*slack.SectionBlock).Text.Text
+		if !strings.Contains(top0, "3 of 3 syncs failed: the manifest is invalid: retrying will not help — *paused*") {
+			t.Errorf("cause not told: %s", top0)
+		}
+
 		// Next attempt due: line 3 says when.
 		d := stuckDetail()
 		d.Remediation.Paused, d.Remediation.Attempts = false, d.Remediation.Attempts[:1]
@@ -237,6 +247,21 @@ func TestAppTopLines(t *testing.T) {
 		top := Render(incident("firing", 2), Overrides{}, withApp(appOpts(true, Status{}), d)).Body[0].(*slack.SectionBlock).Text.Text
 		if !strings.Contains(top, "sync 1 of 3 failed — next attempt 12:07 UTC (in 2m)") {
 			t.Errorf("next attempt not told: %s", top)
+		}
+	})
+}
+
+// TestAppTerminateButton: while ArgoCDAppSyncStuck fires for the app, its remediation button
+// is "Terminate sync" (nothing else syncs the app until the operation ends); bot mode only.
+func TestAppTerminateButton(t *testing.T) {
+	atRenderTime(t, func(t *testing.T) {
+		n := incident("firing", 2)
+		n.Alerts[0].Labels["alertname"] = "ArgoCDAppSyncStuck"
+		for _, bot := range []bool{true, false} {
+			js := mustJSON(t, Render(n, Overrides{}, withApp(appOpts(bot, Status{}), stuckDetail())))
+			if got := strings.Contains(js, `"action_id":"terminate_sync"`) && strings.Contains(js, "Terminate sync"); got != bot {
+				t.Errorf("bot %v: terminate button shown %v", bot, got)
+			}
 		}
 	})
 }

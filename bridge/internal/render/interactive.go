@@ -21,7 +21,11 @@ const (
 	ActionAck        = "ack"
 	ActionRetry      = "retry_sync"
 	ActionResume     = "resume_sync"
+	ActionTerminate  = "terminate_sync"
 )
+
+// alertSyncStuck is the alert of an app whose operation hangs: it gets "Terminate sync".
+const alertSyncStuck = "ArgoCDAppSyncStuck"
 
 // alertRemediationPaused is the alert whose app waits for a person: it gets "Resume auto-sync";
 // other firing Argo CD app alerts get "Retry sync now".
@@ -104,8 +108,11 @@ func (r *renderer) remediationButton(a template.Alert, i int) slack.BlockElement
 		return nil
 	}
 	id, text := ActionRetry, "Retry sync now"
-	if a.Labels["alertname"] == alertRemediationPaused {
+	switch a.Labels["alertname"] {
+	case alertRemediationPaused:
 		id, text = ActionResume, "Resume auto-sync"
+	case alertSyncStuck:
+		id, text = ActionTerminate, "Terminate sync"
 	}
 	b := button(id, text, v, "")
 	b.ActionID = id + "-" + strconv.Itoa(i) // unique per message; the handler strips the suffix

@@ -308,10 +308,38 @@ func timeline(rem *apiv1.Remediation, now time.Time) string {
 		}
 		b.WriteString(nextAttempt(rem.NextAttempt, now))
 	}
+	if as := actionsText(rem.Actions); as != "" {
+		b.WriteString("; " + as)
+	}
 	if rem.Mode == "dry-run" {
 		b.WriteString(" (dry run: no sync was made)")
 	}
 	return b.String()
+}
+
+// actionsText lists what the remediation did besides syncs, the last three: "10:12 terminated
+// a stuck sync; 10:03 hard refresh".
+func actionsText(as []apiv1.RemediationAction) string {
+	var parts []string
+	for _, a := range as[max(len(as)-3, 0):] {
+		var what string
+		switch a.Kind {
+		case "terminate":
+			what = "terminated a stuck sync"
+		case "hard_refresh":
+			what = "hard refresh"
+		default:
+			what = escape(a.Kind)
+		}
+		if a.By != "" {
+			what += " (asked by " + escapeTruncate(a.By, 60) + ")"
+		}
+		if a.Result != "ok" {
+			what += " " + escape(a.Result)
+		}
+		parts = append(parts, a.At.UTC().Format(clockLayout)+" "+what)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // attempts lists the attempts' times and outcomes, each error once: "10:02 failed: …; 10:04

@@ -131,6 +131,17 @@ func TestWhyTellsTheStory(t *testing.T) {
 		t.Errorf("%d Why parts for one app, want 1", n)
 	}
 
+	// What the remediation did besides syncs follows the attempts.
+	d := stuckDetail()
+	d.Remediation.Actions = []apiv1.RemediationAction{
+		{Kind: "hard_refresh", At: d.Remediation.Attempts[0].At.Add(time.Minute), Result: "ok"},
+		{Kind: "terminate", At: d.Remediation.Attempts[1].At.Add(time.Minute), Result: "ok", By: "alice"},
+	}
+	acted := mustJSON(t, Render(stuckGroup("firing"), Overrides{}, withWhy(map[string]*apiv1.App{"argocd/stuck": d}, enrich.ResultOK, "")))
+	if !strings.Contains(acted, "; 10:03 hard refresh; 10:05 terminated a stuck sync (asked by alice)") {
+		t.Errorf("actions not told:\n%s", acted)
+	}
+
 	fixed := mustJSON(t, Render(stuckGroup("resolved"), Overrides{}, withWhy(map[string]*apiv1.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")))
 	if !strings.Contains(fixed, "*What fixed it*: remediation attempt 1 (auto-sync at 10:11 UTC) — lasted 14m") {
 		t.Errorf("resolved message does not say what fixed it:\n%s", fixed)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,10 @@ type resumer struct{ calls int }
 func (r *resumer) Resume(context.Context, string, string, string) (string, error) {
 	r.calls++
 	return "one attempt scheduled", nil
+}
+
+func (r *resumer) Terminate(context.Context, string, string, string) (string, error) {
+	return "", errors.New("not in this test")
 }
 
 // TestResumeOutcomeInThread: after "Resume auto-sync" from Slack, the group's next

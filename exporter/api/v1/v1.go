@@ -18,10 +18,17 @@ const (
 	AppPattern = "GET /api/v1/apps/{namespace}/{name}"
 	// ResumePattern clears an app's remediation pause and makes one attempt due now.
 	ResumePattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionResume
+	// TerminatePattern terminates the app's running operation (a sync stuck on a hook).
+	TerminatePattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionTerminate
 )
 
-// ActionResume is the write API action that resumes remediation: the last path segment.
-const ActionResume = "resume"
+// Write API actions: the last path segment.
+const (
+	// ActionResume resumes remediation.
+	ActionResume = "resume"
+	// ActionTerminate terminates the app's running operation.
+	ActionTerminate = "terminate"
+)
 
 // AppPath is the read API's path for one app, its segments escaped.
 func AppPath(namespace, name string) string {
@@ -157,6 +164,43 @@ type Remediation struct {
 	// LastReset is the previous streak's end, so a resolved alert can tell which attempt fixed
 	// the app.
 	LastReset *Reset `json:"lastReset,omitempty"`
+	// Actions are what the remediation did besides syncs (terminate), newest last.
+	Actions []RemediationAction `json:"actions,omitempty"`
+	// TerminateAfter is how long an operation may run before the exporter terminates it
+	// (--remediation.terminate-after); zero when it never does.
+	TerminateAfter Duration `json:"terminateAfter,omitempty"`
+	// HardRefresh is the hard refresh policy before attempt 2 and later: on-error, always or
+	// off (--remediation.hard-refresh).
+	HardRefresh string `json:"hardRefresh,omitempty"`
+	// StopOnPermanent: remediation pauses after the first attempt that failed for a permanent
+	// cause (--remediation.stop-on-permanent).
+	StopOnPermanent bool `json:"stopOnPermanent,omitempty"`
+}
+
+// RemediationAction is one thing the remediation did besides a sync.
+type RemediationAction struct {
+	// Kind: terminate (a running operation was terminated) or hard_refresh (Argo CD regenerated
+	// the manifests before the next attempt).
+	Kind string    `json:"kind"`
+	At   time.Time `json:"at"`
+	// Result: ok, forbidden or error (Argo CD's answer).
+	Result string `json:"result"`
+	// By is the person who asked (write API); empty when the exporter acted on its own.
+	By      string `json:"by,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// Duration is a time.Duration that travels as Go's text ("30m0s").
+type Duration time.Duration
+
+// MarshalText writes the duration as time.Duration.String does.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads what MarshalText writes.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	*d = Duration(v)
+	return err
 }
 
 // Attempt is one remediation sync.
@@ -170,6 +214,19 @@ type Attempt struct {
 	// broken after it.
 	Message string    `json:"message,omitempty"`
 	DoneAt  time.Time `json:"doneAt,omitzero"`
+	// Cause classifies a failed attempt: invalid_manifest, immutable_field, admission_denied,
+	// forbidden, missing_kind, hook_failed, stuck, transient or unknown (PermanentCause tells
+	// which a retry cannot fix).
+	Cause string `json:"cause,omitempty"`
+}
+
+// PermanentCause reports an Attempt.Cause a retry of the same revision cannot fix.
+func PermanentCause(cause string) bool {
+	switch cause {
+	case "invalid_manifest", "immutable_field", "admission_denied", "forbidden", "missing_kind":
+		return true
+	}
+	return false
 }
 
 // Reset is the end of a problem streak: why the engine gave up its count.

@@ -31,7 +31,6 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/watch"
-	"github.com/argocd-monitor/argocd-monitor/exporter/internal/writeapi"
 	"github.com/argocd-monitor/argocd-monitor/exporter/lifecycle"
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
@@ -177,8 +176,8 @@ type exporter struct {
 	// per-series checks and writes the text formats directly (see
 	// exposition.Handler).
 	apps *collector.Collector
-	// write is the remediation resume endpoint (nil: --api.write-token-file unset).
-	write http.Handler
+	// write are the remediation write endpoints by route (nil: --api.write-token-file unset).
+	write map[string]http.Handler
 }
 
 // build creates the client, poller and collector, registers the exporter's
@@ -256,6 +255,7 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		p,
 		engine,
+		engine.ActionMetrics(),
 		k.collector(),
 	)
 	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, apps: collector.New(p)}
@@ -323,8 +323,8 @@ func newHandler(f WebFlags, reg *prometheus.Registry, ex *exporter, logger *slog
 		Registry:            reg,
 		MaxRequestsInFlight: 4,
 	})))
-	if ex.write != nil {
-		mux.Handle(writeapi.Pattern, ex.write)
+	for pattern, h := range ex.write {
+		mux.Handle(pattern, h)
 	}
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprintln(w, "Healthy")

@@ -27,6 +27,9 @@ type RemediationFlags struct {
 	RateLimit          float64       `name:"rate-limit" default:"1" env:"REMEDIATION_RATE_LIMIT" help:"Sync requests per second across all apps (0: unlimited)."`
 	RateBurst          int           `name:"rate-burst" default:"5" env:"REMEDIATION_RATE_BURST" help:"Sync requests allowed at once above the rate limit."`
 	StateFile          string        `name:"state-file" env:"REMEDIATION_STATE_FILE" help:"JSON file keeping attempts and pauses across restarts (empty: memory only; set it in production)."`
+	HardRefresh        string        `name:"hard-refresh" enum:"on-error,always,off" default:"on-error" env:"REMEDIATION_HARD_REFRESH" help:"Ask Argo CD for a hard refresh before attempt 2 and later: on-error (when the last failure looks like stale or unresolvable manifests), always, off (${enum})."`
+	StopOnPermanent    bool          `name:"stop-on-permanent" env:"REMEDIATION_STOP_ON_PERMANENT" help:"Pause after the first attempt that fails for a cause a retry cannot fix (invalid manifest, immutable field, admission denied, forbidden, missing kind)."`
+	TerminateAfter     time.Duration `name:"terminate-after" default:"0s" env:"REMEDIATION_TERMINATE_AFTER" help:"Terminate an in-scope app's operation that has been Running longer than this (a hook that never finishes); it counts as a failed attempt (0: never)."`
 }
 
 func (f *RemediationFlags) config() remediate.Config {
@@ -35,6 +38,7 @@ func (f *RemediationFlags) config() remediate.Config {
 		Prune: f.Prune, IncludeAutomated: f.IncludeAutomated, Selector: f.Selector, Project: f.Project,
 		ResetOnNewRevision: f.ResetOnNewRevision, MaxConcurrent: f.MaxConcurrent,
 		RateLimit: f.RateLimit, RateBurst: f.RateBurst, StateFile: f.StateFile,
+		TerminateAfter: f.TerminateAfter, HardRefresh: f.HardRefresh, StopOnPermanent: f.StopOnPermanent,
 	}
 }
 
@@ -42,6 +46,7 @@ func (f *RemediationFlags) config() remediate.Config {
 var remediationFlag = map[string]string{
 	"Mode": "mode", "Grace": "grace", "Backoff": "backoff", "MaxBackoff": "max-backoff", "MaxAttempts": "max-attempts",
 	"Selector": "selector", "MaxConcurrent": "max-concurrent", "RateLimit": "rate-limit", "RateBurst": "rate-burst",
+	"TerminateAfter": "terminate-after", "HardRefresh": "hard-refresh",
 }
 
 // Validate checks the flags after kong parsed them: one line naming every

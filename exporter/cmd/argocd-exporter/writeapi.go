@@ -15,11 +15,12 @@ import (
 
 // WriteAPIFlags turn on the write endpoint the Slack bridge's Resume/Retry buttons call.
 type WriteAPIFlags struct {
-	WriteTokenFile string `name:"write-token-file" env:"API_WRITE_TOKEN_FILE" placeholder:"PATH" help:"File holding the write token of POST /api/v1/apps/{namespace}/{name}/remediation/resume (separate from any read token; re-read when it changes). Unset: no write endpoint."`
+	WriteTokenFile string `name:"write-token-file" env:"API_WRITE_TOKEN_FILE" placeholder:"PATH" help:"File holding the write token of POST /api/v1/apps/{namespace}/{name}/remediation/resume and .../terminate (separate from any read token; re-read when it changes). Unset: no write endpoint."`
 }
 
-// newWriteAPI returns the write endpoint, or nil when no write token file is set.
-func newWriteAPI(f WriteAPIFlags, engine *remediate.Engine, reg prometheus.Registerer, logger *slog.Logger) (http.Handler, error) {
+// newWriteAPI returns the write endpoints by route pattern, or nil when no write token file is
+// set.
+func newWriteAPI(f WriteAPIFlags, engine *remediate.Engine, reg prometheus.Registerer, logger *slog.Logger) (map[string]http.Handler, error) {
 	if f.WriteTokenFile == "" {
 		return nil, nil
 	}
@@ -27,5 +28,9 @@ func newWriteAPI(f WriteAPIFlags, engine *remediate.Engine, reg prometheus.Regis
 	if err != nil {
 		return nil, fmt.Errorf("--api.write-token-file: %w", err)
 	}
-	return writeapi.New(writeapi.Config{Token: tok, Resumer: engine, Logger: logger}, reg), nil
+	cfg := writeapi.Config{Token: tok, Resumer: engine, Terminator: engine, Logger: logger}
+	return map[string]http.Handler{
+		writeapi.Pattern:          writeapi.New(cfg, reg),
+		writeapi.TerminatePattern: writeapi.NewTerminate(cfg, reg),
+	}, nil
 }

@@ -9,13 +9,19 @@ import (
 // what its state file holds; copying them field by field keeps the two formats apart.
 func remediation(st remediate.Story) *apiv1.Remediation {
 	r := &apiv1.Remediation{
-		Mode:        st.Mode,
-		MaxAttempts: st.MaxAttempts,
-		Attempts:    attempts(st.Attempts),
-		Paused:      st.Paused,
-		PausedAt:    st.PausedAt,
-		NextAttempt: st.NextAttempt,
-		ResetsOn:    st.ResetsOn,
+		Mode:            st.Mode,
+		MaxAttempts:     st.MaxAttempts,
+		Attempts:        attempts(st.Attempts),
+		Paused:          st.Paused,
+		PausedAt:        st.PausedAt,
+		NextAttempt:     st.NextAttempt,
+		ResetsOn:        st.ResetsOn,
+		TerminateAfter:  apiv1.Duration(st.TerminateAfter),
+		HardRefresh:     st.HardRefresh,
+		StopOnPermanent: st.StopOnPermanent,
+	}
+	for _, a := range st.Actions {
+		r.Actions = append(r.Actions, apiv1.RemediationAction{Kind: a.Kind, At: a.At, Result: a.Result, By: a.By, Message: a.Message})
 	}
 	if lr := st.LastReset; lr != nil {
 		r.LastReset = &apiv1.Reset{At: lr.At, Reason: lr.Reason, Attempts: attempts(lr.Attempts)}
@@ -29,7 +35,7 @@ func attempts(in []remediate.Attempt) []apiv1.Attempt {
 	}
 	out := make([]apiv1.Attempt, len(in))
 	for i, a := range in {
-		out[i] = apiv1.Attempt{N: a.N, At: a.At, Result: a.Result, Message: a.Message, DoneAt: a.DoneAt}
+		out[i] = apiv1.Attempt{N: a.N, At: a.At, Result: a.Result, Message: a.Message, DoneAt: a.DoneAt, Cause: a.Cause}
 	}
 	return out
 }

@@ -146,7 +146,7 @@ const tokenRef = "argocd-token"
 func NewRequestCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "argocd_monitor_api_requests_total",
-		Help: "Requests to the Argo CD API by endpoint (list, get, sync, resource_tree, events, revision_metadata) and code (HTTP status, timeout or error).",
+		Help: "Requests to the Argo CD API by endpoint (list, get, sync, terminate, refresh, resource_tree, events, revision_metadata) and code (HTTP status, timeout or error).",
 	}, []string{"endpoint", "code"})
 	if reg != nil {
 		reg.MustRegister(c)
@@ -268,6 +268,62 @@ func (c *Client) Sync(ctx context.Context, req SyncRequest) error {
 	return nil
 }
 
+// AppRef names one application for the calls beyond Sync. Project is always
+// sent: a missing app is then a 404, and Argo CD checks the app belongs to it.
+type AppRef struct {
+	Name         string
+	AppNamespace string
+	Project      string
+}
+
+func (r AppRef) query() url.Values {
+	q := url.Values{}
+	if r.AppNamespace != "" {
+		q.Set("appNamespace", r.AppNamespace)
+	}
+	if r.Project != "" {
+		q.Set("project", r.Project)
+	}
+	return q
+}
+
+// TerminateOperation ends the app's running operation (`DELETE
+// .../operation`; needs `applications, sync`). The operation then ends
+// Failed, "Operation terminated". Argo CD answers 400 when none runs, and
+// 415 unless the request says Content-Type: application/json, body or not:
+// an empty body is sent so send sets the header.
+func (c *Client) TerminateOperation(ctx context.Context, ref AppRef) error {
+	if ref.Name == "" {
+		return errors.New("terminate operation: no application name")
+	}
+	err := c.do(ctx, "terminate", http.MethodDelete, "applications/"+url.PathEscape(ref.Name)+"/operation", ref.query(), []byte{}, func(body io.Reader) error {
+		_, err := io.Copy(io.Discard, body)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("terminate operation of application %s: %w", ref.Name, err)
+	}
+	return nil
+}
+
+// HardRefresh asks Argo CD to regenerate the app's manifests from git and compare again (`GET
+// .../applications/{name}?refresh=hard`; needs only `applications, get`) and returns the app as
+// answered: compared already, so its ReconciledAt is the refresh's.
+func (c *Client) HardRefresh(ctx context.Context, ref AppRef) (App, error) {
+	q := ref.query()
+	q.Set("refresh", "hard")
+	var app App
+	err := c.do(ctx, "refresh", http.MethodGet, "applications/"+url.PathEscape(ref.Name), q, nil, func(body io.Reader) error {
+		var err error
+		app, err = DecodeApp(body)
+		return err
+	})
+	if err != nil {
+		return App{}, fmt.Errorf("hard refresh of application %s: %w", ref.Name, err)
+	}
+	return app, nil
+}
+
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 64 << 10
 
@@ -326,7 +382,7 @@ func (c *Client) send(ctx context.Context, method, path string, q url.Values, bo
 		// The transport leaves compression to us; a 10k-app List shrinks ~10x.
 		req.Header.Set("Accept-Encoding", "gzip")
 	}
-	if body != nil {
+	if body != nil { // also an empty one: Argo CD answers 415 to a DELETE without it
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)

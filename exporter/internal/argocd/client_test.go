@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,67 @@ func TestCanceledIsNotRetryableNorCounted(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(reqs); n != 0 {
 		t.Errorf("%d series counted for a canceled request", n)
+	}
+}
+
+// TerminateOperation against the simulator, which like Argo CD answers 415 to a DELETE without
+// Content-Type: application/json and 400 when no operation runs.
+func TestTerminateOperation(t *testing.T) {
+	sim, err := argocdsim.New(argocdsim.Config{Token: testToken, SyncPickup: -1, SyncDuration: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	hang := argocdsim.OutcomeHang
+	if err := sim.SetState(argocdsim.AppStuck, argocdsim.ControlState{OnSync: &hang}); err != nil {
+		t.Fatal(err)
+	}
+	cl, reqs := newClient(t, srv.URL, time.Minute)
+	ref := argocd.AppRef{Name: argocdsim.AppStuck, AppNamespace: argocdsim.Namespace, Project: argocdsim.ScenarioProject}
+	ctx := context.Background()
+	if err := cl.TerminateOperation(ctx, ref); err == nil || !strings.Contains(err.Error(), "No operation is in progress") {
+		t.Fatalf("terminate without an operation: %v", err)
+	}
+	if err := cl.Sync(ctx, argocd.SyncRequest{Name: ref.Name, AppNamespace: ref.AppNamespace, Project: ref.Project}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.TerminateOperation(ctx, ref); err != nil {
+		t.Fatalf("terminate: %v", err)
+	}
+	if got := sim.SyncCounts()[argocdsim.AppStuck].Terminated; got != 1 {
+		t.Fatalf("terminated %d, want 1", got)
+	}
+	if got := testutil.ToFloat64(reqs.WithLabelValues("terminate", "200")); got != 1 {
+		t.Errorf("requests{terminate,200} = %v", got)
+	}
+	if got := testutil.ToFloat64(reqs.WithLabelValues("terminate", "400")); got != 1 {
+		t.Errorf("requests{terminate,400} = %v", got)
+	}
+}
+
+// HardRefresh is a Get with refresh=hard; the answer is the app reconciled by it.
+func TestHardRefresh(t *testing.T) {
+	sim, err := argocdsim.New(argocdsim.Config{Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	cl, reqs := newClient(t, srv.URL, time.Minute)
+	before := time.Now().Truncate(time.Second)
+	app, err := cl.HardRefresh(context.Background(), argocd.AppRef{Name: argocdsim.AppStuck, AppNamespace: argocdsim.Namespace, Project: argocdsim.ScenarioProject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Name != argocdsim.AppStuck || app.ReconciledAt.Before(before) {
+		t.Fatalf("answer %s reconciled at %v, want at or after %v", app.Name, app.ReconciledAt, before)
+	}
+	reqsSeen := sim.Requests()
+	if last := reqsSeen[len(reqsSeen)-1]; last.Query.Get("refresh") != "hard" {
+		t.Fatalf("request %+v, want refresh=hard", last)
+	}
+	if got := testutil.ToFloat64(reqs.WithLabelValues("refresh", "200")); got != 1 {
+		t.Errorf("requests{refresh,200} = %v", got)
 	}
 }

@@ -70,8 +70,8 @@ func (cs ControlState) validate() error {
 	if cs.Sync != nil && !slices.Contains(argocd.SyncStatuses, *cs.Sync) {
 		return fmt.Errorf("sync %q: want one of %v", *cs.Sync, argocd.SyncStatuses)
 	}
-	if cs.OnSync != nil && !slices.Contains([]SyncOutcome{OutcomeSucceed, OutcomeFail, OutcomeKeep}, *cs.OnSync) {
-		return fmt.Errorf("onSync %q: want succeed, fail or keep", *cs.OnSync)
+	if cs.OnSync != nil && !slices.Contains([]SyncOutcome{OutcomeSucceed, OutcomeFail, OutcomeKeep, OutcomeHang}, *cs.OnSync) {
+		return fmt.Errorf("onSync %q: want succeed, fail, keep or hang", *cs.OnSync)
 	}
 	if cs.Revision != nil {
 		rev := *cs.Revision

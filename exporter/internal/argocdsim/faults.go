@@ -81,6 +81,8 @@ func endpointOf(method, p string) string {
 		return "watch"
 	case method == http.MethodPost && strings.HasSuffix(p, "/sync"):
 		return "sync"
+	case method == http.MethodDelete && strings.HasSuffix(p, "/operation"):
+		return "terminate"
 	case strings.HasPrefix(p, "/api/v1/applications/"):
 		return "get"
 	}

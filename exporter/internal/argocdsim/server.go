@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 )
 
 // gRPC status codes Argo CD answers with (the error body carries the code).
@@ -59,6 +61,7 @@ func (s *Sim) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/applications", s.authed(s.handleList))
 	api.HandleFunc("GET /api/v1/applications/{name}", s.authed(s.handleGet))
 	api.HandleFunc("POST /api/v1/applications/{name}/sync", s.authed(s.handleSync))
+	api.HandleFunc("DELETE /api/v1/applications/{name}/operation", s.authed(s.handleTerminate))
 	api.HandleFunc("GET /api/v1/stream/applications", s.authed(s.handleWatch))
 	api.HandleFunc("GET /api/v1/applications/{name}/resource-tree", s.authed(s.handleResourceTree))
 	api.HandleFunc("GET /api/v1/applications/{name}/events", s.authed(s.handleEvents))
@@ -389,6 +392,42 @@ func (s *Sim) syncLocked(name string, req SyncRequest, now time.Time, st *SyncSt
 	}
 	s.changedLocked(a, eventModified)
 	return 0, ""
+}
+
+// handleTerminate is DELETE /api/v1/applications/{name}/operation: Argo CD marks the running
+// operation Terminating and its controller ends it Failed, "Operation terminated" (here after
+// Config.SyncPickup). No operation is a 400; the RBAC check is `applications, sync`.
+func (s *Sim) handleTerminate(w http.ResponseWriter, r *http.Request) {
+	name, q := r.PathValue("name"), r.URL.Query()
+	s.mu.Lock()
+	now := time.Now()
+	s.advanceLocked(now)
+	a, code, msg := s.findLocked(name, q.Get("project"), q.Get("appNamespace"))
+	switch {
+	case a == nil:
+	case a.syncDenied:
+		code, msg = codePermissionDenied, fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: %s, iat: %s",
+			a.project, a.name, Username, ts(s.start))
+	case a.op == nil || a.opState == nil || a.op.terminating:
+		code, msg = codeInvalidArgument, "Unable to terminate operation. No operation is in progress"
+	default:
+		if !a.op.running { // not picked up yet: the controller starts and ends it at once
+			a.op.running, a.op.startedAt = true, now
+			a.opState = &operationState{startedAt: now, revision: a.target, prune: a.op.request.Prune, username: a.op.username}
+		}
+		a.op.terminating = true
+		a.op.finishAt = now.Add(s.cfg.SyncPickup)
+		a.opState.phase = argocd.PhaseTerminating
+		s.statsLocked(name).Terminated++
+		s.changedLocked(a, eventModified)
+	}
+	s.mu.Unlock()
+	if code != 0 {
+		writeError(w, code, msg)
+		return
+	}
+	s.cfg.Logger.Info("operation terminated", "app", name)
+	writeJSON(w, map[string]any{})
 }
 
 // Run advances the scenario on a ticker until ctx ends, so Watch clients see changes as they

@@ -51,7 +51,17 @@ const (
 	OutcomeSucceed SyncOutcome = "succeed" // phase Succeeded; Synced and Healthy
 	OutcomeFail    SyncOutcome = "fail"    // phase Failed with a message; states unchanged
 	OutcomeKeep    SyncOutcome = "keep"    // phase Succeeded and Synced, health unchanged (a broken workload)
+	// OutcomeHang: the sync waits on a hook that never completes, so it stays Running until it
+	// is terminated (DELETE .../operation), as a PreSync Job with no kubelet does.
+	OutcomeHang SyncOutcome = "hang"
 )
+
+// HookMessage is the operationState.message of a sync waiting on its PreSync hook Job
+// (OutcomeHang), as Argo CD writes it.
+const HookMessage = "waiting for completion of hook batch/Job/%s-presync"
+
+// TerminatedMessage is the operationState.message of a terminated operation.
+const TerminatedMessage = "Operation terminated"
 
 // FailMessage is the operationState.message of a failed sync (an Argo CD apply error).
 const FailMessage = `one or more objects failed to apply, reason: Deployment.apps "%s" is invalid: spec.template.spec.containers[0].image: Required value`
@@ -114,6 +124,8 @@ type SyncStats struct {
 	Busy      int `json:"busy"`      // 400 another operation is already in progress
 	Forbidden int `json:"forbidden"` // 403 RBAC or sync window
 	Deleting  int `json:"deleting"`  // 400 application is deleting
+	// Terminated counts accepted DELETE .../operation calls (a running operation terminated).
+	Terminated int `json:"terminated"`
 	// LastRequest is the body of the last call, as decoded (what the exporter asked for).
 	LastRequest *SyncRequest `json:"lastRequest,omitempty"`
 }
@@ -301,6 +313,8 @@ type operation struct {
 	finishAt  time.Time // the sync ends with the app's outcome
 	startedAt time.Time
 	running   bool
+	// terminating: a DELETE .../operation arrived; the operation ends Failed at finishAt.
+	terminating bool
 }
 
 type operationState struct {
@@ -352,7 +366,12 @@ func (a *app) stepTo(now time.Time) bool {
 		}
 		changed = true
 	}
-	if a.op != nil && a.op.running && !now.Before(a.op.finishAt) {
+	if a.op != nil && a.op.running && a.onSync == OutcomeHang && !a.op.terminating &&
+		a.opState.message != fmt.Sprintf(HookMessage, a.name) {
+		a.opState.message = fmt.Sprintf(HookMessage, a.name)
+		changed = true
+	}
+	if a.op != nil && a.op.running && !now.Before(a.op.finishAt) && (a.onSync != OutcomeHang || a.op.terminating) {
 		a.finishSync(a.op.finishAt)
 		changed = true
 	}
@@ -365,8 +384,12 @@ func (a *app) finishSync(at time.Time) {
 	st := a.opState
 	st.finishedAt = at
 	a.reconciled = at
-	switch a.onSync {
-	case OutcomeFail:
+	switch {
+	case a.op.terminating:
+		st.phase = argocd.PhaseFailed
+		st.message = TerminatedMessage
+		st.failed = true
+	case a.onSync == OutcomeFail:
 		st.phase = argocd.PhaseFailed
 		st.message = fmt.Sprintf(FailMessage, a.name)
 		st.failed = true

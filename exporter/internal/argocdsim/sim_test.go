@@ -283,3 +283,56 @@ func TestAppsCarryFixtureSpecAndPolicies(t *testing.T) {
 		t.Fatalf("stuck health %s", got)
 	}
 }
+
+// A sync waiting on a hook that never completes stays Running until DELETE .../operation
+// terminates it; the operation then ends Failed, "Operation terminated", as Argo CD does.
+func TestHangingHookRunsUntilTerminated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, Config{SyncPickup: time.Second, SyncDuration: 3 * time.Second})
+		hang := OutcomeHang
+		if err := f.sim.SetState(AppStuck, ControlState{OnSync: &hang}); err != nil {
+			t.Fatal(err)
+		}
+		terminate := func(headers map[string]string) (int, []byte) {
+			return f.do(t, http.MethodDelete, "/api/v1/applications/"+AppStuck+"/operation?project=demo", "", headers)
+		}
+		json := map[string]string{"Content-Type": "application/json"}
+		if code, b := terminate(json); code != http.StatusBadRequest || !strings.Contains(string(b), "No operation is in progress") {
+			t.Fatalf("terminate with no operation: %d %s", code, b)
+		}
+		if code, b := f.sync(t, AppStuck); code != http.StatusOK {
+			t.Fatalf("sync: %d %s", code, b)
+		}
+		time.Sleep(time.Hour)
+		doc := f.get(t, AppStuck)
+		if got := str(doc, "status.operationState.phase"); got != "Running" {
+			t.Fatalf("phase after an hour %q, want Running", got)
+		}
+		if got, want := str(doc, "status.operationState.message"), "waiting for completion of hook batch/Job/stuck-presync"; got != want {
+			t.Fatalf("message %q, want %q", got, want)
+		}
+		if code, b := terminate(nil); code != http.StatusUnsupportedMediaType {
+			t.Fatalf("terminate without Content-Type: %d %s, want 415", code, b)
+		}
+		if code, b := terminate(json); code != http.StatusOK || strings.TrimSpace(string(b)) != "{}" {
+			t.Fatalf("terminate: %d %s", code, b)
+		}
+		if got := str(f.get(t, AppStuck), "status.operationState.phase"); got != "Terminating" {
+			t.Fatalf("phase right after terminate %q, want Terminating", got)
+		}
+		time.Sleep(2 * time.Second)
+		doc = f.get(t, AppStuck)
+		if _, op := doc["operation"]; op {
+			t.Fatal("operation still set after termination")
+		}
+		if ph, msg := str(doc, "status.operationState.phase"), str(doc, "status.operationState.message"); ph != "Failed" || msg != TerminatedMessage {
+			t.Fatalf("after termination: %s %q, want Failed %q", ph, msg, TerminatedMessage)
+		}
+		if got := f.sim.SyncCounts()[AppStuck].Terminated; got != 1 {
+			t.Fatalf("terminated = %d, want 1", got)
+		}
+		if code, _ := terminate(json); code != http.StatusBadRequest {
+			t.Fatalf("second terminate: %d, want 400", code)
+		}
+	})
+}

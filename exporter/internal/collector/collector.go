@@ -54,6 +54,8 @@ var (
 		"When Argo CD last reconciled the application against git (status.reconciledAt).")
 	transitionFam = appFamily("argocd_monitor_app_health_transition_timestamp_seconds",
 		"When the application's health status last changed (status.health.lastTransitionTime).")
+	opStartFam = appFamily("argocd_monitor_app_operation_start_timestamp_seconds",
+		"When the application's operation in progress started (status.operationState.startedAt); only while its phase is Running or Terminating.")
 	syncChangeFam = appFamily("argocd_monitor_app_sync_status_change_timestamp_seconds",
 		"When the application's current sync status began, as the exporter saw it change (Argo CD does not report it); after a restart, when the exporter first saw it.")
 
@@ -167,6 +169,7 @@ var emitters = func() []emitter {
 		{reconciledFam, timestamps(reconciledFam, func(a *argocd.App) time.Time { return a.ReconciledAt })},
 		{transitionFam, timestamps(transitionFam, func(a *argocd.App) time.Time { return a.HealthTransition })},
 		{syncChangeFam, timestamps(syncChangeFam, func(a *argocd.App) time.Time { return a.SyncSince })},
+		{opStartFam, timestamps(opStartFam, runningSince)},
 	}
 	slices.SortFunc(es, func(x, y emitter) int { return strings.Compare(x.fam.name, y.fam.name) })
 	return es
@@ -377,6 +380,15 @@ func timestamps(f *family, get func(*argocd.App) time.Time) func(*view, *builder
 			}
 		}
 	}
+}
+
+// runningSince is when the app's operation started, while it runs; zero
+// once it finished (or for an app without an operationState).
+func runningSince(a *argocd.App) time.Time {
+	if op := a.Operation; op != nil && (op.Phase == argocd.PhaseRunning || op.Phase == argocd.PhaseTerminating) {
+		return op.StartedAt
+	}
+	return time.Time{}
 }
 
 // appIDs are an app's label pairs; values point into the snapshot's App,

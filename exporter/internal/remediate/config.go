@@ -15,6 +15,13 @@ const (
 	ModeOff    = "off"     // do nothing
 )
 
+// Hard refresh policies (Config.HardRefresh).
+const (
+	HardRefreshOnError = "on-error" // before attempt 2+, when the last failure looks like stale manifests
+	HardRefreshAlways  = "always"   // before every attempt 2+
+	HardRefreshOff     = "off"
+)
+
 // Config is what the engine needs; the exporter's cmd/ maps its
 // --remediation.* flags onto it.
 type Config struct {
@@ -42,6 +49,17 @@ type Config struct {
 	RateBurst          int
 	// StateFile keeps attempts and pauses across restarts (empty: memory only).
 	StateFile string
+	// TerminateAfter, when positive, terminates an in-scope app's operation that has been
+	// Running longer than this (a hook that never finishes); our own attempt then counts as
+	// failed. 0 leaves running operations alone.
+	TerminateAfter time.Duration
+	// HardRefresh: HardRefreshOnError, HardRefreshAlways or HardRefreshOff ("" reads as
+	// on-error). Before attempt 2 and later the engine asks Argo CD for a hard refresh and syncs
+	// once the app has been reconciled since (or MaxBackoff has passed).
+	HardRefresh string
+	// StopOnPermanent pauses after the first attempt that fails for a cause a retry cannot fix
+	// (Permanent: invalid manifest, immutable field, admission denied, forbidden, missing kind).
+	StopOnPermanent bool
 }
 
 // FieldError is a Config field with a bad value; Field is the Go field
@@ -85,6 +103,14 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimit > 0 && c.RateBurst < 1 {
 		bad("RateBurst", "must be at least 1, got %d", c.RateBurst)
+	}
+	switch c.HardRefresh {
+	case "", HardRefreshOnError, HardRefreshAlways, HardRefreshOff:
+	default:
+		bad("HardRefresh", "%q is not one of on-error, always, off", c.HardRefresh)
+	}
+	if c.TerminateAfter < 0 {
+		bad("TerminateAfter", "must not be negative, got %s", c.TerminateAfter)
 	}
 	if _, err := labels.Parse(c.Selector); err != nil {
 		errs = append(errs, &FieldError{Field: "Selector", Err: err})

@@ -50,9 +50,13 @@ type Engine struct {
 	selector labels.Selector
 	projects map[string]bool
 	syncer   Syncer
-	log      *slog.Logger
-	limiter  *rate.Limiter // nil: unlimited
-	sem      chan struct{}
+	// terminator is the syncer when it can also terminate operations (*argocd.Client does).
+	terminator Terminator
+	// refresher is the syncer when it can also hard-refresh apps (*argocd.Client does).
+	refresher Refresher
+	log       *slog.Logger
+	limiter   *rate.Limiter // nil: unlimited
+	sem       chan struct{}
 	// closeCtx is cancelled by Close: calls still waiting for a slot give up.
 	closeCtx context.Context
 	cancel   context.CancelFunc
@@ -73,12 +77,17 @@ type Engine struct {
 	metrics *metrics
 }
 
-// job is one sync call waiting for a slot.
+// job is one call to Argo CD waiting for a slot: a sync (kind "") or an action (kind
+// ActionTerminate, with ref).
 type job struct {
+	kind          string
 	key           appKey
 	reason        string
 	st            *appState
 	req           argocd.SyncRequest
+	ref           argocd.AppRef
+	by            string     // who asked for the action; "" for the engine
+	refreshed     argocd.App // the hard refresh's answer
 	prevNotBefore time.Time
 }
 
@@ -89,14 +98,24 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	sel, _ := labels.Parse(cfg.Selector) // checked by Validate
+	term, _ := syncer.(Terminator)
+	if cfg.TerminateAfter > 0 && term == nil {
+		return nil, &FieldError{Field: "TerminateAfter", Err: ErrNoTerminator}
+	}
+	refr, _ := syncer.(Refresher)
+	if refr == nil {
+		cfg.HardRefresh = HardRefreshOff // nothing to refresh with
+	}
 	e := &Engine{
-		cfg:      cfg,
-		selector: sel,
-		syncer:   syncer,
-		log:      opts.Logger,
-		sem:      make(chan struct{}, cfg.MaxConcurrent),
-		apps:     map[appKey]*appState{},
-		metrics:  newMetrics(),
+		refresher:  refr,
+		terminator: term,
+		cfg:        cfg,
+		selector:   sel,
+		syncer:     syncer,
+		log:        opts.Logger,
+		sem:        make(chan struct{}, cfg.MaxConcurrent),
+		apps:       map[appKey]*appState{},
+		metrics:    newMetrics(),
 	}
 	e.closeCtx, e.cancel = context.WithCancel(context.Background())
 	if e.log == nil {
@@ -215,6 +234,14 @@ func (e *Engine) dispatch(ctx context.Context, jobs []job, dirty bool, now time.
 				e.log.Error("remediation syncs skipped: attempts could not be recorded", "apps", len(jobs))
 				e.mu.Lock()
 				for _, j := range jobs {
+					if j.kind == ActionTerminate {
+						j.st.TerminatedOp = time.Time{}
+						continue
+					}
+					if j.kind == ActionHardRefresh {
+						j.st.RefreshFor = 0
+						continue
+					}
 					before := *j.st
 					fx := e.cfg.transition(j.st, event{kind: evAnswer, ans: answerCanceled, prevNotBefore: j.prevNotBefore}, now)
 					j.st.tell(before, fx, now)
@@ -273,11 +300,21 @@ func healthy(a *argocd.App) bool {
 // decide feeds one app's snapshot to the state machine and returns the sync
 // job to start, if one is due. Called with e.mu held.
 func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool) {
+	st.running, st.runningMsg = time.Time{}, ""
+	if busy(a) && a.Operation != nil && a.Operation.Phase == argocd.PhaseRunning {
+		st.running, st.runningMsg = a.Operation.StartedAt, a.Operation.Message
+	}
 	before := *st
 	prevNotBefore := st.NotBefore
 	fx := e.cfg.transition(st, event{kind: evObserve, obs: observe(a)}, now)
 	st.tell(before, fx, now)
 	e.apply(st, before, fx, a)
+	if fx.terminate {
+		return e.terminateJob(a, st, fx, now), true
+	}
+	if fx.refresh {
+		return e.refreshJob(a, st), true
+	}
 	if !fx.sync {
 		return nil, fx.dirty
 	}
@@ -291,6 +328,9 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 func (e *Engine) apply(st *appState, before appState, fx effects, a *argocd.App) {
 	for _, r := range fx.counts {
 		e.metrics.count(st, r)
+	}
+	if fx.cause != "" {
+		e.metrics.failure(fx.cause)
 	}
 	for _, n := range fx.notes {
 		switch n {
@@ -350,6 +390,16 @@ func (e *Engine) run(ctx context.Context, j job) {
 	// its answer is recorded.
 	callCtx, cancelCall := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancelCall()
+	switch j.kind {
+	case ActionTerminate:
+		e.finish(j, e.terminator.TerminateOperation(callCtx, j.ref))
+		return
+	case ActionHardRefresh:
+		app, err := e.refresher.HardRefresh(callCtx, j.ref)
+		j.refreshed = app
+		e.finish(j, err)
+		return
+	}
 	e.finish(j, e.syncer.Sync(callCtx, j.req))
 }
 
@@ -362,12 +412,30 @@ func (e *Engine) finish(j job, err error) {
 		e.mu.Unlock()
 		return
 	}
+	if j.kind != "" {
+		if j.kind == ActionTerminate {
+			e.finishTerminate(j, err, now)
+		} else {
+			e.finishRefresh(j, j.refreshed, err, now)
+		}
+		e.mu.Unlock()
+		if err := e.persist(); err != nil && !errors.Is(err, errNotLeading) {
+			e.log.Error("write remediation state file", "path", e.cfg.StateFile, "err", err)
+		}
+		return
+	}
 	ans := classify(err)
+	if ans != answerCanceled && ans != answerDeleting {
+		e.metrics.action(actionSync, actionResult(ans))
+	}
 	before := *st
 	fx := e.cfg.transition(st, event{kind: evAnswer, ans: ans, prevNotBefore: j.prevNotBefore}, now)
 	st.tell(before, fx, now)
 	for _, r := range fx.counts {
 		e.metrics.count(st, r)
+	}
+	if fx.cause != "" {
+		e.metrics.failure(fx.cause)
 	}
 	for _, n := range fx.notes {
 		switch n {

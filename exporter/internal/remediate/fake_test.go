@@ -18,6 +18,8 @@ type fakeArgo struct {
 	apps  map[string]*fakeApp
 	order []string
 	calls []syncCall
+	// terminations are the apps whose operation a terminate call ended, in order.
+	terminations []string
 
 	inFlight, maxInFlight int
 	// hook, when set, runs inside Sync outside the lock (barriers, crashes).
@@ -34,6 +36,8 @@ type fakeApp struct {
 	busyOnce  bool   // answer the next sync with "operation in progress" (a race the snapshot missed)
 	deleting  bool   // answer syncs with "application is deleting" (deleted since the snapshot)
 	failMsg   string // Argo CD's message when the operation fails
+	hang      bool   // the operation waits on a hook forever: Running until terminated
+	terminate bool   // a terminate call arrived: the operation ends Failed at the next advance
 	stage     int    // 0 idle, 1 requested, 2 running, 3 progressing
 }
 
@@ -106,6 +110,23 @@ func (f *fakeArgo) syncLocked(req argocd.SyncRequest) error {
 	return nil
 }
 
+// TerminateOperation implements Terminator like Argo CD: 400 without a running operation.
+func (f *fakeArgo) TerminateOperation(_ context.Context, ref argocd.AppRef) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.apps[ref.AppNamespace+"/"+ref.Name]
+	switch {
+	case a == nil || a.app.Project != ref.Project:
+		return &argocd.APIError{StatusCode: http.StatusNotFound, Message: "not found"}
+	case a.stage != 2 || a.terminate:
+		return &argocd.APIError{StatusCode: http.StatusBadRequest, Message: "Unable to terminate operation. No operation is in progress"}
+	}
+	a.terminate = true
+	a.app.Operation.Phase = argocd.PhaseTerminating
+	f.terminations = append(f.terminations, a.app.Key())
+	return nil
+}
+
 // advance moves every operation one step, as Argo CD's controller would
 // between two polls.
 func (f *fakeArgo) advance(now time.Time) {
@@ -119,8 +140,15 @@ func (f *fakeArgo) advance(now time.Time) {
 			a.stage = 2
 		case 2:
 			op := a.app.Operation
+			if a.hang && !a.terminate {
+				op.Message = "waiting for completion of hook batch/Job/" + a.app.Name + "-presync"
+				continue
+			}
 			op.FinishedAt = now.Truncate(time.Second)
 			switch {
+			case a.terminate:
+				op.Phase, op.Message = argocd.PhaseFailed, "Operation terminated"
+				a.terminate = false
 			case a.fixable && a.slow:
 				op.Phase, op.Message = argocd.PhaseSucceeded, "successfully synced (all tasks run)"
 				a.app.Sync, a.app.Health = argocd.SyncSynced, argocd.HealthProgressing

@@ -1,6 +1,7 @@
 package remediate
 
 import (
+	"strings"
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
@@ -36,10 +37,24 @@ type observation struct {
 	healthy  bool   // Synced and Healthy
 	problem  string // why the app is a candidate; "" when it is not
 	op       *argocd.OperationState
+	// comparisonError: the app has a ComparisonError condition (manifests could not be generated
+	// or compared).
+	comparisonError bool
+	reconciledAt    time.Time // zero when not known (a projected List item)
+}
+
+// runningFor is how long the app's operation has been Running; false when none runs (or
+// Argo CD has not stamped its start yet).
+func (o observation) runningFor(now time.Time) (time.Duration, bool) {
+	if o.op == nil || o.op.Phase != argocd.PhaseRunning || o.op.StartedAt.IsZero() {
+		return 0, false
+	}
+	return now.Sub(o.op.StartedAt), true
 }
 
 func observe(a *argocd.App) observation {
-	return observation{revision: a.Revision, busy: busy(a), healthy: healthy(a), problem: problem(a), op: a.Operation}
+	return observation{revision: a.Revision, busy: busy(a), healthy: healthy(a), problem: problem(a), op: a.Operation,
+		comparisonError: a.Conditions["ComparisonError"] > 0, reconciledAt: a.ReconciledAt}
 }
 
 // answer is Argo CD's answer to a sync call.
@@ -63,6 +78,8 @@ type event struct {
 	// prevNotBefore is NotBefore before the attempt being answered, restored
 	// when the call turns out to be no attempt.
 	prevNotBefore time.Time
+	message       string // evTerminated: the failed attempt's message, should it be ours
+	reconciled    bool   // evRefreshed
 }
 
 type eventKind int
@@ -72,6 +89,11 @@ const (
 	evAnswer
 	evRestart
 	evResume // a person asks for one attempt now (Engine.Resume checked the phase)
+	// evTerminated: Argo CD accepted our DELETE .../operation (ans answerAccepted) or not.
+	evTerminated
+	// evRefreshed: the hard refresh call's answer (ans), reconciled when the answer shows the
+	// app compared since the request.
+	evRefreshed
 )
 
 // note is a log line the transition asks for; the engine writes it.
@@ -88,16 +110,23 @@ const (
 	noteDeleting
 	noteForbidden
 	noteSyncFailed
+	noteTerminate // a running operation is over TerminateAfter: terminate it
 )
 
 // effects is what a transition asks the engine to do.
 type effects struct {
-	sync    bool     // start the sync call for the attempt just recorded
+	sync bool // start the sync call for the attempt just recorded
+	// terminate: start the DELETE .../operation call for the operation that started at
+	// st.TerminatedOp.
+	terminate bool
+	// refresh: start the hard refresh call that must precede the next attempt.
+	refresh bool
 	forget  bool     // drop the app's state and series: it left scope
 	dirty   bool     // the persisted state changed
 	counts  []string // syncs_total results to count
 	notes   []note
 	message string // for noteNotFixed: why
+	cause   string // for noteNotFixed outside dry-run: the failure's cause (classifyFailure)
 }
 
 func (fx *effects) count(r string) { fx.counts = append(fx.counts, r) }
@@ -122,6 +151,13 @@ func (c *Config) transition(st *appState, ev event, now time.Time) effects {
 		c.observed(st, ev.obs, now, &fx)
 	case evResume:
 		c.resume(st, now)
+		fx.dirty = true
+	case evTerminated:
+		c.terminated(st, ev, now, &fx)
+		fx.dirty = true
+	case evRefreshed:
+		// A refused refresh does not hold the sync back: it only could not help.
+		st.RefreshDone = ev.reconciled || ev.ans != answerAccepted
 		fx.dirty = true
 	}
 	return fx
@@ -156,6 +192,7 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		fx.dirty = st.worthKeeping()
 	}
 	if o.busy {
+		c.maybeTerminate(st, o, now, fx)
 		return // wait for the operation to finish
 	}
 	if st.Phase == PhaseAwaiting && !st.DryRun {
@@ -192,6 +229,12 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		}
 		fx.dirty = true
 	}
+	if st.Phase == PhaseDue && st.Attempts < c.MaxAttempts && st.RefreshFor != st.Attempts && c.wantsRefresh(st, o) && c.Mode == ModeOn {
+		// Right after a failed attempt: the refresh runs during the backoff, so the next
+		// attempt finds the app reconciled and keeps its time.
+		c.requestRefresh(st, now, fx)
+		return
+	}
 	if st.Phase == PhasePaused || now.Sub(st.StreakStart) < c.Grace || now.Before(st.NotBefore) {
 		return
 	}
@@ -209,6 +252,9 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		fx.dirty = true
 		return
 	}
+	if c.waitForRefresh(st, o, now, fx) {
+		return
+	}
 	// An attempt: recorded (and persisted) before the call is made.
 	st.Attempts++
 	st.RequestedAt, st.DryRun = now, c.Mode == ModeDryRun
@@ -222,6 +268,89 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 	}
 	st.Phase = PhaseInFlight
 	fx.sync = true
+}
+
+// waitForRefresh holds attempt 2 and later behind a hard refresh when the policy asks for one:
+// it requests the refresh once per attempt, then waits until the app has been reconciled since
+// (the refresh's answer or a later snapshot says so), at most MaxBackoff.
+func (c *Config) waitForRefresh(st *appState, o observation, now time.Time, fx *effects) bool {
+	if c.Mode != ModeOn || st.Attempts < 1 || !c.wantsRefresh(st, o) {
+		return false
+	}
+	if st.RefreshFor != st.Attempts {
+		c.requestRefresh(st, now, fx)
+		return true
+	}
+	if st.RefreshDone || !o.reconciledAt.Before(st.RefreshAt.Truncate(time.Second)) || now.Sub(st.RefreshAt) >= c.MaxBackoff {
+		return false
+	}
+	return true
+}
+
+// requestRefresh asks for the hard refresh that precedes attempt st.Attempts+1.
+func (c *Config) requestRefresh(st *appState, now time.Time, fx *effects) {
+	st.RefreshFor, st.RefreshAt, st.RefreshDone = st.Attempts, now, false
+	fx.refresh, fx.dirty = true, true
+}
+
+// wantsRefresh applies the hard refresh policy to the app's last failure.
+func (c *Config) wantsRefresh(st *appState, o observation) bool {
+	switch c.HardRefresh {
+	case HardRefreshOff:
+		return false
+	case HardRefreshAlways:
+		return true
+	}
+	if o.comparisonError {
+		return true
+	}
+	if o.op != nil && staleManifests(o.op.Message) {
+		return true
+	}
+	return len(st.History) > 0 && staleManifests(st.History[len(st.History)-1].Message)
+}
+
+// staleManifests reports a failure a refresh of the manifests may cure: the manifests could not
+// be generated or compared, or the revision not resolved (a cached error, a moved ref).
+func staleManifests(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"comparisonerror", "manifest generation error", "failed to generate manifest",
+		"unable to resolve", "unable to generate manifests", "rpc error: code = unknown desc = helm template", "repository not found"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// maybeTerminate asks for the termination of an operation that has run longer than
+// TerminateAfter: once per operation (TerminatedOp is its start), and again after a backoff
+// when the call failed. Not in dry-run mode, and never while our own sync call is unanswered.
+func (c *Config) maybeTerminate(st *appState, o observation, now time.Time, fx *effects) {
+	ran, ok := o.runningFor(now)
+	if c.TerminateAfter <= 0 || c.Mode != ModeOn || !ok || ran < c.TerminateAfter ||
+		st.TerminatedOp.Equal(o.op.StartedAt) || now.Before(st.terminateRetry) {
+		return
+	}
+	st.TerminatedOp = o.op.StartedAt
+	fx.terminate, fx.dirty = true, true
+	fx.message = o.op.Message
+	fx.log(noteTerminate)
+}
+
+// terminated records Argo CD's answer to our terminate call. Accepted: when the operation was
+// our attempt's, the attempt failed ("stuck"); the operation itself ends Failed, "Operation
+// terminated", and the app goes on like any other failure (backoff, next attempt, pause).
+// Refused: the same operation may be tried again after a backoff.
+func (c *Config) terminated(st *appState, ev event, now time.Time, fx *effects) {
+	if ev.ans != answerAccepted {
+		st.TerminatedOp, st.terminateRetry = time.Time{}, now.Add(c.Backoff)
+		return
+	}
+	ours := !st.RequestedAt.IsZero() && !st.TerminatedOp.Before(st.RequestedAt.Truncate(time.Second))
+	if st.Phase == PhaseAwaiting && !st.DryRun && ours {
+		c.failed(st, ev.message, fx)
+	}
 }
 
 // readOutcome reads the result of our last accepted sync from the
@@ -250,13 +379,15 @@ func (c *Config) readOutcome(st *appState, o observation, fx *effects) {
 
 // failed records a failed attempt and pauses at max attempts.
 func (c *Config) failed(st *appState, msg string, fx *effects) {
+	cause := classifyFailure(msg)
 	if !st.DryRun {
 		fx.count(resultFailed)
+		fx.cause = cause
 	}
 	fx.message = msg
 	fx.log(noteNotFixed)
 	st.Resumed = false // the attempt a person asked for has its outcome
-	if st.Attempts >= c.MaxAttempts {
+	if st.Attempts >= c.MaxAttempts || (c.StopOnPermanent && Permanent(cause)) {
 		st.Phase = PhasePaused
 		st.NotBefore = time.Time{}
 		fx.log(notePaused)
@@ -322,4 +453,5 @@ func (s *appState) reset() {
 	s.Attempts, s.Errors, s.Phase = 0, 0, PhaseIdle
 	s.NotBefore, s.RequestedAt, s.StreakStart = time.Time{}, time.Time{}, time.Time{}
 	s.DryRun, s.forbiddenLogged, s.Resumed = false, false, false
+	s.RefreshFor, s.RefreshAt, s.RefreshDone = 0, time.Time{}, false
 }

@@ -19,14 +19,25 @@ var results = []string{resultTriggered, resultSucceeded, resultFailed, resultBus
 
 var appLabels = []string{"namespace", "name", "project"}
 
+// actionSync is the action label of the engine's sync calls.
+const actionSync = "sync"
+
+// actionKinds and actionResults are the label values of argocd_monitor_remediation_actions_total.
+var (
+	actionKinds   = []string{actionSync, ActionHardRefresh, ActionTerminate}
+	actionResults = []string{actionOK, actionBusy, actionForbidden, actionError}
+)
+
 // metrics holds the descriptors of the state gauges and the syncs counter.
 type metrics struct {
 	attempts, paused, nextAttempt *prometheus.Desc
 	syncs                         *prometheus.CounterVec
+	actions                       *prometheus.CounterVec
+	failures                      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
-	return &metrics{
+	m := &metrics{
 		attempts: prometheus.NewDesc("argocd_monitor_app_remediation_attempts",
 			"Remediation syncs accepted by Argo CD in the app's current problem streak.", appLabels, nil),
 		paused: prometheus.NewDesc("argocd_monitor_app_remediation_paused",
@@ -37,7 +48,32 @@ func newMetrics() *metrics {
 			Name: "argocd_monitor_remediation_syncs_total",
 			Help: "Remediation sync decisions and their outcomes by result (triggered, succeeded, failed, busy, forbidden, error, dry_run).",
 		}, append(appLabels, "result")),
+		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "argocd_monitor_remediation_actions_total",
+			Help: "Calls the remediation engine made to Argo CD by action (sync, hard_refresh, terminate) and Argo CD's answer (ok, busy, forbidden, error).",
+		}, []string{"action", "result"}),
 	}
+	m.failures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "argocd_monitor_remediation_failures_total",
+		Help: "Failed remediation attempts by cause (invalid_manifest, immutable_field, admission_denied, forbidden, missing_kind, hook_failed, stuck, transient, unknown).",
+	}, []string{"cause"})
+	for _, c := range Causes {
+		m.failures.WithLabelValues(c)
+	}
+	for _, k := range actionKinds {
+		for _, r := range actionResults {
+			m.actions.WithLabelValues(k, r)
+		}
+	}
+	return m
+}
+
+// failure counts one failed attempt by cause.
+func (m *metrics) failure(cause string) { m.failures.WithLabelValues(cause).Inc() }
+
+// action counts one call to Argo CD.
+func (m *metrics) action(kind, result string) {
+	m.actions.WithLabelValues(kind, result).Inc()
 }
 
 // count increments one result; an app's first count creates all its results
@@ -66,6 +102,23 @@ func (e *Engine) Describe(ch chan<- *prometheus.Desc) {
 	ch <- e.metrics.paused
 	ch <- e.metrics.nextAttempt
 	e.metrics.syncs.Describe(ch)
+}
+
+// ActionMetrics is argocd_monitor_remediation_actions_total, registered beside the engine: a
+// counter over every app (action, result), not per app.
+func (e *Engine) ActionMetrics() prometheus.Collector { return actionCollectors{e.metrics} }
+
+// actionCollectors are the engine's counters over every app: actions and failures by cause.
+type actionCollectors struct{ m *metrics }
+
+func (a actionCollectors) Describe(ch chan<- *prometheus.Desc) {
+	a.m.actions.Describe(ch)
+	a.m.failures.Describe(ch)
+}
+
+func (a actionCollectors) Collect(ch chan<- prometheus.Metric) {
+	a.m.actions.Collect(ch)
+	a.m.failures.Collect(ch)
 }
 
 // Collect implements prometheus.Collector: one series set per app in scope

@@ -46,8 +46,24 @@ type appState struct {
 	History   []Attempt `json:"history,omitempty"`
 	PausedAt  time.Time `json:"pausedAt,omitzero"`
 	LastReset *Reset    `json:"lastReset,omitempty"`
+	// TerminatedOp is the start of the operation we asked Argo CD to terminate: each
+	// operation is terminated once.
+	TerminatedOp time.Time `json:"terminatedOp,omitzero"`
+	// RefreshFor is the attempt count at which a hard refresh was requested (the refresh
+	// precedes attempt RefreshFor+1), RefreshAt when, RefreshDone whether the app has been
+	// reconciled since (or the call failed: the attempt goes ahead).
+	RefreshFor  int       `json:"refreshFor,omitempty"`
+	RefreshAt   time.Time `json:"refreshAt,omitzero"`
+	RefreshDone bool      `json:"refreshDone,omitempty"`
+	// Actions are what the engine did besides syncs (terminate, ...), newest last.
+	Actions []Action `json:"actions,omitempty"`
 
 	namespace, name string
+	terminateRetry  time.Time // a refused terminate call: not again before
+	// running is the start of the operation Running at the last observation (zero when
+	// none), runningMsg its message: what a person's Terminate ends.
+	running         time.Time
+	runningMsg      string
 	gen             uint64 // last Observe that saw the app in scope
 	counted         bool   // its syncs_total series exist
 	forbiddenLogged bool   // the 403 warning of this streak was written

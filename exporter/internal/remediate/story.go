@@ -23,6 +23,8 @@ type Attempt struct {
 	// the app was still broken after it.
 	Message string    `json:"message,omitempty"`
 	DoneAt  time.Time `json:"doneAt,omitzero"`
+	// Cause classifies a failed attempt (one of Causes).
+	Cause string `json:"cause,omitempty"`
 }
 
 // Reset is the end of a problem streak: why the engine gave up its count.
@@ -46,6 +48,15 @@ type Story struct {
 	// LastReset is the previous streak's end, kept in memory so a resolved
 	// alert can tell which attempt fixed the app.
 	LastReset *Reset
+	// Actions are what the engine did besides syncs (terminations), newest last.
+	Actions []Action
+	// TerminateAfter is --remediation.terminate-after (0: off).
+	TerminateAfter time.Duration
+	// HardRefresh is the hard refresh policy (on-error, always, off).
+	HardRefresh string
+	// StopOnPermanent: remediation pauses after the first attempt that failed for a permanent
+	// cause.
+	StopOnPermanent bool
 }
 
 // Story returns the remediation story of one app; false when the engine does
@@ -61,12 +72,19 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 		return Story{}, false
 	}
 	s := Story{
-		Mode:        string(e.cfg.Mode),
-		MaxAttempts: e.cfg.MaxAttempts,
-		Attempts:    append([]Attempt(nil), st.History...),
-		Paused:      st.Phase == PhasePaused,
-		PausedAt:    st.PausedAt,
-		ResetsOn:    []string{"the app turning Synced and Healthy"},
+		Mode:            string(e.cfg.Mode),
+		MaxAttempts:     e.cfg.MaxAttempts,
+		Attempts:        append([]Attempt(nil), st.History...),
+		Paused:          st.Phase == PhasePaused,
+		PausedAt:        st.PausedAt,
+		ResetsOn:        []string{"the app turning Synced and Healthy"},
+		Actions:         append([]Action(nil), st.Actions...),
+		TerminateAfter:  e.cfg.TerminateAfter,
+		HardRefresh:     e.cfg.HardRefresh,
+		StopOnPermanent: e.cfg.StopOnPermanent,
+	}
+	if s.HardRefresh == "" {
+		s.HardRefresh = HardRefreshOnError
 	}
 	if e.cfg.ResetOnNewRevision {
 		s.ResetsOn = append(s.ResetsOn, "a new target revision")
@@ -140,6 +158,9 @@ func (s *appState) markLast(result, msg string, at time.Time) {
 		msg = string(r[:maxStoryMessage]) + "…"
 	}
 	a.Result, a.Message = result, msg
+	if result == resultFailed {
+		a.Cause = classifyFailure(msg)
+	}
 	if result != resultTriggered {
 		a.DoneAt = at
 	}

@@ -1,11 +1,13 @@
-// Package writeapi is the exporter's write endpoint for people acting from Slack (through the
+// Package writeapi is the exporter's write endpoints for people acting from Slack (through the
 // bridge): POST /api/v1/apps/{namespace}/{name}/remediation/resume clears an app's remediation
-// pause and attempt count and makes one attempt due now. It takes a write token of its own,
-// separate from any read token, re-read on every request.
+// pause and attempt count and makes one attempt due now; .../remediation/terminate ends the
+// app's running operation. They take a write token of their own, separate from any read token,
+// re-read on every request.
 package writeapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,8 +23,11 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/secret"
 )
 
-// Pattern is the route of the resume endpoint.
-const Pattern = apiv1.ResumePattern
+// Pattern is the route of the resume endpoint, TerminatePattern that of the terminate endpoint.
+const (
+	Pattern          = apiv1.ResumePattern
+	TerminatePattern = apiv1.TerminatePattern
+)
 
 // Results: the result label of remediation_resume_requests_total.
 const (
@@ -47,29 +52,51 @@ type Resumer interface {
 	Resume(namespace, name, by string) (string, error)
 }
 
+// Terminator is the remediation engine's Terminate.
+type Terminator interface {
+	Terminate(ctx context.Context, namespace, name, by string) (string, error)
+}
+
 // Config configures the handler.
 type Config struct {
 	// Token is the write token (re-read when its file changes); nil refuses everything.
 	Token   secret.Source
 	Resumer Resumer
-	Logger  *slog.Logger
+	// Terminator serves TerminatePattern (NewTerminate).
+	Terminator Terminator
+	Logger     *slog.Logger
 }
 
-// Handler serves Pattern.
+// Handler serves one write action (Pattern or TerminatePattern).
 type Handler struct {
 	cfg      Config
+	act      func(r *http.Request, ns, name, by string) (string, error)
 	requests *prometheus.CounterVec
 	refused  *logthrottle.Logger
 }
 
-// New returns the handler and registers its counter on reg.
+// New returns the resume handler and registers its counter on reg.
 func New(cfg Config, reg prometheus.Registerer) *Handler {
+	return newHandler(cfg, reg, "argocd_monitor_remediation_resume_requests_total",
+		"Requests to resume an app's remediation (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid, too_large, not_leader).",
+		func(_ *http.Request, ns, name, by string) (string, error) { return cfg.Resumer.Resume(ns, name, by) })
+}
+
+// NewTerminate returns the terminate handler and registers its counter on reg.
+func NewTerminate(cfg Config, reg prometheus.Registerer) *Handler {
+	return newHandler(cfg, reg, "argocd_monitor_remediation_terminate_requests_total",
+		"Requests to terminate an app's running operation (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid, too_large, not_leader).",
+		func(r *http.Request, ns, name, by string) (string, error) {
+			return cfg.Terminator.Terminate(r.Context(), ns, name, by)
+		})
+}
+
+func newHandler(cfg Config, reg prometheus.Registerer, metric, help string, act func(r *http.Request, ns, name, by string) (string, error)) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{cfg: cfg, requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "argocd_monitor_remediation_resume_requests_total",
-		Help: "Requests to resume an app's remediation (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid, too_large, not_leader).",
+	h := &Handler{cfg: cfg, act: act, requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: metric, Help: help,
 	}, []string{"result"}), refused: logthrottle.New(cfg.Logger, refusedEvery, nil)}
 	for _, r := range []string{ResultOK, ResultUnauthorized, ResultForbidden, ResultNotFound, ResultConflict, ResultInvalid, ResultTooLarge, ResultNotLeader} {
 		h.requests.WithLabelValues(r)
@@ -124,7 +151,7 @@ func decode(w http.ResponseWriter, r *http.Request) (apiv1.ActionRequest, error)
 	return req, nil
 }
 
-// ServeHTTP resumes the app named in the path.
+// ServeHTTP acts on the app named in the path.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if code, result := h.authorize(r); code != 0 {
 		h.refused.Warn("write API request refused", "result", result, "remote", r.RemoteAddr)
@@ -146,7 +173,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if by == "" {
 		by = "unnamed API client"
 	}
-	msg, err := h.cfg.Resumer.Resume(ns, name, by)
+	msg, err := h.act(r, ns, name, by)
 	switch {
 	case errors.Is(err, remediate.ErrNotLeader):
 		w.Header().Set("Retry-After", "1")

@@ -1,6 +1,7 @@
 package writeapi
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -131,4 +132,63 @@ func fileToken(t *testing.T, path string) secret.Source {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+type fakeTerminator struct{ calls []string }
+
+func (f *fakeTerminator) Terminate(_ context.Context, ns, name, by string) (string, error) {
+	switch name {
+	case "unknown":
+		return "", remediate.ErrNotRemediated
+	case "idle":
+		return "", remediate.ErrNoOperation
+	case "follower":
+		return "", remediate.ErrNotLeader
+	}
+	f.calls = append(f.calls, ns+"/"+name+" by "+by)
+	return "terminated the operation", nil
+}
+
+func TestTerminateEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, auth string
+		code             int
+		result           string
+		calls            int
+	}{
+		{"ok", "/api/v1/apps/argocd/hooked/remediation/terminate", "Bearer w", 200, ResultOK, 1},
+		{"read token", "/api/v1/apps/argocd/hooked/remediation/terminate", "Bearer r", 403, ResultForbidden, 0},
+		{"no token", "/api/v1/apps/argocd/hooked/remediation/terminate", "", 401, ResultUnauthorized, 0},
+		{"unknown app", "/api/v1/apps/argocd/unknown/remediation/terminate", "Bearer w", 404, ResultNotFound, 0},
+		{"nothing running", "/api/v1/apps/argocd/idle/remediation/terminate", "Bearer w", 409, ResultConflict, 0},
+		{"not the leader", "/api/v1/apps/argocd/follower/remediation/terminate", "Bearer w", 503, ResultNotLeader, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			term := &fakeTerminator{}
+			reg := prometheus.NewRegistry()
+			cfg := Config{Token: secret.Static("w"), Resumer: &fakeResumer{}, Terminator: term}
+			h := NewTerminate(cfg, reg)
+			mux := http.NewServeMux()
+			mux.Handle(Pattern, New(cfg, reg))
+			mux.Handle(TerminatePattern, h)
+			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(`{"requestedBy":"alice"}`))
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			if w.Code != tc.code {
+				t.Errorf("answer %d %s, want %d", w.Code, w.Body, tc.code)
+			}
+			if len(term.calls) != tc.calls {
+				t.Errorf("terminate calls %v, want %d", term.calls, tc.calls)
+			}
+			if got := testutil.ToFloat64(h.requests.WithLabelValues(tc.result)); got != 1 {
+				t.Errorf("terminate requests{result=%s} = %v", tc.result, got)
+			}
+			if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+				t.Errorf("lint: %v %v", problems, err)
+			}
+		})
+	}
 }

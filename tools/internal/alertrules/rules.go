@@ -6,6 +6,7 @@ package alertrules
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/params"
 )
@@ -181,6 +182,17 @@ or on (%s)
 			"Auto-sync remediation of application "+appRef+" (project {{ $labels.project }}) stopped after {{ $value }} sync attempts"+
 				" that did not bring it back to Synced and Healthy. No more syncs until a person fixes it: "+
 				p.ArgoCDBase()+"/applications/"+appRef,
+			b.appDashboard(),
+			map[string]string{"argocd_url": p.ArgoCDBase() + "/applications/" + appRef}),
+		// The start timestamp exists only while an operation runs, so a finished (or terminated)
+		// operation clears the alert; the value is how long it has run.
+		b.rule(params.AppSyncStuck,
+			perApp("", "time() - "+b.sel("argocd_monitor_app_operation_start_timestamp_seconds")+
+				fmt.Sprintf(" > %g", time.Duration(p.SyncStuckAfter).Seconds())),
+			"Argo CD app "+appRef+": sync running for {{ $value | humanizeDuration }}",
+			"The sync operation of application "+appRef+" (project {{ $labels.project }}) has been running for {{ $value | humanizeDuration }}"+
+				", longer than "+p.SyncStuckAfter.String()+": it is probably waiting on a hook that never finishes. Nothing else syncs this app until it ends;"+
+				" terminate it in Argo CD (or let --remediation.terminate-after do it).",
 			b.appDashboard(),
 			map[string]string{"argocd_url": p.ArgoCDBase() + "/applications/" + appRef}),
 	}}

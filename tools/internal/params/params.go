@@ -25,6 +25,7 @@ const (
 	AppSyncFailed         = "ArgoCDAppSyncFailed"
 	AppOutOfSync          = "ArgoCDAppOutOfSync"
 	AppRemediationPaused  = "ArgoCDAppRemediationPaused"
+	AppSyncStuck          = "ArgoCDAppSyncStuck"
 	MonitorAPIUnreachable = "ArgoCDMonitorAPIUnreachable"
 	MonitorDown           = "ArgoCDMonitorDown"
 	MonitorBridgeFailing  = "ArgoCDMonitorBridgeFailing"
@@ -65,7 +66,7 @@ const (
 // CD's (generated only when Components.Enabled), each in rule file order.
 var (
 	MonitorAlerts = []string{
-		AppDegraded, AppUnhealthy, AppSyncFailed, AppOutOfSync, AppRemediationPaused,
+		AppDegraded, AppUnhealthy, AppSyncFailed, AppOutOfSync, AppRemediationPaused, AppSyncStuck,
 		DestinationDown, ParentDegraded,
 		MonitorAPIUnreachable, MonitorDown, MonitorBridgeFailing,
 	}
@@ -165,9 +166,12 @@ type Params struct {
 	// ArgoCDURL is the Argo CD UI base URL (links to applications).
 	ArgoCDURL string `yaml:"argocdURL"`
 	// BridgeFailureWindow is the rate window for the bridge's failed webhook answers.
-	BridgeFailureWindow Duration   `yaml:"bridgeFailureWindow"`
-	Components          Components `yaml:"components"`
-	Fleet               Fleet      `yaml:"fleet"`
+	BridgeFailureWindow Duration `yaml:"bridgeFailureWindow"`
+	// SyncStuckAfter is how long an operation may run (Running or Terminating) before
+	// ArgoCDAppSyncStuck fires.
+	SyncStuckAfter Duration   `yaml:"syncStuckAfter"`
+	Components     Components `yaml:"components"`
+	Fleet          Fleet      `yaml:"fleet"`
 	// Alerts holds for and severity per alert name; names not given keep their defaults.
 	Alerts Alerts `yaml:"alerts"`
 }
@@ -183,6 +187,7 @@ func Default() Params {
 		ArgoCDURL:           "https://argocd.example.com",
 		BridgeFailureWindow: 5 * m,
 		Fleet:               Fleet{MinApps: 3},
+		SyncStuckAfter:      30 * m,
 		Components: Components{
 			Enabled: true,
 			// Argo CD's Services are argocd-metrics, argocd-server-metrics, argocd-repo-server,
@@ -197,11 +202,13 @@ func Default() Params {
 			RedisFailureRatio:    0.5,
 		},
 		Alerts: Alerts{
-			AppDegraded:           {For: 5 * m, Severity: "critical"},
-			AppUnhealthy:          {For: 15 * m, Severity: "warning"},
-			AppSyncFailed:         {For: 5 * m, Severity: "warning"},
-			AppOutOfSync:          {For: 30 * m, Severity: "warning"},
-			AppRemediationPaused:  {For: 0, Severity: "critical"},
+			AppDegraded:          {For: 5 * m, Severity: "critical"},
+			AppUnhealthy:         {For: 15 * m, Severity: "warning"},
+			AppSyncFailed:        {For: 5 * m, Severity: "warning"},
+			AppOutOfSync:         {For: 30 * m, Severity: "warning"},
+			AppRemediationPaused: {For: 0, Severity: "critical"},
+			// The expression holds the threshold (syncStuckAfter); the for rides out a scrape gap.
+			AppSyncStuck:          {For: 1 * m, Severity: "warning"},
 			MonitorAPIUnreachable: {For: 5 * m, Severity: "critical"},
 			MonitorDown:           {For: 5 * m, Severity: "critical"},
 			// Longer than bridgeFailureWindow, so one failed webhook alone never fires it.
@@ -293,6 +300,7 @@ func (p Params) Validate() error {
 	for key, ok := range map[string]bool{
 		"bridgeFailureWindow: must be positive":             p.BridgeFailureWindow > 0,
 		"fleet.minApps: must be at least 2":                 p.Fleet.MinApps >= 2,
+		"syncStuckAfter: must be positive":                  p.SyncStuckAfter > 0,
 		"components.rateWindow: must be positive":           c.RateWindow > 0,
 		"components.reconcileP95Seconds: must be positive":  c.ReconcileP95Seconds > 0,
 		"components.gitRequestP95Seconds: must be positive": c.GitRequestP95Seconds > 0,
