@@ -162,7 +162,7 @@ func BenchmarkHourAt10k(b *testing.B) {
 					b.Fatal(err)
 				}
 				p := poller.New(poller.Config{Client: listClient{tr.list, tr.resync}, Observer: engine})
-				apps, out := collector.New(p), bufio.NewWriterSize(io.Discard, 64<<10)
+				apps, out := collector.New(p, collector.Config{}), bufio.NewWriterSize(io.Discard, 64<<10)
 				scrape := func() { // the app families as /metrics writes them
 					cpu0 := measure.CPU()
 					for _, tf := range apps.TextFamilies() {
