@@ -133,8 +133,8 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 			Description("Click an app for its dashboard or to open it in Argo CD.").
 			WithTarget(tableQuery("A", problems)).
 			WithTarget(tableQuery("B", fmt.Sprintf("(%s == 1)\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_operation_phase{%s}", f), "phase"), appKeys, problems))).
-			WithTarget(tableQuery("C", fmt.Sprintf("%s\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f)), appKeys, problems))).
-			WithTarget(tableQuery("D", fmt.Sprintf("%s\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f)), appKeys, problems))).
+			WithTarget(tableQuery("C", fmt.Sprintf("%s\nand on (%s)\n(%s)", remediationAttempts(f), appKeys, problems))).
+			WithTarget(tableQuery("D", fmt.Sprintf("%s\nand on (%s)\n(%s)", remediationState(f), appKeys, problems))).
 			WithTransformation(merge()).
 			WithTransformation(organize([]string{"Time", "job", "instance", "__name__", "Value #A", "Value #B"},
 				map[string]string{"health_status": "Health", "sync_status": "Sync", "phase": "Last operation",
