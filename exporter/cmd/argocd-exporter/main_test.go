@@ -229,6 +229,10 @@ func TestMetricFamilies(t *testing.T) {
 	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
 	names := metricstest.Families(t, exposition.Gatherers(reg, ex.apps), filepath.Join("..", "..", "testdata", "metric-families.txt"), *update)
+	// No label with unbounded values, in either state-set mode (the same labels).
+	for fam, labels := range metricstest.Labels(t, exposition.Gatherers(reg, ex.apps)) {
+		t.Logf("%s %v", fam, labels)
+	}
 	for _, n := range []string{"argocd_monitor_build_info", "argocd_monitor_app_conditions", "argocd_monitor_app_reconciled_timestamp_seconds",
 		"argocd_monitor_app_health_transition_timestamp_seconds", "argocd_monitor_api_requests_total", "go_goroutines", "process_cpu_seconds_total",
 		"argocd_monitor_remediation_syncs_total", "argocd_monitor_app_remediation_next_attempt_timestamp_seconds"} {
