@@ -19,7 +19,7 @@ const (
 	RecordOutOfSyncSince   = "argocd_monitor:app_out_of_sync:since_timestamp_seconds"
 	RecordArgoCDSyncs      = "argocd_monitor:argocd_app_sync:rate5m"
 	recordingGroup         = "argocd-monitor.records"
-	nsProject              = "namespace, project"
+	nsProject              = "argocd, namespace, project"
 )
 
 // dedupe keeps one series per app (and extra labels): two exporter replicas export the same app

@@ -186,7 +186,7 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 			ReduceOptions(lastValue()).Unit("s").Thresholds(thresholds("green", 120.0, "orange", 300.0, "red")).
 			ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Apps in last poll").Height(4).Span(4).
-			WithTarget(query("A", "sum(max by (job) (argocd_monitor_apps))", "apps")).ReduceOptions(lastValue()).
+			WithTarget(query("A", "sum(max by (argocd, job) (argocd_monitor_apps))", "apps")).ReduceOptions(lastValue()).
 			GraphMode(common.BigValueGraphModeArea).ColorMode(common.BigValueColorModeNone)).
 		WithPanel(newStat("Versions").Height(4).Span(8).
 			WithTarget(instant("A", "max by (version) (argocd_monitor_build_info)", "exporter {{version}}")).

@@ -19,7 +19,7 @@ import (
 )
 
 // appKeys identify an app in every app series.
-const appKeys = "namespace, name, project"
+const appKeys = "argocd, namespace, name, project" // argocd: the instance label of a federated store (docs/scale.md)
 
 // perApp keeps one series per app (and extra labels): two exporter replicas export the same app
 // series, which would otherwise show twice in tables and break one-to-one joins.
