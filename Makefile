@@ -52,11 +52,12 @@ test-tools: tools helm
 	$(TOOLS) vet ./...
 	$(TOOLS) test -count=1 ./...
 
-## test-alerts: promtool check + unit tests of the alert rules.
+## test-alerts: promtool check + unit tests of the alert rules, each test file also in the shape
+# of --metrics.state-sets=current (alerts/tests/current/, generated).
 # promtool runs inside tools/ (go -C), so it gets absolute paths.
 test-alerts: tools
 	$(TOOLS) tool promtool check rules $(CURDIR)/alerts/argocd-monitor.rules.yaml
-	$(TOOLS) tool promtool test rules $(CURDIR)/alerts/tests/*.yaml
+	$(TOOLS) tool promtool test rules $(CURDIR)/alerts/tests/*.yaml $(CURDIR)/alerts/tests/current/*.yaml
 
 ## e2e: real Prometheus, Alertmanager, exporter, bridge and Argo CD simulator on 127.0.0.1.
 # The e2e test files carry the build tag `e2e`, so test-tools' `go test ./...` compiles the

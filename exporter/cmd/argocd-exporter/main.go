@@ -38,9 +38,10 @@ import (
 // CLI is the whole command line. Each flag group is its own struct, embedded
 // with a prefix, so more groups (remediation) slot in beside these.
 type CLI struct {
-	ArgoCD ArgoCDFlags `embed:"" prefix:"argocd."`
-	Web    WebFlags    `embed:"" prefix:"web."`
-	Log    LogFlags    `embed:"" prefix:"log."`
+	ArgoCD  ArgoCDFlags  `embed:"" prefix:"argocd."`
+	Web     WebFlags     `embed:"" prefix:"web."`
+	Log     LogFlags     `embed:"" prefix:"log."`
+	Metrics MetricsFlags `embed:"" prefix:"metrics."`
 
 	Remediation RemediationFlags `embed:"" prefix:"remediation."`
 	WriteAPI    WriteAPIFlags    `embed:"" prefix:"api."`
@@ -83,6 +84,11 @@ type APIFlags struct {
 	CacheTTL    time.Duration `name:"cache-ttl" env:"API_CACHE_TTL" default:"15s" help:"How long an app's answer is served from memory."`
 	Budget      time.Duration `name:"budget" env:"API_BUDGET" default:"2s" help:"Time Argo CD gets to answer for one app; what is late is reported in the answer's errors."`
 	Concurrency int           `name:"concurrency" env:"API_CONCURRENCY" default:"4" help:"Calls to Argo CD in flight for the API, across all requests."`
+}
+
+// MetricsFlags shape the app series /metrics writes.
+type MetricsFlags struct {
+	StateSets string `name:"state-sets" env:"METRICS_STATE_SETS" enum:"full,current" default:"full" help:"full: every state-set member (1 for the current value, 0 for the others) and per-app values at 0; current: only the member that is 1 and no per-app series at 0, at most 6 series per healthy app (${enum})."`
 }
 
 // LogFlags configure the slog logger.
@@ -129,7 +135,7 @@ func run(ctx context.Context, cli *CLI, logger *slog.Logger) error {
 	}
 	started := func() {
 		logger.Info("starting argocd-exporter", "version", version.Info(), "api", ex.client.BaseURL(), "list_mode", cli.ArgoCD.ListMode, "watch", cli.ArgoCD.Watch,
-			"remediation", cli.Remediation.Mode, "remediation_state_file", cli.Remediation.StateFile, "app_api", ex.appAPI != nil)
+			"remediation", cli.Remediation.Mode, "state_sets", cli.Metrics.StateSets, "remediation_state_file", cli.Remediation.StateFile, "app_api", ex.appAPI != nil)
 		if cli.ArgoCD.InsecureSkipVerify {
 			logger.Warn("TLS verification of the Argo CD server is off (--argocd.insecure-skip-verify)")
 		}
@@ -258,7 +264,9 @@ func build(cli *CLI, reg *prometheus.Registry, logger *slog.Logger) (*exporter, 
 		engine.ActionMetrics(),
 		k.collector(),
 	)
-	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, apps: collector.New(p)}
+	ex := &exporter{client: client, poller: p, remediation: engine, kube: k, apps: collector.New(p, collector.Config{
+		StateSets: collector.StateSets(cli.Metrics.StateSets), Remediation: engine,
+	})}
 	if ex.write, err = newWriteAPI(cli.WriteAPI, engine, reg, logger); err != nil {
 		return nil, err
 	}

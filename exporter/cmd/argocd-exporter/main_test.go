@@ -229,6 +229,10 @@ func TestMetricFamilies(t *testing.T) {
 	}
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/metrics", nil))
 	names := metricstest.Families(t, exposition.Gatherers(reg, ex.apps), filepath.Join("..", "..", "testdata", "metric-families.txt"), *update)
+	// No label with unbounded values, in either state-set mode (the same labels).
+	for fam, labels := range metricstest.Labels(t, exposition.Gatherers(reg, ex.apps)) {
+		t.Logf("%s %v", fam, labels)
+	}
 	for _, n := range []string{"argocd_monitor_build_info", "argocd_monitor_app_conditions", "argocd_monitor_app_reconciled_timestamp_seconds",
 		"argocd_monitor_app_health_transition_timestamp_seconds", "argocd_monitor_api_requests_total", "go_goroutines", "process_cpu_seconds_total",
 		"argocd_monitor_remediation_syncs_total", "argocd_monitor_app_remediation_next_attempt_timestamp_seconds"} {
@@ -484,5 +488,65 @@ func TestAppAPI(t *testing.T) {
 		if rec.Code != tc.want {
 			t.Errorf("%s with %q: %d, want %d: %s", tc.path, tc.auth, rec.Code, tc.want, rec.Body)
 		}
+	}
+}
+
+// TestStateSetsFlag: --metrics.state-sets=current reaches the collector:
+// the app and remediation families keep only series that are not 0, and
+// each app has exactly one health and one sync series; full (the default)
+// keeps the zeros.
+func TestStateSetsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		flag      string
+		wantZeros bool
+	}{{"", true}, {"--metrics.state-sets=full", true}, {"--metrics.state-sets=current", false}} {
+		t.Run(tc.flag, func(t *testing.T) {
+			srv := argocdsim.NewServer(token, fixtures()...)
+			defer srv.Close()
+			args := []string{"--argocd.token-file=" + tokenFile(t, token)}
+			if tc.flag != "" {
+				args = append(args, tc.flag)
+			}
+			_, _, ex, _ := newTestExporter(t, srv, args...)
+			if err := ex.poller.Poll(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ex.remediation.Wait()
+			mfs, err := ex.apps.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			zeros, health := 0, map[string]int{}
+			for _, mf := range mfs {
+				if !strings.HasPrefix(mf.GetName(), "argocd_monitor_app_") {
+					continue
+				}
+				for _, m := range mf.GetMetric() {
+					if m.GetGauge().GetValue() == 0 {
+						zeros++
+					}
+					if mf.GetName() == "argocd_monitor_app_health_status" {
+						key := ""
+						for _, l := range m.GetLabel() {
+							if l.GetName() == "namespace" || l.GetName() == "name" {
+								key += l.GetValue() + "/"
+							}
+						}
+						health[key]++
+					}
+				}
+			}
+			if (zeros > 0) != tc.wantZeros {
+				t.Errorf("%d app series at 0, want zeros: %v", zeros, tc.wantZeros)
+			}
+			for app, n := range health {
+				if want := map[bool]int{true: 6, false: 1}[tc.wantZeros]; n != want {
+					t.Errorf("%s: %d health series, want %d", app, n, want)
+				}
+			}
+			if len(health) == 0 {
+				t.Error("no app series")
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/exposition"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -21,6 +22,35 @@ import (
 // Source yields the snapshot to render (a *poller.Poller).
 type Source interface {
 	Snapshot() poller.Snapshot
+}
+
+// RemediationSource yields the remediation engine's per-app state (a
+// *remediate.Engine).
+type RemediationSource interface {
+	AppMetrics() []remediate.AppMetric
+}
+
+// StateSets says how state sets and other per-app values are written.
+type StateSets string
+
+const (
+	// StateSetsFull writes every member of a state set, 1 for the current
+	// one and 0 for the others, and per-app counts and flags at 0.
+	StateSetsFull StateSets = "full"
+	// StateSetsCurrent writes only the member that is 1 and leaves out every
+	// per-app series whose value is 0: at most 6 series per healthy app
+	// instead of 19. Selecting `== 1` (or counting what is there) answers
+	// the same in both modes; a 0 becomes an absent series.
+	StateSetsCurrent StateSets = "current"
+)
+
+// Config is what the collector renders and how.
+type Config struct {
+	// StateSets is StateSetsFull (also when empty) or StateSetsCurrent.
+	StateSets StateSets
+	// Remediation, when set, adds the argocd_monitor_app_remediation_*
+	// families.
+	Remediation RemediationSource
 }
 
 // family is one metric family this package exposes. All are gauges.
@@ -59,6 +89,13 @@ var (
 	syncChangeFam = appFamily("argocd_monitor_app_sync_status_change_timestamp_seconds",
 		"When the application's current sync status began, as the exporter saw it change (Argo CD does not report it); after a restart, when the exporter first saw it.")
 
+	attemptsFam = appFamily("argocd_monitor_app_remediation_attempts",
+		"Remediation syncs accepted by Argo CD in the app's current problem streak.")
+	pausedFam = appFamily("argocd_monitor_app_remediation_paused",
+		"1 when remediation gave up on the app after max attempts; a person must look.")
+	nextAttemptFam = appFamily("argocd_monitor_app_remediation_next_attempt_timestamp_seconds",
+		"When the next remediation sync of the app is due, while one is scheduled.")
+
 	upFam = newFamily("argocd_monitor_api_up",
 		"1 when the last poll of the Argo CD API succeeded, 0 when it failed or none finished yet.")
 	lastSuccessFam = newFamily("argocd_monitor_last_poll_success_timestamp_seconds",
@@ -73,14 +110,18 @@ var (
 // cannot disagree.
 type Collector struct {
 	src Source
+	cfg Config
 }
 
-// New returns a collector rendering src.
-func New(src Source) *Collector { return &Collector{src: src} }
+// New returns a collector rendering src (and cfg.Remediation) as cfg says.
+func New(src Source, cfg Config) *Collector { return &Collector{src: src, cfg: cfg} }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, e := range emitters {
+		if c.skipped(e) {
+			continue
+		}
 		ch <- e.fam.desc
 	}
 }
@@ -125,8 +166,8 @@ func (d dtoMetric) Write(out *dto.Metric) error {
 // TestGatherMatchesRegistry proves the output equals what a registry makes
 // of Collect.
 func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
-	v := newView(c.src.Snapshot())
-	b := &builder{}
+	v := c.view()
+	b := &builder{omitZero: c.omitZero()}
 	for _, e := range emitters {
 		e.emit(v, b)
 	}
@@ -138,16 +179,32 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 // (BenchmarkRender/direct). TestTextMatchesGather proves the bytes equal
 // expfmt's rendering of Gather.
 func (c *Collector) TextFamilies() []exposition.TextFamily {
-	v := newView(c.src.Snapshot())
-	out := make([]exposition.TextFamily, len(emitters))
-	for i, e := range emitters {
-		out[i] = exposition.TextFamily{Name: e.fam.name, Write: func(w *bufio.Writer, om bool) error {
-			b := &builder{w: w, om: om}
+	v := c.view()
+	omitZero := c.omitZero()
+	out := make([]exposition.TextFamily, 0, len(emitters))
+	for _, e := range emitters {
+		if c.skipped(e) {
+			continue
+		}
+		out = append(out, exposition.TextFamily{Name: e.fam.name, Write: func(w *bufio.Writer, om bool) error {
+			b := &builder{w: w, om: om, omitZero: omitZero}
 			e.emit(v, b)
 			return b.err
-		}}
+		}})
 	}
 	return out
+}
+
+// omitZero is the one place the state-set mode switches: in current mode
+// the builder leaves out state-set members and per-app values at 0.
+func (c *Collector) omitZero() bool { return c.cfg.StateSets == StateSetsCurrent }
+
+func (c *Collector) view() *view {
+	v := newView(c.src.Snapshot())
+	if c.cfg.Remediation != nil {
+		v.setRemediation(c.cfg.Remediation.AppMetrics())
+	}
+	return v
 }
 
 // emitters make every family, in name order; each emits nothing when it has
@@ -170,6 +227,11 @@ var emitters = func() []emitter {
 		{transitionFam, timestamps(transitionFam, func(a *argocd.App) time.Time { return a.HealthTransition })},
 		{syncChangeFam, timestamps(syncChangeFam, func(a *argocd.App) time.Time { return a.SyncSince })},
 		{opStartFam, timestamps(opStartFam, runningSince)},
+		{attemptsFam, remediation(attemptsFam, func(r *remediate.AppMetric) (float64, bool) { return float64(r.Attempts), true })},
+		{pausedFam, remediation(pausedFam, func(r *remediate.AppMetric) (float64, bool) { return boolValue(r.Paused), true })},
+		{nextAttemptFam, remediation(nextAttemptFam, func(r *remediate.AppMetric) (float64, bool) {
+			return unixSeconds(r.NextAttempt), !r.NextAttempt.IsZero()
+		})},
 	}
 	slices.SortFunc(es, func(x, y emitter) int { return strings.Compare(x.fam.name, y.fam.name) })
 	return es
@@ -180,6 +242,11 @@ type emitter struct {
 	emit func(*view, *builder)
 }
 
+// skipped: the remediation families need Config.Remediation.
+func (c *Collector) skipped(e emitter) bool {
+	return c.cfg.Remediation == nil && (e.fam == attemptsFam || e.fam == pausedFam || e.fam == nextAttemptFam)
+}
+
 // view is one snapshot with what every app family needs: each app's label
 // pairs and the apps in (name, namespace, project) order, the order of
 // families whose first labels are those.
@@ -188,6 +255,24 @@ type view struct {
 	apps   []argocd.App
 	ids    []appIDs
 	byName []int32
+	rem    []remediate.AppMetric // in (name, namespace, project) order
+	remIDs []remIDs
+}
+
+// remIDs are a remediation row's label pairs.
+type remIDs struct{ name, namespace, project dto.LabelPair }
+
+func (v *view) setRemediation(rows []remediate.AppMetric) {
+	slices.SortFunc(rows, func(a, b remediate.AppMetric) int {
+		return cmpPairs(a.Name, b.Name, a.Namespace, b.Namespace, a.Project, b.Project)
+	})
+	v.rem, v.remIDs = rows, make([]remIDs, len(rows))
+	for i := range rows {
+		r := &v.rem[i]
+		v.remIDs[i].name = dto.LabelPair{Name: &lName, Value: &r.Name}
+		v.remIDs[i].namespace = dto.LabelPair{Name: &lNamespace, Value: &r.Namespace}
+		v.remIDs[i].project = dto.LabelPair{Name: &lProject, Value: &r.Project}
+	}
 }
 
 func newView(s poller.Snapshot) *view {
@@ -212,10 +297,40 @@ type builder struct {
 	om   bool
 	name string
 	err  error
+
+	// omitZero (state sets "current"): appValue leaves out zeros.
+	omitZero bool
+	// pending is the family started but not yet written: a family whose
+	// series are all left out is not written at all.
+	pending  *family
+	pendingN int
 }
 
-// family starts a family with n series (n > 0); add them with series.
-func (b *builder) family(f *family, n int) {
+// family starts a family with at most n series (n > 0); add them with
+// series or appValue.
+func (b *builder) family(f *family, n int) { b.pending, b.pendingN = f, n }
+
+// stateSet starts a state-set family of apps with members each: one series
+// per app when only the current member is written.
+func (b *builder) stateSet(f *family, apps, members int) {
+	if b.omitZero {
+		members = 1
+	}
+	b.family(f, apps*members)
+}
+
+// appValue adds a per-app series (a state-set member, a count, a flag):
+// left out at 0 in current mode.
+func (b *builder) appValue(v float64, labels ...*dto.LabelPair) {
+	if v == 0 && b.omitZero {
+		return
+	}
+	b.series(v, labels...)
+}
+
+func (b *builder) begin() {
+	f, n := b.pending, b.pendingN
+	b.pending = nil
 	if b.w != nil {
 		b.name = f.name
 		if b.err == nil {
@@ -242,6 +357,9 @@ func (b *builder) scalar(f *family, v float64) {
 
 // series adds a series to the current family; labels sorted by name.
 func (b *builder) series(v float64, labels ...*dto.LabelPair) {
+	if b.pending != nil {
+		b.begin()
+	}
 	if b.w != nil {
 		if b.err == nil {
 			_, b.err = b.w.Write(exposition.AppendSample(b.w.AvailableBuffer(), b.name, labels, v, b.om))
@@ -296,11 +414,11 @@ func (v *view) health(b *builder) {
 	if len(v.apps) == 0 {
 		return
 	}
-	b.family(healthFam, len(v.apps)*len(healthSorted))
+	b.stateSet(healthFam, len(v.apps), len(healthSorted))
 	for _, h := range healthSorted {
 		for _, i := range v.byName {
 			id := &v.ids[i]
-			b.series(boolValue(v.apps[i].Health == h), healthPairs[h], &id.name, &id.namespace, &id.project)
+			b.appValue(boolValue(v.apps[i].Health == h), healthPairs[h], &id.name, &id.namespace, &id.project)
 		}
 	}
 }
@@ -310,11 +428,11 @@ func (v *view) sync(b *builder) {
 	if len(v.apps) == 0 {
 		return
 	}
-	b.family(syncFam, len(v.apps)*len(syncSorted))
+	b.stateSet(syncFam, len(v.apps), len(syncSorted))
 	for _, i := range v.byName {
 		id := &v.ids[i]
 		for _, st := range syncSorted {
-			b.series(boolValue(v.apps[i].Sync == st), &id.name, &id.namespace, &id.project, syncPairs[st])
+			b.appValue(boolValue(v.apps[i].Sync == st), &id.name, &id.namespace, &id.project, syncPairs[st])
 		}
 	}
 }
@@ -330,12 +448,12 @@ func (v *view) phase(b *builder) {
 	if withOp == 0 {
 		return
 	}
-	b.family(phaseFam, withOp*len(phasesSorted))
+	b.stateSet(phaseFam, withOp, len(phasesSorted))
 	for _, i := range v.byName {
 		if op := v.apps[i].Operation; op != nil {
 			id := &v.ids[i]
 			for _, ph := range phasesSorted {
-				b.series(boolValue(op.Phase == ph), &id.name, &id.namespace, phasePairs[ph], &id.project)
+				b.appValue(boolValue(op.Phase == ph), &id.name, &id.namespace, phasePairs[ph], &id.project)
 			}
 		}
 	}
@@ -389,6 +507,24 @@ func runningSince(a *argocd.App) time.Time {
 		return op.StartedAt
 	}
 	return time.Time{}
+}
+
+// remediation emits name, namespace, project series of the engine's apps
+// for which get says ok; values are per-app values (left out at 0 in
+// current mode).
+func remediation(f *family, get func(*remediate.AppMetric) (float64, bool)) func(*view, *builder) {
+	return func(v *view, b *builder) {
+		if len(v.rem) == 0 {
+			return
+		}
+		b.family(f, len(v.rem))
+		for i := range v.rem {
+			if val, ok := get(&v.rem[i]); ok {
+				id := &v.remIDs[i]
+				b.appValue(val, &id.name, &id.namespace, &id.project)
+			}
+		}
+	}
 }
 
 // appIDs are an app's label pairs; values point into the snapshot's App,

@@ -19,6 +19,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -26,6 +27,21 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 type source struct{ s poller.Snapshot }
 
 func (s source) Snapshot() poller.Snapshot { return s.s }
+
+type remediation []remediate.AppMetric
+
+func (r remediation) AppMetrics() []remediate.AppMetric { return slices.Clone(r) }
+
+// fixtureRemediation: one app paused after 3 attempts, one waiting for its
+// 3rd attempt, two never remediated (all 0).
+func fixtureRemediation() remediation {
+	return remediation{
+		{Namespace: "argocd", Name: "my-app-4", Project: "important-project", Attempts: 3, Paused: true},
+		{Namespace: "argocd", Name: "my-app", Project: "important-project", Attempts: 2, NextAttempt: time.Date(2026, 11, 26, 2, 4, 0, 0, time.UTC)},
+		{Namespace: "argocd", Name: "my-app-2", Project: "important-project"},
+		{Namespace: "fake-argocd-ns", Name: "my-app", Project: "default"},
+	}
+}
 
 // fixtureApps decodes the real fixtures, with the timestamps and a
 // condition-free healthy app a real List would also carry.
@@ -80,20 +96,27 @@ func render(t *testing.T, c prometheus.Collector) []byte {
 
 func TestCollectorGolden(t *testing.T) {
 	last := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	current := collector.Config{StateSets: collector.StateSetsCurrent, Remediation: fixtureRemediation()}
 	for _, tc := range []struct {
 		name   string
 		snap   poller.Snapshot
 		golden string
+		cfg    collector.Config
 	}{
-		{"up", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: last, Attempted: true}, "up.prom"},
+		{"up", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: last, Attempted: true}, "up.prom",
+			collector.Config{Remediation: fixtureRemediation()}},
+		// Only the members that are 1 and no per-app zeros: app "future"
+		// (an operation phase we do not know) has no phase series.
+		{"up, current", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: last, Attempted: true}, "up-current.prom", current},
+		{"down, stale, current", poller.Snapshot{Up: false, LastSuccess: last, Attempted: true}, "down-stale-current.prom", current},
 		// Argo CD down but the snapshot is fresh: app series stay, api_up 0.
-		{"down, fresh snapshot", poller.Snapshot{Apps: fixtureApps(t)[:1], Up: false, LastSuccess: last, Attempted: true}, "down-fresh.prom"},
+		{"down, fresh snapshot", poller.Snapshot{Apps: fixtureApps(t)[:1], Up: false, LastSuccess: last, Attempted: true}, "down-fresh.prom", collector.Config{}},
 		// Down past stale-after: the poller withholds the apps.
-		{"down, stale", poller.Snapshot{Up: false, LastSuccess: last, Attempted: true}, "down-stale.prom"},
-		{"never polled", poller.Snapshot{}, "never.prom"},
+		{"down, stale", poller.Snapshot{Up: false, LastSuccess: last, Attempted: true}, "down-stale.prom", collector.Config{}},
+		{"never polled", poller.Snapshot{}, "never.prom", collector.Config{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := collector.New(source{tc.snap})
+			c := collector.New(source{tc.snap}, tc.cfg)
 			want := golden(t, tc.golden, render(t, c))
 			if err := testutil.CollectAndCompare(c, bytes.NewReader(want)); err != nil {
 				t.Fatal(err)
@@ -107,7 +130,7 @@ func TestCollectorGolden(t *testing.T) {
 }
 
 func TestStateSetsHaveExactlyOneActiveState(t *testing.T) {
-	c := collector.New(source{poller.Snapshot{Apps: fixtureApps(t), Up: true}})
+	c := collector.New(source{poller.Snapshot{Apps: fixtureApps(t), Up: true}}, collector.Config{})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c)
 	mfs, err := reg.Gather()
@@ -191,19 +214,41 @@ func variedApps(t *testing.T) []argocd.App {
 	return large
 }
 
-func snapshots(t *testing.T) []struct {
+type snapshotCase struct {
 	name string
 	snap poller.Snapshot
-} {
-	return []struct {
-		name string
-		snap poller.Snapshot
-	}{
-		{"fixtures", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: time.Unix(1700000000, 0)}},
-		{"1k varied", poller.Snapshot{Apps: variedApps(t), Up: false, LastSuccess: time.Unix(1700000000, 0)}},
-		{"stale", poller.Snapshot{Up: false, LastSuccess: time.Unix(1700000000, 0), Attempted: true}},
-		{"empty", poller.Snapshot{}},
+	cfg  collector.Config
+}
+
+// snapshots are the cases of the equality tests, each in both modes.
+func snapshots(t *testing.T) []snapshotCase {
+	varied := variedApps(t)
+	var rem remediation
+	for i := range varied {
+		if i%3 == 0 {
+			a := &varied[i]
+			r := remediate.AppMetric{Namespace: a.Namespace, Name: a.Name, Project: a.Project, Attempts: i % 4, Paused: i%9 == 0}
+			if i%2 == 0 {
+				r.NextAttempt = time.Unix(1700000000, int64(i)*1e6)
+			}
+			rem = append(rem, r)
+		}
 	}
+	base := []snapshotCase{
+		{"fixtures", poller.Snapshot{Apps: fixtureApps(t), Up: true, LastSuccess: time.Unix(1700000000, 0)}, collector.Config{Remediation: fixtureRemediation()}},
+		{"1k varied", poller.Snapshot{Apps: varied, Up: false, LastSuccess: time.Unix(1700000000, 0)}, collector.Config{Remediation: rem}},
+		{"stale", poller.Snapshot{Up: false, LastSuccess: time.Unix(1700000000, 0), Attempted: true}, collector.Config{}},
+		{"empty", poller.Snapshot{}, collector.Config{Remediation: remediation{}}},
+	}
+	var out []snapshotCase
+	for _, mode := range []collector.StateSets{collector.StateSetsFull, collector.StateSetsCurrent} {
+		for _, c := range base {
+			c.name += "/" + string(mode)
+			c.cfg.StateSets = mode
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // TestGatherMatchesRegistry: the families Gather builds must equal what a
@@ -212,7 +257,7 @@ func snapshots(t *testing.T) []struct {
 func TestGatherMatchesRegistry(t *testing.T) {
 	for _, tc := range snapshots(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			c := collector.New(source{tc.snap})
+			c := collector.New(source{tc.snap}, tc.cfg)
 			reg := prometheus.NewPedanticRegistry()
 			reg.MustRegister(c)
 			want := textOf(t, reg)
@@ -229,7 +274,7 @@ func TestGatherMatchesRegistry(t *testing.T) {
 func TestTextMatchesGather(t *testing.T) {
 	for _, tc := range snapshots(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			c := collector.New(source{tc.snap})
+			c := collector.New(source{tc.snap}, tc.cfg)
 			mfs, err := c.Gather()
 			if err != nil {
 				t.Fatal(err)

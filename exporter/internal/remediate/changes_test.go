@@ -5,8 +5,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // ObserveChanges looks at the changed apps only: the others keep their
@@ -46,7 +44,7 @@ func testObserveChanges(t *testing.T) {
 			t.Errorf("%s not forgotten: %+v", k, st)
 		}
 	}
-	if n := testutil.CollectAndCount(s.eng, "argocd_monitor_app_remediation_attempts"); n != 1 {
+	if n := len(s.eng.AppMetrics()); n != 1 {
 		t.Errorf("%d attempts series, want a's only", n)
 	}
 }

@@ -523,8 +523,3 @@ func (e *Engine) nextAttempt(st *appState) (time.Time, bool) {
 	}
 	return t, true
 }
-
-// unixSeconds renders a time for a _timestamp_seconds metric.
-func unixSeconds(t time.Time) float64 {
-	return float64(t.UnixMilli()) / 1e3
-}

@@ -1,6 +1,8 @@
 package remediate
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -28,22 +30,16 @@ var (
 	actionResults = []string{actionOK, actionBusy, actionForbidden, actionError}
 )
 
-// metrics holds the descriptors of the state gauges and the syncs counter.
+// metrics holds the counters. The per-app gauges are AppMetrics, which the
+// collector renders with the app families.
 type metrics struct {
-	attempts, paused, nextAttempt *prometheus.Desc
-	syncs                         *prometheus.CounterVec
-	actions                       *prometheus.CounterVec
-	failures                      *prometheus.CounterVec
+	syncs    *prometheus.CounterVec
+	actions  *prometheus.CounterVec
+	failures *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
-		attempts: prometheus.NewDesc("argocd_monitor_app_remediation_attempts",
-			"Remediation syncs accepted by Argo CD in the app's current problem streak.", appLabels, nil),
-		paused: prometheus.NewDesc("argocd_monitor_app_remediation_paused",
-			"1 when remediation gave up on the app after max attempts; a person must look.", appLabels, nil),
-		nextAttempt: prometheus.NewDesc("argocd_monitor_app_remediation_next_attempt_timestamp_seconds",
-			"When the next remediation sync of the app is due, while one is scheduled.", appLabels, nil),
 		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "argocd_monitor_remediation_syncs_total",
 			Help: "Remediation sync decisions and their outcomes by result (triggered, succeeded, failed, busy, forbidden, error, dry_run).",
@@ -96,11 +92,8 @@ func (m *metrics) forget(st *appState) {
 	}
 }
 
-// Describe implements prometheus.Collector.
+// Describe implements prometheus.Collector: the syncs counter.
 func (e *Engine) Describe(ch chan<- *prometheus.Desc) {
-	ch <- e.metrics.attempts
-	ch <- e.metrics.paused
-	ch <- e.metrics.nextAttempt
 	e.metrics.syncs.Describe(ch)
 }
 
@@ -121,29 +114,40 @@ func (a actionCollectors) Collect(ch chan<- prometheus.Metric) {
 	a.m.failures.Collect(ch)
 }
 
-// Collect implements prometheus.Collector: one series set per app in scope
-// (none in mode off), built from the engine's state at scrape time.
+// Collect implements prometheus.Collector: the syncs counter. The per-app
+// gauges (attempts, paused, next attempt) are AppMetrics, rendered by the
+// collector package beside the app families without a registry's
+// per-series checks.
 func (e *Engine) Collect(ch chan<- prometheus.Metric) {
-	// Build under the lock, send after it: a slow scrape must not hold up
-	// Observe or the sync workers.
-	e.mu.Lock()
-	ms := make([]prometheus.Metric, 0, 2*len(e.apps))
-	for _, st := range e.apps {
-		labels := []string{st.namespace, st.name, st.Project}
-		paused := 0.0
-		if st.Phase == PhasePaused || st.Resumed {
-			paused = 1
-		}
-		ms = append(ms,
-			prometheus.MustNewConstMetric(e.metrics.attempts, prometheus.GaugeValue, float64(st.Attempts), labels...),
-			prometheus.MustNewConstMetric(e.metrics.paused, prometheus.GaugeValue, paused, labels...))
-		if t, ok := e.nextAttempt(st); ok {
-			ms = append(ms, prometheus.MustNewConstMetric(e.metrics.nextAttempt, prometheus.GaugeValue, unixSeconds(t), labels...))
-		}
-	}
-	e.mu.Unlock()
-	for _, m := range ms {
-		ch <- m
-	}
 	e.metrics.syncs.Collect(ch)
+}
+
+// AppMetric is one app's remediation state as metrics show it.
+type AppMetric struct {
+	Namespace, Name, Project string
+	// Attempts is argocd_monitor_app_remediation_attempts.
+	Attempts int
+	// Paused is argocd_monitor_app_remediation_paused: paused, or resumed
+	// until that attempt's outcome (so the alert does not flap).
+	Paused bool
+	// NextAttempt is argocd_monitor_app_remediation_next_attempt_timestamp_seconds;
+	// zero while no attempt is scheduled.
+	NextAttempt time.Time
+}
+
+// AppMetrics is one row per app in scope (none in mode off), from the
+// engine's state now. The caller owns the slice.
+func (e *Engine) AppMetrics() []AppMetric {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]AppMetric, 0, len(e.apps))
+	for _, st := range e.apps {
+		m := AppMetric{Namespace: st.namespace, Name: st.name, Project: st.Project, Attempts: st.Attempts,
+			Paused: st.Phase == PhasePaused || st.Resumed}
+		if t, ok := e.nextAttempt(st); ok {
+			m.NextAttempt = t
+		}
+		out = append(out, m)
+	}
+	return out
 }

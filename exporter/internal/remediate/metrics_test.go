@@ -66,3 +66,31 @@ func TestMetricsLint(t *testing.T) {
 		}
 	})
 }
+
+// TestAppMetrics: the rows the collector renders as the per-app gauges.
+func TestAppMetrics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := metricsScenario(t)
+		got := map[string]AppMetric{}
+		for _, m := range s.eng.AppMetrics() {
+			got[m.Namespace+"/"+m.Name] = m
+		}
+		want := map[string]AppMetric{
+			"argocd/fine":    {Namespace: "argocd", Name: "fine", Project: "default"},
+			"argocd/fixable": {Namespace: "argocd", Name: "fixable", Project: "default"},
+			"argocd/stuck":   {Namespace: "argocd", Name: "stuck", Project: "default", Attempts: 3, Paused: true},
+		}
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("%s: %+v, want %+v", k, got[k], w)
+			}
+		}
+		late := got["team-a/late"]
+		if late.Project != "payments" || late.Attempts != 2 || late.Paused || late.NextAttempt.IsZero() {
+			t.Errorf("team-a/late: %+v, want 2 attempts, not paused, the 3rd scheduled", late)
+		}
+		if len(got) != 4 {
+			t.Errorf("%d rows, want 4: %+v", len(got), got)
+		}
+	})
+}

@@ -29,8 +29,8 @@ func TestResumePausedAppGetsExactlyOneMoreAttempt(t *testing.T) {
 			t.Fatalf("%d sync calls after resume and one poll, want 4", n)
 		}
 		// The paused series stays 1 while the resumed attempt runs: the alert does not flap.
-		if v := s.gauge("argocd_monitor_app_remediation_paused"); v != 1 {
-			t.Errorf("paused gauge %v during the resumed attempt, want 1", v)
+		if m := s.eng.AppMetrics(); len(m) != 1 || !m[0].Paused {
+			t.Errorf("paused gauge %+v during the resumed attempt, want 1", m)
 		}
 		// The one attempt fails: paused again, no further syncs.
 		s.run(30 * time.Minute)
@@ -112,17 +112,3 @@ func TestResumeRefusals(t *testing.T) {
 }
 
 // gauge is the value of the engine's one series of family name (one app in scope).
-func (s *scenario) gauge(name string) float64 {
-	s.t.Helper()
-	mfs, err := newTestRegistry(s.t, s.eng).Gather()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	s.t.Fatalf("no single series of %s", name)
-	return 0
-}

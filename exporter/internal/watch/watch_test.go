@@ -195,7 +195,7 @@ func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
 		if _, ok := e.app("app-00003"); ok {
 			t.Fatal("DELETED app still in the snapshot")
 		}
-		mfs, err := collector.New(e.poller).Gather()
+		mfs, err := collector.New(e.poller, collector.Config{}).Gather()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,6 @@
 // Command generate writes every generated file of the repository from one params file: the
-// Prometheus rule file, the PrometheusRule, the Grafana dashboards' JSON and their ConfigMaps.
+// Prometheus rule file, the PrometheusRule, the Grafana dashboards' JSON and their ConfigMaps,
+// and the --metrics.state-sets=current twins of the promtool tests (alerts/tests/current/).
 // -params and -out are relative to -root; -out writes the same tree elsewhere (the end-to-end
 // test's short-duration rules, a trial with other params).
 //
@@ -9,10 +10,12 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/alertrules"
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/alerttests"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/dashboards"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/params"
 )
@@ -50,6 +53,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	twins, err := alerttests.Twins(*root)
+	if err != nil {
+		return err
+	}
+	maps.Copy(generated, twins)
 	dir := *root
 	if *out != "" {
 		dir = at(*out)

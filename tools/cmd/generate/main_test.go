@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/argocd-monitor/argocd-monitor/tools/internal/alerttests"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/params"
 )
 
@@ -31,6 +32,29 @@ func TestGeneratedFilesAreFresh(t *testing.T) {
 		}
 		if !bytes.Equal(got, w) {
 			t.Errorf("%s is out of date with tools/internal and %s: run `make generate` and commit the result", path, paramsFile)
+		}
+	}
+	// Every promtool test has its current-mode twin, and every twin its test.
+	twins, err := alerttests.Twins(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(twins) == 0 {
+		t.Fatalf("no promtool tests under %s", alerttests.Dir)
+	}
+	for path, w := range twins {
+		got, err := os.ReadFile(filepath.Join(root, path))
+		if err != nil || !bytes.Equal(got, w) {
+			t.Errorf("%s is missing or out of date with its test in %s: run `make generate` and commit the result", path, alerttests.Dir)
+		}
+	}
+	stray, err := filepath.Glob(filepath.Join(root, alerttests.CurrentDir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range stray {
+		if _, ok := twins[alerttests.CurrentDir+"/"+filepath.Base(f)]; !ok {
+			t.Errorf("%s has no test in %s: delete it", f, alerttests.Dir)
 		}
 	}
 	for _, dir := range []string{"dashboards/", ChartFiles + "dashboards/"} {

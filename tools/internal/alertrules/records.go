@@ -19,7 +19,7 @@ const (
 	RecordOutOfSyncSince   = "argocd_monitor:app_out_of_sync:since_timestamp_seconds"
 	RecordArgoCDSyncs      = "argocd_monitor:argocd_app_sync:rate5m"
 	recordingGroup         = "argocd-monitor.records"
-	nsProject              = "namespace, project"
+	nsProject              = "argocd, namespace, project"
 )
 
 // dedupe keeps one series per app (and extra labels): two exporter replicas export the same app
@@ -31,16 +31,36 @@ func dedupe(expr string, extra ...string) string {
 
 func record(name, expr string) Rule { return Rule{Record: name, Expr: strings.TrimSpace(expr)} }
 
+// The values of the exporter's state sets (exporter/internal/argocd), for the zeros of the counts.
+var (
+	healthStatuses = []string{"Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"}
+	syncStatuses   = []string{"Synced", "OutOfSync", "Unknown"}
+)
+
+// stateCount counts per namespace, project and label the series of set that are 1, and gives 0
+// for each of values no app of a namespace and project (with apps) has.
+func stateCount(set, label string, values []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "count by (%s, %s) (\n  %s == 1\n)", nsProject, label, set)
+	for _, v := range values {
+		fmt.Fprintf(&b, "\nor on (%s, %s)\n  label_replace(%s * 0, %q, %q, \"\", \"\")", nsProject, label, RecordApps, label, v)
+	}
+	return b.String()
+}
+
 // records is the group of recording rules over the exporter's series.
 func (b builder) records() Group {
 	outOfSync := dedupe(b.sel("argocd_monitor_app_sync_status", `sync_status="OutOfSync"`)) + " == 1"
 	return Group{Name: recordingGroup, Rules: []Rule{
-		record(RecordHealth, fmt.Sprintf("sum by (%s, health_status) (%s)", nsProject,
-			dedupe(b.sel("argocd_monitor_app_health_status"), "health_status"))),
-		record(RecordSync, fmt.Sprintf("sum by (%s, sync_status) (%s)", nsProject,
-			dedupe(b.sel("argocd_monitor_app_sync_status"), "sync_status"))),
+		// Apps first: the counts below read it, in the same evaluation, for their zeros.
 		record(RecordApps, fmt.Sprintf("count by (%s) (%s)", nsProject, dedupe(b.sel("argocd_monitor_app_info")))),
-		record(RecordPaused, fmt.Sprintf("sum by (%s) (%s)", nsProject, dedupe(b.sel("argocd_monitor_app_remediation_paused")))),
+		// Counts of the members that are 1, and 0 for every other known state of a namespace and
+		// project that has apps: the same answers with --metrics.state-sets=current, where the
+		// members at 0 are not scraped.
+		record(RecordHealth, stateCount(dedupe(b.sel("argocd_monitor_app_health_status"), "health_status"), "health_status", healthStatuses)),
+		record(RecordSync, stateCount(dedupe(b.sel("argocd_monitor_app_sync_status"), "sync_status"), "sync_status", syncStatuses)),
+		record(RecordPaused, fmt.Sprintf("count by (%s) (\n  %s == 1\n)\nor on (%s)\n  %s * 0", nsProject,
+			dedupe(b.sel("argocd_monitor_app_remediation_paused")), nsProject, RecordApps)),
 		// Remediation works on an app while it has attempts in the streak and is not paused.
 		record(RecordRemediating, fmt.Sprintf("count by (%s) (\n  %s > 0\nunless on (%s)\n  %s == 1\n)", nsProject,
 			dedupe(b.sel("argocd_monitor_app_remediation_attempts")), appKeys,

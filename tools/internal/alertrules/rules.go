@@ -33,8 +33,9 @@ type Groups struct {
 }
 
 // appKeys are the labels every app series carries: the join key between app metrics and the
-// routing labels the bridge renders.
-const appKeys = "namespace, name, project"
+// routing labels the bridge renders. argocd names the Argo CD instance where several are
+// federated or remote-written into one store (docs/scale.md); absent, it changes nothing.
+const appKeys = "argocd, namespace, name, project"
 
 // builder carries the params while the rules are assembled.
 type builder struct{ p params.Params }
@@ -200,14 +201,14 @@ or on (%s)
 	self := Group{Name: "argocd-monitor.self", Rules: []Rule{
 		b.rule(params.MonitorAPIUnreachable,
 			// max: the API counts as reachable while any exporter of the job reaches it.
-			"max by (job) ("+b.sel("argocd_monitor_api_up")+") == 0",
+			"max by (argocd, job) ("+b.sel("argocd_monitor_api_up")+") == 0",
 			"argocd-monitor cannot reach the Argo CD API",
 			"The exporter ({{ $labels.job }}) has failed to poll the Argo CD API"+f(params.MonitorAPIUnreachable)+
 				". App metrics are frozen at the last good poll (and vanish after --argocd.stale-after), so app alerts may be stale. Its log names the cause (token, RBAC, TLS, network).",
 			b.overviewDashboard(), nil),
 		b.rule(params.MonitorDown,
 			// Per job, not per pod, so a replaced pod continues the same alert.
-			fmt.Sprintf("max by (job) (%s) == 0\nor\nabsent(%s)", b.sel("up"), b.sel("up")),
+			fmt.Sprintf("max by (argocd, job) (%s) == 0\nor\nabsent(%s)", b.sel("up"), b.sel("up")),
 			"argocd-monitor exporter is down",
 			"The argocd-monitor exporter has been down or missing from Prometheus' targets"+f(params.MonitorDown)+
 				": no app alerts and no auto-sync remediation while it is gone.",
@@ -215,9 +216,9 @@ or on (%s)
 		// Failed answers to Alertmanager (5xx: Slack unreachable past the deadline; 422: Slack
 		// refused the message; 401: Alertmanager's token is wrong) or no bridge up at all.
 		b.rule(params.MonitorBridgeFailing, fmt.Sprintf(`
-sum by (job) (rate(%s[%s])) > 0
+sum by (argocd, job) (rate(%s[%s])) > 0
 or
-sum by (job) (%s) == 0`,
+sum by (argocd, job) (%s) == 0`,
 			b.bsel("argocd_monitor_bridge_webhooks_total", `code=~"5..|401|422"`), p.BridgeFailureWindow,
 			b.bsel("up")),
 			"Slack bridge is failing to deliver alerts",

@@ -150,7 +150,7 @@ func TestRecordsDedupeReplicas(t *testing.T) {
 				}
 				for i := len(path) - 1; i >= 0; i-- {
 					if a, ok := path[i].(*parser.AggregateExpr); ok {
-						if a.Op != parser.MAX || strings.Join(a.Grouping[:3], ",") != "namespace,name,project" {
+						if a.Op != parser.MAX || len(a.Grouping) < 4 || strings.Join(a.Grouping[:4], ",") != "argocd,namespace,name,project" {
 							t.Errorf("%s: %s first aggregated by %s %v, not max by the app", r.Record, vs.Name, a.Op, a.Grouping)
 						}
 						return nil
@@ -164,10 +164,11 @@ func TestRecordsDedupeReplicas(t *testing.T) {
 }
 
 // The app alerts must keep the routing labels the bridge renders, and only labels that survive an
-// exporter pod replacement: the per-app expression is max by (job, namespace, name, project,
-// [state]); inside, every set operation matches on exactly the app's labels. Around it, the fleet
-// labels (dest_server, parent_kind, parent) are joined from app_info, falling back to the bare
-// expression for an app without app_info.
+// exporter pod replacement: the per-app expression is max by (job, argocd, namespace, name,
+// project, [state]); inside, every set operation matches on exactly the app's labels (argocd: the
+// Argo CD instance in a federated store, docs/scale.md). Around it, the fleet labels (dest_server,
+// parent_kind, parent) are joined from app_info, falling back to the bare expression for an app
+// without app_info.
 func TestAppAlertsKeepRoutingLabels(t *testing.T) {
 	g, err := Build(params.Default())
 	if err != nil {
@@ -188,8 +189,8 @@ func TestAppAlertsKeepRoutingLabels(t *testing.T) {
 			t.Fatal(err)
 		}
 		or, ok := expr.(*parser.BinaryExpr)
-		if !ok || or.Op != parser.LOR || strings.Join(or.VectorMatching.MatchingLabels, ",") != "namespace,name,project" {
-			t.Errorf("%s: outermost operation is not `or on (namespace, name, project)`: %s", r.Alert, r.Expr)
+		if !ok || or.Op != parser.LOR || strings.Join(or.VectorMatching.MatchingLabels, ",") != "argocd,namespace,name,project" {
+			t.Errorf("%s: outermost operation is not `or on (argocd, namespace, name, project)`: %s", r.Alert, r.Expr)
 			continue
 		}
 		join, ok := or.LHS.(*parser.BinaryExpr)
@@ -204,7 +205,7 @@ func TestAppAlertsKeepRoutingLabels(t *testing.T) {
 			t.Errorf("%s: outermost operation is not max by (...): %s", r.Alert, r.Expr)
 			continue
 		}
-		if by := strings.Join(top.Grouping, ","); !strings.HasPrefix(by, "job,namespace,name,project") || len(top.Grouping) > 5 {
+		if by := strings.Join(top.Grouping, ","); !strings.HasPrefix(by, "job,argocd,namespace,name,project") || len(top.Grouping) > 6 {
 			t.Errorf("%s: grouped by %s", r.Alert, by)
 		}
 		parser.Inspect(top.Expr, func(n parser.Node, _ []parser.Node) error {
@@ -213,7 +214,7 @@ func TestAppAlertsKeepRoutingLabels(t *testing.T) {
 				t.Errorf("%s: inner aggregation %s", r.Alert, n)
 			case *parser.BinaryExpr:
 				if n.VectorMatching != nil && n.VectorMatching.Card == parser.CardManyToMany &&
-					strings.Join(n.VectorMatching.MatchingLabels, ",") != "namespace,name,project" {
+					strings.Join(n.VectorMatching.MatchingLabels, ",") != "argocd,namespace,name,project" {
 					t.Errorf("%s: %s matches on %v", r.Alert, n.Op, n.VectorMatching.MatchingLabels)
 				}
 			}

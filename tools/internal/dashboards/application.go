@@ -46,11 +46,11 @@ func application(p params.Params) *dashboard.DashboardBuilder {
 		WithPanel(encodedStat("Last operation", phase, phases, 4)).
 		WithPanel(newStat("Sync attempts").Height(4).Span(3).
 			Description("Remediation attempts in the current streak; the app pauses at the maximum.").
-			WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f)), "attempts")).
+			WithTarget(query("A", remediationAttempts(f), "attempts")).
 			ReduceOptions(lastValue()).Thresholds(thresholds("green", 1.0, "orange", 3.0, "red")).
 			NoValue("not remediated").ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Remediation").Height(4).Span(3).
-			WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f)), "remediation")).
+			WithTarget(query("A", remediationState(f), "remediation")).
 			ReduceOptions(lastValue()).Mappings(valueMappings(pausedStates)).NoValue("not remediated").
 			ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Next sync attempt").Height(4).Span(3).
@@ -67,7 +67,7 @@ func application(p params.Params) *dashboard.DashboardBuilder {
 		WithTarget(query("A", health, "Health")).
 		WithTarget(query("B", sync, "Sync")).
 		WithTarget(query("C", phase, "Last operation")).
-		WithTarget(query("D", perApp(fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f)), "Remediation")).
+		WithTarget(query("D", remediationState(f), "Remediation")).
 		OverrideByQuery("A", []dashboard.DynamicConfigValue{{Id: "mappings", Value: stateMappings(healthStates)}}).
 		OverrideByQuery("B", []dashboard.DynamicConfigValue{{Id: "mappings", Value: stateMappings(syncStates)}}).
 		OverrideByQuery("C", []dashboard.DynamicConfigValue{{Id: "mappings", Value: stateMappings(phases)}}).
@@ -76,7 +76,7 @@ func application(p params.Params) *dashboard.DashboardBuilder {
 		Legend(common.NewVizLegendOptionsBuilder().ShowLegend(false)))
 
 	b.WithPanel(timeseries.NewPanelBuilder().Title("Sync attempts in the current streak").Height(8).Span(12).
-		WithTarget(query("A", perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f)), "attempts")).
+		WithTarget(query("A", remediationAttempts(f), "attempts")).
 		LineInterpolation(common.LineInterpolationStepAfter).Min(0).Decimals(0).Legend(listLegend())).
 		WithPanel(timeseries.NewPanelBuilder().Title("Remediation syncs by result (per minute)").Height(8).Span(12).
 			WithTarget(query("A", perMinute("result", fmt.Sprintf("argocd_monitor_remediation_syncs_total{%s}", f)), "{{result}}")).

@@ -133,8 +133,8 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 			Description("Click an app for its dashboard or to open it in Argo CD.").
 			WithTarget(tableQuery("A", problems)).
 			WithTarget(tableQuery("B", fmt.Sprintf("(%s == 1)\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_operation_phase{%s}", f), "phase"), appKeys, problems))).
-			WithTarget(tableQuery("C", fmt.Sprintf("%s\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f)), appKeys, problems))).
-			WithTarget(tableQuery("D", fmt.Sprintf("%s\nand on (%s)\n(%s)", perApp(fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f)), appKeys, problems))).
+			WithTarget(tableQuery("C", fmt.Sprintf("%s\nand on (%s)\n(%s)", remediationAttempts(f), appKeys, problems))).
+			WithTarget(tableQuery("D", fmt.Sprintf("%s\nand on (%s)\n(%s)", remediationState(f), appKeys, problems))).
 			WithTransformation(merge()).
 			WithTransformation(organize([]string{"Time", "job", "instance", "__name__", "Value #A", "Value #B"},
 				map[string]string{"health_status": "Health", "sync_status": "Sync", "phase": "Last operation",
@@ -186,7 +186,7 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 			ReduceOptions(lastValue()).Unit("s").Thresholds(thresholds("green", 120.0, "orange", 300.0, "red")).
 			ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Apps in last poll").Height(4).Span(4).
-			WithTarget(query("A", "sum(max by (job) (argocd_monitor_apps))", "apps")).ReduceOptions(lastValue()).
+			WithTarget(query("A", "sum(max by (argocd, job) (argocd_monitor_apps))", "apps")).ReduceOptions(lastValue()).
 			GraphMode(common.BigValueGraphModeArea).ColorMode(common.BigValueColorModeNone)).
 		WithPanel(newStat("Versions").Height(4).Span(8).
 			WithTarget(instant("A", "max by (version) (argocd_monitor_build_info)", "exporter {{version}}")).

@@ -19,12 +19,25 @@ import (
 )
 
 // appKeys identify an app in every app series.
-const appKeys = "namespace, name, project"
+const appKeys = "argocd, namespace, name, project" // argocd: the instance label of a federated store (docs/scale.md)
 
 // perApp keeps one series per app (and extra labels): two exporter replicas export the same app
 // series, which would otherwise show twice in tables and break one-to-one joins.
 func perApp(expr string, extra ...string) string {
 	return fmt.Sprintf("max by (%s) (%s)", strings.Join(append([]string{appKeys}, extra...), ", "), expr)
+}
+
+// remediationAttempts is an app's remediation attempts in the current streak while there are
+// any: no series at 0, as --metrics.state-sets=current writes it, so both modes show the same.
+func remediationAttempts(f string) string {
+	return perApp(fmt.Sprintf("argocd_monitor_app_remediation_attempts{%s}", f)) + " > 0"
+}
+
+// remediationState is 1 while remediation is paused for an app and 0 while it is trying (attempts
+// in the streak, not paused); no series while it is idle or off, in both state-set modes.
+func remediationState(f string) string {
+	return fmt.Sprintf("(%s == 1)\nor on (%s)\n(%s) * 0",
+		perApp(fmt.Sprintf("argocd_monitor_app_remediation_paused{%s}", f)), appKeys, remediationAttempts(f))
 }
 
 // state is one value of a state set with the colour it is shown in.

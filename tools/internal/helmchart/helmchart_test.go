@@ -200,6 +200,9 @@ func TestValues(t *testing.T) {
 			if got := r.deployment("argocd-exporter").Spec.Template.Spec.Containers[0].Image; got != "registry.example.com/argocd-monitor:0.1.0" {
 				t.Errorf("image %q, want the appVersion tag", got)
 			}
+			if args := r.deployment("argocd-exporter").Spec.Template.Spec.Containers[0].Args; slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--metrics.state-sets") }) {
+				t.Errorf("exporter args %q: the default (full) needs no flag, as in the kustomize tree", args)
+			}
 			if n := r.count("ConfigMap", "grafana_dashboard"); n != 3 {
 				t.Errorf("%d dashboard ConfigMaps, want 3", n)
 			}
@@ -223,6 +226,11 @@ func TestValues(t *testing.T) {
 			}
 			if r.egressPort("argocd-exporter", 6443) || r.egressPort("slack-bridge", 6443) || !r.egressPort("slack-bridge", 443) {
 				t.Error("without ha: no Kubernetes API egress, the bridge still reaches Slack on 443")
+			}
+		}},
+		{"state sets current", "exporter: {stateSets: current}", func(t *testing.T, r rendered) {
+			if args := r.deployment("argocd-exporter").Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--metrics.state-sets=current") {
+				t.Errorf("exporter args %q: want --metrics.state-sets=current", args)
 			}
 		}},
 		{"api off", "api: {enabled: false}", func(t *testing.T, r rendered) {
