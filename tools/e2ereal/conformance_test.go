@@ -32,7 +32,8 @@ const projectedFields = "items.metadata.name,items.metadata.namespace,items.meta
 type target struct {
 	name, url, token  string
 	running, deleting string // an app with an operation in progress; an app being deleted
-	project           string // the project of those two
+	idle              string // an app without an operation in progress
+	project           string // the project of those three
 	// treeApp is an app with resources; node is its first resource-tree node and revision its
 	// synced revision (read from the target by whyOf).
 	treeApp  string
@@ -46,7 +47,7 @@ type target struct {
 func TestConformance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	real := target{name: "argocd", url: env.argo.URL, token: env.monitorToken, running: realargocd.AppHookRunning, deleting: AppDeleting, project: "default", treeApp: realargocd.AppProgressing}
+	real := target{name: "argocd", url: env.argo.URL, token: env.monitorToken, running: realargocd.AppHookRunning, deleting: AppDeleting, idle: "healthy", project: "default", treeApp: realargocd.AppProgressing}
 	sim := startSim(t, ctx)
 	for _, tg := range []*target{&real, &sim} {
 		if err := whyOf(ctx, tg); err != nil {
@@ -73,7 +74,9 @@ func TestConformance(t *testing.T) {
 		{name: "sync running app", method: post, path: func(tg target) string { return "/api/v1/applications/" + tg.running + "/sync" }, body: syncBody},
 		{name: "sync deleting app", method: post, path: func(tg target) string { return "/api/v1/applications/" + tg.deleting + "/sync" }, body: syncBody},
 		// DELETE .../operation needs Content-Type: application/json (415 otherwise), hence a body.
-		{name: "terminate app without operation", method: del, path: fixed("/api/v1/applications/healthy/operation?project=default"), body: fixed(`{}`)},
+		{name: "terminate app without operation", method: del, path: func(tg target) string {
+			return "/api/v1/applications/" + tg.idle + "/operation?project=" + tg.project
+		}, body: fixed(`{}`)},
 		{name: "terminate missing app", method: del, path: fixed("/api/v1/applications/no-such-app/operation?project=default"), body: fixed(`{}`)},
 		{name: "resource tree", method: get, path: whyPath("/resource-tree"), compareShapes: true},
 		{name: "events of a resource of the app", method: get, compareShapes: true, path: func(tg target) string {
@@ -443,7 +446,7 @@ func startSim(t *testing.T, ctx context.Context) target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := target{name: "sim", url: url, token: strings.TrimSpace(string(tok)), running: "healthy", deleting: "opted-out", project: "demo", treeApp: "healthy"}
+	sim := target{name: "sim", url: url, token: strings.TrimSpace(string(tok)), running: "healthy", deleting: "opted-out", idle: "degrades", project: "demo", treeApp: "healthy"}
 	if status, b, err := argoRequest(ctx, url, http.MethodPost, "/api/v1/applications/healthy/sync", sim.token, `{"project":"demo"}`); err != nil || status != http.StatusOK {
 		t.Fatalf("start an operation on the sim: %d %s %v", status, b, err)
 	}
