@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -73,11 +74,12 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	}
 	why := p.enrich(ctx, m)
 	var st render.Status
+	var a actions.State
 	var outcome string // a Slack resume's sync result, once the exporter has it
 	if p.actions != nil {
 		// One read of the group state (a GET with --state.kubernetes): an ack
 		// made on any replica shows in this update.
-		a, err := p.actions.Get(ctx, render.GroupID(m.GroupKey))
+		a, err = p.actions.Get(ctx, render.GroupID(m.GroupKey))
 		if err != nil && !errors.Is(err, state.ErrNoGroup) {
 			p.logger.Warn("read action state", "group_key", m.GroupKey, "err", err)
 		}
@@ -111,15 +113,8 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		return err
 	}
 	p.changes.delivered(m)
-	if outcome != "" {
-		err := p.actions.Update(ctx, render.GroupID(m.GroupKey), func(s *actions.State) {
-			if s.Remediation != nil {
-				s.Remediation.Reported = true
-			}
-		})
-		if err != nil && !errors.Is(err, state.ErrNoGroup) { // resolved: the entry is gone, nothing to repeat
-			p.logger.Warn("record reported remediation outcome", "group_key", m.GroupKey, "err", err)
-		}
+	if p.actions != nil {
+		p.recordDelivered(ctx, m, a.Alerts, outcome != "")
 	}
 	if p.recent != nil {
 		p.recent.put(m, why)
@@ -127,6 +122,27 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
 	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
 	return nil
+}
+
+// recordDelivered writes what the Slack actions need from a delivered notification into the
+// shared group state: its firing alerts (what the buttons may act on, read by whichever replica
+// gets the click, after any restart; written only when they changed since the state was read,
+// prev) and that a remediation outcome was reported. A resolved group's entry is gone: nothing
+// to record.
+func (p *pipeline) recordDelivered(ctx context.Context, m *notification.Message, prev []map[string]string, reported bool) {
+	firing := firingAlerts(m)
+	if m.Resolved() || (!reported && reflect.DeepEqual(firing, prev)) {
+		return
+	}
+	err := p.actions.Update(ctx, render.GroupID(m.GroupKey), func(s *actions.State) {
+		s.Alerts = firing
+		if reported && s.Remediation != nil {
+			s.Remediation.Reported = true
+		}
+	})
+	if err != nil && !errors.Is(err, state.ErrNoGroup) {
+		p.logger.Warn("record delivered group state", "group_key", m.GroupKey, "err", err)
+	}
 }
 
 // enrich asks the exporter about the notification's apps within the enrichment budget, which
