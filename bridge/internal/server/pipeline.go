@@ -101,7 +101,11 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	if target.WebhookURL == "" && p.webhook != nil {
 		target.WebhookURL = p.webhook.Value()
 	}
-	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg})
+	n := slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg}
+	if p.actions != nil {
+		n.Redraw = func(ctx context.Context) *render.Message { return p.redraw(ctx, m, why, st) }
+	}
+	err = p.deliverer.Deliver(ctx, n)
 	if errors.Is(err, slack.ErrDuplicate) { // another replica delivered it
 		finish(true)
 		p.metrics.Duplicates.Inc()
@@ -122,6 +126,27 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
 	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
 	return nil
+}
+
+// redraw runs once m's message was updated in Slack: a click's action that recorded its state
+// after this delivery read it (st) has redrawn the message from this replica's last
+// notification, maybe before our update landed; read the state again and render m with it if
+// it changed. A click recording after this read redraws after our update itself, from m
+// (put in recent first). Every order of the two ends with the action's status shown.
+func (p *pipeline) redraw(ctx context.Context, m *notification.Message, why *enrich.Result, st render.Status) *render.Message {
+	if p.recent != nil {
+		p.recent.put(m, why)
+	}
+	a, err := p.actions.Get(ctx, render.GroupID(m.GroupKey))
+	if err != nil {
+		return nil
+	}
+	now := a.Status(time.Now())
+	if reflect.DeepEqual(now, st) {
+		return nil
+	}
+	p.logger.Debug("action status changed during delivery, redrawing", "group_key", m.GroupKey)
+	return p.renderWith(m, why, now)
 }
 
 // recordDelivered writes what the Slack actions need from a delivered notification into the
