@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -53,8 +54,12 @@ func TestScheduleShape(t *testing.T) {
 }
 
 func TestChurnStable(t *testing.T) {
-	a := NewChurn(9, 2*time.Minute, 1000, 30*time.Second)
-	if !reflect.DeepEqual(a, NewChurn(9, 2*time.Minute, 1000, 30*time.Second)) {
+	var eligible []int
+	for i := 0; i < 1000; i += 4 {
+		eligible = append(eligible, i)
+	}
+	a := NewChurn(9, 2*time.Minute, eligible, 30*time.Second)
+	if !reflect.DeepEqual(a, NewChurn(9, 2*time.Minute, eligible, 30*time.Second)) {
 		t.Fatal("seed 9 made two churns")
 	}
 	open, short, seen := 0, 0, map[string]bool{}
@@ -63,6 +68,10 @@ func TestChurnStable(t *testing.T) {
 			t.Errorf("%s twice", in.App)
 		}
 		seen[in.App] = true
+		var n int
+		if _, err := fmt.Sscanf(in.App, "app-%05d", &n); err != nil || n%4 != 0 {
+			t.Errorf("%s is not an eligible app", in.App)
+		}
 		if in.End == 0 {
 			open++
 		} else if in.End <= in.Start || in.End > 90*time.Second {
@@ -116,6 +125,8 @@ func TestVerify(t *testing.T) {
 	}{
 		{"all good", func(*Check) {}, nil},
 		{"a fourth sync", func(c *Check) { c.Syncs[app] = 4 }, []string{"max attempts"}},
+		{"a standing problem of a fixture: three syncs", func(c *Check) { c.Syncs["app-00002"] = 3; c.Standing = map[string]int{"app-00002": 1} }, nil},
+		{"a fixture's fourth sync", func(c *Check) { c.Syncs["app-00003"] = 4; c.Standing = map[string]int{"app-00003": 1} }, []string{"max attempts"}},
 		{"two problems, six syncs", func(c *Check) {
 			c.Incidents = append(c.Incidents, Incident{App: app, Start: 200 * time.Second, End: 210 * time.Second})
 			c.Syncs[app] = 6
@@ -150,7 +161,7 @@ func TestVerify(t *testing.T) {
 				if !strings.Contains(r, "SEED=5") {
 					t.Errorf("report lacks the seed:\n%s", r)
 				}
-				if tt.want[0] != "memory" && tt.want[0] != "goroutines" && !strings.Contains(r, "incident begins: "+app) {
+				if tt.want[0] != "memory" && tt.want[0] != "goroutines" && !strings.Contains(r, "incident begins: "+app) && !strings.Contains(r, "accepted syncs in total") {
 					t.Errorf("report lacks the incident's timeline:\n%s", r)
 				}
 			}

@@ -27,17 +27,17 @@ func FillerApp(i int) string { return fmt.Sprintf("app-%05d", i) }
 
 // NewChurn makes the soak's app problems from seed (a stream of its own, so that the faults
 // and the churn do not shift each other): about one incident per 10s of soak on distinct
-// filler apps among apps, some short (under minLong: they may end before anyone is told),
+// filler apps among eligible (filler app numbers that start Healthy and Synced), some short (under minLong: they may end before anyone is told),
 // most long (minLong to 3*minLong), a fifth still open at the end; every one starts and ends
 // before the quiet end of the soak, so that ended ones resolve while it is checked.
-func NewChurn(seed uint64, soak time.Duration, apps int, minLong time.Duration) []Incident {
+func NewChurn(seed uint64, soak time.Duration, eligible []int, minLong time.Duration) []Incident {
 	r := rand.New(rand.NewPCG(seed^0x5bd1e995, seed))
 	n := max(int(soak/(10*time.Second)), 4)
-	n = min(n, apps)
+	n = min(n, len(eligible))
 	start, last := soak/20, time.Duration(float64(soak)*(1-Quiet))
 	var out []Incident
-	for k, i := range r.Perm(apps)[:n] {
-		in := Incident{App: FillerApp(i)}
+	for k, i := range r.Perm(len(eligible))[:n] {
+		in := Incident{App: FillerApp(eligible[i])}
 		in.Start = start + time.Duration(r.Int64N(int64(last-start)/2+1))
 		length := minLong + time.Duration(r.Int64N(int64(2*minLong)+1))
 		if k%5 == 1 {
