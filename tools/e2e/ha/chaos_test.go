@@ -293,7 +293,7 @@ func TestChaos(t *testing.T) {
 			"--argocd.api="+simURL, "--argocd.token-file="+argoToken, "--argocd.poll-interval=10s", "--argocd.timeout=5s",
 			"--web.listen-address="+addr,
 			"--remediation.grace=3s", "--remediation.backoff=4s", "--remediation.max-backoff=8s",
-			"--remediation.max-attempts="+strconv.Itoa(maxAttempts),
+			"--remediation.max-attempts="+strconv.Itoa(maxAttempts), "--remediation.include-automated", // the churned apps auto-sync
 			"--kubeconfig="+exporterKube, "--leader-elect", "--leader-elect-resource-namespace="+namespace,
 			"--leader-elect-lease-duration="+lease.String(), "--leader-elect-renew-deadline="+renew.String(),
 			"--leader-elect-retry-period="+retry.String(),
