@@ -243,8 +243,8 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	sched := chaos.NewSchedule(seed, soak)
-	var eligible []int // filler apps that start Healthy and Synced (argocdsim's fixture order)
-	for i := 0; i < chaosApps; i += 4 {
+	var eligible []int // filler apps (app-00001 on) that start Healthy and Synced (argocdsim's fixture order)
+	for i := 4; i <= chaosApps; i += 4 {
 		eligible = append(eligible, i)
 	}
 	churn := chaos.NewChurn(seed, soak, eligible, minIncident)
