@@ -53,11 +53,11 @@ type Slack interface {
 	GroupMembers(ctx context.Context, group string) ([]string, error)
 }
 
-// Groups is what the bridge knows of a group (by render.GroupID) from its last notification.
+// Groups redraws a group's message (by render.GroupID) from the last notification this replica
+// delivered; which alerts a group has is read from the shared group state (State.Alerts), so a
+// click works on any replica and after a restart.
 type Groups interface {
-	// Alerts are the label sets of the group's firing alerts.
-	Alerts(group string) ([]map[string]string, bool)
-	// Render renders the group's last notification with st.
+	// Render renders the group's last notification with st (false: this replica has none).
 	Render(group string, st render.Status) (*render.Message, bool)
 }
 
@@ -196,7 +196,7 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 	}
 
 	if c.kind == KindRetry || c.kind == KindResume || c.kind == KindTerminate {
-		if why := h.notOfGroup(c); why != "" {
+		if why := h.notOfGroup(ctx, c); why != "" {
 			h.count(c.action, ResultInvalid)
 			log.Warn("slack action refused: the app is not one of the message's group", "app", c.value.Namespace+"/"+c.value.Name, "group", c.value.Group)
 			h.ephemeral(ctx, c, "🚫 You may not "+c.verb+" from here: "+sentence(why)+" Nothing was changed.")
@@ -249,8 +249,8 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 		if st.Silence != nil && now.Before(st.Silence.Until) {
 			return "", fail(fmt.Sprintf("already silenced by <@%s> until %s; expire it first", st.Silence.User, clock(st.Silence.Until)), nil)
 		}
-		alerts, ok := h.cfg.Groups.Alerts(g)
-		if !ok || len(alerts) == 0 {
+		alerts := st.Alerts
+		if len(alerts) == 0 {
 			return "", fail("the bridge has no firing alerts on record for this message (restarted since, or resolved); use Alertmanager's silence form", nil)
 		}
 		until := now.Add(c.dur)
@@ -324,14 +324,18 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 }
 
 // notOfGroup says why a retry or resume may not act on the app its button names ("" when it
-// may): the app must be one of the firing alerts of the group the bridge last notified, so a
-// button value cannot name any other app.
-func (h *Handler) notOfGroup(c click) string {
-	alerts, ok := h.cfg.Groups.Alerts(c.value.Group)
-	if !ok {
-		return "the bridge has no firing alerts on record for this message (restarted since, notified by another replica, or resolved); wait for the group's next notification"
+// may): the app must be one of the firing alerts of the group as last delivered, read from the
+// shared group state (any replica, any restart), so a button value cannot name any other app.
+func (h *Handler) notOfGroup(ctx context.Context, c click) string {
+	st, err := h.cfg.Store.Get(ctx, c.value.Group)
+	if err != nil && !errors.Is(err, state.ErrNoGroup) {
+		h.cfg.Logger.Warn("slack action: read group state", "group", c.value.Group, "err", err)
+		return "the bridge could not read this message's group state (its log says why)"
 	}
-	for _, labels := range alerts {
+	if len(st.Alerts) == 0 {
+		return "the bridge has no firing alerts on record for this message (resolved, or not yet delivered); wait for the group's next notification"
+	}
+	for _, labels := range st.Alerts {
 		if labels["namespace"] == c.value.Namespace && labels["name"] == c.value.Name {
 			return ""
 		}

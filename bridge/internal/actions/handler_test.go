@@ -124,11 +124,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-type groups struct{ alerts []map[string]string }
-
-func (g groups) Alerts(id string) ([]map[string]string, bool) {
-	return g.alerts, id == groupID && g.alerts != nil
-}
+type groups struct{}
 
 func (g groups) Render(id string, st render.Status) (*render.Message, bool) {
 	if id != groupID {
@@ -175,12 +171,18 @@ func newEnv(t *testing.T, policy Policy) *env {
 		t.Fatal(err)
 	}
 	store := NewStore(gs, func() time.Time { return now })
+	// The group's firing alerts as its last delivery recorded them in the shared state.
+	if err := store.Update(t.Context(), groupID, func(s *State) {
+		s.Alerts = []map[string]string{
+			{"alertname": "ArgoCDAppDegraded", "namespace": "argocd", "name": "payments", "health_status": "Degraded", "severity": "critical"},
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	h := New(Config{
 		Policy: policy, Silencer: silencer, Remediator: rem, Slack: slack.NewActor(d, bot),
-		Groups: groups{alerts: []map[string]string{
-			{"alertname": "ArgoCDAppDegraded", "namespace": "argocd", "name": "payments", "health_status": "Degraded", "severity": "critical"},
-		}},
-		Store: store, Now: func() time.Time { return now }, Counter: counter,
+		Groups: groups{},
+		Store:  store, Now: func() time.Time { return now }, Counter: counter,
 	})
 	return &env{h: h, slack: fake, am: am, exp: exp, counter: counter, store: store}
 }

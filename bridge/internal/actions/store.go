@@ -37,7 +37,10 @@ type State struct {
 	Ack         *Mark        `json:"ack,omitempty"`
 	Silence     *Silence     `json:"silence,omitempty"`
 	Remediation *Remediation `json:"remediation,omitempty"`
-	Updated     time.Time    `json:"updated"`
+	// Alerts are the identifying labels of the group's firing alerts as last
+	// delivered (by any replica): what the buttons may act on.
+	Alerts  []map[string]string `json:"alerts,omitempty"`
+	Updated time.Time           `json:"updated"`
 }
 
 // Status is how the message shows s at now.

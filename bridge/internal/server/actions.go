@@ -58,21 +58,20 @@ func (r *recent) get(group string) (recentEntry, bool) {
 	return e, true
 }
 
-// groups is the actions' view of the pipeline: a group's firing alerts and its re-rendering.
+// groups is the actions' view of the pipeline: a group's re-rendering. (Its firing alerts are
+// in the shared group state: actions.State.Alerts, written by each delivery.)
 type groups struct{ p *pipeline }
 
-func (g groups) Alerts(group string) ([]map[string]string, bool) {
-	e, ok := g.p.recent.get(group)
-	if !ok {
-		return nil, false
-	}
+// firingAlerts are the identifying labels of m's firing alerts, as actions.State.Alerts keeps
+// them (nil when none fire).
+func firingAlerts(m *notification.Message) []map[string]string {
 	var out []map[string]string
-	for _, a := range e.msg.Alerts {
+	for _, a := range m.Alerts {
 		if a.Status == "firing" {
-			out = append(out, a.Labels)
+			out = append(out, render.IdentifyingLabels(a.Labels))
 		}
 	}
-	return out, true
+	return out
 }
 
 func (g groups) Render(group string, st render.Status) (*render.Message, bool) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -73,11 +74,12 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	}
 	why := p.enrich(ctx, m)
 	var st render.Status
+	var a actions.State
 	var outcome string // a Slack resume's sync result, once the exporter has it
 	if p.actions != nil {
 		// One read of the group state (a GET with --state.kubernetes): an ack
 		// made on any replica shows in this update.
-		a, err := p.actions.Get(ctx, render.GroupID(m.GroupKey))
+		a, err = p.actions.Get(ctx, render.GroupID(m.GroupKey))
 		if err != nil && !errors.Is(err, state.ErrNoGroup) {
 			p.logger.Warn("read action state", "group_key", m.GroupKey, "err", err)
 		}
@@ -99,8 +101,12 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	if target.WebhookURL == "" && p.webhook != nil {
 		target.WebhookURL = p.webhook.Value()
 	}
-	err = p.deliverer.Deliver(ctx, slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg,
-		FiringSince: firingSince(m)})
+	n := slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg,
+		FiringSince: firingSince(m)}
+	if p.actions != nil {
+		n.Redraw = func(ctx context.Context) *render.Message { return p.redraw(ctx, m, why, st) }
+	}
+	err = p.deliverer.Deliver(ctx, n)
 	if errors.Is(err, slack.ErrDuplicate) { // another replica delivered it
 		finish(true)
 		p.metrics.Duplicates.Inc()
@@ -112,15 +118,8 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		return err
 	}
 	p.changes.delivered(m)
-	if outcome != "" {
-		err := p.actions.Update(ctx, render.GroupID(m.GroupKey), func(s *actions.State) {
-			if s.Remediation != nil {
-				s.Remediation.Reported = true
-			}
-		})
-		if err != nil && !errors.Is(err, state.ErrNoGroup) { // resolved: the entry is gone, nothing to repeat
-			p.logger.Warn("record reported remediation outcome", "group_key", m.GroupKey, "err", err)
-		}
+	if p.actions != nil {
+		p.recordDelivered(ctx, m, a.Alerts, outcome != "")
 	}
 	if p.recent != nil {
 		p.recent.put(m, why)
@@ -128,6 +127,48 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 	p.metrics.Notifications.WithLabelValues(rt.Name, m.Status).Inc()
 	p.logger.Info("notification delivered", "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
 	return nil
+}
+
+// redraw runs once m's message was updated in Slack: a click's action that recorded its state
+// after this delivery read it (st) has redrawn the message from this replica's last
+// notification, maybe before our update landed; read the state again and render m with it if
+// it changed. A click recording after this read redraws after our update itself, from m
+// (put in recent first). Every order of the two ends with the action's status shown.
+func (p *pipeline) redraw(ctx context.Context, m *notification.Message, why *enrich.Result, st render.Status) *render.Message {
+	if p.recent != nil {
+		p.recent.put(m, why)
+	}
+	a, err := p.actions.Get(ctx, render.GroupID(m.GroupKey))
+	if err != nil {
+		return nil
+	}
+	now := a.Status(time.Now())
+	if reflect.DeepEqual(now, st) {
+		return nil
+	}
+	p.logger.Debug("action status changed during delivery, redrawing", "group_key", m.GroupKey)
+	return p.renderWith(m, why, now)
+}
+
+// recordDelivered writes what the Slack actions need from a delivered notification into the
+// shared group state: its firing alerts (what the buttons may act on, read by whichever replica
+// gets the click, after any restart; written only when they changed since the state was read,
+// prev) and that a remediation outcome was reported. A resolved group's entry is gone: nothing
+// to record.
+func (p *pipeline) recordDelivered(ctx context.Context, m *notification.Message, prev []map[string]string, reported bool) {
+	firing := firingAlerts(m)
+	if m.Resolved() || (!reported && reflect.DeepEqual(firing, prev)) {
+		return
+	}
+	err := p.actions.Update(ctx, render.GroupID(m.GroupKey), func(s *actions.State) {
+		s.Alerts = firing
+		if reported && s.Remediation != nil {
+			s.Remediation.Reported = true
+		}
+	})
+	if err != nil && !errors.Is(err, state.ErrNoGroup) {
+		p.logger.Warn("record delivered group state", "group_key", m.GroupKey, "err", err)
+	}
 }
 
 // enrich asks the exporter about the notification's apps within the enrichment budget, which

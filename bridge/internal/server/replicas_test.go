@@ -8,9 +8,12 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/kubegroups"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/render"
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/route"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/slackfake"
 	"github.com/argocd-monitor/argocd-monitor/exporter/kubetest"
 )
@@ -96,4 +99,58 @@ func kubeReplica(t *testing.T, cfg Config, api *kubetest.API, id string) *Server
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRetryCheckSharedAcrossReplicas: replica a delivers the group; a Resume
+// click reaches replica b, which never saw the notification (the round robin,
+// or a restart): b checks the app against the group's firing alerts in the
+// shared state and asks the exporter. An app not of the group is refused on b
+// as well.
+func TestRetryCheckSharedAcrossReplicas(t *testing.T) {
+	fake := slackfake.New("xoxb-1")
+	api := kubetest.New()
+	router, err := route.Parse([]byte("actions:\n  resume:\n    users: [U0BOB]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rem := &resumer{}
+	replica := func(id string) (*Server, string) {
+		cfg := botConfig(t, fake, io.Discard)
+		cfg.Router, cfg.Remediator = router, rem
+		s := kubeReplica(t, cfg, api, id)
+		return s, httpServer(t, s)
+	}
+	_, aURL := replica("a")
+	if code, body := post(t, aURL, payload(t, "firing.json")); code != 200 {
+		t.Fatalf("firing: %d %s", code, body)
+	}
+	ts := fake.Requests()[0].TS
+	m, err := notification.Decode(payload(t, "firing.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, bURL := replica("b") // started after the delivery: nothing in memory
+	click := func(app string) {
+		t.Helper()
+		ns, name, _ := strings.Cut(app, "/")
+		value := render.ButtonValue{Group: render.GroupID(m.GroupKey), Namespace: ns, Name: name}.Encode()
+		if code := clickButton(t, bURL, render.ActionResume, value, "C0ALERTS", ts); code != 200 {
+			t.Fatalf("click answered %d", code)
+		}
+		b.receiver.Wait()
+	}
+	click("argocd/payments")
+	if rem.calls != 1 {
+		t.Fatalf("exporter asked %d times for the group's own app on the other replica, want 1", rem.calls)
+	}
+	if v := testutil.ToFloat64(b.metrics.Actions.WithLabelValues("resume", "ok")); v != 1 {
+		t.Errorf("actions_total{resume,ok} on b = %v, want 1", v)
+	}
+	click("argocd/other")
+	if rem.calls != 1 {
+		t.Fatalf("exporter asked for an app not of the group")
+	}
+	if v := testutil.ToFloat64(b.metrics.Actions.WithLabelValues("resume", "invalid")); v != 1 {
+		t.Errorf("actions_total{resume,invalid} on b = %v, want 1", v)
+	}
 }

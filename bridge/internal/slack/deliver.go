@@ -38,6 +38,11 @@ type Notification struct {
 	Message  *render.Message
 	// FiringSince is when the group's oldest firing alert started: reminders count from it.
 	FiringSince time.Time
+	// Redraw (optional) is asked once the group's message was updated in place, while the
+	// group is still claimed: a non-nil answer replaces the message again. The bridge uses it
+	// when a Slack action changed the group's status after Message was rendered (an ack
+	// racing this delivery), so the last update of the message never drops the ack line.
+	Redraw func(ctx context.Context) *render.Message
 }
 
 // Options tune delivery.
@@ -131,6 +136,14 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 		err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, n.Message) })
 		switch {
 		case err == nil:
+			if n.Redraw != nil {
+				if m := n.Redraw(ctx); m != nil {
+					if err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, m) }); err != nil {
+						// Delivered already; the action's own redraw came after ours, or the next notification redraws.
+						d.opt.Logger.Warn("message not redrawn with the new action status", "group_key", n.GroupKey, "err", err)
+					}
+				}
+			}
 			reply := n.Message.Reply
 			sent := reminders(claim.Entry)
 			due, remind := reminderDue(d.opt.ReminderInterval, n.FiringSince, d.opt.Now(), sent)

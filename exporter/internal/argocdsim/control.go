@@ -1,6 +1,7 @@
 package argocdsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -206,8 +207,19 @@ func (s *Sim) Summaries() []AppSummary {
 //	POST   /sim/destinations/{name}/state  {"reachable": bool}: break or mend a destination cluster
 //	GET    /sim/apps               the scenario apps' states
 //	GET    /sim/syncs              sync calls per app (SyncStats)
+//	PUT    /sim/faults             []ControlFault JSON: replace the API's faults ([] for none)
 func (s *Sim) controlHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("PUT /sim/faults", func(w http.ResponseWriter, r *http.Request) {
+		faults, err := DecodeFaults(http.MaxBytesReader(w, r.Body, maxControlBody+1))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.SetFaults(faults...)
+		s.cfg.Logger.Info("API faults set", "faults", len(faults))
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("POST /sim/apps/{name}/state", func(w http.ResponseWriter, r *http.Request) {
 		cs, err := DecodeControl(http.MaxBytesReader(w, r.Body, maxControlBody+1))
 		if err != nil {
@@ -253,4 +265,50 @@ func (s *Sim) controlHandler() http.Handler {
 		writeJSON(w, s.SyncCounts())
 	})
 	return mux
+}
+
+// ControlFault is one Fault as PUT /sim/faults takes it, for the processes that drive a
+// running simulator (the chaos soak): 5xx answers, answers held past the client's timeout,
+// watch streams cut after a few events.
+type ControlFault struct {
+	Endpoint string `json:"endpoint,omitempty"` // list, get, sync, watch; "" for all
+	Status   int    `json:"status,omitempty"`   // answer this HTTP status (400-599)
+	Message  string `json:"message,omitempty"`
+	Delay    string `json:"delay,omitempty"` // a Go duration: wait this long (or until the client gives up) first
+	Stall    bool   `json:"stall,omitempty"`
+	CutAfter int    `json:"cutAfter,omitempty"`
+}
+
+// DecodeFaults decodes and validates a PUT /sim/faults body.
+func DecodeFaults(r io.Reader) ([]Fault, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxControlBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read faults: %w", err)
+	}
+	if len(b) > maxControlBody {
+		return nil, fmt.Errorf("body larger than %d bytes", maxControlBody)
+	}
+	var cfs []ControlFault
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfs); err != nil {
+		return nil, fmt.Errorf("decode faults: %w", err)
+	}
+	out := make([]Fault, 0, len(cfs))
+	for i, cf := range cfs {
+		if !slices.Contains([]string{"", "list", "get", "sync", "watch"}, cf.Endpoint) {
+			return nil, fmt.Errorf("fault %d: endpoint %q: want list, get, sync, watch or none", i, cf.Endpoint)
+		}
+		if cf.Status != 0 && (cf.Status < 400 || cf.Status > 599) {
+			return nil, fmt.Errorf("fault %d: status %d: want 400-599", i, cf.Status)
+		}
+		f := Fault{Endpoint: cf.Endpoint, Status: cf.Status, Message: cf.Message, Stall: cf.Stall, CutAfter: cf.CutAfter}
+		if cf.Delay != "" {
+			if f.Delay, err = time.ParseDuration(cf.Delay); err != nil || f.Delay < 0 {
+				return nil, fmt.Errorf("fault %d: delay %q: want a Go duration", i, cf.Delay)
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }

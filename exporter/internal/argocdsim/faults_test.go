@@ -46,3 +46,48 @@ func TestServerServesItemsAndFaults(t *testing.T) {
 		t.Errorf("Count(get) = %d, want 2", n)
 	}
 }
+
+// TestFaultsControlAPI: PUT /sim/faults sets the faults a running simulator's API answers
+// with (the chaos soak's 5xx and timeouts), [] clears them; bad bodies are refused.
+func TestFaultsControlAPI(t *testing.T) {
+	srv := NewServer(testToken, Fixture(OperationRunning))
+	defer srv.Close()
+	put := func(body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/sim/faults", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	list := func() int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/applications", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := put(`[{"endpoint":"list","status":503,"message":"unavailable","delay":"1ms"}]`); code != 204 {
+		t.Fatalf("PUT faults: %d", code)
+	}
+	if code := list(); code != 503 {
+		t.Errorf("List with a 503 fault = %d", code)
+	}
+	if code := put(`[]`); code != 204 {
+		t.Fatalf("PUT no faults: %d", code)
+	}
+	if code := list(); code != 200 {
+		t.Errorf("List without faults = %d", code)
+	}
+	for _, bad := range []string{`[{"endpoint":"lists"}]`, `[{"status":200}]`, `[{"delay":"soon"}]`, `[{"stalls":true}]`, `{}`} {
+		if code := put(bad); code != 400 {
+			t.Errorf("PUT %s = %d, want 400", bad, code)
+		}
+	}
+}

@@ -215,6 +215,36 @@ func (s *Server) Exited() string {
 	return ""
 }
 
+// RestartAPIServer stops kube-apiserver (etcd keeps running and keeps the data), waits down,
+// starts it again on the same address and waits until it serves (the chaos soak's fault).
+func (s *Server) RestartAPIServer(ctx context.Context, down time.Duration) error {
+	if len(s.procs) < 2 {
+		return fmt.Errorf("restart %s: not running", ProcAPIServer)
+	}
+	api := s.procs[1]
+	api.Stop(10 * time.Second)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(down):
+	}
+	again, err := api.Restart()
+	if err != nil {
+		return err
+	}
+	s.procs[1] = again
+	client, err := rest.HTTPClientFor(s.REST)
+	if err != nil {
+		return err
+	}
+	return again.WaitFor(ctx, s.URL+"/api/v1/namespaces/default", 3*time.Minute, func(ctx context.Context) error {
+		return getOK(ctx, client, s.URL+"/api/v1/namespaces/default")
+	})
+}
+
+// Processes are etcd and kube-apiserver as they run now (for memory readings).
+func (s *Server) Processes() []*proc.Proc { return append([]*proc.Proc(nil), s.procs...) }
+
 // Stop stops kube-apiserver, then etcd.
 func (s *Server) Stop() {
 	for i := len(s.procs) - 1; i >= 0; i-- {

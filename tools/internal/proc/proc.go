@@ -228,3 +228,6 @@ func (p *Proc) Kill() {
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
 }
+
+// Pid is the process's ID (its process group's too), for /proc readings.
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }

@@ -229,6 +229,8 @@ type SlackRequest struct {
 	Attach    string `json:"attachments"`
 	Status    int    `json:"status"`
 	Result    string `json:"result"` // ok, ratelimited, server_error, or the Slack error code
+	// At is when the fake answered it.
+	At time.Time `json:"at"`
 }
 
 // Content is everything a person would read in the message: text, blocks and attachments.
