@@ -442,8 +442,8 @@ func (e *realE2E) hookStuckTerminated() {
 	if e.t.Failed() {
 		e.t.FailNow()
 	}
-	// Two more backoffs and a terminate-after: still no fourth sync.
-	deadline := time.Now().Add(2*e.remTim.MaxBackoff + e.remTim.TerminateAfter)
+	// Two more backoffs: still no fourth sync.
+	deadline := time.Now().Add(2 * e.remTim.MaxBackoff)
 	for time.Now().Before(deadline) {
 		if n, _ := e.syncs.get(app); n != maxAttempts {
 			e.t.Fatalf("%s: %d syncs after the pause, want %d", app, n, maxAttempts)
