@@ -48,9 +48,9 @@ func (c *syncCounter) wrap(target string) (http.Handler, error) {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.FlushInterval = -1 // the watch stream
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		app, isSync := strings.CutPrefix(r.URL.Path, "/api/v1/applications/")
-		app, isSync = strings.CutSuffix(app, "/sync")
-		if !isSync || r.Method != http.MethodPost {
+		app, isApp := strings.CutPrefix(r.URL.Path, "/api/v1/applications/")
+		app, isSync := strings.CutSuffix(app, "/sync")
+		if !isApp || !isSync || r.Method != http.MethodPost {
 			rp.ServeHTTP(w, r)
 			return
 		}
