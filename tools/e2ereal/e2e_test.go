@@ -4,6 +4,7 @@ package e2ereal
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -47,9 +48,9 @@ func (c *syncCounter) wrap(target string) (http.Handler, error) {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.FlushInterval = -1 // the watch stream
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		app, isSync := strings.CutPrefix(r.URL.Path, "/api/v1/applications/")
-		app, isSync = strings.CutSuffix(app, "/sync")
-		if !isSync || r.Method != http.MethodPost {
+		app, isApp := strings.CutPrefix(r.URL.Path, "/api/v1/applications/")
+		app, isSync := strings.CutSuffix(app, "/sync")
+		if !isApp || !isSync || r.Method != http.MethodPost {
 			rp.ServeHTTP(w, r)
 			return
 		}
@@ -106,7 +107,10 @@ func TestRealEndToEnd(t *testing.T) {
 	defer proxy.Close()
 
 	// Backoffs long enough to restart the exporter between two attempts on a busy machine.
-	rem := stack.RemediationTimings{Poll: time.Second, Grace: 3 * time.Second, Backoff: 15 * time.Second, MaxBackoff: 20 * time.Second}
+	// TerminateAfter: longer than the e2e params' syncStuckAfter (10s) plus the alert's for (5s),
+	// so ArgoCDAppSyncStuck fires before the exporter ends each of hook-stuck's syncs.
+	rem := stack.RemediationTimings{Poll: time.Second, Grace: 3 * time.Second, Backoff: 15 * time.Second, MaxBackoff: 20 * time.Second,
+		TerminateAfter: 30 * time.Second}
 	st, err := stack.Start(ctx, stack.Config{
 		Root: env.root, Work: filepath.Join(t.TempDir(), "stack"), Bin: env.bins,
 		ArgoCD:      &stack.ExternalArgoCD{URL: proxy.URL, Token: env.monitorToken},
@@ -124,6 +128,7 @@ func TestRealEndToEnd(t *testing.T) {
 	e.metricsEqualArgoCD()
 	e.fixableSyncedOnce()
 	e.failingPausedAfterThreeSyncsAcrossRestart()
+	e.hookStuckTerminated()
 	e.leftAlone()
 	e.pausedReachesSlack()
 	e.readOnlyTokenSaysSo()
@@ -366,6 +371,125 @@ func (e *realE2E) failingPausedAfterThreeSyncsAcrossRestart() {
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// maxAttempts is the exporter's default --remediation.max-attempts.
+const maxAttempts = 3
+
+// The hook-stuck app's syncs wait forever on their PreSync hook Job: each raises
+// ArgoCDAppSyncStuck through the real rules, is terminated by the exporter after
+// --remediation.terminate-after and counts as a failed attempt, so remediation pauses after
+// maxAttempts syncs, and the read API's story lists the terminations.
+func (e *realE2E) hookStuckTerminated() {
+	e.t.Helper()
+	app := realargocd.AppHookStuck
+	// Every attempt: terminate-after, Argo CD ending the operation, a backoff.
+	e.eventually("hook-stuck paused after its terminated syncs", 6*time.Minute, func() (bool, string) {
+		v, _ := e.exporterValue("argocd_monitor_app_remediation_paused", map[string]string{"name": app})
+		n, _ := e.syncs.get(app)
+		return v == 1, fmt.Sprintf("paused %v after %d syncs", v, n)
+	})
+	if n, _ := e.syncs.get(app); n != maxAttempts {
+		e.t.Fatalf("%s: %d accepted syncs, want exactly %d", app, n, maxAttempts)
+	}
+	e.eventually("ArgoCDAppSyncStuck fired for hook-stuck (real rules)", time.Minute, func() (bool, string) {
+		res, err := e.st.Query(e.ctx, `max_over_time(ALERTS{alertname="ArgoCDAppSyncStuck",alertstate="firing",name="`+app+`"}[20m])`)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(res) == 1 && res[0].Value == 1, fmt.Sprint(res)
+	})
+	// Argo CD's own record of the last attempt.
+	apps, err := listApps(e.ctx, env.adminToken, "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	op := apps[app].Status.OperationState
+	if op == nil {
+		e.t.Fatalf("%s: no operationState", app)
+	}
+	e.t.Logf("%s: Argo CD operationState phase %q message %q", app, op.Phase, op.Message)
+	if op.Phase != "Failed" || !strings.Contains(op.Message, realargocd.TerminatedMessage) {
+		e.t.Errorf("%s: operation %s %q, want Failed with %q", app, op.Phase, op.Message, realargocd.TerminatedMessage)
+	}
+	story, err := e.exporterStory(app)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := json.Marshal(story.Remediation)
+	e.t.Logf("%s: remediation story %s", app, b)
+	terminated := 0
+	for _, a := range story.Remediation.Actions {
+		if a.Kind == "terminate" && a.Result == "ok" && a.By == "" {
+			terminated++
+		}
+	}
+	if terminated != maxAttempts {
+		e.t.Errorf("%s: %d terminate actions (ok, by the exporter), want %d", app, terminated, maxAttempts)
+	}
+	failed := 0
+	for _, a := range story.Remediation.Attempts {
+		if a.Result == "failed" {
+			failed++
+		}
+	}
+	if !story.Remediation.Paused || failed != maxAttempts {
+		e.t.Errorf("%s: story paused=%v with %d failed attempts, want paused after %d", app, story.Remediation.Paused, failed, maxAttempts)
+	}
+	if story.Operation == nil || story.Operation.Phase != op.Phase || story.Operation.Message != op.Message {
+		e.t.Errorf("%s: story operation %+v, want Argo CD's %s %q", app, story.Operation, op.Phase, op.Message)
+	}
+	if e.t.Failed() {
+		e.t.FailNow()
+	}
+	// Two more backoffs: still no fourth sync.
+	deadline := time.Now().Add(2 * e.remTim.MaxBackoff)
+	for time.Now().Before(deadline) {
+		if n, _ := e.syncs.get(app); n != maxAttempts {
+			e.t.Fatalf("%s: %d syncs after the pause, want %d", app, n, maxAttempts)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// story is the part of the exporter's read API answer the test checks.
+type story struct {
+	Operation *struct {
+		Phase   string `json:"phase"`
+		Message string `json:"message"`
+	} `json:"operation"`
+	Remediation struct {
+		Paused   bool `json:"paused"`
+		Attempts []struct {
+			N       int    `json:"n"`
+			Result  string `json:"result"`
+			Message string `json:"message"`
+		} `json:"attempts"`
+		Actions []struct {
+			Kind    string `json:"kind"`
+			Result  string `json:"result"`
+			By      string `json:"by"`
+			Message string `json:"message"`
+		} `json:"actions"`
+	} `json:"remediation"`
+}
+
+// exporterStory reads one app's story from the exporter's read API.
+func (e *realE2E) exporterStory(app string) (story, error) {
+	var s story
+	tok, err := os.ReadFile(e.st.APITokenFile)
+	if err != nil {
+		return s, err
+	}
+	status, body, err := argoRequest(e.ctx, e.st.ExporterURL, http.MethodGet,
+		"/api/v1/apps/"+realargocd.Namespace+"/"+app, strings.TrimSpace(string(tok)), "")
+	if err != nil {
+		return s, err
+	}
+	if status != http.StatusOK {
+		return s, fmt.Errorf("read API %s: %d %s", app, status, body)
+	}
+	return s, json.Unmarshal(body, &s)
 }
 
 // Automated apps and the opted-out one get no sync at all.

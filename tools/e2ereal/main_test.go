@@ -181,6 +181,7 @@ func waitSettled(ctx context.Context) error {
 		realargocd.AppOptedOut:    "OutOfSync/",
 		realargocd.AppTeamB:       "Synced/Healthy",
 		realargocd.AppMultiSource: "Synced/Healthy",
+		realargocd.AppHookStuck:   "OutOfSync/",
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for {

@@ -24,13 +24,19 @@ const (
 	AppTeamB       = "team-b-web"  // automated, in the second project
 	AppMultiSource = "multi-source"
 	AppHookRunning = "hook-running" // automated, a PreSync hook Job that never runs: the operation stays Running
+	// AppHookStuck is manual and OutOfSync, with a PreSync hook Job that never runs: every sync
+	// the exporter starts stays Running until --remediation.terminate-after ends it.
+	AppHookStuck = "hook-stuck"
 )
 
 // ProjectTeamB is the second project.
 const ProjectTeamB = "team-b"
 
 // Apps lists every scenario app.
-var Apps = []string{AppHealthy, AppProgressing, AppFailing, AppFixable, AppOptedOut, AppTeamB, AppMultiSource, AppHookRunning}
+var Apps = []string{AppHealthy, AppProgressing, AppFailing, AppFixable, AppOptedOut, AppTeamB, AppMultiSource, AppHookRunning, AppHookStuck}
+
+// TerminatedMessage is the message Argo CD reports for an operation ended by a terminate.
+const TerminatedMessage = "Operation terminated"
 
 // FailingMessage is a fragment of the message Argo CD reports for the failing app's sync.
 const FailingMessage = "is invalid: metadata.name: Invalid value"
@@ -66,11 +72,18 @@ spec:
       - name: web
         image: registry.invalid/web:1
 `,
-	"hook-running/cm.yaml": configMap("hook-running", "v1"),
-	"hook-running/presync.yaml": `apiVersion: batch/v1
+	"hook-running/cm.yaml":      configMap("hook-running", "v1"),
+	"hook-running/presync.yaml": presyncJob("presync"),
+	"hook-stuck/cm.yaml":        configMap("hook-stuck", "v1"),
+	"hook-stuck/presync.yaml":   presyncJob("hook-stuck-presync"),
+}
+
+// presyncJob is a PreSync hook Job that never completes: no kubelet runs its pod.
+func presyncJob(name string) string {
+	return `apiVersion: batch/v1
 kind: Job
 metadata:
-  name: presync
+  name: ` + name + `
   annotations:
     argocd.argoproj.io/hook: PreSync
 spec:
@@ -80,7 +93,7 @@ spec:
       containers:
       - name: wait
         image: registry.invalid/wait:1
-`,
+`
 }
 
 // CreateRepo writes the apps into a new bare git repository under dir and returns its
@@ -159,6 +172,7 @@ spec:
 		{name: AppTeamB, project: ProjectTeamB, path: "team-b-web", automated: true},
 		{name: AppMultiSource, automated: true, multi: true},
 		{name: AppHookRunning, path: "hook-running", automated: true},
+		{name: AppHookStuck, path: "hook-stuck"},
 	} {
 		if a.project == "" {
 			a.project = "default"

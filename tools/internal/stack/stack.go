@@ -81,6 +81,8 @@ type SimTimings struct {
 // RemediationTimings are the exporter's poll and remediation timers.
 type RemediationTimings struct {
 	Poll, Grace, Backoff, MaxBackoff time.Duration
+	// TerminateAfter is --remediation.terminate-after; zero leaves it off.
+	TerminateAfter time.Duration
 }
 
 // Defaults for a story that completes in about a minute: the stuck app's three syncs run at
@@ -103,6 +105,8 @@ type Stack struct {
 	SlackURL string
 	// Work is the directory of the logs, rendered configs and data.
 	Work string
+	// APITokenFile holds the exporter's read API token (--api.token-file).
+	APITokenFile string
 	// ConsoleFile is the bridge's JSON-lines file of Block Kit messages (console mode).
 	ConsoleFile string
 	// ConsoleText is the bridge's stdout: each Slack message printed readably (console mode).
@@ -153,7 +157,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Work: work, ConsoleFile: filepath.Join(work, "slack-messages.jsonl"), ConsoleText: filepath.Join(work, "slack-console.txt")}
+	s := &Stack{Work: work, APITokenFile: filepath.Join(work, "api-token"), ConsoleFile: filepath.Join(work, "slack-messages.jsonl"), ConsoleText: filepath.Join(work, "slack-console.txt")}
 	defer func() {
 		if err != nil {
 			s.Stop()
@@ -187,7 +191,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	// The exporter's read API token, which the bridge sends to learn each app's "why".
-	apiToken := filepath.Join(work, "api-token")
+	apiToken := s.APITokenFile
 	if err := os.WriteFile(apiToken, []byte(randomHex(24)+"\n"), 0o600); err != nil {
 		return nil, err
 	}
@@ -278,6 +282,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			// message sees what fixed it.
 			"--api.token-file=" + apiToken, "--api.cache-ttl=1s",
 			"--api.write-token-file=" + writeToken,
+			"--remediation.terminate-after=" + rem.TerminateAfter.String(),
 		}},
 		{ProcBridge, cfg.Bin.Bridge, s.BridgeURL + "/-/ready", bridgeStdout, bridgeArgs},
 		{ProcAlertmanager, cfg.Bin.Alertmanager, s.AlertmanagerURL + "/-/ready", "", []string{
