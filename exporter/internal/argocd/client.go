@@ -324,6 +324,37 @@ func (c *Client) HardRefresh(ctx context.Context, ref AppRef) (App, error) {
 	return app, nil
 }
 
+// Rollback redeploys the app at one of its status.history entries (`POST
+// .../applications/{name}/rollback`; needs only `applications, sync`). Argo CD refuses it for
+// an app with auto-sync and while an operation runs. The body always carries id: id 0 is the
+// first history entry, and Argo CD v3.5 answers 500 to a body without it.
+func (c *Client) Rollback(ctx context.Context, ref AppRef, id int64) error {
+	if ref.Name == "" {
+		return errors.New("rollback: no application name")
+	}
+	body, err := json.Marshal(RollbackRequest{ID: id, AppNamespace: ref.AppNamespace, Project: ref.Project})
+	if err != nil {
+		return err
+	}
+	err = c.do(ctx, "rollback", http.MethodPost, "applications/"+url.PathEscape(ref.Name)+"/rollback", nil, body, func(body io.Reader) error {
+		_, err := io.Copy(io.Discard, body)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rollback application %s to history id %d: %w", ref.Name, id, err)
+	}
+	return nil
+}
+
+// RollbackRequest is the body of POST .../rollback. ID has no omitempty on purpose.
+type RollbackRequest struct {
+	ID           int64  `json:"id"`
+	Prune        bool   `json:"prune,omitempty"`
+	DryRun       bool   `json:"dryRun,omitempty"`
+	AppNamespace string `json:"appNamespace,omitempty"`
+	Project      string `json:"project,omitempty"`
+}
+
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 64 << 10
 
