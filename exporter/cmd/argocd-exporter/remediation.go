@@ -29,6 +29,7 @@ type RemediationFlags struct {
 	StateFile          string        `name:"state-file" env:"REMEDIATION_STATE_FILE" help:"JSON file keeping attempts and pauses across restarts (empty: memory only; set it in production)."`
 	HardRefresh        string        `name:"hard-refresh" enum:"on-error,always,off" default:"on-error" env:"REMEDIATION_HARD_REFRESH" help:"Ask Argo CD for a hard refresh before attempt 2 and later: on-error (when the last failure looks like stale or unresolvable manifests), always, off (${enum})."`
 	StopOnPermanent    bool          `name:"stop-on-permanent" env:"REMEDIATION_STOP_ON_PERMANENT" help:"Pause after the first attempt that fails for a cause a retry cannot fix (invalid manifest, immutable field, admission denied, forbidden, missing kind)."`
+	Rollback           string        `name:"rollback" enum:"off,offer,auto" default:"offer" env:"REMEDIATION_ROLLBACK" help:"When remediation pauses on a revision that never became healthy and an earlier revision was seen Synced and Healthy: offer the rollback in the story (offer), roll back and hold the app (auto), or neither (off) (${enum}). Never for apps with Argo CD auto-sync."`
 	TerminateAfter     time.Duration `name:"terminate-after" default:"0s" env:"REMEDIATION_TERMINATE_AFTER" help:"Terminate an in-scope app's operation that has been Running longer than this (a hook that never finishes); it counts as a failed attempt (0: never)."`
 }
 
@@ -39,6 +40,7 @@ func (f *RemediationFlags) config() remediate.Config {
 		ResetOnNewRevision: f.ResetOnNewRevision, MaxConcurrent: f.MaxConcurrent,
 		RateLimit: f.RateLimit, RateBurst: f.RateBurst, StateFile: f.StateFile,
 		TerminateAfter: f.TerminateAfter, HardRefresh: f.HardRefresh, StopOnPermanent: f.StopOnPermanent,
+		Rollback: f.Rollback,
 	}
 }
 
@@ -46,7 +48,7 @@ func (f *RemediationFlags) config() remediate.Config {
 var remediationFlag = map[string]string{
 	"Mode": "mode", "Grace": "grace", "Backoff": "backoff", "MaxBackoff": "max-backoff", "MaxAttempts": "max-attempts",
 	"Selector": "selector", "MaxConcurrent": "max-concurrent", "RateLimit": "rate-limit", "RateBurst": "rate-burst",
-	"TerminateAfter": "terminate-after", "HardRefresh": "hard-refresh",
+	"TerminateAfter": "terminate-after", "HardRefresh": "hard-refresh", "Rollback": "rollback",
 }
 
 // Validate checks the flags after kong parsed them: one line naming every

@@ -41,6 +41,12 @@ type observation struct {
 	// or compared).
 	comparisonError bool
 	reconciledAt    time.Time // zero when not known (a projected List item)
+	autoSync        bool      // Argo CD auto-sync is on: Argo CD refuses rollbacks
+	// historyKnown: the snapshot carried status.history; historyID and historyRevision are its
+	// newest entry.
+	historyKnown    bool
+	historyID       int64
+	historyRevision string
 }
 
 // runningFor is how long the app's operation has been Running; false when none runs (or
@@ -54,7 +60,8 @@ func (o observation) runningFor(now time.Time) (time.Duration, bool) {
 
 func observe(a *argocd.App) observation {
 	return observation{revision: a.Revision, busy: busy(a), healthy: healthy(a), problem: problem(a), op: a.Operation,
-		comparisonError: a.Conditions["ComparisonError"] > 0, reconciledAt: a.ReconciledAt}
+		comparisonError: a.Conditions["ComparisonError"] > 0, reconciledAt: a.ReconciledAt, autoSync: a.AutoSync,
+		historyKnown: a.HasHistory, historyID: a.HistoryID, historyRevision: a.HistoryRevision}
 }
 
 // answer is Argo CD's answer to a sync call.
@@ -121,12 +128,14 @@ type effects struct {
 	terminate bool
 	// refresh: start the hard refresh call that must precede the next attempt.
 	refresh bool
-	forget  bool     // drop the app's state and series: it left scope
-	dirty   bool     // the persisted state changed
-	counts  []string // syncs_total results to count
-	notes   []note
-	message string // for noteNotFixed: why
-	cause   string // for noteNotFixed outside dry-run: the failure's cause (classifyFailure)
+	// rollback: start the rollback to st.LastHealthy (Config.Rollback auto).
+	rollback bool
+	forget   bool     // drop the app's state and series: it left scope
+	dirty    bool     // the persisted state changed
+	counts   []string // syncs_total results to count
+	notes    []note
+	message  string // for noteNotFixed: why
+	cause    string // for noteNotFixed outside dry-run: the failure's cause (classifyFailure)
 }
 
 func (fx *effects) count(r string) { fx.counts = append(fx.counts, r) }
@@ -172,6 +181,7 @@ func (c *Config) resume(st *appState, now time.Time) {
 		st.Attempts = max(c.MaxAttempts-1, 0)
 		st.Resumed = true
 	}
+	st.Hold = nil // a person decided: the held revision may be synced again
 	st.Errors, st.NotBefore, st.forbiddenLogged = 0, time.Time{}, false
 	st.StreakStart = now.Add(-c.Grace)
 	if st.Phase != PhaseAwaiting {
@@ -184,7 +194,8 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		return // our call is unanswered: look again at the next poll
 	}
 	if o.revision != "" && o.revision != st.Revision {
-		if st.Revision != "" && c.ResetOnNewRevision && (st.Attempts > 0 || st.Phase == PhasePaused || st.Errors > 0) {
+		// A held app keeps its pause: a new commit alone need not change its manifests.
+		if st.Revision != "" && c.ResetOnNewRevision && st.Hold == nil && (st.Attempts > 0 || st.Phase == PhasePaused || st.Errors > 0) {
 			fx.log(noteResetRevision)
 			st.reset()
 		}
@@ -202,6 +213,10 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		if st.Phase == PhaseAwaiting && !st.DryRun { // recovered after our sync, operation not seen
 			fx.count(resultSucceeded)
 		}
+		if st.LastHealthy == nil || st.LastHealthy.Revision != o.revision {
+			fx.dirty = fx.dirty || st.worthKeeping()
+		}
+		st.sawHealthy(o, now)
 		if st.worthKeeping() {
 			if st.Attempts > 0 || st.Phase == PhasePaused {
 				fx.log(noteResetHealthy)
@@ -235,7 +250,11 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		c.requestRefresh(st, now, fx)
 		return
 	}
-	if st.Phase == PhasePaused || now.Sub(st.StreakStart) < c.Grace || now.Before(st.NotBefore) {
+	if st.Phase == PhasePaused {
+		c.maybeRollback(st, o, fx)
+		return
+	}
+	if now.Sub(st.StreakStart) < c.Grace || now.Before(st.NotBefore) {
 		return
 	}
 	if st.Phase == PhaseAwaiting { // backoff over and still broken: the last attempt did not help
@@ -250,6 +269,7 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		st.NotBefore = time.Time{}
 		fx.log(notePaused)
 		fx.dirty = true
+		c.maybeRollback(st, o, fx)
 		return
 	}
 	if c.waitForRefresh(st, o, now, fx) {
@@ -454,4 +474,5 @@ func (s *appState) reset() {
 	s.NotBefore, s.RequestedAt, s.StreakStart = time.Time{}, time.Time{}, time.Time{}
 	s.DryRun, s.forbiddenLogged, s.Resumed = false, false, false
 	s.RefreshFor, s.RefreshAt, s.RefreshDone = 0, time.Time{}, false
+	s.Hold, s.RollbackFor = nil, ""
 }

@@ -57,6 +57,13 @@ type appState struct {
 	RefreshDone bool      `json:"refreshDone,omitempty"`
 	// Actions are what the engine did besides syncs (terminate, ...), newest last.
 	Actions []Action `json:"actions,omitempty"`
+	// LastHealthy is the last revision seen Synced and Healthy (what a rollback goes back to).
+	LastHealthy *HealthyRevision `json:"lastHealthy,omitempty"`
+	// Hold: the app was rolled back from a bad revision (see Hold).
+	Hold *Hold `json:"hold,omitempty"`
+	// RollbackFor is the bad revision the engine last rolled back (or tried to) on its own:
+	// one automatic rollback per revision.
+	RollbackFor string `json:"rollbackFor,omitempty"`
 
 	namespace, name string
 	terminateRetry  time.Time // a refused terminate call: not again before
@@ -64,6 +71,7 @@ type appState struct {
 	// none), runningMsg its message: what a person's Terminate ends.
 	running         time.Time
 	runningMsg      string
+	autoSync        bool   // Argo CD auto-sync at the last observation
 	gen             uint64 // last Observe that saw the app in scope
 	counted         bool   // its syncs_total series exist
 	forbiddenLogged bool   // the 403 warning of this streak was written
@@ -92,7 +100,7 @@ func (v *appStateV1) phase() Phase {
 
 // worthKeeping reports whether the entry holds anything a restart must not lose.
 func (s *appState) worthKeeping() bool {
-	return s.Attempts > 0 || s.Errors > 0 || !s.StreakStart.IsZero() || (s.Phase != PhaseIdle && s.Phase != "")
+	return s.Attempts > 0 || s.Errors > 0 || !s.StreakStart.IsZero() || (s.Phase != PhaseIdle && s.Phase != "") || s.Hold != nil
 }
 
 // appKey identifies an app: Application names are unique per namespace. A
