@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -345,6 +346,30 @@ func (c *Client) Rollback(ctx context.Context, ref AppRef, id int64) error {
 	}
 	return nil
 }
+
+// Manifests returns the app's rendered manifests at revision (`GET
+// .../applications/{name}/manifests?revision=...`; needs `applications, get`), one JSON document
+// per resource, sorted so that two answers compare as lists.
+func (c *Client) Manifests(ctx context.Context, ref AppRef, revision string) ([]string, error) {
+	q := ref.query()
+	if revision != "" {
+		q.Set("revision", revision)
+	}
+	var out struct {
+		Manifests []string `json:"manifests"`
+	}
+	err := c.do(ctx, "manifests", http.MethodGet, "applications/"+url.PathEscape(ref.Name)+"/manifests", q, nil, func(body io.Reader) error {
+		return json.NewDecoder(io.LimitReader(body, maxManifestsBody)).Decode(&out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("manifests of application %s at %s: %w", ref.Name, revision, err)
+	}
+	slices.Sort(out.Manifests)
+	return out.Manifests, nil
+}
+
+// maxManifestsBody bounds a manifests answer (a large app renders a few MB).
+const maxManifestsBody = 64 << 20
 
 // RollbackRequest is the body of POST .../rollback. ID has no omitempty on purpose.
 type RollbackRequest struct {

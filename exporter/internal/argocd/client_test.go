@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -482,5 +483,48 @@ func TestRollbackRequestKeepsIDZero(t *testing.T) {
 	}
 	if string(b) != `{"id":0}` {
 		t.Fatalf("body = %s, want {\"id\":0}", b)
+	}
+}
+
+// Manifests against the simulator: a commit elsewhere in the repository leaves the app's
+// manifests as they were; a commit to its own path changes them.
+func TestManifests(t *testing.T) {
+	sim, err := argocdsim.New(argocdsim.Config{Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	cl, reqs := newClient(t, srv.URL, time.Minute)
+	ctx := context.Background()
+	ref := argocd.AppRef{Name: argocdsim.AppStuck, AppNamespace: argocdsim.Namespace, Project: argocdsim.ScenarioProject}
+	bad, err := cl.Manifests(ctx, ref, "")
+	if err != nil || len(bad) == 0 {
+		t.Fatalf("manifests: %v %v", bad, err)
+	}
+	yes, no := true, false
+	for _, tc := range []struct {
+		rev     string
+		own     *bool
+		changed bool
+	}{
+		{"1111111111111111111111111111111111111111", nil, false},
+		{"2222222222222222222222222222222222222222", &no, false},
+		{"3333333333333333333333333333333333333333", &yes, true},
+	} {
+		rev := tc.rev
+		if err := sim.SetState(argocdsim.AppStuck, argocdsim.ControlState{Revision: &rev, OwnChange: tc.own}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := cl.Manifests(ctx, ref, rev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed := !slices.Equal(got, bad); changed != tc.changed {
+			t.Errorf("revision %s: manifests changed %v, want %v", rev[:7], changed, tc.changed)
+		}
+	}
+	if got := testutil.ToFloat64(reqs.WithLabelValues("manifests", "200")); got != 4 {
+		t.Errorf("requests{manifests,200} = %v, want 4", got)
 	}
 }

@@ -63,6 +63,7 @@ func (s *Sim) Handler() http.Handler {
 	api.HandleFunc("POST /api/v1/applications/{name}/sync", s.authed(s.handleSync))
 	api.HandleFunc("DELETE /api/v1/applications/{name}/operation", s.authed(s.handleTerminate))
 	api.HandleFunc("POST /api/v1/applications/{name}/rollback", s.authed(s.handleRollback))
+	api.HandleFunc("GET /api/v1/applications/{name}/manifests", s.authed(s.handleManifests))
 	api.HandleFunc("GET /api/v1/stream/applications", s.authed(s.handleWatch))
 	api.HandleFunc("GET /api/v1/applications/{name}/resource-tree", s.authed(s.handleResourceTree))
 	api.HandleFunc("GET /api/v1/applications/{name}/events", s.authed(s.handleEvents))

@@ -289,6 +289,9 @@ type app struct {
 	onSync    SyncOutcome
 	history   []historyEntry
 	resources []resource
+	// manifestGen names, per revision, the commit that last changed the app's own manifests
+	// ("" for the manifests the app started with): see handleManifests.
+	manifestGen map[string]string
 
 	syncWindow bool // syncs blocked by a sync window (403)
 	syncDenied bool // the caller lacks `applications, sync` (403)

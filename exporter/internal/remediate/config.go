@@ -65,6 +65,10 @@ type Config struct {
 	// seen Synced and Healthy, offer names the rollback in the story; auto rolls back itself
 	// (never for apps with Argo CD auto-sync) and holds the app.
 	Rollback string
+
+	// compareManifests: the engine can read manifests (a Manifester), so a hold ends when they
+	// change. Set by New.
+	compareManifests bool
 }
 
 // FieldError is a Config field with a bad value; Field is the Go field

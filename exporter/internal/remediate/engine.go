@@ -56,6 +56,8 @@ type Engine struct {
 	refresher Refresher
 	// rollbacker is the syncer when it can also roll back apps (*argocd.Client does).
 	rollbacker Rollbacker
+	// manifester is the syncer when it can read manifests (*argocd.Client does).
+	manifester Manifester
 	log        *slog.Logger
 	limiter    *rate.Limiter // nil: unlimited
 	sem        chan struct{}
@@ -91,7 +93,9 @@ type job struct {
 	by            string          // who asked for the action; "" for the engine
 	refreshed     argocd.App      // the hard refresh's answer
 	to            HealthyRevision // rollback: the revision to go back to
-	bad           string          // rollback: the revision rolled back from
+	bad           string          // rollback, compare: the revision rolled back from
+	target        string          // compare: the held app's new target revision
+	changed       bool            // compare: the answer
 	prevNotBefore time.Time
 }
 
@@ -110,6 +114,8 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	if cfg.rollbackMode() == RollbackAuto && rb == nil {
 		return nil, &FieldError{Field: "Rollback", Err: ErrNoRollbacker}
 	}
+	mf, _ := syncer.(Manifester)
+	cfg.compareManifests = mf != nil
 	refr, _ := syncer.(Refresher)
 	if refr == nil {
 		cfg.HardRefresh = HardRefreshOff // nothing to refresh with
@@ -117,6 +123,7 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	e := &Engine{
 		refresher:  refr,
 		rollbacker: rb,
+		manifester: mf,
 		terminator: term,
 		cfg:        cfg,
 		selector:   sel,
@@ -247,6 +254,9 @@ func (e *Engine) dispatch(ctx context.Context, jobs []job, dirty bool, now time.
 						j.st.TerminatedOp = time.Time{}
 						continue
 					}
+					if j.kind == jobCompare {
+						continue
+					}
 					if j.kind == ActionRollback {
 						j.st.RollbackFor = ""
 						continue
@@ -332,6 +342,9 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	if fx.rollback {
 		return e.rollbackJob(a, st), true
 	}
+	if fx.compare {
+		return e.compareJob(a, st), fx.dirty
+	}
 	if !fx.sync {
 		return nil, fx.dirty
 	}
@@ -414,6 +427,11 @@ func (e *Engine) run(ctx context.Context, j job) {
 	case ActionRollback:
 		e.finish(j, e.callRollback(callCtx, j))
 		return
+	case jobCompare:
+		changed, err := e.manifestsChanged(callCtx, j)
+		j.changed = changed
+		e.finish(j, err)
+		return
 	case ActionHardRefresh:
 		app, err := e.refresher.HardRefresh(callCtx, j.ref)
 		j.refreshed = app
@@ -438,6 +456,8 @@ func (e *Engine) finish(j job, err error) {
 			e.finishTerminate(j, err, now)
 		case ActionRollback:
 			e.finishRollback(j, err, now)
+		case jobCompare:
+			e.finishCompare(j, j.changed, err, now)
 		default:
 			e.finishRefresh(j, j.refreshed, err, now)
 		}

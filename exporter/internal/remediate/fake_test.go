@@ -43,6 +43,9 @@ type fakeApp struct {
 	stage     int    // 0 idle, 1 requested, 2 running, 3 progressing
 	// history is status.history (GetDetail); a rollback appends to it.
 	history []argocd.HistoryEntry
+	// manifests are the app's rendered manifests per revision; a revision not named renders
+	// the app's usual ones.
+	manifests map[string][]string
 }
 
 type syncCall struct {
@@ -156,6 +159,20 @@ func (f *fakeArgo) Rollback(_ context.Context, ref argocd.AppRef, id int64) erro
 		}
 	}
 	return &argocd.APIError{StatusCode: http.StatusBadRequest, Message: fmt.Sprintf("application %s does not have deployment with id %d", ref.Name, id)}
+}
+
+// Manifests implements Manifester.
+func (f *fakeArgo) Manifests(_ context.Context, ref argocd.AppRef, revision string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.apps[ref.AppNamespace+"/"+ref.Name]
+	if a == nil {
+		return nil, &argocd.APIError{StatusCode: http.StatusNotFound, Message: "not found"}
+	}
+	if m, ok := a.manifests[revision]; ok {
+		return m, nil
+	}
+	return []string{`{"kind":"Deployment","metadata":{"name":"` + a.app.Name + `"}}`}, nil
 }
 
 // GetDetail implements Rollbacker: only the history matters to the engine.

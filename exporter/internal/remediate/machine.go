@@ -130,12 +130,14 @@ type effects struct {
 	refresh bool
 	// rollback: start the rollback to st.LastHealthy (Config.Rollback auto).
 	rollback bool
-	forget   bool     // drop the app's state and series: it left scope
-	dirty    bool     // the persisted state changed
-	counts   []string // syncs_total results to count
-	notes    []note
-	message  string // for noteNotFixed: why
-	cause    string // for noteNotFixed outside dry-run: the failure's cause (classifyFailure)
+	// compare: start the comparison of a held app's manifests (maybeCompare).
+	compare bool
+	forget  bool     // drop the app's state and series: it left scope
+	dirty   bool     // the persisted state changed
+	counts  []string // syncs_total results to count
+	notes   []note
+	message string // for noteNotFixed: why
+	cause   string // for noteNotFixed outside dry-run: the failure's cause (classifyFailure)
 }
 
 func (fx *effects) count(r string) { fx.counts = append(fx.counts, r) }
@@ -205,6 +207,9 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 	if o.busy {
 		c.maybeTerminate(st, o, now, fx)
 		return // wait for the operation to finish
+	}
+	if c.maybeCompare(st, o, now, fx) {
+		return
 	}
 	if st.Phase == PhaseAwaiting && !st.DryRun {
 		c.readOutcome(st, o, fx)

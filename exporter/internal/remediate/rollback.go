@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,16 @@ type Rollbacker interface {
 	Rollback(ctx context.Context, ref argocd.AppRef, id int64) error
 	GetDetail(ctx context.Context, name, appNamespace, project string) (argocd.AppDetail, error)
 }
+
+// Manifester reads an app's rendered manifests at a revision; *argocd.Client implements it.
+// Without one a hold ends only when a person resumes (or the app turns Synced and Healthy).
+type Manifester interface {
+	Manifests(ctx context.Context, ref argocd.AppRef, revision string) ([]string, error)
+}
+
+// jobCompare is the job that compares a held app's manifests at its new target revision with
+// the bad revision's (no action: nothing changes in Argo CD).
+const jobCompare = "compare_manifests"
 
 // Errors of Rollback, beside those of Resume.
 var (
@@ -107,6 +118,61 @@ func (c *Config) maybeRollback(st *appState, o observation, fx *effects) {
 	}
 	st.RollbackFor = st.Revision
 	fx.rollback, fx.dirty = true, true
+}
+
+// maybeCompare asks, once per new target revision of a held app, whether its manifests differ
+// from the bad revision's: a commit SHA alone says nothing (in a repository shared by many
+// apps, every commit changes every app's revision).
+func (c *Config) maybeCompare(st *appState, o observation, now time.Time, fx *effects) bool {
+	if !c.compareManifests || st.Hold == nil || c.Mode != ModeOn || o.revision == "" || o.revision == st.Hold.Bad ||
+		o.revision == st.Hold.Checked || now.Before(st.compareRetry) {
+		return false
+	}
+	st.compareRetry = now.Add(c.Backoff) // one call at a time; the answer may clear it
+	fx.compare = true
+	return true
+}
+
+// compareJob is the manifests comparison the machine asked for.
+func (e *Engine) compareJob(a *argocd.App, st *appState) *job {
+	return &job{kind: jobCompare, st: st, bad: st.Hold.Bad, target: a.Revision,
+		ref: argocd.AppRef{Name: a.Name, AppNamespace: a.Namespace, Project: a.Project}}
+}
+
+// manifestsChanged compares the app's manifests at j.target with those at j.bad.
+func (e *Engine) manifestsChanged(ctx context.Context, j job) (bool, error) {
+	now, err := e.manifester.Manifests(ctx, j.ref, j.target)
+	if err != nil {
+		return false, err
+	}
+	bad, err := e.manifester.Manifests(ctx, j.ref, j.bad)
+	if err != nil {
+		return false, err
+	}
+	return !slices.Equal(now, bad), nil
+}
+
+// finishCompare ends the hold when the manifests changed: the app gets fresh attempts at its new
+// revision. Called with e.mu held.
+func (e *Engine) finishCompare(j job, changed bool, err error, now time.Time) {
+	st := j.st
+	if st.Hold == nil || st.Hold.Bad != j.bad {
+		return // resumed meanwhile
+	}
+	switch {
+	case err != nil:
+		e.log.Warn("remediation hold: manifests could not be compared", "app", st.key(), "revision", j.target, "err", err)
+	case !changed:
+		st.Hold.Checked = j.target
+		st.compareRetry = time.Time{}
+		e.log.Info("remediation hold kept: the new revision renders the same manifests", "app", st.key(),
+			"revision", j.target, "bad_revision", j.bad)
+	default:
+		e.log.Info("remediation hold ended: the app's manifests changed", "app", st.key(), "revision", j.target, "bad_revision", j.bad)
+		st.noteReset(now, "manifests changed at "+shortRevision(j.target)+" after the rollback from "+shortRevision(j.bad))
+		st.reset()
+		st.compareRetry = time.Time{}
+	}
 }
 
 // rollbackJob is the rollback call the machine asked for.

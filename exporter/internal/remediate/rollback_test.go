@@ -189,3 +189,45 @@ func TestRollbackOnRequest(t *testing.T) {
 		}
 	})
 }
+
+// The hold after a rollback ends only when the app's own manifests change: a new commit that
+// renders the same manifests (another app's path in a shared repository) keeps it, even with
+// reset-on-new-revision; a commit that changes them gives fresh attempts, and the new revision
+// is synced.
+func TestHoldEndsWhenManifestsChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Rollback = RollbackAuto
+		cfg.ResetOnNewRevision = true
+		s := newScenario(t, cfg)
+		badCommit(s, "web", false)
+		s.run(3 * time.Hour)
+		if len(s.fake.rollbacks) != 1 {
+			t.Fatalf("rollbacks %v", s.fake.rollbacks)
+		}
+		s.fake.set("argocd/web", func(f *fakeApp) { f.app.Revision = "other22222" })
+		s.run(time.Hour)
+		st := s.state("argocd/web")
+		if n := len(s.fake.callsFor("argocd/web")); n != cfg.MaxAttempts || st.Hold == nil || st.Hold.Checked != "other22222" {
+			t.Fatalf("%d syncs, hold %+v; want %d and the hold kept (checked other22222)", n, st.Hold, cfg.MaxAttempts)
+		}
+		s.fake.set("argocd/web", func(f *fakeApp) {
+			f.app.Revision, f.fixable = "fix3333333", true
+			f.manifests = map[string][]string{"fix3333333": {`{"kind":"Deployment","metadata":{"name":"web"},"spec":{"fixed":true}}`}}
+		})
+		s.run(time.Hour)
+		st = s.state("argocd/web")
+		if n := len(s.fake.callsFor("argocd/web")); n != cfg.MaxAttempts+1 {
+			t.Fatalf("%d syncs, want one more at the new revision", n)
+		}
+		if st.Hold != nil || st.LastHealthy == nil || st.LastHealthy.Revision != "fix3333333" {
+			t.Fatalf("state %+v, want no hold and fix3333333 healthy", st)
+		}
+		if n := s.logs.count("remediation hold kept"); n != 1 {
+			t.Errorf("%d 'hold kept' lines, want 1 (one comparison per revision)", n)
+		}
+		if n := s.logs.count("remediation hold ended", "revision=fix3333333"); n != 1 {
+			t.Errorf("%d 'hold ended' lines, want 1:\n%s", n, s.logs.String())
+		}
+	})
+}

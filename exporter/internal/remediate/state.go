@@ -71,10 +71,11 @@ type appState struct {
 	// none), runningMsg its message: what a person's Terminate ends.
 	running         time.Time
 	runningMsg      string
-	autoSync        bool   // Argo CD auto-sync at the last observation
-	gen             uint64 // last Observe that saw the app in scope
-	counted         bool   // its syncs_total series exist
-	forbiddenLogged bool   // the 403 warning of this streak was written
+	autoSync        bool      // Argo CD auto-sync at the last observation
+	compareRetry    time.Time // a held app's manifests comparison: not again before
+	gen             uint64    // last Observe that saw the app in scope
+	counted         bool      // its syncs_total series exist
+	forbiddenLogged bool      // the 403 warning of this streak was written
 }
 
 // appStateV1 is a version 1 entry: the booleans version 2 folds into Phase.
