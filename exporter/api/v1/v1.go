@@ -20,6 +20,9 @@ const (
 	ResumePattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionResume
 	// TerminatePattern terminates the app's running operation (a sync stuck on a hook).
 	TerminatePattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionTerminate
+	// RollbackPattern rolls the app back to the last revision seen Synced and Healthy and holds
+	// it there.
+	RollbackPattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionRollback
 )
 
 // Write API actions: the last path segment.
@@ -28,6 +31,8 @@ const (
 	ActionResume = "resume"
 	// ActionTerminate terminates the app's running operation.
 	ActionTerminate = "terminate"
+	// ActionRollback rolls the app back to its last healthy revision.
+	ActionRollback = "rollback"
 )
 
 // AppPath is the read API's path for one app, its segments escaped.
