@@ -22,7 +22,7 @@ type RemediationFlags struct {
 	IncludeAutomated   bool          `name:"include-automated" env:"REMEDIATION_INCLUDE_AUTOMATED" help:"Also remediate apps with Argo CD auto-sync enabled (Argo CD retries those itself)."`
 	Selector           string        `name:"selector" env:"REMEDIATION_SELECTOR" help:"Label selector (=, ==, !=, in, notin, key, !key) limiting which watched apps are remediated."`
 	Project            []string      `name:"project" env:"REMEDIATION_PROJECT" help:"Only remediate apps of these projects (repeatable)."`
-	ResetOnNewRevision bool          `name:"reset-on-new-revision" default:"true" negatable:"" env:"REMEDIATION_RESET_ON_NEW_REVISION" help:"Give an app fresh attempts (and unpause it) when its target revision changes."`
+	ResetOnNewRevision bool          `name:"reset-on-new-revision" default:"true" negatable:"" env:"REMEDIATION_RESET_ON_NEW_REVISION" help:"Give an app fresh attempts (and unpause it) when its target revision changes its rendered manifests."`
 	MaxConcurrent      int           `name:"max-concurrent" default:"5" env:"REMEDIATION_MAX_CONCURRENT" help:"Sync requests in flight at once."`
 	RateLimit          float64       `name:"rate-limit" default:"1" env:"REMEDIATION_RATE_LIMIT" help:"Sync requests per second across all apps (0: unlimited)."`
 	RateBurst          int           `name:"rate-burst" default:"5" env:"REMEDIATION_RATE_BURST" help:"Sync requests allowed at once above the rate limit."`

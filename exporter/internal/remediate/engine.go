@@ -96,6 +96,7 @@ type job struct {
 	bad           string          // rollback, compare: the revision rolled back from
 	target        string          // compare: the held app's new target revision
 	changed       bool            // compare: the answer
+	held          bool            // compare: for a hold (else for reset-on-new-revision)
 	prevNotBefore time.Time
 }
 

@@ -44,7 +44,7 @@ type fakeApp struct {
 	// history is status.history (GetDetail); a rollback appends to it.
 	history []argocd.HistoryEntry
 	// manifests are the app's rendered manifests per revision; a revision not named renders
-	// the app's usual ones.
+	// manifests of its own.
 	manifests map[string][]string
 }
 
@@ -172,7 +172,8 @@ func (f *fakeArgo) Manifests(_ context.Context, ref argocd.AppRef, revision stri
 	if m, ok := a.manifests[revision]; ok {
 		return m, nil
 	}
-	return []string{`{"kind":"Deployment","metadata":{"name":"` + a.app.Name + `"}}`}, nil
+	// By default every commit changes the app's manifests (a repository of its own).
+	return []string{`{"kind":"Deployment","metadata":{"name":"` + a.app.Name + `","annotations":{"commit":"` + revision + `"}}}`}, nil
 }
 
 // GetDetail implements Rollbacker: only the history matters to the engine.

@@ -198,8 +198,17 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 	if o.revision != "" && o.revision != st.Revision {
 		// A held app keeps its pause: a new commit alone need not change its manifests.
 		if st.Revision != "" && c.ResetOnNewRevision && st.Hold == nil && (st.Attempts > 0 || st.Phase == PhasePaused || st.Errors > 0) {
-			fx.log(noteResetRevision)
-			st.reset()
+			if c.compareManifests && c.Mode == ModeOn {
+				// Reset only when the app's own manifests changed (maybeCompare): in a shared
+				// repository every commit changes every app's revision.
+				if st.ResetFrom == "" {
+					st.ResetFrom = st.Revision
+				}
+				fx.dirty = true
+			} else {
+				fx.log(noteResetRevision)
+				st.reset()
+			}
 		}
 		st.Revision = o.revision
 		fx.dirty = st.worthKeeping()
@@ -480,4 +489,5 @@ func (s *appState) reset() {
 	s.DryRun, s.forbiddenLogged, s.Resumed = false, false, false
 	s.RefreshFor, s.RefreshAt, s.RefreshDone = 0, time.Time{}, false
 	s.Hold, s.RollbackFor = nil, ""
+	s.ResetFrom, s.ResetChecked = "", ""
 }

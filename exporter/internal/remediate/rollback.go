@@ -123,9 +123,21 @@ func (c *Config) maybeRollback(st *appState, o observation, fx *effects) {
 // maybeCompare asks, once per new target revision of a held app, whether its manifests differ
 // from the bad revision's: a commit SHA alone says nothing (in a repository shared by many
 // apps, every commit changes every app's revision).
+// The same comparison decides --remediation.reset-on-new-revision (st.ResetFrom).
 func (c *Config) maybeCompare(st *appState, o observation, now time.Time, fx *effects) bool {
-	if !c.compareManifests || st.Hold == nil || c.Mode != ModeOn || o.revision == "" || o.revision == st.Hold.Bad ||
-		o.revision == st.Hold.Checked || now.Before(st.compareRetry) {
+	if !c.compareManifests || c.Mode != ModeOn || o.revision == "" || now.Before(st.compareRetry) {
+		return false
+	}
+	switch {
+	case st.Hold != nil:
+		if o.revision == st.Hold.Bad || o.revision == st.Hold.Checked {
+			return false
+		}
+	case st.ResetFrom != "":
+		if o.revision == st.ResetFrom || o.revision == st.ResetChecked {
+			return false
+		}
+	default:
 		return false
 	}
 	st.compareRetry = now.Add(c.Backoff) // one call at a time; the answer may clear it
@@ -135,7 +147,11 @@ func (c *Config) maybeCompare(st *appState, o observation, now time.Time, fx *ef
 
 // compareJob is the manifests comparison the machine asked for.
 func (e *Engine) compareJob(a *argocd.App, st *appState) *job {
-	return &job{kind: jobCompare, st: st, bad: st.Hold.Bad, target: a.Revision,
+	bad := st.ResetFrom
+	if st.Hold != nil {
+		bad = st.Hold.Bad
+	}
+	return &job{kind: jobCompare, st: st, bad: bad, target: a.Revision, held: st.Hold != nil,
 		ref: argocd.AppRef{Name: a.Name, AppNamespace: a.Namespace, Project: a.Project}}
 }
 
@@ -156,6 +172,10 @@ func (e *Engine) manifestsChanged(ctx context.Context, j job) (bool, error) {
 // revision. Called with e.mu held.
 func (e *Engine) finishCompare(j job, changed bool, err error, now time.Time) {
 	st := j.st
+	if !j.held {
+		e.finishResetCompare(j, changed, err, now)
+		return
+	}
 	if st.Hold == nil || st.Hold.Bad != j.bad {
 		return // resumed meanwhile
 	}
@@ -170,6 +190,30 @@ func (e *Engine) finishCompare(j job, changed bool, err error, now time.Time) {
 	default:
 		e.log.Info("remediation hold ended: the app's manifests changed", "app", st.key(), "revision", j.target, "bad_revision", j.bad)
 		st.noteReset(now, "manifests changed at "+shortRevision(j.target)+" after the rollback from "+shortRevision(j.bad))
+		st.reset()
+		st.compareRetry = time.Time{}
+	}
+}
+
+// finishResetCompare applies --remediation.reset-on-new-revision once the manifests are
+// compared: fresh attempts only when the app's own manifests changed. Called with e.mu held.
+func (e *Engine) finishResetCompare(j job, changed bool, err error, now time.Time) {
+	st := j.st
+	switch {
+	case st.ResetFrom != j.bad:
+		return // reset or healthy meanwhile
+	case err != nil:
+		e.log.Warn("remediation reset on new revision: manifests could not be compared", "app", st.key(), "revision", j.target, "err", err)
+	case st.Phase == PhaseInFlight:
+		st.compareRetry = time.Time{} // our call is unanswered: compare again at the next poll
+	case !changed:
+		st.ResetChecked, st.compareRetry = j.target, time.Time{}
+		e.log.Info("remediation kept its count: the new revision renders the same manifests", "app", st.key(),
+			"revision", j.target, "failed_revision", j.bad, "attempts", st.Attempts)
+	default:
+		e.log.Info("remediation reset: the app's manifests changed", "app", st.key(), "revision", j.target,
+			"failed_revision", j.bad, "attempts", st.Attempts, "paused", st.Phase == PhasePaused)
+		st.noteReset(now, "new target revision "+shortRevision(j.target)+" changed the app's manifests")
 		st.reset()
 		st.compareRetry = time.Time{}
 	}

@@ -108,7 +108,12 @@ func TestHoldSurvivesNewRevisionUntilResume(t *testing.T) {
 		if len(s.fake.rollbacks) != 1 {
 			t.Fatalf("rollbacks %v", s.fake.rollbacks)
 		}
-		s.fake.set("argocd/web", func(f *fakeApp) { f.app.Revision = "other22222" })
+		// A commit elsewhere in the repository: the same manifests as the bad revision.
+		s.fake.set("argocd/web", func(f *fakeApp) {
+			f.app.Revision = "other22222"
+			same := []string{`{"kind":"Deployment","metadata":{"name":"web","broken":true}}`}
+			f.manifests = map[string][]string{"bad1111111": same, "other22222": same}
+		})
 		s.run(time.Hour)
 		if n := len(s.fake.callsFor("argocd/web")); n != cfg.MaxAttempts {
 			t.Fatalf("%d syncs after a new commit, want still %d (held)", n, cfg.MaxAttempts)
@@ -205,7 +210,12 @@ func TestHoldEndsWhenManifestsChange(t *testing.T) {
 		if len(s.fake.rollbacks) != 1 {
 			t.Fatalf("rollbacks %v", s.fake.rollbacks)
 		}
-		s.fake.set("argocd/web", func(f *fakeApp) { f.app.Revision = "other22222" })
+		// A commit elsewhere in the repository: the same manifests as the bad revision.
+		s.fake.set("argocd/web", func(f *fakeApp) {
+			f.app.Revision = "other22222"
+			same := []string{`{"kind":"Deployment","metadata":{"name":"web","broken":true}}`}
+			f.manifests = map[string][]string{"bad1111111": same, "other22222": same}
+		})
 		s.run(time.Hour)
 		st := s.state("argocd/web")
 		if n := len(s.fake.callsFor("argocd/web")); n != cfg.MaxAttempts || st.Hold == nil || st.Hold.Checked != "other22222" {
@@ -213,7 +223,7 @@ func TestHoldEndsWhenManifestsChange(t *testing.T) {
 		}
 		s.fake.set("argocd/web", func(f *fakeApp) {
 			f.app.Revision, f.fixable = "fix3333333", true
-			f.manifests = map[string][]string{"fix3333333": {`{"kind":"Deployment","metadata":{"name":"web"},"spec":{"fixed":true}}`}}
+			f.manifests["fix3333333"] = []string{`{"kind":"Deployment","metadata":{"name":"web"},"spec":{"fixed":true}}`}
 		})
 		s.run(time.Hour)
 		st = s.state("argocd/web")
@@ -230,4 +240,46 @@ func TestHoldEndsWhenManifestsChange(t *testing.T) {
 			t.Errorf("%d 'hold ended' lines, want 1:\n%s", n, s.logs.String())
 		}
 	})
+}
+
+// --remediation.reset-on-new-revision resets only when the app's own manifests changed: a
+// commit to another app's path in a shared repository keeps the pause (so max-attempts still
+// trips in a busy monorepo); a commit that changes the app's manifests gives fresh attempts.
+func TestResetOnNewRevisionNeedsChangedManifests(t *testing.T) {
+	tests := []struct {
+		name       string
+		same       bool
+		wantSyncs  int
+		wantPaused bool
+	}{
+		{name: "commit elsewhere in the repository", same: true, wantSyncs: 3, wantPaused: true},
+		{name: "commit to the app's path", same: false, wantSyncs: 6, wantPaused: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				cfg := testConfig()
+				cfg.Rollback = RollbackOff
+				s := runStuck(t, cfg, time.Hour)
+				if st := s.state("argocd/stuck"); st.Phase != PhasePaused {
+					t.Fatalf("state %+v, want paused", st)
+				}
+				s.fake.set("argocd/stuck", func(f *fakeApp) {
+					f.app.Revision = "bbbb"
+					if tc.same {
+						same := []string{`{"kind":"Deployment","metadata":{"name":"stuck"}}`}
+						f.manifests = map[string][]string{"aaaa": same, "bbbb": same}
+					}
+				})
+				s.run(2 * time.Hour)
+				st := s.state("argocd/stuck")
+				if n := len(s.fake.callsFor("argocd/stuck")); n != tc.wantSyncs || (st.Phase == PhasePaused) != tc.wantPaused {
+					t.Fatalf("%d syncs, state %+v; want %d syncs, paused %v", n, st, tc.wantSyncs, tc.wantPaused)
+				}
+				if tc.same && (st.ResetFrom != "aaaa" || st.ResetChecked != "bbbb") {
+					t.Errorf("resetFrom %q checked %q, want aaaa and bbbb", st.ResetFrom, st.ResetChecked)
+				}
+			})
+		})
+	}
 }

@@ -64,6 +64,11 @@ type appState struct {
 	// RollbackFor is the bad revision the engine last rolled back (or tried to) on its own:
 	// one automatic rollback per revision.
 	RollbackFor string `json:"rollbackFor,omitempty"`
+	// ResetFrom is the revision the current streak failed at, while a new target revision waits
+	// for the manifests comparison that decides --remediation.reset-on-new-revision;
+	// ResetChecked the last target revision found to render the same manifests.
+	ResetFrom    string `json:"resetFrom,omitempty"`
+	ResetChecked string `json:"resetChecked,omitempty"`
 
 	namespace, name string
 	terminateRetry  time.Time // a refused terminate call: not again before

@@ -97,7 +97,11 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 		s.HardRefresh = HardRefreshOnError
 	}
 	if e.cfg.ResetOnNewRevision {
-		s.ResetsOn = append(s.ResetsOn, "a new target revision")
+		if e.cfg.compareManifests && e.cfg.Mode == ModeOn {
+			s.ResetsOn = append(s.ResetsOn, "a new target revision that changes the app's manifests")
+		} else {
+			s.ResetsOn = append(s.ResetsOn, "a new target revision")
+		}
 	}
 	if st.Phase != PhasePaused && !st.StreakStart.IsZero() { // in grace or backoff
 		s.NextAttempt = st.StreakStart.Add(e.cfg.Grace)
