@@ -445,9 +445,11 @@ func (a *app) rollbackTo(rev string, at time.Time) {
 // historyLimit is Argo CD's default spec.revisionHistoryLimit.
 const historyLimit = 10
 
+// nextHistoryID is Argo CD's: the first entry of an app's history is id 0, each next one the
+// last id plus one (ids survive the history's trimming).
 func nextHistoryID(h []historyEntry) int {
 	if len(h) == 0 {
-		return 1
+		return 0
 	}
 	return h[len(h)-1].id + 1
 }
