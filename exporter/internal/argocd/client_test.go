@@ -467,6 +467,16 @@ func TestRollback(t *testing.T) {
 	if after.Operation == nil || after.Operation.Phase != argocd.PhaseSucceeded || len(after.Operation.Revisions) == 0 || after.Operation.Revisions[0] != good.Revisions[0] {
 		t.Errorf("operation after rollback = %+v, want Succeeded at %s", after.Operation, good.Revisions[0])
 	}
+	// A whole Application carries status.history: App keeps its newest entry.
+	app, err := cl.HardRefresh(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := after.History[len(after.History)-1]
+	if !app.HasHistory || app.HistoryID != newest.ID || app.HistoryRevision != good.Revisions[0] || newest.ID != good.ID+1 {
+		t.Errorf("app history: has %v id %d revision %s; want id %d (after %d) at %s", app.HasHistory, app.HistoryID, app.HistoryRevision,
+			newest.ID, good.ID, good.Revisions[0])
+	}
 	if got := sim.SyncCounts()[argocdsim.AppStuck].RolledBack; got != 1 {
 		t.Errorf("rolled back %d times, want 1", got)
 	}
