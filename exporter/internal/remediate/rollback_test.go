@@ -173,7 +173,9 @@ func TestRollbackStateRoundTrip(t *testing.T) {
 // A person's rollback: refused without a healthy revision or with auto-sync, else done and held.
 func TestRollbackOnRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScenario(t, testConfig())
+		cfg := testConfig()
+		cfg.IncludeAutomated = true
+		s := newScenario(t, cfg)
 		if _, err := s.eng.Rollback(context.Background(), "argocd", "web", "alice"); !errors.Is(err, ErrNotRemediated) {
 			t.Fatalf("unknown app: %v", err)
 		}
@@ -183,7 +185,11 @@ func TestRollbackOnRequest(t *testing.T) {
 			t.Fatalf("no healthy revision: %v", err)
 		}
 		badCommit(s, "web", false)
+		badCommit(s, "auto", true)
 		s.run(3 * time.Hour)
+		if _, err := s.eng.Rollback(context.Background(), "argocd", "auto", "alice"); !errors.Is(err, ErrAutoSync) {
+			t.Fatalf("auto-sync app: %v, want ErrAutoSync", err)
+		}
 		msg, err := s.eng.Rollback(context.Background(), "argocd", "web", "alice")
 		if err != nil || !strings.Contains(msg, "rolled back to good000") {
 			t.Fatalf("rollback: %q %v", msg, err)
