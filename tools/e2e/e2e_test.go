@@ -403,7 +403,7 @@ func (e *e2e) slackFailuresDeliverExactlyOnce() {
 func (e *e2e) resolvedUpdatesInPlace() {
 	e.t.Helper()
 	orig := e.stuckPost()
-	fix := map[string]any{"revision": "5eed0f1c0ffee0ddba11fade5eed0f1c0ffee0dd", "onSync": "succeed"}
+	fix := map[string]any{"revision": "5eed0f1c0ffee0ddba11fade5eed0f1c0ffee0dd", "ownChange": true, "onSync": "succeed"}
 	if err := e.st.SetSimState(e.ctx, "stuck", fix); err != nil {
 		e.t.Fatal(err)
 	}

@@ -23,6 +23,8 @@ type Remediator interface {
 	Resume(ctx context.Context, namespace, name, by string) (string, error)
 	// Terminate ends the app's running operation (a sync stuck on a hook); the same contract.
 	Terminate(ctx context.Context, namespace, name, by string) (string, error)
+	// Rollback rolls the app back to its last healthy revision and holds it; the same contract.
+	Rollback(ctx context.Context, namespace, name, by string) (string, error)
 }
 
 // Exporter is a Remediator on the exporter's app API.
@@ -48,6 +50,11 @@ func (e *Exporter) Resume(ctx context.Context, namespace, name, by string) (stri
 // Terminate calls the exporter.
 func (e *Exporter) Terminate(ctx context.Context, namespace, name, by string) (string, error) {
 	return e.post(ctx, apiv1.ActionTerminate, "operation terminated", namespace, name, by)
+}
+
+// Rollback calls the exporter.
+func (e *Exporter) Rollback(ctx context.Context, namespace, name, by string) (string, error) {
+	return e.post(ctx, apiv1.ActionRollback, "rolled back", namespace, name, by)
 }
 
 // post asks the exporter's write API for one action on one app.

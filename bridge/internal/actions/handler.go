@@ -28,6 +28,7 @@ const (
 	ActionRetry     = "retry"
 	ActionResume    = "resume"
 	ActionTerminate = "terminate"
+	ActionRollback  = "rollback"
 	ActionUnknown   = "unknown"
 )
 
@@ -40,7 +41,7 @@ const (
 	ResultInvalid = "invalid" // unknown button or value, a group the bridge no longer knows, or an app not of the message's group
 )
 
-var allActions = []string{ActionSilence, ActionExpire, ActionAck, ActionRetry, ActionResume, ActionTerminate, ActionUnknown}
+var allActions = []string{ActionSilence, ActionExpire, ActionAck, ActionRetry, ActionResume, ActionTerminate, ActionRollback, ActionUnknown}
 var allResults = []string{ResultOK, ResultRefused, ResultError, ResultReplay, ResultInvalid}
 
 // Slack is what the handler needs from Slack (bot token): update the message in place, reply
@@ -153,6 +154,11 @@ func decode(in interact.Interaction) (click, bool) {
 			return c, false
 		}
 		c.action, c.kind, c.verb = ActionTerminate, KindTerminate, "terminate the running sync of "+v.Namespace+"/"+v.Name
+	case render.ActionRollback:
+		if v.Namespace == "" {
+			return c, false
+		}
+		c.action, c.kind, c.verb = ActionRollback, KindRollback, "roll back "+v.Namespace+"/"+v.Name+" to its last healthy revision"
 	default:
 		return c, false
 	}
@@ -195,7 +201,7 @@ func (h *Handler) Handle(ctx context.Context, in interact.Interaction) {
 		return
 	}
 
-	if c.kind == KindRetry || c.kind == KindResume || c.kind == KindTerminate {
+	if c.kind == KindRetry || c.kind == KindResume || c.kind == KindTerminate || c.kind == KindRollback {
 		if why := h.notOfGroup(ctx, c); why != "" {
 			h.count(c.action, ResultInvalid)
 			log.Warn("slack action refused: the app is not one of the message's group", "app", c.value.Namespace+"/"+c.value.Name, "group", c.value.Group)
@@ -308,6 +314,13 @@ func (h *Handler) act(ctx context.Context, c click) (string, error) {
 			}
 			return fmt.Sprintf("⏹️ <@%s> terminated the running sync of %s at %s: %s.", user, app, clock(now), answer), nil
 		}
+		if c.kind == KindRollback {
+			answer, err := h.cfg.Remediator.Rollback(ctx, c.value.Namespace, c.value.Name, by)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("⏪ <@%s> rolled back %s at %s: %s.", user, app, clock(now), answer), nil
+		}
 		answer, err := h.cfg.Remediator.Resume(ctx, c.value.Namespace, c.value.Name, by)
 		if err != nil {
 			return "", err
@@ -396,7 +409,7 @@ func (h *Handler) reply(ctx context.Context, c click, text string) {
 func NewCounter(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "argocd_monitor_bridge", Name: "actions_total",
-		Help: "Slack button actions by action (silence, expire_silence, ack, retry, resume, terminate, unknown) and result (ok, refused, error, replay, invalid).",
+		Help: "Slack button actions by action (silence, expire_silence, ack, retry, resume, terminate, rollback, unknown) and result (ok, refused, error, replay, invalid).",
 	}, []string{"action", "result"})
 	if reg != nil {
 		reg.MustRegister(c)

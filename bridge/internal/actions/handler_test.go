@@ -512,3 +512,36 @@ func TestTerminateSync(t *testing.T) {
 		}
 	})
 }
+
+// "Roll back" asks the exporter's rollback endpoint, audited in the thread; nobody's by default,
+// only for an app of the message's group.
+func TestRollbackButton(t *testing.T) {
+	t.Run("allowed", func(t *testing.T) {
+		e := newEnv(t, Policy{Rollback: &Allow{Users: []string{alice}}})
+		e.exp.message = "rolled back to abc1234 (healthy until 2026-11-20T09:30:00Z); holding until its manifests change"
+		e.h.Handle(t.Context(), clickOn(render.ActionRollback, alice, "argocd/payments"))
+		e.want(t, ActionRollback, ResultOK)
+		if len(e.exp.calls) != 1 || e.exp.calls[0] != "/api/v1/apps/argocd/payments/remediation/rollback someone (slack:U0ALICE)" {
+			t.Errorf("exporter calls %v", e.exp.calls)
+		}
+		if calls := e.slackCalls(); !has(calls, "reply", "<@U0ALICE> rolled back argocd/payments at 10:42 UTC: rolled back to abc1234") {
+			t.Errorf("slack calls %q, want the audit reply", calls)
+		}
+	})
+	t.Run("nobody by default", func(t *testing.T) {
+		e := newEnv(t, Policy{})
+		e.h.Handle(t.Context(), clickOn(render.ActionRollback, alice, "argocd/payments"))
+		e.want(t, ActionRollback, ResultRefused)
+		if calls := e.slackCalls(); !has(calls, "chat.postEphemeral", "nobody yet (configure actions.rollback") || len(e.exp.calls) != 0 {
+			t.Errorf("slack calls %q, exporter %v", calls, e.exp.calls)
+		}
+	})
+	t.Run("only an app of the message", func(t *testing.T) {
+		e := newEnv(t, Policy{Rollback: &Allow{Users: []string{alice}}})
+		e.h.Handle(t.Context(), clickOn(render.ActionRollback, alice, "argocd/billing"))
+		e.want(t, ActionRollback, ResultInvalid)
+		if len(e.exp.calls) != 0 {
+			t.Errorf("exporter called: %v", e.exp.calls)
+		}
+	})
+}

@@ -20,10 +20,12 @@ const (
 	KindResume  Kind = "resume"
 	// KindTerminate ends an app's running (stuck) sync operation.
 	KindTerminate Kind = "terminate"
+	// KindRollback rolls an app back to its last healthy revision (the exporter's offer).
+	KindRollback Kind = "rollback"
 )
 
 // Kinds lists every kind, in the order the docs present them.
-var Kinds = []Kind{KindSilence, KindAck, KindRetry, KindResume, KindTerminate}
+var Kinds = []Kind{KindSilence, KindAck, KindRetry, KindResume, KindTerminate, KindRollback}
 
 // Allow lists who may do one kind of action: anyone in the channel, or the listed Slack user
 // IDs (U…/W…) and the members of the listed user groups (S…).
@@ -42,6 +44,8 @@ type Policy struct {
 	Resume  *Allow `yaml:"resume"`
 	// Terminate: the "Terminate sync" button of a stuck app.
 	Terminate *Allow `yaml:"terminate"`
+	// Rollback: the "Roll back" button of a paused app with a healthy revision to go back to.
+	Rollback *Allow `yaml:"rollback"`
 }
 
 var (
@@ -83,6 +87,8 @@ func (p Policy) rule(k Kind) Allow {
 		a = p.Resume
 	case KindTerminate:
 		a = p.Terminate
+	case KindRollback:
+		a = p.Rollback
 	}
 	if a != nil {
 		return *a

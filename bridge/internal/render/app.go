@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 	"github.com/slack-go/slack"
 
+	"github.com/argocd-monitor/argocd-monitor/bridge/internal/enrich"
 	"github.com/argocd-monitor/argocd-monitor/bridge/internal/notification"
 	apiv1 "github.com/argocd-monitor/argocd-monitor/exporter/api/v1"
 )
@@ -472,6 +473,9 @@ func (r *renderer) appButtons() []slack.BlockElement {
 	if b := r.appRemediationButton(); b != nil {
 		els = append(els, b)
 	}
+	if b := r.appRollbackButton(); b != nil {
+		els = append(els, b)
+	}
 	els = append(els, r.ackButton()...)
 	els = append(els, r.silenceButtons()...)
 	a := r.primary()
@@ -509,6 +513,25 @@ func (r *renderer) appRemediationButton() slack.BlockElement {
 		return nil
 	}
 	return button(id, text, v, "")
+}
+
+// appRollbackButton is "Roll back to abc1234" while an alert fires and the exporter offers a
+// rollback for the app (its remediation paused on a revision that never became healthy; bot
+// mode).
+func (r *renderer) appRollbackButton() slack.BlockElement {
+	if !r.opt.Interactive || r.n.Resolved() || r.opt.Why == nil {
+		return nil
+	}
+	a := r.primary()
+	app := r.opt.Why.Apps[enrich.Key(a)]
+	if app == nil || app.Remediation == nil || app.Remediation.RollbackOffer == nil || app.Remediation.Hold != nil {
+		return nil
+	}
+	v := ButtonValue{Group: GroupID(r.n.GroupKey), Namespace: a.Labels["namespace"], Name: a.Labels["name"]}.Encode()
+	if len(v) > 2000 {
+		return nil
+	}
+	return button(ActionRollback, "Roll back to "+shortRev(app.Remediation.RollbackOffer.Revision), v, "")
 }
 
 func linkButton(id, text, u string) *slack.ButtonBlockElement {

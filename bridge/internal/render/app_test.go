@@ -266,6 +266,31 @@ func TestAppTerminateButton(t *testing.T) {
 	})
 }
 
+// TestAppRollbackButton: while the exporter offers a rollback for the app (paused on a revision
+// that never became healthy), the app's buttons include "Roll back to abc1234"; bot mode only,
+// and not once the app is held.
+func TestAppRollbackButton(t *testing.T) {
+	atRenderTime(t, func(t *testing.T) {
+		n := incident("firing", 2)
+		for _, tc := range []struct {
+			name   string
+			bot    bool
+			detail *apiv1.App
+			want   bool
+		}{
+			{"offer, bot", true, offerDetail(), true},
+			{"offer, webhook", false, offerDetail(), false},
+			{"held", true, rolledBackDetail(), false},
+			{"no offer", true, stuckDetail(), false},
+		} {
+			js := mustJSON(t, Render(n, Overrides{}, withApp(appOpts(tc.bot, Status{}), tc.detail)))
+			if got := strings.Contains(js, `"action_id":"rollback"`) && strings.Contains(js, "Roll back to abc1234"); got != tc.want {
+				t.Errorf("%s: rollback button shown %v, want %v", tc.name, got, tc.want)
+			}
+		}
+	})
+}
+
 // TestAppOneSetOfButtons: the app's alerts share one row of buttons, each action once: one
 // remediation button, one silence control (buttons in bot mode, the link otherwise), the
 // dashboard once; each alert is one line linking its runbook.

@@ -22,6 +22,7 @@ const (
 	ActionRetry      = "retry_sync"
 	ActionResume     = "resume_sync"
 	ActionTerminate  = "terminate_sync"
+	ActionRollback   = "rollback"
 )
 
 // alertSyncStuck is the alert of an app whose operation hangs: it gets "Terminate sync".

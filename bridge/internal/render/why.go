@@ -249,6 +249,11 @@ func whyFacts(app *apiv1.App, now time.Time, t told) []fact {
 			add(line("• *Attempts:* " + attempts(rem.Attempts, t)))
 		}
 	}
+	if rem := app.Remediation; rem != nil {
+		if s := rollbackText(rem); s != "" {
+			add(line("• *Rollback:* " + s))
+		}
+	}
 	if app.OutOfSyncTotal > 0 {
 		var names []string
 		for _, res := range app.OutOfSync[:min(len(app.OutOfSync), max(5, t.items))] {
@@ -317,6 +322,35 @@ func timeline(rem *apiv1.Remediation, now time.Time) string {
 	return b.String()
 }
 
+// rollbackText is the rollback part of the story: the hold after a rollback ("rolled back to
+// abc1234 at 10:12 by argocd-monitor; holding until its manifests change"), the offer ("Roll
+// back to abc1234 (healthy until 10:02)"), or why there is none.
+func rollbackText(rem *apiv1.Remediation) string {
+	switch {
+	case rem.Hold != nil:
+		by := "argocd-monitor"
+		if rem.Hold.By != "" {
+			by = escapeTruncate(rem.Hold.By, 60)
+		}
+		return fmt.Sprintf("rolled back to %s at %s by %s; holding until its manifests change", escape(shortRev(rem.Hold.To)),
+			rem.Hold.At.UTC().Format(clockLayout), by)
+	case rem.RollbackOffer != nil:
+		return fmt.Sprintf("Roll back to %s (healthy until %s)", escape(shortRev(rem.RollbackOffer.Revision)),
+			rem.RollbackOffer.HealthyUntil.UTC().Format(stampLayout))
+	case rem.NoRollback != "":
+		return escape(rem.NoRollback)
+	}
+	return ""
+}
+
+// shortRev is a git SHA's usual shortSHA-character form.
+func shortRev(rev string) string {
+	if len(rev) > shortSHA {
+		return rev[:shortSHA]
+	}
+	return rev
+}
+
 // actionsText lists what the remediation did besides syncs, the last three: "10:12 terminated
 // a stuck sync; 10:03 hard refresh".
 func actionsText(as []apiv1.RemediationAction) string {
@@ -328,6 +362,8 @@ func actionsText(as []apiv1.RemediationAction) string {
 			what = "terminated a stuck sync"
 		case "hard_refresh":
 			what = "hard refresh"
+		case "rollback":
+			what = "rolled back"
 		default:
 			what = escape(a.Kind)
 		}

@@ -77,6 +77,24 @@ func fixedDetail() *apiv1.App {
 	return d
 }
 
+// rolledBackDetail: the stuck app after the exporter rolled it back at 10:12 and held it.
+func rolledBackDetail() *apiv1.App {
+	d := stuckDetail()
+	d.Health.Status = "Healthy"
+	d.Remediation.Rollback = "auto"
+	d.Remediation.Hold = &apiv1.Hold{Bad: d.Sync.Revisions[0], To: "abc1234def5678", At: whyT0.Add(12 * time.Minute)}
+	d.Remediation.Actions = []apiv1.RemediationAction{{Kind: "rollback", At: whyT0.Add(12 * time.Minute), Result: "ok"}}
+	return d
+}
+
+// offerDetail: the stuck app paused, with a healthy revision to go back to.
+func offerDetail() *apiv1.App {
+	d := stuckDetail()
+	d.Remediation.Rollback = "offer"
+	d.Remediation.RollbackOffer = &apiv1.RollbackOffer{Revision: "abc1234def5678", HealthyUntil: whyT0.Add(-30 * time.Minute)}
+	return d
+}
+
 func withWhy(apps map[string]*apiv1.App, status, problem string) Options {
 	o := testOpts
 	o.Why = &enrich.Result{Apps: apps, Status: status, Asked: len(apps), Problem: problem}
@@ -102,6 +120,8 @@ func TestWhyGolden(t *testing.T) {
 		{"why-resolved", stuckGroup("resolved"), withWhy(map[string]*apiv1.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")},
 		{"why-unavailable", stuckGroup("firing"), withWhy(nil, enrich.ResultTimeout, "no detail: the exporter did not answer in time")},
 		{"why-group-100", big, bigOpts},
+		{"why-rolled-back", stuckGroup("firing"), withWhy(map[string]*apiv1.App{"argocd/stuck": rolledBackDetail()}, enrich.ResultOK, "")},
+		{"why-rollback-offer", stuckGroup("firing"), withWhy(map[string]*apiv1.App{"argocd/stuck": offerDetail()}, enrich.ResultOK, "")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,6 +160,15 @@ func TestWhyTellsTheStory(t *testing.T) {
 	acted := mustJSON(t, Render(stuckGroup("firing"), Overrides{}, withWhy(map[string]*apiv1.App{"argocd/stuck": d}, enrich.ResultOK, "")))
 	if !strings.Contains(acted, "; 10:03 hard refresh; 10:05 terminated a stuck sync (asked by alice)") {
 		t.Errorf("actions not told:\n%s", acted)
+	}
+
+	held := mustJSON(t, Render(stuckGroup("firing"), Overrides{}, withWhy(map[string]*apiv1.App{"argocd/stuck": rolledBackDetail()}, enrich.ResultOK, "")))
+	if !strings.Contains(held, "*Rollback:* rolled back to abc1234 at 10:12 by argocd-monitor; holding until its manifests change") {
+		t.Errorf("hold not told:\n%s", held)
+	}
+	offer := mustJSON(t, Render(stuckGroup("firing"), Overrides{}, withWhy(map[string]*apiv1.App{"argocd/stuck": offerDetail()}, enrich.ResultOK, "")))
+	if !strings.Contains(offer, "*Rollback:* Roll back to abc1234 (healthy until 09:30 UTC)") {
+		t.Errorf("offer not told:\n%s", offer)
 	}
 
 	fixed := mustJSON(t, Render(stuckGroup("resolved"), Overrides{}, withWhy(map[string]*apiv1.App{"argocd/stuck": fixedDetail()}, enrich.ResultOK, "")))

@@ -29,6 +29,10 @@ func (r *resumer) Terminate(context.Context, string, string, string) (string, er
 	return "", errors.New("not in this test")
 }
 
+func (r *resumer) Rollback(context.Context, string, string, string) (string, error) {
+	return "", errors.New("not in this test")
+}
+
 // TestResumeOutcomeInThread: after "Resume auto-sync" from Slack, the group's next
 // notification carries the resumed sync's result (from the exporter's story) in the thread.
 func TestResumeOutcomeInThread(t *testing.T) {

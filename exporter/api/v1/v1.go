@@ -20,6 +20,9 @@ const (
 	ResumePattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionResume
 	// TerminatePattern terminates the app's running operation (a sync stuck on a hook).
 	TerminatePattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionTerminate
+	// RollbackPattern rolls the app back to the last revision seen Synced and Healthy and holds
+	// it there.
+	RollbackPattern = "POST /api/v1/apps/{namespace}/{name}/remediation/" + ActionRollback
 )
 
 // Write API actions: the last path segment.
@@ -28,6 +31,8 @@ const (
 	ActionResume = "resume"
 	// ActionTerminate terminates the app's running operation.
 	ActionTerminate = "terminate"
+	// ActionRollback rolls the app back to its last healthy revision.
+	ActionRollback = "rollback"
 )
 
 // AppPath is the read API's path for one app, its segments escaped.
@@ -175,6 +180,31 @@ type Remediation struct {
 	// StopOnPermanent: remediation pauses after the first attempt that failed for a permanent
 	// cause (--remediation.stop-on-permanent).
 	StopOnPermanent bool `json:"stopOnPermanent,omitempty"`
+	// Rollback is the rollback policy (--remediation.rollback): off, offer or auto.
+	Rollback string `json:"rollback,omitempty"`
+	// RollbackOffer, on a paused app that is not held: the last revision seen Synced and
+	// Healthy, which a rollback would go back to.
+	RollbackOffer *RollbackOffer `json:"rollbackOffer,omitempty"`
+	// NoRollback says why a paused app is not offered a rollback (Argo CD auto-sync).
+	NoRollback string `json:"noRollback,omitempty"`
+	// Hold: the app was rolled back; no remediation sync brings the bad revision back until its
+	// manifests change or a person resumes.
+	Hold *Hold `json:"hold,omitempty"`
+}
+
+// RollbackOffer is a rollback the remediation offers.
+type RollbackOffer struct {
+	Revision     string    `json:"revision"`
+	HealthyUntil time.Time `json:"healthyUntil"`
+}
+
+// Hold is an app rolled back from Bad to To.
+type Hold struct {
+	Bad string    `json:"bad"`
+	To  string    `json:"to"`
+	At  time.Time `json:"at"`
+	// By is the person who asked; empty when the exporter rolled back on its own.
+	By string `json:"by,omitempty"`
 }
 
 // RemediationAction is one thing the remediation did besides a sync.

@@ -31,7 +31,9 @@ func full() apiv1.App {
 		Commits:    []apiv1.Commit{{Revision: "abc1234", RepoURL: "https://git.example.com/apps.git", SourceIndex: 1, Author: "dev", Date: t0, Message: "bump"}},
 		LastDeploy: &apiv1.Deploy{Revisions: []string{"abc1234"}, DeployedAt: t0, InitiatedBy: apiv1.Initiator{Username: "admin"}},
 		Remediation: &apiv1.Remediation{Mode: "on", MaxAttempts: 3, Attempts: []apiv1.Attempt{att}, Paused: true, PausedAt: t0, NextAttempt: t0,
-			ResetsOn: []string{"the app turning Synced and Healthy"}, LastReset: &apiv1.Reset{At: t0, Reason: "app Synced and Healthy", Attempts: []apiv1.Attempt{att}}},
+			ResetsOn: []string{"the app turning Synced and Healthy"}, Rollback: "offer",
+			RollbackOffer: &apiv1.RollbackOffer{Revision: "0123456789abcdef", HealthyUntil: t0},
+			Hold:          &apiv1.Hold{Bad: "abc1234", To: "0123456789abcdef", At: t0, By: "alice"}, LastReset: &apiv1.Reset{At: t0, Reason: "app Synced and Healthy", Attempts: []apiv1.Attempt{att}}},
 		Errors: []apiv1.PartError{{Part: "events", Error: "timeout"}},
 	}
 }

@@ -28,9 +28,10 @@ func newWriteAPI(f WriteAPIFlags, engine *remediate.Engine, reg prometheus.Regis
 	if err != nil {
 		return nil, fmt.Errorf("--api.write-token-file: %w", err)
 	}
-	cfg := writeapi.Config{Token: tok, Resumer: engine, Terminator: engine, Logger: logger}
+	cfg := writeapi.Config{Token: tok, Resumer: engine, Terminator: engine, Rollbacker: engine, Logger: logger}
 	return map[string]http.Handler{
 		writeapi.Pattern:          writeapi.New(cfg, reg),
 		writeapi.TerminatePattern: writeapi.NewTerminate(cfg, reg),
+		writeapi.RollbackPattern:  writeapi.NewRollback(cfg, reg),
 	}, nil
 }

@@ -19,6 +19,14 @@ func remediation(st remediate.Story) *apiv1.Remediation {
 		TerminateAfter:  apiv1.Duration(st.TerminateAfter),
 		HardRefresh:     st.HardRefresh,
 		StopOnPermanent: st.StopOnPermanent,
+		Rollback:        st.Rollback,
+		NoRollback:      st.NoRollback,
+	}
+	if o := st.RollbackOffer; o != nil {
+		r.RollbackOffer = &apiv1.RollbackOffer{Revision: o.Revision, HealthyUntil: o.HealthyUntil}
+	}
+	if h := st.Hold; h != nil {
+		r.Hold = &apiv1.Hold{Bad: h.Bad, To: h.To, At: h.At, By: h.By}
 	}
 	for _, a := range st.Actions {
 		r.Actions = append(r.Actions, apiv1.RemediationAction{Kind: a.Kind, At: a.At, Result: a.Result, By: a.By, Message: a.Message})

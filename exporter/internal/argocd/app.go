@@ -92,6 +92,12 @@ type App struct {
 	// Operation is status.operationState; nil when the app has none.
 	Operation *OperationState
 
+	// HasHistory: the object carried status.history (a whole Application; List's projection
+	// drops it); HistoryID and HistoryRevision are its newest entry's id and revision(s).
+	HasHistory      bool
+	HistoryID       int64
+	HistoryRevision string
+
 	// Detailed is true when the app came from a whole Application object.
 	// A List item projected with `fields` lacks what the whitelist cannot
 	// project (conditions, reconciledAt, operationState.message): then

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -322,6 +323,61 @@ func (c *Client) HardRefresh(ctx context.Context, ref AppRef) (App, error) {
 		return App{}, fmt.Errorf("hard refresh of application %s: %w", ref.Name, err)
 	}
 	return app, nil
+}
+
+// Rollback redeploys the app at one of its status.history entries (`POST
+// .../applications/{name}/rollback`; needs only `applications, sync`). Argo CD refuses it for
+// an app with auto-sync and while an operation runs. The body always carries id: id 0 is the
+// first history entry, and Argo CD v3.5 answers 500 to a body without it.
+func (c *Client) Rollback(ctx context.Context, ref AppRef, id int64) error {
+	if ref.Name == "" {
+		return errors.New("rollback: no application name")
+	}
+	body, err := json.Marshal(RollbackRequest{ID: id, AppNamespace: ref.AppNamespace, Project: ref.Project})
+	if err != nil {
+		return err
+	}
+	err = c.do(ctx, "rollback", http.MethodPost, "applications/"+url.PathEscape(ref.Name)+"/rollback", nil, body, func(body io.Reader) error {
+		_, err := io.Copy(io.Discard, body)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rollback application %s to history id %d: %w", ref.Name, id, err)
+	}
+	return nil
+}
+
+// Manifests returns the app's rendered manifests at revision (`GET
+// .../applications/{name}/manifests?revision=...`; needs `applications, get`), one JSON document
+// per resource, sorted so that two answers compare as lists.
+func (c *Client) Manifests(ctx context.Context, ref AppRef, revision string) ([]string, error) {
+	q := ref.query()
+	if revision != "" {
+		q.Set("revision", revision)
+	}
+	var out struct {
+		Manifests []string `json:"manifests"`
+	}
+	err := c.do(ctx, "manifests", http.MethodGet, "applications/"+url.PathEscape(ref.Name)+"/manifests", q, nil, func(body io.Reader) error {
+		return json.NewDecoder(io.LimitReader(body, maxManifestsBody)).Decode(&out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("manifests of application %s at %s: %w", ref.Name, revision, err)
+	}
+	slices.Sort(out.Manifests)
+	return out.Manifests, nil
+}
+
+// maxManifestsBody bounds a manifests answer (a large app renders a few MB).
+const maxManifestsBody = 64 << 20
+
+// RollbackRequest is the body of POST .../rollback. ID has no omitempty on purpose.
+type RollbackRequest struct {
+	ID           int64  `json:"id"`
+	Prune        bool   `json:"prune,omitempty"`
+	DryRun       bool   `json:"dryRun,omitempty"`
+	AppNamespace string `json:"appNamespace,omitempty"`
+	Project      string `json:"project,omitempty"`
 }
 
 // maxErrorBody bounds how much of an error answer is read.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -411,5 +412,129 @@ func TestHardRefresh(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(reqs.WithLabelValues("refresh", "200")); got != 1 {
 		t.Errorf("requests{refresh,200} = %v", got)
+	}
+}
+
+// Rollback against the simulator: the body always names id (0 included), the app then runs the
+// history entry's revision, Healthy and OutOfSync against its target; auto-sync apps and
+// unknown ids are refused.
+func TestRollback(t *testing.T) {
+	sim, err := argocdsim.New(argocdsim.Config{Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	cl, reqs := newClient(t, srv.URL, time.Minute)
+	ctx := context.Background()
+	ref := argocd.AppRef{Name: argocdsim.AppStuck, AppNamespace: argocdsim.Namespace, Project: argocdsim.ScenarioProject}
+	before, err := cl.GetDetail(ctx, ref.Name, ref.AppNamespace, ref.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before.History) == 0 {
+		t.Fatal("no history")
+	}
+	good := before.History[len(before.History)-1]
+	if good.Revisions[0] == before.Revisions[0] {
+		t.Fatalf("the stuck app's target %s is its last deployed revision", before.Revisions[0])
+	}
+	tests := []struct {
+		name    string
+		ref     argocd.AppRef
+		id      int64
+		wantErr string
+	}{
+		{"unknown id", ref, 9999, "does not have deployment with id 9999"},
+		{"auto-sync", argocd.AppRef{Name: argocdsim.AppAutomated, AppNamespace: argocdsim.Namespace, Project: argocdsim.ScenarioProject}, good.ID, "auto-sync is enabled"},
+		{"ok", ref, good.ID, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := cl.Rollback(ctx, tc.ref, tc.id)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	after, err := cl.GetDetail(ctx, ref.Name, ref.AppNamespace, ref.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Sync != argocd.SyncOutOfSync || after.Health != argocd.HealthHealthy {
+		t.Errorf("after rollback: %s/%s, want OutOfSync/Healthy", after.Sync, after.Health)
+	}
+	if after.Operation == nil || after.Operation.Phase != argocd.PhaseSucceeded || len(after.Operation.Revisions) == 0 || after.Operation.Revisions[0] != good.Revisions[0] {
+		t.Errorf("operation after rollback = %+v, want Succeeded at %s", after.Operation, good.Revisions[0])
+	}
+	// A whole Application carries status.history: App keeps its newest entry.
+	app, err := cl.HardRefresh(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := after.History[len(after.History)-1]
+	if !app.HasHistory || app.HistoryID != newest.ID || app.HistoryRevision != good.Revisions[0] || newest.ID != good.ID+1 {
+		t.Errorf("app history: has %v id %d revision %s; want id %d (after %d) at %s", app.HasHistory, app.HistoryID, app.HistoryRevision,
+			newest.ID, good.ID, good.Revisions[0])
+	}
+	if got := sim.SyncCounts()[argocdsim.AppStuck].RolledBack; got != 1 {
+		t.Errorf("rolled back %d times, want 1", got)
+	}
+	if got := testutil.ToFloat64(reqs.WithLabelValues("rollback", "200")); got != 1 {
+		t.Errorf("requests{rollback,200} = %v", got)
+	}
+}
+
+// The rollback body always carries id, also 0: Argo CD v3.5 answers 500 without it.
+func TestRollbackRequestKeepsIDZero(t *testing.T) {
+	b, err := json.Marshal(argocd.RollbackRequest{ID: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"id":0}` {
+		t.Fatalf("body = %s, want {\"id\":0}", b)
+	}
+}
+
+// Manifests against the simulator: a commit elsewhere in the repository leaves the app's
+// manifests as they were; a commit to its own path changes them.
+func TestManifests(t *testing.T) {
+	sim, err := argocdsim.New(argocdsim.Config{Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	cl, reqs := newClient(t, srv.URL, time.Minute)
+	ctx := context.Background()
+	ref := argocd.AppRef{Name: argocdsim.AppStuck, AppNamespace: argocdsim.Namespace, Project: argocdsim.ScenarioProject}
+	bad, err := cl.Manifests(ctx, ref, "")
+	if err != nil || len(bad) == 0 {
+		t.Fatalf("manifests: %v %v", bad, err)
+	}
+	yes, no := true, false
+	for _, tc := range []struct {
+		rev     string
+		own     *bool
+		changed bool
+	}{
+		{"1111111111111111111111111111111111111111", nil, false},
+		{"2222222222222222222222222222222222222222", &no, false},
+		{"3333333333333333333333333333333333333333", &yes, true},
+	} {
+		rev := tc.rev
+		if err := sim.SetState(argocdsim.AppStuck, argocdsim.ControlState{Revision: &rev, OwnChange: tc.own}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := cl.Manifests(ctx, ref, rev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed := !slices.Equal(got, bad); changed != tc.changed {
+			t.Errorf("revision %s: manifests changed %v, want %v", rev[:7], changed, tc.changed)
+		}
+	}
+	if got := testutil.ToFloat64(reqs.WithLabelValues("manifests", "200")); got != 4 {
+		t.Errorf("requests{manifests,200} = %v, want 4", got)
 	}
 }

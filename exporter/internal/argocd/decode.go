@@ -198,6 +198,17 @@ func appFromValue(v *fastjson.Value) (App, error) {
 		}
 	}
 	history := present(v, "status", "history")
+	if h := r.array(v, "status", "history"); len(h) > 0 {
+		last := h[len(h)-1]
+		a.HasHistory, a.HistoryID = true, last.GetInt64("id")
+		if a.HistoryRevision = r.sharedStr(last, "revision"); a.HistoryRevision == "" {
+			var revs []string
+			for _, x := range r.array(last, "revisions") {
+				revs = append(revs, string(x.GetStringBytes()))
+			}
+			a.HistoryRevision = strings.Join(revs, ",")
+		}
+	}
 	syncResult := false
 	if r.object(v, "status", "operationState") != nil {
 		a.Operation = &OperationState{

@@ -75,6 +75,8 @@ type ResourceResult struct {
 
 // HistoryEntry is one status.history item.
 type HistoryEntry struct {
+	// ID is the entry's id: what POST .../rollback names (0 is a valid id).
+	ID         int64
 	Revisions  []string
 	DeployedAt time.Time
 	Username   string
@@ -223,6 +225,7 @@ type wireDetail struct {
 		} `json:"resources"`
 		Conditions []Condition `json:"conditions"`
 		History    []struct {
+			ID          int64         `json:"id"`
 			Revision    string        `json:"revision"`
 			Revisions   []string      `json:"revisions"`
 			DeployedAt  string        `json:"deployedAt"`
@@ -282,7 +285,7 @@ func DecodeDetail(r io.Reader) (AppDetail, error) {
 	d.Conditions = st.Conditions[:min(len(st.Conditions), maxDetailItems)]
 	for _, h := range st.History[max(len(st.History)-maxDetailItems, 0):] {
 		d.History = append(d.History, HistoryEntry{
-			Revisions: revisions(h.Revision, h.Revisions), DeployedAt: parseTime(h.DeployedAt),
+			ID: h.ID, Revisions: revisions(h.Revision, h.Revisions), DeployedAt: parseTime(h.DeployedAt),
 			Username: h.InitiatedBy.Username, Automated: h.InitiatedBy.Automated,
 		})
 	}

@@ -26,6 +26,10 @@ type ControlState struct {
 	SyncWindow *bool `json:"syncWindow,omitempty"`
 	// SyncDenied makes syncs fail RBAC with 403 "permission denied: applications, sync, ...".
 	SyncDenied *bool `json:"syncDenied,omitempty"`
+	// OwnChange, with Revision: the new commit changed this app's own manifests (a commit under
+	// its path). Without it a new revision renders the same manifests as the previous one (a
+	// commit elsewhere in a shared repository).
+	OwnChange *bool `json:"ownChange,omitempty"`
 }
 
 // String renders the fields that are set, for logs.
@@ -65,6 +69,9 @@ func (cs ControlState) validate() error {
 	if cs == (ControlState{}) {
 		return errors.New("empty state: set at least one of health, sync, revision, onSync, deleting, syncWindow, syncDenied")
 	}
+	if cs.OwnChange != nil && cs.Revision == nil {
+		return errors.New("ownChange needs revision: it says what the new commit changed")
+	}
 	if cs.Health != nil && !slices.Contains(argocd.HealthStatuses, *cs.Health) {
 		return fmt.Errorf("health %q: want one of %v", *cs.Health, argocd.HealthStatuses)
 	}
@@ -100,6 +107,14 @@ func (s *Sim) SetState(name string, cs ControlState) error {
 		a.resources[0].healthMessage = ""
 	}
 	if cs.Revision != nil {
+		if a.manifestGen == nil {
+			a.manifestGen = map[string]string{}
+		}
+		if cs.OwnChange != nil && *cs.OwnChange {
+			a.manifestGen[*cs.Revision] = *cs.Revision
+		} else if _, known := a.manifestGen[*cs.Revision]; !known {
+			a.manifestGen[*cs.Revision] = a.manifestGen[a.target]
+		}
 		a.target = *cs.Revision
 		if a.target != a.deployed && cs.Sync == nil {
 			a.sync = argocd.SyncOutOfSync

@@ -62,6 +62,8 @@ func (s *Sim) Handler() http.Handler {
 	api.HandleFunc("GET /api/v1/applications/{name}", s.authed(s.handleGet))
 	api.HandleFunc("POST /api/v1/applications/{name}/sync", s.authed(s.handleSync))
 	api.HandleFunc("DELETE /api/v1/applications/{name}/operation", s.authed(s.handleTerminate))
+	api.HandleFunc("POST /api/v1/applications/{name}/rollback", s.authed(s.handleRollback))
+	api.HandleFunc("GET /api/v1/applications/{name}/manifests", s.authed(s.handleManifests))
 	api.HandleFunc("GET /api/v1/stream/applications", s.authed(s.handleWatch))
 	api.HandleFunc("GET /api/v1/applications/{name}/resource-tree", s.authed(s.handleResourceTree))
 	api.HandleFunc("GET /api/v1/applications/{name}/events", s.authed(s.handleEvents))
@@ -428,6 +430,73 @@ func (s *Sim) handleTerminate(w http.ResponseWriter, r *http.Request) {
 	}
 	s.cfg.Logger.Info("operation terminated", "app", name)
 	writeJSON(w, map[string]any{})
+}
+
+// handleRollback is POST /api/v1/applications/{name}/rollback {"id": N, ...}: as Argo CD does,
+// it redeploys the revision of history entry N (here at once: phase Succeeded, a new history
+// entry), after which the app is Healthy at that revision and OutOfSync against its target (the
+// branch head). Refused: a body without id (500, as Argo CD v3.5), auto-sync enabled (400), an
+// operation in progress (400), an unknown id (400); the RBAC check is `applications, sync`.
+func (s *Sim) handleRollback(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	var body map[string]json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&body); err != nil {
+		writeError(w, codeInvalidArgument, "invalid request body: "+err.Error())
+		return
+	}
+	rawID, ok := body["id"]
+	var id int64
+	if ok {
+		if err := json.Unmarshal(rawID, &id); err != nil {
+			writeError(w, codeInvalidArgument, "invalid id: "+err.Error())
+			return
+		}
+	}
+	var project, ns string
+	_ = json.Unmarshal(body["project"], &project)
+	_ = json.Unmarshal(body["appNamespace"], &ns)
+	s.mu.Lock()
+	now := time.Now()
+	s.advanceLocked(now)
+	a, code, msg := s.findLocked(name, project, ns)
+	var rev string
+	switch {
+	case a == nil:
+	case !ok:
+		// Argo CD v3.5.1 dereferences the missing id: a 500.
+		code, msg = codeUnknown, "runtime error: invalid memory address or nil pointer dereference"
+	case a.syncDenied:
+		code, msg = codePermissionDenied, fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: %s, iat: %s",
+			a.project, a.name, Username, ts(s.start))
+	case a.automated:
+		code, msg = codeInvalidArgument, "rollback cannot be initiated when auto-sync is enabled"
+	case a.op != nil:
+		code, msg = codeFailedPrecondition, "another operation is already in progress"
+	default:
+		for _, h := range a.history {
+			if int64(h.id) == id {
+				rev = h.revision
+			}
+		}
+		if rev == "" {
+			code, msg = codeInvalidArgument, fmt.Sprintf("application %s does not have deployment with id %d", name, id)
+			break
+		}
+		a.rollbackTo(rev, now)
+		s.statsLocked(name).RolledBack++
+		s.changedLocked(a, eventModified)
+	}
+	var doc map[string]any
+	if code == 0 {
+		doc = a.document(true)
+	}
+	s.mu.Unlock()
+	if code != 0 {
+		writeError(w, code, msg)
+		return
+	}
+	s.cfg.Logger.Info("rolled back", "app", name, "id", id, "revision", rev)
+	writeJSON(w, doc)
 }
 
 // Run advances the scenario on a ticker until ctx ends, so Watch clients see changes as they

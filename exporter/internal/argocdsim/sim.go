@@ -126,6 +126,8 @@ type SyncStats struct {
 	Deleting  int `json:"deleting"`  // 400 application is deleting
 	// Terminated counts accepted DELETE .../operation calls (a running operation terminated).
 	Terminated int `json:"terminated"`
+	// RolledBack counts accepted POST .../rollback calls.
+	RolledBack int `json:"rolledBack"`
 	// LastRequest is the body of the last call, as decoded (what the exporter asked for).
 	LastRequest *SyncRequest `json:"lastRequest,omitempty"`
 }
@@ -287,6 +289,9 @@ type app struct {
 	onSync    SyncOutcome
 	history   []historyEntry
 	resources []resource
+	// manifestGen names, per revision, the commit that last changed the app's own manifests
+	// ("" for the manifests the app started with): see handleManifests.
+	manifestGen map[string]string
 
 	syncWindow bool // syncs blocked by a sync window (403)
 	syncDenied bool // the caller lacks `applications, sync` (403)
@@ -415,12 +420,36 @@ func (a *app) finishSync(at time.Time) {
 	a.op = nil
 }
 
+// rollbackTo is a finished rollback to rev: the app runs rev, Healthy, and stays OutOfSync
+// against its target when that is another commit; the operation and a history entry record it.
+func (a *app) rollbackTo(rev string, at time.Time) {
+	a.opState = &operationState{phase: argocd.PhaseSucceeded, message: "successfully synced (all tasks run)",
+		startedAt: at, finishedAt: at, revision: rev, username: Username}
+	a.deployed, a.reconciled = rev, at
+	if rev == a.target {
+		a.sync = argocd.SyncSynced
+	} else {
+		a.sync = argocd.SyncOutOfSync
+	}
+	a.setHealth(argocd.HealthHealthy, at)
+	for i := range a.resources {
+		a.resources[i].health = argocd.HealthHealthy
+		a.resources[i].healthMessage = ""
+	}
+	a.history = append(a.history, historyEntry{id: nextHistoryID(a.history), revision: rev, startedAt: at, deployedAt: at, username: Username})
+	if len(a.history) > historyLimit {
+		a.history = a.history[len(a.history)-historyLimit:]
+	}
+}
+
 // historyLimit is Argo CD's default spec.revisionHistoryLimit.
 const historyLimit = 10
 
+// nextHistoryID is Argo CD's: the first entry of an app's history is id 0, each next one the
+// last id plus one (ids survive the history's trimming).
 func nextHistoryID(h []historyEntry) int {
 	if len(h) == 0 {
-		return 1
+		return 0
 	}
 	return h[len(h)-1].id + 1
 }

@@ -336,3 +336,32 @@ func TestHangingHookRunsUntilTerminated(t *testing.T) {
 		}
 	})
 }
+
+// A rollback body without id is Argo CD v3.5's 500; with id 0 it names the first history entry.
+func TestRollbackBody(t *testing.T) {
+	f := newFixture(t, Config{})
+	json := map[string]string{"Content-Type": "application/json"}
+	rollback := func(body string) (int, []byte) {
+		return f.do(t, http.MethodPost, "/api/v1/applications/"+AppStuck+"/rollback", body, json)
+	}
+	tests := []struct {
+		name, body string
+		want       int
+	}{
+		{"no id", `{"project":"demo"}`, http.StatusInternalServerError},
+		{"unknown id", `{"id":0,"project":"demo"}`, http.StatusBadRequest}, // the padding history starts at 1
+		{"known id", `{"id":1,"project":"demo"}`, http.StatusOK},
+	}
+	for _, tc := range tests {
+		if code, b := rollback(tc.body); code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, code, b, tc.want)
+		}
+	}
+	doc := f.get(t, AppStuck)
+	if got := str(doc, "status.sync.status"); got != "OutOfSync" {
+		t.Errorf("sync after rollback %q, want OutOfSync", got)
+	}
+	if got := str(doc, "status.health.status"); got != "Healthy" {
+		t.Errorf("health after rollback %q, want Healthy", got)
+	}
+}

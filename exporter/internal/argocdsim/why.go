@@ -1,6 +1,7 @@
 package argocdsim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -123,6 +124,47 @@ func (s *Sim) handleResourceTree(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	// Argo CD leaves out an empty hosts list (and orphanedNodes).
 	writeJSON(w, map[string]any{"nodes": docs})
+}
+
+// handleManifests is GET /api/v1/applications/{name}/manifests?revision=...: the app's rendered
+// manifests at a revision (default: its target), one JSON document per resource. A commit
+// changes them only when it touched the app's own path (ControlState.OwnChange): in a
+// repository shared by many apps, most commits leave an app's manifests as they were.
+func (s *Sim) handleManifests(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	a, _, ok := s.findForRead(w, r)
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	rev := r.URL.Query().Get("revision")
+	if rev == "" {
+		rev = a.target
+	}
+	out := a.manifestsAt(rev)
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{"manifests": out, "namespace": "default", "server": "https://kubernetes.default.svc",
+		"revision": rev, "sourceType": "Directory"})
+}
+
+// manifestsAt renders the app's resources as they are at rev.
+func (a *app) manifestsAt(rev string) []any {
+	gen := a.manifestGen[rev]
+	out := make([]any, 0, len(a.resources))
+	for _, res := range a.resources {
+		apiVersion := res.version
+		if res.group != "" {
+			apiVersion = res.group + "/" + res.version
+		}
+		doc := map[string]any{"apiVersion": apiVersion, "kind": res.kind,
+			"metadata": map[string]any{"name": res.name, "namespace": res.namespace}}
+		if gen != "" {
+			doc["metadata"].(map[string]any)["annotations"] = map[string]any{"example.com/commit": gen}
+		}
+		b, _ := json.Marshal(doc)
+		out = append(out, string(b))
+	}
+	return out
 }
 
 // handleEvents serves the events of one resource of the app. As Argo CD does, the resource must

@@ -60,6 +60,15 @@ type Config struct {
 	// StopOnPermanent pauses after the first attempt that fails for a cause a retry cannot fix
 	// (Permanent: invalid manifest, immutable field, admission denied, forbidden, missing kind).
 	StopOnPermanent bool
+	// Rollback: RollbackOff, RollbackOffer or RollbackAuto ("" reads as offer). When
+	// remediation pauses on a revision that never became healthy and an earlier revision was
+	// seen Synced and Healthy, offer names the rollback in the story; auto rolls back itself
+	// (never for apps with Argo CD auto-sync) and holds the app.
+	Rollback string
+
+	// compareManifests: the engine can read manifests (a Manifester), so a hold ends when they
+	// change. Set by New.
+	compareManifests bool
 }
 
 // FieldError is a Config field with a bad value; Field is the Go field
@@ -108,6 +117,11 @@ func (c *Config) Validate() error {
 	case "", HardRefreshOnError, HardRefreshAlways, HardRefreshOff:
 	default:
 		bad("HardRefresh", "%q is not one of on-error, always, off", c.HardRefresh)
+	}
+	switch c.Rollback {
+	case "", RollbackOff, RollbackOffer, RollbackAuto:
+	default:
+		bad("Rollback", "%q is not one of off, offer, auto", c.Rollback)
 	}
 	if c.TerminateAfter < 0 {
 		bad("TerminateAfter", "must not be negative, got %s", c.TerminateAfter)

@@ -54,9 +54,13 @@ type Engine struct {
 	terminator Terminator
 	// refresher is the syncer when it can also hard-refresh apps (*argocd.Client does).
 	refresher Refresher
-	log       *slog.Logger
-	limiter   *rate.Limiter // nil: unlimited
-	sem       chan struct{}
+	// rollbacker is the syncer when it can also roll back apps (*argocd.Client does).
+	rollbacker Rollbacker
+	// manifester is the syncer when it can read manifests (*argocd.Client does).
+	manifester Manifester
+	log        *slog.Logger
+	limiter    *rate.Limiter // nil: unlimited
+	sem        chan struct{}
 	// closeCtx is cancelled by Close: calls still waiting for a slot give up.
 	closeCtx context.Context
 	cancel   context.CancelFunc
@@ -86,8 +90,13 @@ type job struct {
 	st            *appState
 	req           argocd.SyncRequest
 	ref           argocd.AppRef
-	by            string     // who asked for the action; "" for the engine
-	refreshed     argocd.App // the hard refresh's answer
+	by            string          // who asked for the action; "" for the engine
+	refreshed     argocd.App      // the hard refresh's answer
+	to            HealthyRevision // rollback: the revision to go back to
+	bad           string          // rollback, compare: the revision rolled back from
+	target        string          // compare: the held app's new target revision
+	changed       bool            // compare: the answer
+	held          bool            // compare: for a hold (else for reset-on-new-revision)
 	prevNotBefore time.Time
 }
 
@@ -102,12 +111,20 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 	if cfg.TerminateAfter > 0 && term == nil {
 		return nil, &FieldError{Field: "TerminateAfter", Err: ErrNoTerminator}
 	}
+	rb, _ := syncer.(Rollbacker)
+	if cfg.rollbackMode() == RollbackAuto && rb == nil {
+		return nil, &FieldError{Field: "Rollback", Err: ErrNoRollbacker}
+	}
+	mf, _ := syncer.(Manifester)
+	cfg.compareManifests = mf != nil
 	refr, _ := syncer.(Refresher)
 	if refr == nil {
 		cfg.HardRefresh = HardRefreshOff // nothing to refresh with
 	}
 	e := &Engine{
 		refresher:  refr,
+		rollbacker: rb,
+		manifester: mf,
 		terminator: term,
 		cfg:        cfg,
 		selector:   sel,
@@ -238,6 +255,13 @@ func (e *Engine) dispatch(ctx context.Context, jobs []job, dirty bool, now time.
 						j.st.TerminatedOp = time.Time{}
 						continue
 					}
+					if j.kind == jobCompare {
+						continue
+					}
+					if j.kind == ActionRollback {
+						j.st.RollbackFor = ""
+						continue
+					}
 					if j.kind == ActionHardRefresh {
 						j.st.RefreshFor = 0
 						continue
@@ -301,6 +325,7 @@ func healthy(a *argocd.App) bool {
 // job to start, if one is due. Called with e.mu held.
 func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool) {
 	st.running, st.runningMsg = time.Time{}, ""
+	st.autoSync = a.AutoSync
 	if busy(a) && a.Operation != nil && a.Operation.Phase == argocd.PhaseRunning {
 		st.running, st.runningMsg = a.Operation.StartedAt, a.Operation.Message
 	}
@@ -314,6 +339,12 @@ func (e *Engine) decide(a *argocd.App, st *appState, now time.Time) (*job, bool)
 	}
 	if fx.refresh {
 		return e.refreshJob(a, st), true
+	}
+	if fx.rollback {
+		return e.rollbackJob(a, st), true
+	}
+	if fx.compare {
+		return e.compareJob(a, st), fx.dirty
 	}
 	if !fx.sync {
 		return nil, fx.dirty
@@ -394,6 +425,14 @@ func (e *Engine) run(ctx context.Context, j job) {
 	case ActionTerminate:
 		e.finish(j, e.terminator.TerminateOperation(callCtx, j.ref))
 		return
+	case ActionRollback:
+		e.finish(j, e.callRollback(callCtx, j))
+		return
+	case jobCompare:
+		changed, err := e.manifestsChanged(callCtx, j)
+		j.changed = changed
+		e.finish(j, err)
+		return
 	case ActionHardRefresh:
 		app, err := e.refresher.HardRefresh(callCtx, j.ref)
 		j.refreshed = app
@@ -413,9 +452,14 @@ func (e *Engine) finish(j job, err error) {
 		return
 	}
 	if j.kind != "" {
-		if j.kind == ActionTerminate {
+		switch j.kind {
+		case ActionTerminate:
 			e.finishTerminate(j, err, now)
-		} else {
+		case ActionRollback:
+			e.finishRollback(j, err, now)
+		case jobCompare:
+			e.finishCompare(j, j.changed, err, now)
+		default:
 			e.finishRefresh(j, j.refreshed, err, now)
 		}
 		e.mu.Unlock()

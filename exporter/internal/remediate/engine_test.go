@@ -497,13 +497,14 @@ func TestNewRevisionUnpauses(t *testing.T) {
 		if st := s.state("argocd/stuck"); st.Phase != PhasePaused {
 			t.Fatalf("state = %+v, want paused", st)
 		}
-		// A new commit: a fresh chance, after a fresh grace.
+		// A new commit that changes the app's manifests: a fresh chance, after a fresh grace
+		// that starts at the poll after the comparison.
 		s.fake.set("argocd/stuck", func(a *fakeApp) { a.app.Revision = "bbbb"; a.fixable = true })
 		start := time.Since(t0)
 		s.run(10 * time.Minute)
 		calls := s.fake.callsFor("argocd/stuck")
-		if len(calls) != 4 || calls[3] != start+2*time.Minute {
-			t.Fatalf("sync calls at %v, want a 4th at %v", calls, start+2*time.Minute)
+		if want := start + pollInterval + 2*time.Minute; len(calls) != 4 || calls[3] != want {
+			t.Fatalf("sync calls at %v, want a 4th at %v", calls, want)
 		}
 		if st := s.state("argocd/stuck"); st.Attempts != 0 || st.Phase == PhasePaused {
 			t.Errorf("state = %+v, want reset after the fixing sync", st)

@@ -20,6 +20,8 @@ type fakeArgo struct {
 	calls []syncCall
 	// terminations are the apps whose operation a terminate call ended, in order.
 	terminations []string
+	// rollbacks are the rollback calls, in order ("ns/name@id").
+	rollbacks []string
 
 	inFlight, maxInFlight int
 	// hook, when set, runs inside Sync outside the lock (barriers, crashes).
@@ -39,6 +41,11 @@ type fakeApp struct {
 	hang      bool   // the operation waits on a hook forever: Running until terminated
 	terminate bool   // a terminate call arrived: the operation ends Failed at the next advance
 	stage     int    // 0 idle, 1 requested, 2 running, 3 progressing
+	// history is status.history (GetDetail); a rollback appends to it.
+	history []argocd.HistoryEntry
+	// manifests are the app's rendered manifests per revision; a revision not named renders
+	// manifests of its own.
+	manifests map[string][]string
 }
 
 type syncCall struct {
@@ -125,6 +132,59 @@ func (f *fakeArgo) TerminateOperation(_ context.Context, ref argocd.AppRef) erro
 	a.app.Operation.Phase = argocd.PhaseTerminating
 	f.terminations = append(f.terminations, a.app.Key())
 	return nil
+}
+
+// Rollback implements Rollbacker like Argo CD: refused with auto-sync or an operation, an
+// unknown id is a 400; accepted, the app runs that revision at once, Healthy, OutOfSync.
+func (f *fakeArgo) Rollback(_ context.Context, ref argocd.AppRef, id int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.apps[ref.AppNamespace+"/"+ref.Name]
+	switch {
+	case a == nil || a.app.Project != ref.Project:
+		return &argocd.APIError{StatusCode: http.StatusNotFound, Message: "not found"}
+	case a.app.AutoSync:
+		return &argocd.APIError{StatusCode: http.StatusBadRequest, Message: "rollback cannot be initiated when auto-sync is enabled"}
+	case a.stage != 0:
+		return argocd.ErrOperationInProgress
+	}
+	for _, h := range a.history {
+		if h.ID == id {
+			f.rollbacks = append(f.rollbacks, fmt.Sprintf("%s@%d", a.app.Key(), id))
+			now := time.Now().Truncate(time.Second)
+			a.app.Operation = &argocd.OperationState{Phase: argocd.PhaseSucceeded, StartedAt: now, FinishedAt: now, Message: "successfully synced (all tasks run)"}
+			a.app.Sync, a.app.Health = argocd.SyncOutOfSync, argocd.HealthHealthy
+			a.history = append(a.history, argocd.HistoryEntry{ID: a.history[len(a.history)-1].ID + 1, Revisions: h.Revisions, DeployedAt: now})
+			return nil
+		}
+	}
+	return &argocd.APIError{StatusCode: http.StatusBadRequest, Message: fmt.Sprintf("application %s does not have deployment with id %d", ref.Name, id)}
+}
+
+// Manifests implements Manifester.
+func (f *fakeArgo) Manifests(_ context.Context, ref argocd.AppRef, revision string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.apps[ref.AppNamespace+"/"+ref.Name]
+	if a == nil {
+		return nil, &argocd.APIError{StatusCode: http.StatusNotFound, Message: "not found"}
+	}
+	if m, ok := a.manifests[revision]; ok {
+		return m, nil
+	}
+	// By default every commit changes the app's manifests (a repository of its own).
+	return []string{`{"kind":"Deployment","metadata":{"name":"` + a.app.Name + `","annotations":{"commit":"` + revision + `"}}}`}, nil
+}
+
+// GetDetail implements Rollbacker: only the history matters to the engine.
+func (f *fakeArgo) GetDetail(_ context.Context, name, appNamespace, project string) (argocd.AppDetail, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.apps[appNamespace+"/"+name]
+	if a == nil || a.app.Project != project {
+		return argocd.AppDetail{}, &argocd.APIError{StatusCode: http.StatusNotFound, Message: "not found"}
+	}
+	return argocd.AppDetail{Namespace: appNamespace, Name: name, Project: project, History: append([]argocd.HistoryEntry(nil), a.history...)}, nil
 }
 
 // advance moves every operation one step, as Argo CD's controller would

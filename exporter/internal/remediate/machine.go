@@ -41,6 +41,12 @@ type observation struct {
 	// or compared).
 	comparisonError bool
 	reconciledAt    time.Time // zero when not known (a projected List item)
+	autoSync        bool      // Argo CD auto-sync is on: Argo CD refuses rollbacks
+	// historyKnown: the snapshot carried status.history; historyID and historyRevision are its
+	// newest entry.
+	historyKnown    bool
+	historyID       int64
+	historyRevision string
 }
 
 // runningFor is how long the app's operation has been Running; false when none runs (or
@@ -54,7 +60,8 @@ func (o observation) runningFor(now time.Time) (time.Duration, bool) {
 
 func observe(a *argocd.App) observation {
 	return observation{revision: a.Revision, busy: busy(a), healthy: healthy(a), problem: problem(a), op: a.Operation,
-		comparisonError: a.Conditions["ComparisonError"] > 0, reconciledAt: a.ReconciledAt}
+		comparisonError: a.Conditions["ComparisonError"] > 0, reconciledAt: a.ReconciledAt, autoSync: a.AutoSync,
+		historyKnown: a.HasHistory, historyID: a.HistoryID, historyRevision: a.HistoryRevision}
 }
 
 // answer is Argo CD's answer to a sync call.
@@ -121,6 +128,10 @@ type effects struct {
 	terminate bool
 	// refresh: start the hard refresh call that must precede the next attempt.
 	refresh bool
+	// rollback: start the rollback to st.LastHealthy (Config.Rollback auto).
+	rollback bool
+	// compare: start the comparison of a held app's manifests (maybeCompare).
+	compare bool
 	forget  bool     // drop the app's state and series: it left scope
 	dirty   bool     // the persisted state changed
 	counts  []string // syncs_total results to count
@@ -172,6 +183,7 @@ func (c *Config) resume(st *appState, now time.Time) {
 		st.Attempts = max(c.MaxAttempts-1, 0)
 		st.Resumed = true
 	}
+	st.Hold = nil // a person decided: the held revision may be synced again
 	st.Errors, st.NotBefore, st.forbiddenLogged = 0, time.Time{}, false
 	st.StreakStart = now.Add(-c.Grace)
 	if st.Phase != PhaseAwaiting {
@@ -184,9 +196,19 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		return // our call is unanswered: look again at the next poll
 	}
 	if o.revision != "" && o.revision != st.Revision {
-		if st.Revision != "" && c.ResetOnNewRevision && (st.Attempts > 0 || st.Phase == PhasePaused || st.Errors > 0) {
-			fx.log(noteResetRevision)
-			st.reset()
+		// A held app keeps its pause: a new commit alone need not change its manifests.
+		if st.Revision != "" && c.ResetOnNewRevision && st.Hold == nil && (st.Attempts > 0 || st.Phase == PhasePaused || st.Errors > 0) {
+			if c.compareManifests && c.Mode == ModeOn {
+				// Reset only when the app's own manifests changed (maybeCompare): in a shared
+				// repository every commit changes every app's revision.
+				if st.ResetFrom == "" {
+					st.ResetFrom = st.Revision
+				}
+				fx.dirty = true
+			} else {
+				fx.log(noteResetRevision)
+				st.reset()
+			}
 		}
 		st.Revision = o.revision
 		fx.dirty = st.worthKeeping()
@@ -195,6 +217,9 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		c.maybeTerminate(st, o, now, fx)
 		return // wait for the operation to finish
 	}
+	if c.maybeCompare(st, o, now, fx) {
+		return
+	}
 	if st.Phase == PhaseAwaiting && !st.DryRun {
 		c.readOutcome(st, o, fx)
 	}
@@ -202,6 +227,10 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		if st.Phase == PhaseAwaiting && !st.DryRun { // recovered after our sync, operation not seen
 			fx.count(resultSucceeded)
 		}
+		if st.LastHealthy == nil || st.LastHealthy.Revision != o.revision {
+			fx.dirty = fx.dirty || st.worthKeeping()
+		}
+		st.sawHealthy(o, now)
 		if st.worthKeeping() {
 			if st.Attempts > 0 || st.Phase == PhasePaused {
 				fx.log(noteResetHealthy)
@@ -235,7 +264,11 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		c.requestRefresh(st, now, fx)
 		return
 	}
-	if st.Phase == PhasePaused || now.Sub(st.StreakStart) < c.Grace || now.Before(st.NotBefore) {
+	if st.Phase == PhasePaused {
+		c.maybeRollback(st, o, fx)
+		return
+	}
+	if now.Sub(st.StreakStart) < c.Grace || now.Before(st.NotBefore) {
 		return
 	}
 	if st.Phase == PhaseAwaiting { // backoff over and still broken: the last attempt did not help
@@ -250,6 +283,7 @@ func (c *Config) observed(st *appState, o observation, now time.Time, fx *effect
 		st.NotBefore = time.Time{}
 		fx.log(notePaused)
 		fx.dirty = true
+		c.maybeRollback(st, o, fx)
 		return
 	}
 	if c.waitForRefresh(st, o, now, fx) {
@@ -454,4 +488,6 @@ func (s *appState) reset() {
 	s.NotBefore, s.RequestedAt, s.StreakStart = time.Time{}, time.Time{}, time.Time{}
 	s.DryRun, s.forbiddenLogged, s.Resumed = false, false, false
 	s.RefreshFor, s.RefreshAt, s.RefreshDone = 0, time.Time{}, false
+	s.Hold, s.RollbackFor = nil, ""
+	s.ResetFrom, s.ResetChecked = "", ""
 }

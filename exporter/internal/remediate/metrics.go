@@ -26,7 +26,7 @@ const actionSync = "sync"
 
 // actionKinds and actionResults are the label values of argocd_monitor_remediation_actions_total.
 var (
-	actionKinds   = []string{actionSync, ActionHardRefresh, ActionTerminate}
+	actionKinds   = []string{actionSync, ActionHardRefresh, ActionTerminate, ActionRollback}
 	actionResults = []string{actionOK, actionBusy, actionForbidden, actionError}
 )
 

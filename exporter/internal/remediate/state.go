@@ -57,6 +57,18 @@ type appState struct {
 	RefreshDone bool      `json:"refreshDone,omitempty"`
 	// Actions are what the engine did besides syncs (terminate, ...), newest last.
 	Actions []Action `json:"actions,omitempty"`
+	// LastHealthy is the last revision seen Synced and Healthy (what a rollback goes back to).
+	LastHealthy *HealthyRevision `json:"lastHealthy,omitempty"`
+	// Hold: the app was rolled back from a bad revision (see Hold).
+	Hold *Hold `json:"hold,omitempty"`
+	// RollbackFor is the bad revision the engine last rolled back (or tried to) on its own:
+	// one automatic rollback per revision.
+	RollbackFor string `json:"rollbackFor,omitempty"`
+	// ResetFrom is the revision the current streak failed at, while a new target revision waits
+	// for the manifests comparison that decides --remediation.reset-on-new-revision;
+	// ResetChecked the last target revision found to render the same manifests.
+	ResetFrom    string `json:"resetFrom,omitempty"`
+	ResetChecked string `json:"resetChecked,omitempty"`
 
 	namespace, name string
 	terminateRetry  time.Time // a refused terminate call: not again before
@@ -64,9 +76,11 @@ type appState struct {
 	// none), runningMsg its message: what a person's Terminate ends.
 	running         time.Time
 	runningMsg      string
-	gen             uint64 // last Observe that saw the app in scope
-	counted         bool   // its syncs_total series exist
-	forbiddenLogged bool   // the 403 warning of this streak was written
+	autoSync        bool      // Argo CD auto-sync at the last observation
+	compareRetry    time.Time // a held app's manifests comparison: not again before
+	gen             uint64    // last Observe that saw the app in scope
+	counted         bool      // its syncs_total series exist
+	forbiddenLogged bool      // the 403 warning of this streak was written
 }
 
 // appStateV1 is a version 1 entry: the booleans version 2 folds into Phase.
@@ -92,7 +106,7 @@ func (v *appStateV1) phase() Phase {
 
 // worthKeeping reports whether the entry holds anything a restart must not lose.
 func (s *appState) worthKeeping() bool {
-	return s.Attempts > 0 || s.Errors > 0 || !s.StreakStart.IsZero() || (s.Phase != PhaseIdle && s.Phase != "")
+	return s.Attempts > 0 || s.Errors > 0 || !s.StreakStart.IsZero() || (s.Phase != PhaseIdle && s.Phase != "") || s.Hold != nil
 }
 
 // appKey identifies an app: Application names are unique per namespace. A

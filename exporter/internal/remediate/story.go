@@ -57,6 +57,16 @@ type Story struct {
 	// StopOnPermanent: remediation pauses after the first attempt that failed for a permanent
 	// cause.
 	StopOnPermanent bool
+	// Rollback is the rollback policy (off, offer, auto).
+	Rollback string
+	// RollbackOffer, on a paused app not held: the last healthy revision a rollback would go
+	// back to ("Roll back to abc1234 (healthy until 10:02)").
+	RollbackOffer *Offer
+	// NoRollback says why a paused app with an earlier healthy revision is not offered a
+	// rollback (Argo CD auto-sync).
+	NoRollback string
+	// Hold: the app was rolled back and is held (no sync brings the bad revision back).
+	Hold *Hold
 }
 
 // Story returns the remediation story of one app; false when the engine does
@@ -87,12 +97,28 @@ func (e *Engine) Story(namespace, name string) (Story, bool) {
 		s.HardRefresh = HardRefreshOnError
 	}
 	if e.cfg.ResetOnNewRevision {
-		s.ResetsOn = append(s.ResetsOn, "a new target revision")
+		if e.cfg.compareManifests && e.cfg.Mode == ModeOn {
+			s.ResetsOn = append(s.ResetsOn, "a new target revision that changes the app's manifests")
+		} else {
+			s.ResetsOn = append(s.ResetsOn, "a new target revision")
+		}
 	}
 	if st.Phase != PhasePaused && !st.StreakStart.IsZero() { // in grace or backoff
 		s.NextAttempt = st.StreakStart.Add(e.cfg.Grace)
 		if st.NotBefore.After(s.NextAttempt) {
 			s.NextAttempt = st.NotBefore
+		}
+	}
+	s.Rollback = e.cfg.rollbackMode()
+	if st.Hold != nil {
+		h := *st.Hold
+		s.Hold = &h
+	} else if to := st.rollbackTarget(); to != nil && st.Phase == PhasePaused && s.Rollback != RollbackOff {
+		if st.autoSync {
+			s.NoRollback = "the app has Argo CD auto-sync, and Argo CD refuses to roll back such an app: disable auto-sync to roll back to " +
+				shortRevision(to.Revision)
+		} else {
+			s.RollbackOffer = &Offer{Revision: to.Revision, HealthyUntil: to.Until}
 		}
 	}
 	if st.LastReset != nil {

@@ -1,7 +1,8 @@
 // Package writeapi is the exporter's write endpoints for people acting from Slack (through the
 // bridge): POST /api/v1/apps/{namespace}/{name}/remediation/resume clears an app's remediation
 // pause and attempt count and makes one attempt due now; .../remediation/terminate ends the
-// app's running operation. They take a write token of their own, separate from any read token,
+// app's running operation; .../remediation/rollback rolls the app back to its last healthy
+// revision and holds it. They take a write token of their own, separate from any read token,
 // re-read on every request.
 package writeapi
 
@@ -27,6 +28,7 @@ import (
 const (
 	Pattern          = apiv1.ResumePattern
 	TerminatePattern = apiv1.TerminatePattern
+	RollbackPattern  = apiv1.RollbackPattern
 )
 
 // Results: the result label of remediation_resume_requests_total.
@@ -57,6 +59,11 @@ type Terminator interface {
 	Terminate(ctx context.Context, namespace, name, by string) (string, error)
 }
 
+// Rollbacker is the remediation engine's Rollback.
+type Rollbacker interface {
+	Rollback(ctx context.Context, namespace, name, by string) (string, error)
+}
+
 // Config configures the handler.
 type Config struct {
 	// Token is the write token (re-read when its file changes); nil refuses everything.
@@ -64,6 +71,8 @@ type Config struct {
 	Resumer Resumer
 	// Terminator serves TerminatePattern (NewTerminate).
 	Terminator Terminator
+	// Rollbacker serves RollbackPattern (NewRollback).
+	Rollbacker Rollbacker
 	Logger     *slog.Logger
 }
 
@@ -88,6 +97,15 @@ func NewTerminate(cfg Config, reg prometheus.Registerer) *Handler {
 		"Requests to terminate an app's running operation (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid, too_large, not_leader).",
 		func(r *http.Request, ns, name, by string) (string, error) {
 			return cfg.Terminator.Terminate(r.Context(), ns, name, by)
+		})
+}
+
+// NewRollback returns the rollback handler and registers its counter on reg.
+func NewRollback(cfg Config, reg prometheus.Registerer) *Handler {
+	return newHandler(cfg, reg, "argocd_monitor_remediation_rollback_requests_total",
+		"Requests to roll an app back to its last healthy revision (from Slack through the bridge), by result (ok, unauthorized, forbidden, not_found, conflict, invalid, too_large, not_leader).",
+		func(r *http.Request, ns, name, by string) (string, error) {
+			return cfg.Rollbacker.Rollback(r.Context(), ns, name, by)
 		})
 }
 

@@ -192,3 +192,66 @@ func TestTerminateEndpoint(t *testing.T) {
 		})
 	}
 }
+
+type fakeRollbacker struct{ calls []string }
+
+func (f *fakeRollbacker) Rollback(_ context.Context, ns, name, by string) (string, error) {
+	switch name {
+	case "unknown":
+		return "", remediate.ErrNotRemediated
+	case "fresh":
+		return "", remediate.ErrNoHealthyRevision
+	case "automated":
+		return "", remediate.ErrAutoSync
+	case "follower":
+		return "", remediate.ErrNotLeader
+	}
+	f.calls = append(f.calls, ns+"/"+name+" by "+by)
+	return "rolled back to abc1234", nil
+}
+
+func TestRollbackEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, auth string
+		code             int
+		result           string
+		calls            int
+	}{
+		{"ok", "/api/v1/apps/argocd/web/remediation/rollback", "Bearer w", 200, ResultOK, 1},
+		{"read token", "/api/v1/apps/argocd/web/remediation/rollback", "Bearer r", 403, ResultForbidden, 0},
+		{"no token", "/api/v1/apps/argocd/web/remediation/rollback", "", 401, ResultUnauthorized, 0},
+		{"unknown app", "/api/v1/apps/argocd/unknown/remediation/rollback", "Bearer w", 404, ResultNotFound, 0},
+		{"no healthy revision", "/api/v1/apps/argocd/fresh/remediation/rollback", "Bearer w", 409, ResultConflict, 0},
+		{"auto-sync", "/api/v1/apps/argocd/automated/remediation/rollback", "Bearer w", 409, ResultConflict, 0},
+		{"not the leader", "/api/v1/apps/argocd/follower/remediation/rollback", "Bearer w", 503, ResultNotLeader, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rb := &fakeRollbacker{}
+			reg := prometheus.NewRegistry()
+			cfg := Config{Token: secret.Static("w"), Resumer: &fakeResumer{}, Terminator: &fakeTerminator{}, Rollbacker: rb}
+			h := NewRollback(cfg, reg)
+			mux := http.NewServeMux()
+			mux.Handle(Pattern, New(cfg, reg))
+			mux.Handle(TerminatePattern, NewTerminate(cfg, reg))
+			mux.Handle(RollbackPattern, h)
+			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(`{"requestedBy":"alice"}`))
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, req)
+			if w.Code != tc.code {
+				t.Errorf("answer %d %s, want %d", w.Code, w.Body, tc.code)
+			}
+			if len(rb.calls) != tc.calls || tc.calls > 0 && rb.calls[0] != "argocd/web by alice" {
+				t.Errorf("rollback calls %v, want %d", rb.calls, tc.calls)
+			}
+			if got := testutil.ToFloat64(h.requests.WithLabelValues(tc.result)); got != 1 {
+				t.Errorf("rollback requests{result=%s} = %v", tc.result, got)
+			}
+			if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+				t.Errorf("lint: %v %v", problems, err)
+			}
+		})
+	}
+}
