@@ -184,6 +184,8 @@ func TestEventsUpdateTheSnapshotWithoutPolling(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.SyncSince = time.Time{}
+		// status.history is not projected (the engine reads it at a rollback, issue 25).
+		full.HasHistory, full.HistoryID, full.HistoryRevision = false, 0, ""
 		if !reflect.DeepEqual(a, full) {
 			t.Errorf("from the stream:\n%+v\nfrom Get:\n%+v", a, full)
 		}
