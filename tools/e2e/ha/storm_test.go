@@ -41,9 +41,9 @@ func renderConfig(t *testing.T, root, src, out string, reps ...string) {
 }
 
 // TestRestartStorm (issue 22): 500 apps of one destination fail; the shipped rules (short `for`
-// from the e2e params) and Alertmanager routing/inhibition make one fleet message. Then every
-// exporter replica restarts (rolling, as a Deployment rollout with two replicas does: one SIGKILLed,
-// one SIGTERMed) and every bridge replica restarts at once (one SIGKILLed, one SIGTERMed). After
+// and keep_firing_for from the e2e params) and Alertmanager routing/inhibition make one fleet
+// message. Then every exporter replica goes down at once until Prometheus misses a scrape of each,
+// and every bridge replica restarts at once (of each, one SIGKILLed, one SIGTERMed). After
 // Alertmanager re-delivers the group (repeat_interval shortened so it does within the test) there
 // is still exactly one top-level message, updated in place, never resolved, naming the
 // destination and the count: the group state is in Kubernetes.
@@ -249,22 +249,27 @@ func TestRestartStorm(t *testing.T) {
 	noResolve(settled)
 	t.Logf("settled %s after the destination broke: %d top-level message (ts %s), %d Slack requests", tookSettle.Round(100*time.Millisecond), len(before), ts, len(settled))
 
-	// The storm. Exporters: rolling, a new replica ready before the next goes (maxUnavailable 0 of
-	// a two-replica Deployment); one SIGKILLed, one SIGTERMed.
+	// The storm. Exporters: both at once (one SIGKILLed, one SIGTERMed), down until Prometheus
+	// has seen a failed scrape of each, so the app series go stale and the rules see nothing for
+	// a while (a rolling restart would keep one replica's series; this is the harder case).
 	restarted := time.Now()
 	exporters[0].Kill()
-	exporters[0] = startExporter(0, 1)
-	scrapedSince("the restarted exporter scraped with 500 apps", exporterAddrs[0], restarted)
 	exporters[1].Stop(10 * time.Second)
-	second := time.Now()
-	exporters[1] = startExporter(1, 1)
+	eventually(t, "both exporters down in Prometheus", time.Minute, func() (bool, string) {
+		v := value(`sum(up{job="argocd-monitor-exporter"})`)
+		return v == 0, fmt.Sprintf("up %v", v)
+	})
+	gap := time.Now()
+	exporters[0], exporters[1] = startExporter(0, 1), startExporter(1, 1)
 	// Bridges: all at once, one SIGKILLed, one SIGTERMed; both come back with empty memory.
 	bridges[0].Kill()
 	bridges[1].Stop(10 * time.Second)
 	bridges[0], bridges[1] = startBridge(0, 1), startBridge(1, 1)
 	back := time.Now()
 	t.Logf("every replica restarted in %s", back.Sub(restarted).Round(100*time.Millisecond))
-	scrapedSince("the second restarted exporter scraped with 500 apps", exporterAddrs[1], second)
+	scrapedSince("the first exporter scraped again with 500 apps", exporterAddrs[0], gap)
+	scrapedSince("the second exporter scraped again with 500 apps", exporterAddrs[1], gap)
+	t.Logf("the exporters' series were back %s after the storm began", time.Since(restarted).Round(100*time.Millisecond))
 
 	// Alertmanager re-delivers the group (repeat_interval) to the new bridges: the same message is
 	// updated, nothing new is posted.
