@@ -13,12 +13,13 @@ import (
 
 // Rule is one alerting or recording rule as Prometheus reads it.
 type Rule struct {
-	Record      string            `yaml:"record,omitempty"`
-	Alert       string            `yaml:"alert,omitempty"`
-	Expr        string            `yaml:"expr"`
-	For         string            `yaml:"for,omitempty"`
-	Labels      map[string]string `yaml:"labels,omitempty"`
-	Annotations map[string]string `yaml:"annotations,omitempty"`
+	Record        string            `yaml:"record,omitempty"`
+	Alert         string            `yaml:"alert,omitempty"`
+	Expr          string            `yaml:"expr"`
+	For           string            `yaml:"for,omitempty"`
+	KeepFiringFor string            `yaml:"keep_firing_for,omitempty"`
+	Labels        map[string]string `yaml:"labels,omitempty"`
+	Annotations   map[string]string `yaml:"annotations,omitempty"`
 }
 
 // Group is a rule group.
@@ -78,6 +79,9 @@ func (b builder) rule(name, expr, summary, description, dashboardURL string, ext
 	}
 	if a.For > 0 {
 		r.For = a.For.String()
+	}
+	if a.KeepFiringFor > 0 {
+		r.KeepFiringFor = a.KeepFiringFor.String()
 	}
 	for k, v := range extra {
 		r.Annotations[k] = v

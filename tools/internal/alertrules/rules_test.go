@@ -79,6 +79,9 @@ func TestRulesLoadInPrometheus(t *testing.T) {
 					if got := time.Duration(r.For); got != time.Duration(a.For) {
 						t.Errorf("%s: for %v, want %v", r.Alert, got, a.For)
 					}
+					if got := time.Duration(r.KeepFiringFor); got != time.Duration(a.KeepFiringFor) {
+						t.Errorf("%s: keep_firing_for %v, want %v", r.Alert, got, a.KeepFiringFor)
+					}
 					if r.Labels["severity"] != a.Severity {
 						t.Errorf("%s: severity %q, want %q", r.Alert, r.Labels["severity"], a.Severity)
 					}

@@ -100,6 +100,10 @@ func (d Duration) String() string { return model.Duration(d).String() }
 type Alert struct {
 	For      Duration `yaml:"for"`
 	Severity string   `yaml:"severity"`
+	// KeepFiringFor keeps a firing alert firing this long after its expression stops
+	// returning it (Prometheus's keep_firing_for): a scrape gap while every exporter replica
+	// restarts is then no resolve. 0 leaves it out.
+	KeepFiringFor Duration `yaml:"keepFiringFor"`
 }
 
 // Alerts holds the settings per alert name.
@@ -118,7 +122,7 @@ func (a *Alerts) UnmarshalYAML(n *yaml.Node) error {
 		}
 		// Node.Decode is not strict, so the two keys are checked here.
 		for j := 0; v.Kind == yaml.MappingNode && j < len(v.Content); j += 2 {
-			if k := v.Content[j].Value; k != "for" && k != "severity" {
+			if k := v.Content[j].Value; k != "for" && k != "severity" && k != "keepFiringFor" {
 				return fmt.Errorf("line %d: alerts.%s: field %s not found", v.Content[j].Line, name, k)
 			}
 		}
@@ -213,9 +217,11 @@ func Default() Params {
 			MonitorDown:           {For: 5 * m, Severity: "critical"},
 			// Longer than bridgeFailureWindow, so one failed webhook alone never fires it.
 			MonitorBridgeFailing: {For: 10 * m, Severity: "critical"},
-			// Shorter than the per-app alerts they inhibit, so the fleet message comes first.
-			DestinationDown: {For: 2 * m, Severity: "critical"},
-			ParentDegraded:  {For: 2 * m, Severity: "critical"},
+			// Shorter than the per-app alerts they inhibit, so the fleet message comes first. They
+			// keep firing through a scrape gap (every exporter restarting), so a restart storm
+			// neither resolves the fleet message nor, when the gap ends, pages anew.
+			DestinationDown: {For: 2 * m, KeepFiringFor: 2 * m, Severity: "critical"},
+			ParentDegraded:  {For: 2 * m, KeepFiringFor: 2 * m, Severity: "critical"},
 
 			ControllerReconcileSlow: {For: 15 * m, Severity: "warning"},
 			// A failed sync is news on its own (like the mixin); the for only rides out a scrape gap.

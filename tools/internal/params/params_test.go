@@ -39,6 +39,7 @@ grafanaURL: http://127.0.0.1:3000/
 alerts:
   ArgoCDAppDegraded: {for: 10s}
   ArgoCDAppOutOfSync: {severity: info}
+  ArgoCDDestinationDown: {keepFiringFor: 15s}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +56,12 @@ alerts:
 	}
 	if a := p.Alerts[AppOutOfSync]; a.For != Duration(30*time.Minute) || a.Severity != "info" {
 		t.Errorf("OutOfSync = %+v", a)
+	}
+	if a := p.Alerts[DestinationDown]; a.KeepFiringFor != Duration(15*time.Second) || a.For != Duration(2*time.Minute) {
+		t.Errorf("DestinationDown = %+v", a)
+	}
+	if d.Alerts[DestinationDown].KeepFiringFor != Duration(2*time.Minute) || d.Alerts[AppDegraded].KeepFiringFor != 0 {
+		t.Errorf("default keepFiringFor: DestinationDown %v, AppDegraded %v", d.Alerts[DestinationDown].KeepFiringFor, d.Alerts[AppDegraded].KeepFiringFor)
 	}
 	if p.Alerts[AppUnhealthy] != d.Alerts[AppUnhealthy] {
 		t.Errorf("Unhealthy changed: %+v", p.Alerts[AppUnhealthy])
