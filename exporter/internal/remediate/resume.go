@@ -20,13 +20,8 @@ var (
 // (a success resets it, a failure pauses it again); an app between attempts only skips the
 // wait. It returns a one-line summary.
 func (e *Engine) Resume(namespace, name, by string) (string, error) {
-	if e.cfg.Mode == ModeOff {
-		return "", ErrRemediationOff
-	}
-	if e.leader != nil {
-		if _, ok := e.leader.Leading(); !ok {
-			return "", ErrNotLeader
-		}
+	if err := e.personRequest(true, nil); err != nil {
+		return "", err
 	}
 	key := appKey{namespace, name}
 	e.mu.Lock()
@@ -50,4 +45,22 @@ func (e *Engine) Resume(namespace, name, by string) (string, error) {
 		return fmt.Sprintf("pause cleared after %d attempts, one more attempt due at the next poll", attempts), nil
 	}
 	return fmt.Sprintf("backoff skipped after %d attempts, the next attempt is due at the next poll", attempts), nil
+}
+
+// personRequest is what a person's request (resume, terminate, rollback) needs before the
+// engine looks at the app: remediation on, the capability the request uses (ok false: missing
+// answers with missing), and the lease when replicas share the state.
+func (e *Engine) personRequest(ok bool, missing error) error {
+	if e.cfg.Mode == ModeOff {
+		return ErrRemediationOff
+	}
+	if !ok {
+		return missing
+	}
+	if e.leader != nil {
+		if _, leading := e.leader.Leading(); !leading {
+			return ErrNotLeader
+		}
+	}
+	return nil
 }

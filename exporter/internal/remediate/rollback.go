@@ -287,16 +287,11 @@ func (e *Engine) finishRollback(j job, err error, now time.Time) {
 // the last revision the engine saw Synced and Healthy, whatever Config.Rollback says (unless
 // off), and holds it like an automatic rollback. It returns a one-line summary.
 func (e *Engine) Rollback(ctx context.Context, namespace, name, by string) (string, error) {
-	if e.cfg.Mode == ModeOff || e.cfg.rollbackMode() == RollbackOff {
+	if e.cfg.rollbackMode() == RollbackOff {
 		return "", ErrRemediationOff
 	}
-	if e.rollbacker == nil {
-		return "", ErrNoRollbacker
-	}
-	if e.leader != nil {
-		if _, ok := e.leader.Leading(); !ok {
-			return "", ErrNotLeader
-		}
+	if err := e.personRequest(e.rollbacker != nil, ErrNoRollbacker); err != nil {
+		return "", err
 	}
 	key := appKey{namespace, name}
 	e.mu.Lock()

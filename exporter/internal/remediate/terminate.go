@@ -119,16 +119,8 @@ func (e *Engine) finishTerminate(j job, err error, now time.Time) {
 // story like an automatic termination (our attempt, if it was ours, failed). It returns a
 // one-line summary.
 func (e *Engine) Terminate(ctx context.Context, namespace, name, by string) (string, error) {
-	if e.cfg.Mode == ModeOff {
-		return "", ErrRemediationOff
-	}
-	if e.terminator == nil {
-		return "", ErrNoTerminator
-	}
-	if e.leader != nil {
-		if _, ok := e.leader.Leading(); !ok {
-			return "", ErrNotLeader
-		}
+	if err := e.personRequest(e.terminator != nil, ErrNoTerminator); err != nil {
+		return "", err
 	}
 	key := appKey{namespace, name}
 	e.mu.Lock()
