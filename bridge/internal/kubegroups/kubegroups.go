@@ -108,6 +108,9 @@ type record struct {
 	Holder       string    `json:"holder"`
 	Updated      time.Time `json:"updated"`
 	Resolved     time.Time `json:"resolved,omitzero"`
+	// ResolvedAlerts are the alert instances the resolving notification
+	// resolved (up to state.MaxResolvedInstances; none beyond).
+	ResolvedAlerts []state.Instance `json:"resolvedAlerts,omitempty"`
 	// group is the ConfigMap's groupKey, not part of the record.
 	group string
 }
@@ -145,12 +148,12 @@ func (s *Store) expired(r record, now time.Time) bool {
 // PollInterval while another replica holds the group. A lost race (another
 // replica created or changed the record between our read and our write) is
 // retried with client-go's conflict backoff.
-func (s *Store) Begin(ctx context.Context, groupKey, key string) (*state.Claim, error) {
+func (s *Store) Begin(ctx context.Context, groupKey, key string, firing []state.Instance) (*state.Claim, error) {
 	for {
 		var claim *state.Claim
 		var holder string
 		err := retry.OnError(retry.DefaultRetry, lostRace, func() (err error) {
-			claim, holder, err = s.tryClaim(ctx, groupKey, key)
+			claim, holder, err = s.tryClaim(ctx, groupKey, key, firing)
 			return err
 		})
 		if err != nil || holder == "" {
@@ -170,7 +173,7 @@ func lostRace(err error) bool {
 
 // tryClaim reads the group's record once and claims it with one write; it
 // returns the holder instead when another replica's claim is in progress.
-func (s *Store) tryClaim(ctx context.Context, groupKey, key string) (*state.Claim, string, error) {
+func (s *Store) tryClaim(ctx context.Context, groupKey, key string, firing []state.Instance) (*state.Claim, string, error) {
 	api := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace)
 	name := Name(groupKey)
 	now := time.Now()
@@ -194,6 +197,10 @@ func (s *Store) tryClaim(ctx context.Context, groupKey, key string) (*state.Clai
 	switch {
 	case live && cur.Notification == key && cur.Phase == phaseSent && now.Sub(cur.Updated) <= s.cfg.DedupeWindow:
 		return &state.Claim{Duplicate: true}, "", nil
+	case live && cur.Phase == phaseSent && !cur.Resolved.IsZero() && state.Stale(cur.ResolvedAlerts, firing):
+		// A peer Alertmanager's late firing copy of what resolved: no
+		// claim, so the resolved record stays as it is.
+		return &state.Claim{Stale: true}, "", nil
 	case live && cur.Phase == phaseSending && now.Sub(cur.Updated) < s.cfg.ClaimTimeout:
 		return nil, cur.Holder, nil
 	case live && cur.Phase == phaseSending:
@@ -246,6 +253,7 @@ func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim
 		r.Phase, r.Updated = phaseSent, time.Now()
 		if resolved {
 			r.Resolved = r.Updated
+			r.ResolvedAlerts = state.BoundInstances(e.ResolvedAlerts)
 		}
 		return finish(ctx, r)
 	}, func(ctx context.Context) {

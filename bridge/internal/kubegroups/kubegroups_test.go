@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -28,7 +29,7 @@ func newStore(t *testing.T, api *kubetest.API, id string) *Store {
 
 func begin(t *testing.T, s *Store, group, key string) *state.Claim {
 	t.Helper()
-	c, err := s.Begin(t.Context(), group, key)
+	c, err := s.Begin(t.Context(), group, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestAbandonedClaimIsTakenOver(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(t.Context(), 8*time.Second)
 		defer cancel()
-		if _, err := b.Begin(ctx, "g", "firing-1"); !errors.Is(err, context.DeadlineExceeded) {
+		if _, err := b.Begin(ctx, "g", "firing-1", nil); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("a third claim while b holds it: %v, want to wait until the deadline", err)
 		}
 	})
@@ -200,7 +201,7 @@ func TestPartitionedReplicaFails(t *testing.T) {
 	c := api.NewClient()
 	s, _ := New(Config{Client: c, Namespace: ns, Identity: "a", ClaimTimeout: time.Second, ResolvedWindow: time.Hour, TTL: time.Hour})
 	c.Partition(true)
-	if _, err := s.Begin(t.Context(), "g", "k"); !errors.Is(err, kubetest.ErrPartitioned) {
+	if _, err := s.Begin(t.Context(), "g", "k", nil); !errors.Is(err, kubetest.ErrPartitioned) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -245,4 +246,88 @@ func TestUnreadableRecordIsReplaced(t *testing.T) {
 			t.Fatalf("claim over an unreadable record = %+v, want a fresh one", cl)
 		}
 	})
+}
+
+// A peer Alertmanager's late firing copy of alerts the group's last
+// notification resolved (issue 20): stale, no claim, the resolved record
+// unchanged. A newer instance of the same alert is a real re-fire.
+func TestLateFiringCopyAfterResolveIsStale(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a1 := state.Instance{Fingerprint: "aaa", StartsAt: t0}
+	b1 := state.Instance{Fingerprint: "bbb", StartsAt: t0}
+	tests := []struct {
+		name      string
+		resolved  []state.Instance
+		after     time.Duration
+		firing    []state.Instance
+		wantStale bool
+	}{
+		{name: "same instance", resolved: []state.Instance{a1, b1}, after: 10 * time.Second, firing: []state.Instance{a1}, wantStale: true},
+		{name: "all resolved instances", resolved: []state.Instance{a1, b1}, after: 10 * time.Second, firing: []state.Instance{b1, a1}, wantStale: true},
+		{name: "newer startsAt is a re-fire", resolved: []state.Instance{a1}, after: 10 * time.Second, firing: []state.Instance{{Fingerprint: "aaa", StartsAt: t0.Add(time.Minute)}}},
+		{name: "one new alert among them", resolved: []state.Instance{a1}, after: 10 * time.Second, firing: []state.Instance{a1, b1}},
+		{name: "no alerts in the notification", resolved: []state.Instance{a1}, after: 10 * time.Second},
+		{name: "after the resolved window", resolved: []state.Instance{a1}, after: 2 * time.Hour, firing: []state.Instance{a1}},
+		{name: "too many resolved to keep", resolved: manyInstances(state.MaxResolvedInstances+1, t0), after: 10 * time.Second, firing: []state.Instance{{Fingerprint: "fp-0", StartsAt: t0}}},
+		{name: "as many as kept", resolved: manyInstances(state.MaxResolvedInstances, t0), after: 10 * time.Second, firing: []state.Instance{{Fingerprint: "fp-0", StartsAt: t0}}, wantStale: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				api := kubetest.New()
+				a, b := newStore(t, api, "a"), newStore(t, api, "b")
+				if err := begin(t, a, "g", "firing-1").Done(t.Context(), state.Entry{Channel: "C1", TS: "1.1"}, false); err != nil {
+					t.Fatal(err)
+				}
+				c := begin(t, a, "g", "resolved-1")
+				if err := c.Done(t.Context(), state.Entry{Channel: "C1", TS: "1.1", ResolvedAlerts: tc.resolved}, true); err != nil {
+					t.Fatal(err)
+				}
+				before := recordOf(t, api)
+				time.Sleep(tc.after)
+				got, err := b.Begin(t.Context(), "g", "firing-late", tc.firing)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Stale != tc.wantStale || got.Duplicate || got.Found {
+					t.Fatalf("claim = %+v, want stale %v and no message to update", got, tc.wantStale)
+				}
+				if tc.wantStale {
+					if after := recordOf(t, api); after != before {
+						t.Errorf("a stale copy changed the resolved record:\n%s\n%s", before, after)
+					}
+					// The copy from the other Alertmanager, on the other replica: stale as well.
+					if again, _ := a.Begin(t.Context(), "g", "firing-late", tc.firing); !again.Stale {
+						t.Errorf("second stale copy = %+v", again)
+					}
+				}
+			})
+		})
+	}
+}
+
+func manyInstances(n int, at time.Time) []state.Instance {
+	out := make([]state.Instance, n)
+	for i := range out {
+		out[i] = state.Instance{Fingerprint: "fp-" + strconv.Itoa(i), StartsAt: at}
+	}
+	return out
+}
+
+// recordOf is the record of group "g" as stored.
+func recordOf(t *testing.T, api *kubetest.API) string {
+	t.Helper()
+	cm, err := api.NewClient().CoreV1().ConfigMaps(ns).Get(t.Context(), Name("g"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cm.Data[keyRecord]
+}
+
+// Records written before ResolvedAlerts existed still load.
+func TestOldResolvedRecordLoads(t *testing.T) {
+	r, err := decodeRecord(`{"channel":"C1","ts":"1.1","notification":"resolved-1","phase":"sent","holder":"a","updated":"2026-01-01T00:00:00Z","resolved":"2026-01-01T00:00:00Z"}`)
+	if err != nil || r.Resolved.IsZero() || r.ResolvedAlerts != nil {
+		t.Fatalf("old record = %+v, %v", r, err)
+	}
 }

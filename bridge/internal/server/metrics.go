@@ -39,7 +39,7 @@ func NewMetrics() *Metrics {
 		}, []string{"route", "status"}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "duplicate_notifications_total",
-			Help: "Notifications acknowledged without posting because the same one was delivered within the dedupe window.",
+			Help: "Notifications acknowledged without posting: the same one was delivered within the dedupe window, or a late firing copy of alerts the group's last notification resolved.",
 		}),
 		Webhooks:     webhook.NewRequests(reg),
 		Actions:      actions.NewCounter(reg),

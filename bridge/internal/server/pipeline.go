@@ -102,7 +102,7 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		target.WebhookURL = p.webhook.Value()
 	}
 	n := slack.Notification{GroupKey: m.GroupKey, Key: key, Resolved: m.Resolved(), Target: target, Message: msg,
-		FiringSince: firingSince(m)}
+		FiringSince: firingSince(m), Alerts: instances(m)}
 	if p.actions != nil {
 		n.Redraw = func(ctx context.Context) *render.Message { return p.redraw(ctx, m, why, st) }
 	}
@@ -111,6 +111,14 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		finish(true)
 		p.metrics.Duplicates.Inc()
 		p.logger.Debug("duplicate notification acknowledged", "group_key", m.GroupKey, "route", rt.Name, "seen_by", "group state")
+		return nil
+	}
+	if errors.Is(err, slack.ErrStale) { // a peer Alertmanager's late firing copy of resolved alerts
+		// Not a delivery: the dedupe window must not take a real re-fire of the
+		// same alerts (a newer startsAt, the same key) for this copy.
+		finish(false)
+		p.metrics.Duplicates.Inc()
+		p.logger.Info("late firing copy of resolved alerts acknowledged", "group_key", m.GroupKey, "route", rt.Name, "alerts", len(m.Alerts))
 		return nil
 	}
 	finish(err == nil)
@@ -184,6 +192,18 @@ func (p *pipeline) enrich(ctx context.Context, m *notification.Message) *enrich.
 		p.logger.Debug("notification enrichment incomplete", "group_key", m.GroupKey, "result", why.Status, "problem", why.Problem)
 	}
 	return why
+}
+
+// instances names the alert instances m is about: its firing alerts, or all
+// of them when m resolves the group.
+func instances(m *notification.Message) []state.Instance {
+	var out []state.Instance
+	for _, a := range m.Alerts {
+		if m.Resolved() || a.Status == "firing" {
+			out = append(out, state.Instance{Fingerprint: a.Fingerprint, StartsAt: a.StartsAt})
+		}
+	}
+	return out
 }
 
 // firingSince is when the group's oldest firing alert started (zero when none fires).

@@ -435,3 +435,53 @@ func TestProcessEndsWhenAnActorFails(t *testing.T) {
 		t.Error("the bridge did not drain")
 	}
 }
+
+// TestLateFiringCopyAfterResolve (issue 20): with two clustered Alertmanagers the peer's
+// firing copy of an alert can arrive after the group resolved. Same fingerprint and startsAt:
+// acknowledged, no new message; a newer startsAt (a real re-fire): a new message.
+func TestLateFiringCopyAfterResolve(t *testing.T) { synctest.Test(t, testLateFiringCopyAfterResolve) }
+
+func testLateFiringCopyAfterResolve(t *testing.T) {
+	fake := slackfake.New("xoxb-1")
+	cfg := testConfig(t, fake, io.Discard)
+	cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "#argocd"
+	cfg.StateFile = filepath.Join(t.TempDir(), "state.json")
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firing := payload(t, "firing.json")
+	refire := bytes.Replace(firing, []byte(`"startsAt": "2026-11-20T10:00:00Z"`), []byte(`"startsAt": "2026-11-20T10:30:00Z"`), 1)
+	if bytes.Equal(refire, firing) {
+		t.Fatal("firing.json has no startsAt to change")
+	}
+	steps := []struct {
+		name      string
+		body      []byte
+		wait      time.Duration // before it: past the dedupe window, as on another replica
+		wantPosts int
+	}{
+		{name: "firing", body: firing, wantPosts: 1},
+		{name: "resolved", body: payload(t, "resolved.json"), wait: 3 * time.Minute, wantPosts: 1},
+		{name: "late firing copy", body: firing, wait: 5 * time.Second, wantPosts: 1},
+		{name: "re-fire", body: refire, wait: time.Minute, wantPosts: 2},
+	}
+	for _, st := range steps {
+		time.Sleep(st.wait)
+		if code, body := serve(s, st.body); code != 200 {
+			t.Fatalf("%s: answer %d %s", st.name, code, body)
+		}
+		posts := 0
+		for _, m := range fake.Messages() {
+			if m.Method == slackfake.MethodPost && m.ThreadTS == "" {
+				posts++
+			}
+		}
+		if posts != st.wantPosts {
+			t.Fatalf("%s: %d top-level messages, want %d: %+v", st.name, posts, st.wantPosts, fake.Messages())
+		}
+	}
+	if v := testutil.ToFloat64(s.metrics.Duplicates); v != 1 {
+		t.Errorf("duplicates = %v, want the late copy counted", v)
+	}
+}

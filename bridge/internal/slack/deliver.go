@@ -27,6 +27,10 @@ var ErrDeadline = errors.New("slack delivery deadline reached")
 // acknowledge it.
 var ErrDuplicate = errors.New("notification delivered already")
 
+// ErrStale: a firing notification about alert instances the group's last
+// notification resolved (a peer Alertmanager's late copy); acknowledge it.
+var ErrStale = errors.New("firing notification about alerts resolved already")
+
 // Notification is one rendered message for one Alertmanager group.
 type Notification struct {
 	GroupKey string
@@ -38,6 +42,10 @@ type Notification struct {
 	Message  *render.Message
 	// FiringSince is when the group's oldest firing alert started: reminders count from it.
 	FiringSince time.Time
+	// Alerts are the alert instances the notification is about: its firing ones, or when
+	// Resolved all it resolves. A firing notification about only instances the group's last
+	// (resolving) notification resolved is stale: ErrStale, no Slack call.
+	Alerts []state.Instance
 	// Redraw (optional) is asked once the group's message was updated in place, while the
 	// group is still claimed: a non-nil answer replaces the message again. The bridge uses it
 	// when a Slack action changed the group's status after Message was rendered (an ack
@@ -124,12 +132,19 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 		_, err := d.post(ctx, deadline, key, n)
 		return err
 	}
-	claim, err := d.state.Begin(ctx, n.GroupKey, n.Key)
+	var firing []state.Instance
+	if !n.Resolved {
+		firing = n.Alerts
+	}
+	claim, err := d.state.Begin(ctx, n.GroupKey, n.Key, firing)
 	if err != nil {
 		return fmt.Errorf("group state: %w", err)
 	}
 	if claim.Duplicate {
 		return ErrDuplicate
+	}
+	if claim.Stale {
+		return ErrStale
 	}
 	if claim.Found && d.t.Threads() {
 		ref := Ref{Channel: claim.Entry.Channel, TS: claim.Entry.TS}
@@ -241,6 +256,10 @@ func (d *Deliverer) post(ctx context.Context, deadline time.Time, key string, n 
 func (d *Deliverer) remember(ctx context.Context, claim *state.Claim, n Notification, ref Ref, detailsTS string) {
 	e := claim.Entry
 	e.Channel, e.TS, e.DetailsTS = ref.Channel, ref.TS, detailsTS
+	e.ResolvedAlerts = nil
+	if n.Resolved {
+		e.ResolvedAlerts = n.Alerts
+	}
 	if err := claim.Done(ctx, e, n.Resolved || ref.TS == ""); err != nil {
 		d.opt.Logger.Error("save state", "group_key", n.GroupKey, "err", err)
 	}

@@ -396,3 +396,47 @@ func TestDetailsReply(t *testing.T) {
 		}
 	})
 }
+
+// TestLateFiringCopyAfterResolveIsStale (issue 20): the peer Alertmanager's firing copy of an
+// alert instance the group's last notification resolved is ErrStale without a Slack call; a
+// newer instance of the same alert posts a new message.
+func TestLateFiringCopyAfterResolveIsStale(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, "bot", 0)
+		ctx := context.Background()
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		a1 := []state.Instance{{Fingerprint: "aaa", StartsAt: t0}}
+		steps := []struct {
+			name      string
+			resolved  bool
+			alerts    []state.Instance
+			wantErr   error
+			wantPosts int // top-level posts so far
+		}{
+			{name: "firing", alerts: a1, wantPosts: 1},
+			{name: "resolved", resolved: true, alerts: a1, wantPosts: 1},
+			{name: "late firing copy", alerts: a1, wantErr: ErrStale, wantPosts: 1},
+			{name: "re-fire", alerts: []state.Instance{{Fingerprint: "aaa", StartsAt: t0.Add(time.Minute)}}, wantPosts: 2},
+		}
+		for _, s := range steps {
+			before := len(r.fake.Requests())
+			n := r.note("g1", s.resolved)
+			n.Alerts = s.alerts
+			if err := r.d.Deliver(ctx, n); !errors.Is(err, s.wantErr) || (s.wantErr == nil && err != nil) {
+				t.Fatalf("%s: err = %v, want %v", s.name, err, s.wantErr)
+			}
+			posts := 0
+			for _, q := range r.fake.Requests() {
+				if q.Method == slackfake.MethodPost && q.ThreadTS == "" {
+					posts++
+				}
+			}
+			if posts != s.wantPosts {
+				t.Errorf("%s: %d top-level posts, want %d", s.name, posts, s.wantPosts)
+			}
+			if s.wantErr != nil && len(r.fake.Requests()) != before {
+				t.Errorf("%s: %d Slack requests, want none", s.name, len(r.fake.Requests())-before)
+			}
+		}
+	})
+}

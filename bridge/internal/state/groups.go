@@ -7,9 +7,10 @@ import "context"
 // replica, kubegroups for several.
 type Groups interface {
 	// Begin claims groupKey for one notification, key naming its content
-	// (dedupe.Key). Until the claim is done or aborted, the same group's
-	// notifications on other replicas wait for it.
-	Begin(ctx context.Context, groupKey, key string) (*Claim, error)
+	// (dedupe.Key); firing names the alert instances a firing notification
+	// is about (nil for a resolved one). Until the claim is done or aborted,
+	// the same group's notifications on other replicas wait for it.
+	Begin(ctx context.Context, groupKey, key string, firing []Instance) (*Claim, error)
 	// FieldStore: what the Slack actions record lives in the same entries.
 	FieldStore
 }
@@ -22,6 +23,11 @@ type Claim struct {
 	// Duplicate: this very notification was delivered already (by another
 	// replica): acknowledge it without a Slack call. Done and Abort are no-ops.
 	Duplicate bool
+	// Stale: the group's last notification resolved it, and every firing
+	// alert of this one is an instance it resolved (a peer Alertmanager's
+	// late copy): acknowledge it without a Slack call. The resolved record
+	// is left as it was; Done and Abort are no-ops.
+	Stale bool
 
 	done  func(ctx context.Context, e Entry, resolved bool) error
 	abort func(ctx context.Context)
@@ -33,7 +39,9 @@ func NewClaim(e Entry, found bool, done func(ctx context.Context, e Entry, resol
 }
 
 // Done records the delivered message; a resolved group's message is not
-// updated again, a later firing posts a new one.
+// updated again, a later firing posts a new one. When resolved, the group
+// keeps e.ResolvedAlerts (up to MaxResolvedInstances) for a while: a firing
+// notification about only those instances is Stale.
 func (c *Claim) Done(ctx context.Context, e Entry, resolved bool) error {
 	if c.done == nil {
 		return nil
@@ -50,11 +58,14 @@ func (c *Claim) Abort(ctx context.Context) {
 
 // Begin implements Groups for one replica: the dedupe window already holds
 // duplicates back, so a claim is just the current entry.
-func (s *Store) Begin(_ context.Context, groupKey, _ string) (*Claim, error) {
+func (s *Store) Begin(_ context.Context, groupKey, _ string, firing []Instance) (*Claim, error) {
+	if s.stale(groupKey, firing) {
+		return &Claim{Stale: true}, nil
+	}
 	e, ok := s.Get(groupKey)
 	return NewClaim(e, ok, func(_ context.Context, e Entry, resolved bool) error {
 		if resolved {
-			return s.Delete(groupKey)
+			return s.resolve(groupKey, e.ResolvedAlerts)
 		}
 		return s.Put(groupKey, e)
 	}, nil), nil

@@ -25,6 +25,16 @@ type Entry struct {
 	// Fields carry what else the bridge learns about the group (acks and
 	// silences from Slack actions), kept with the message.
 	Fields map[string]string `json:"fields,omitempty"`
+	// ResolvedAlerts: set by the delivery that resolves the group, the
+	// instances it resolved (kept apart from the entry, see Claim.Done).
+	ResolvedAlerts []Instance `json:"resolved_alerts,omitempty"`
+}
+
+// resolvedGroup is what a resolved group leaves behind for a while: the
+// alert instances it resolved.
+type resolvedGroup struct {
+	At     time.Time  `json:"at"`
+	Alerts []Instance `json:"alerts,omitempty"`
 }
 
 // Store maps groupKey to Entry. Safe for concurrent use.
@@ -33,16 +43,21 @@ type Store struct {
 	path string
 	ttl  time.Duration
 	m    map[string]Entry
+	// resolved groups, kept for resolvedWindow (DefaultResolvedWindow).
+	resolved       map[string]resolvedGroup
+	resolvedWindow time.Duration
 }
 
 type fileFormat struct {
 	Version int              `json:"version"`
 	Entries map[string]Entry `json:"entries"`
+	// Resolved is absent in files written before it existed.
+	Resolved map[string]resolvedGroup `json:"resolved,omitempty"`
 }
 
 // Open loads path (if it exists; "" keeps the map in memory only) and drops expired entries.
 func Open(path string, ttl time.Duration) (*Store, error) {
-	s := &Store{path: path, ttl: ttl, m: map[string]Entry{}}
+	s := &Store{path: path, ttl: ttl, m: map[string]Entry{}, resolved: map[string]resolvedGroup{}, resolvedWindow: DefaultResolvedWindow}
 	if path == "" {
 		return s, nil
 	}
@@ -59,6 +74,9 @@ func Open(path string, ttl time.Duration) (*Store, error) {
 	}
 	for k, e := range f.Entries {
 		s.m[k] = e
+	}
+	for k, r := range f.Resolved {
+		s.resolved[k] = r
 	}
 	s.expireLocked()
 	return s, nil
@@ -80,7 +98,9 @@ func (s *Store) Put(key string, e Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e.Updated = time.Now()
+	e.ResolvedAlerts = nil
 	s.m[key] = e
+	delete(s.resolved, key) // firing again: a new incident
 	s.expireLocked()
 	return s.saveLocked()
 }
@@ -96,12 +116,44 @@ func (s *Store) Delete(key string) error {
 	return s.saveLocked()
 }
 
+// resolve forgets key's message and keeps the alert instances it resolved
+// (up to MaxResolvedInstances) for the resolved window.
+func (s *Store) resolve(key string, alerts []Instance) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
+	if alerts = BoundInstances(alerts); len(alerts) > 0 {
+		s.resolved[key] = resolvedGroup{At: time.Now(), Alerts: alerts}
+	} else {
+		delete(s.resolved, key)
+	}
+	s.expireLocked()
+	return s.saveLocked()
+}
+
+// stale: key has no live message, resolved within the window, and every
+// firing instance is one it resolved.
+func (s *Store) stale(key string, firing []Instance) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[key]; ok && !s.expired(e) {
+		return false
+	}
+	r, ok := s.resolved[key]
+	return ok && time.Since(r.At) <= s.resolvedWindow && Stale(r.Alerts, firing)
+}
+
 func (s *Store) expired(e Entry) bool { return s.ttl > 0 && time.Since(e.Updated) > s.ttl }
 
 func (s *Store) expireLocked() {
 	for k, e := range s.m {
 		if s.expired(e) {
 			delete(s.m, k)
+		}
+	}
+	for k, r := range s.resolved {
+		if time.Since(r.At) > s.resolvedWindow {
+			delete(s.resolved, k)
 		}
 	}
 }
@@ -112,7 +164,7 @@ func (s *Store) saveLocked() error {
 	if s.path == "" {
 		return nil
 	}
-	data, err := json.Marshal(fileFormat{Version: 1, Entries: s.m})
+	data, err := json.Marshal(fileFormat{Version: 1, Entries: s.m, Resolved: s.resolved})
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
