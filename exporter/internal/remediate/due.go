@@ -30,3 +30,15 @@ func (e *Engine) NextDue(now time.Time) (time.Time, bool) {
 	}
 	return next, !next.IsZero()
 }
+
+// Kicks receives when an answer to one of the engine's calls (not an app's change) started a
+// new streak: a watcher, which only hears of changes, shows the engine the snapshot again.
+func (e *Engine) Kicks() <-chan struct{} { return e.kicks }
+
+// kick signals Kicks without waiting; one pending kick stands for any number.
+func (e *Engine) kick() {
+	select {
+	case e.kicks <- struct{}{}:
+	default:
+	}
+}

@@ -79,6 +79,9 @@ type Engine struct {
 	leading, reload bool
 
 	metrics *metrics
+	// kicks tells the watcher that a call's answer made a decision due that no event will
+	// announce (a reset after a manifests comparison): it shows the engine the snapshot again.
+	kicks chan struct{}
 }
 
 // job is one call to Argo CD waiting for a slot: a sync (kind "") or an action (kind
@@ -133,6 +136,7 @@ func New(cfg Config, syncer Syncer, opts Options) (*Engine, error) {
 		sem:        make(chan struct{}, cfg.MaxConcurrent),
 		apps:       map[appKey]*appState{},
 		metrics:    newMetrics(),
+		kicks:      make(chan struct{}, 1),
 	}
 	e.closeCtx, e.cancel = context.WithCancel(context.Background())
 	if e.log == nil {

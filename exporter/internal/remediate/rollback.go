@@ -192,6 +192,7 @@ func (e *Engine) finishCompare(j job, changed bool, err error, now time.Time) {
 		st.noteReset(now, "manifests changed at "+shortRevision(j.target)+" after the rollback from "+shortRevision(j.bad))
 		st.reset()
 		st.compareRetry = time.Time{}
+		e.kick()
 	}
 }
 
@@ -216,6 +217,7 @@ func (e *Engine) finishResetCompare(j job, changed bool, err error, now time.Tim
 		st.noteReset(now, "new target revision "+shortRevision(j.target)+" changed the app's manifests")
 		st.reset()
 		st.compareRetry = time.Time{}
+		e.kick()
 	}
 }
 

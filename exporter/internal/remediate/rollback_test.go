@@ -285,6 +285,11 @@ func TestResetOnNewRevisionNeedsChangedManifests(t *testing.T) {
 				if tc.same && (st.ResetFrom != "aaaa" || st.ResetChecked != "bbbb") {
 					t.Errorf("resetFrom %q checked %q, want aaaa and bbbb", st.ResetFrom, st.ResetChecked)
 				}
+				// A reset decided on the comparison's answer, which no event announces, kicks the
+				// watcher so the new streak starts now, not at the next review of the snapshot.
+				if kicked := len(s.eng.Kicks()) == 1; kicked == tc.same {
+					t.Errorf("kicked %v after a reset that changed manifests %v", kicked, !tc.same)
+				}
 			})
 		})
 	}

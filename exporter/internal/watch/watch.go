@@ -143,6 +143,11 @@ func (w *Watcher) Run(ctx context.Context) {
 	// time rather than on a change (a replica that starts leading) waits no
 	// longer than it did.
 	review := newTimer(-1)
+	// An engine that can start a streak on a call's answer (no event follows) says so.
+	var kicks <-chan struct{}
+	if k, ok := w.cfg.Due.(interface{ Kicks() <-chan struct{} }); ok {
+		kicks = k.Kicks()
+	}
 	defer func() {
 		for _, t := range []*time.Timer{connect, poll, resync, wake, review} {
 			t.Stop()
@@ -227,6 +232,11 @@ func (w *Watcher) Run(ctx context.Context) {
 			w.cfg.Poller.Reobserve(ctx, time.Now())
 			w.armWake(wake)
 			review.Reset(w.cfg.PollInterval)
+		case <-kicks:
+			if connected {
+				w.cfg.Poller.Reobserve(ctx, time.Now())
+				w.armWake(wake)
+			}
 		case <-wake.C:
 			// The engine has a decision due (grace or backoff over): show it
 			// the snapshot again. While polling, the polls do.
