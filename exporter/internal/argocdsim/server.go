@@ -398,7 +398,8 @@ func (s *Sim) syncLocked(name string, req SyncRequest, now time.Time, st *SyncSt
 
 // handleTerminate is DELETE /api/v1/applications/{name}/operation: Argo CD marks the running
 // operation Terminating and its controller ends it Failed, "Operation terminated" (here after
-// Config.SyncPickup). No operation is a 400; the RBAC check is `applications, sync`.
+// Config.SyncPickup); a terminate while Terminating is accepted again (the server only checks
+// that `operation` is set). No operation is a 400; the RBAC check is `applications, sync`.
 func (s *Sim) handleTerminate(w http.ResponseWriter, r *http.Request) {
 	name, q := r.PathValue("name"), r.URL.Query()
 	s.mu.Lock()
@@ -410,8 +411,10 @@ func (s *Sim) handleTerminate(w http.ResponseWriter, r *http.Request) {
 	case a.syncDenied:
 		code, msg = codePermissionDenied, fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: %s, iat: %s",
 			a.project, a.name, Username, ts(s.start))
-	case a.op == nil || a.opState == nil || a.op.terminating:
+	case a.op == nil || a.opState == nil:
 		code, msg = codeInvalidArgument, "Unable to terminate operation. No operation is in progress"
+	case a.op.terminating:
+		// Argo CD sets phase Terminating again while `operation` is set: 200, nothing changes.
 	default:
 		if !a.op.running { // not picked up yet: the controller starts and ends it at once
 			a.op.running, a.op.startedAt = true, now
