@@ -438,8 +438,9 @@ func (s *Sim) handleTerminate(w http.ResponseWriter, r *http.Request) {
 // handleRollback is POST /api/v1/applications/{name}/rollback {"id": N, ...}: as Argo CD does,
 // it redeploys the revision of history entry N (here at once: phase Succeeded, a new history
 // entry), after which the app is Healthy at that revision and OutOfSync against its target (the
-// branch head). Refused: a body without id (500, as Argo CD v3.5), auto-sync enabled (400), an
-// operation in progress (400), an unknown id (400); the RBAC check is `applications, sync`.
+// branch head). Refused: a body without id (500, as Argo CD v3.5; v3.2 reads it as id 0), an app
+// being deleted or with auto-sync enabled (400 code 9, FailedPrecondition), an operation in
+// progress (400), an unknown id (400 code 3); the RBAC check is `applications, sync`.
 func (s *Sim) handleRollback(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	var body map[string]json.RawMessage
@@ -471,8 +472,10 @@ func (s *Sim) handleRollback(w http.ResponseWriter, r *http.Request) {
 	case a.syncDenied:
 		code, msg = codePermissionDenied, fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: %s, iat: %s",
 			a.project, a.name, Username, ts(s.start))
+	case !a.deleting.IsZero():
+		code, msg = codeFailedPrecondition, "application is deleting"
 	case a.automated:
-		code, msg = codeInvalidArgument, "rollback cannot be initiated when auto-sync is enabled"
+		code, msg = codeFailedPrecondition, "rollback cannot be initiated when auto-sync is enabled"
 	case a.op != nil:
 		code, msg = codeFailedPrecondition, "another operation is already in progress"
 	default:
@@ -482,7 +485,8 @@ func (s *Sim) handleRollback(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if rev == "" {
-			code, msg = codeInvalidArgument, fmt.Sprintf("application %s does not have deployment with id %d", name, id)
+			// Argo CD names the app by its qualified name, namespace/name.
+			code, msg = codeInvalidArgument, fmt.Sprintf("application %s/%s does not have deployment with id %d", Namespace, name, id)
 			break
 		}
 		a.rollbackTo(rev, now)
