@@ -461,8 +461,9 @@ func (e *realE2E) hookStuckTerminated() {
 			terminated++
 		}
 	}
-	if terminated != maxAttempts {
-		e.t.Errorf("%s: %d terminate actions (ok, by the exporter), want %d", app, terminated, maxAttempts)
+	// One per attempt; more when Argo CD lost a terminate and the exporter sent it again.
+	if terminated < maxAttempts {
+		e.t.Errorf("%s: %d terminate actions (ok, by the exporter), want at least %d", app, terminated, maxAttempts)
 	}
 	failed := 0
 	for _, a := range st.Remediation.Attempts {
