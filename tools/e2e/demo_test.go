@@ -56,6 +56,7 @@ func TestDemoStory(t *testing.T) {
 		"✔ " + demo.HookApp + ": the exporter terminated the stuck sync",
 		"✔ " + demo.RollbackApp + ": the exporter rolled back from " + "bad0c0f",
 		"holding until the app's own manifests change",
+		"✔ Slack: " + demo.RollbackApp + "'s message says it was rolled back and is held",
 		"✔ " + demo.RollbackApp + ": the fix to its own manifests ended the hold",
 	} {
 		if !strings.Contains(story.String(), want) {

@@ -57,7 +57,7 @@ const (
 // remedies is the chapter's progress.
 type remedies struct {
 	hookPushed, hookRunning, terminated, hookFixed, hookSynced bool
-	badPushed, rolledBack, fixPushed, holdEnded                bool
+	badPushed, rolledBack, slackHold, fixPushed, holdEnded     bool
 	syncs                                                      map[string]int
 	rollbackSyncs                                              int // RollbackApp's syncs when the fix was pushed
 }
@@ -162,6 +162,22 @@ func (n *Narrator) stepRollback(ctx context.Context, stats stack.SimSyncStats) e
 		n.say("%-10s remediation paused after %d failed syncs", RollbackApp, r.syncs[RollbackApp])
 		n.say("✔ %s: the exporter %s; Argo CD runs %s again (Healthy, OutOfSync against the bad head); holding until the app's own manifests change",
 			RollbackApp, a.Message, short(st.Remediation.Hold.To))
+	case !r.slackHold:
+		// The pause reaches Slack; the message's Why tells the rollback and the hold (read from
+		// the exporter's read API by the bridge). The fix waits for it, so the channel shows it.
+		reqs, err := n.st.SlackRequests(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range reqs {
+			c := m.Content()
+			if m.Result == "ok" && m.ThreadTS == "" && strings.Contains(c, "argocd/"+RollbackApp) && strings.Contains(c, "holding until its manifests change") {
+				r.slackHold = true
+				n.say("✔ Slack: %s's message says it was rolled back and is held (\"rolled back to %s at … by argocd-monitor; holding until its manifests change\")",
+					RollbackApp, short(st.Remediation.Hold.To))
+				break
+			}
+		}
 	case !r.fixPushed:
 		if err := n.st.SetSimState(ctx, RollbackApp, map[string]any{"revision": fixedCommit, "ownChange": true, "onSync": "succeed"}); err != nil {
 			return err

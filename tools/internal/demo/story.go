@@ -60,7 +60,7 @@ func NewNarrator(st *stack.Stack, out io.Writer) *Narrator {
 // Done reports whether the whole story has been told.
 func (n *Narrator) Done() bool {
 	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted && n.whyPrinted && n.resumed && n.silenced &&
-		n.fleet.posted && n.fleet.resolved && n.remedies.terminated && n.remedies.hookSynced && n.remedies.rolledBack && n.remedies.holdEnded
+		n.fleet.posted && n.fleet.resolved && n.remedies.terminated && n.remedies.hookSynced && n.remedies.rolledBack && n.remedies.slackHold && n.remedies.holdEnded
 }
 
 // Missing names the milestones not reached yet.
@@ -80,6 +80,7 @@ func (n *Narrator) Missing() []string {
 		{n.remedies.terminated, HookApp + "'s stuck sync terminated by the exporter"},
 		{n.remedies.hookSynced, HookApp + " synced after its hook was fixed"},
 		{n.remedies.rolledBack, RollbackApp + " rolled back to its last healthy revision after 3 failed syncs"},
+		{n.remedies.slackHold, RollbackApp + "'s Slack message tells the rollback and the hold"},
 		{n.remedies.holdEnded, RollbackApp + "'s hold ended by a fix to its own manifests, which was synced"},
 	} {
 		if !x.ok {
