@@ -43,7 +43,7 @@ type fakeApp struct {
 	// loseTerminates: that many accepted terminate calls have no effect (Argo CD's controller
 	// wrote Running over the server's Terminating).
 	loseTerminates int
-	stage     int    // 0 idle, 1 requested, 2 running, 3 progressing
+	stage          int // 0 idle, 1 requested, 2 running, 3 progressing
 	// history is status.history (GetDetail); a rollback appends to it.
 	history []argocd.HistoryEntry
 	// manifests are the app's rendered manifests per revision; a revision not named renders
