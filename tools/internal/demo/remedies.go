@@ -165,6 +165,9 @@ func (n *Narrator) stepRollback(ctx context.Context, stats stack.SimSyncStats) e
 	case !r.slackHold:
 		// The pause reaches Slack; the message's Why tells the rollback and the hold (read from
 		// the exporter's read API by the bridge). The fix waits for it, so the channel shows it.
+		if st.Remediation.Hold == nil {
+			return nil
+		}
 		reqs, err := n.st.SlackRequests(ctx)
 		if err != nil {
 			return err
