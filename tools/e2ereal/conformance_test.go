@@ -34,6 +34,8 @@ type target struct {
 	running, deleting string // an app with an operation in progress; an app being deleted
 	idle              string // an app without an operation in progress
 	project           string // the project of those three
+	automated         string // an app with Argo CD auto-sync
+	manual            string // a manual app without an operation in progress
 	// treeApp is an app with resources; node is its first resource-tree node and revision its
 	// synced revision (read from the target by whyOf).
 	treeApp  string
@@ -47,7 +49,8 @@ type target struct {
 func TestConformance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	real := target{name: "argocd", url: env.argo.URL, token: env.monitorToken, running: realargocd.AppHookRunning, deleting: AppDeleting, idle: "healthy", project: "default", treeApp: realargocd.AppProgressing}
+	real := target{name: "argocd", url: env.argo.URL, token: env.monitorToken, running: realargocd.AppHookRunning, deleting: AppDeleting, idle: "healthy", project: "default", treeApp: realargocd.AppProgressing,
+		automated: realargocd.AppHealthy, manual: realargocd.AppFailing}
 	sim := startSim(t, ctx)
 	for _, tg := range []*target{&real, &sim} {
 		if err := whyOf(ctx, tg); err != nil {
@@ -78,6 +81,21 @@ func TestConformance(t *testing.T) {
 			return "/api/v1/applications/" + tg.idle + "/operation?project=" + tg.project
 		}, body: fixed(`{}`)},
 		{name: "terminate missing app", method: del, path: fixed("/api/v1/applications/no-such-app/operation?project=default"), body: fixed(`{}`)},
+		// Rollback refusals (issue 25); every body carries id: v3.5 answers 500 without it, v3.2
+		// reads it as 0.
+		{name: "rollback of an auto-sync app", method: post, path: func(tg target) string {
+			return "/api/v1/applications/" + tg.automated + "/rollback"
+		}, body: fixed(`{"id":0}`)},
+		{name: "rollback of a deleting app", method: post, path: func(tg target) string {
+			return "/api/v1/applications/" + tg.deleting + "/rollback"
+		}, body: fixed(`{"id":0}`)},
+		{name: "rollback to an unknown history id", method: post, path: func(tg target) string {
+			return "/api/v1/applications/" + tg.manual + "/rollback"
+		}, body: fixed(`{"id":9999}`)},
+		{name: "hard refresh", method: get, path: fixed("/api/v1/applications/healthy?refresh=hard"), compareShapes: true},
+		{name: "manifests at a revision", method: get, compareShapes: true, path: func(tg target) string {
+			return whyPath("/manifests?revision=" + tg.revision)(tg)
+		}},
 		{name: "resource tree", method: get, path: whyPath("/resource-tree"), compareShapes: true},
 		{name: "events of a resource of the app", method: get, compareShapes: true, path: func(tg target) string {
 			return whyPath("/events?" + url.Values{"resourceName": {tg.node.Name}, "resourceNamespace": {tg.node.Namespace}, "resourceUID": {tg.node.UID}}.Encode())(tg)
@@ -112,6 +130,7 @@ func TestConformance(t *testing.T) {
 				}
 				// Error messages name the app; the two sides' tree apps differ in name only.
 				b = bytes.ReplaceAll(b, []byte("application "+tg.treeApp), []byte("application <treeApp>"))
+				b = bytes.ReplaceAll(b, []byte("application "+realargocd.Namespace+"/"+tg.manual+" "), []byte("application <manual> "))
 				answers[i] = answer{status: status, body: b}
 			}
 			t.Logf("argocd: %d %s", answers[0].status, clip(answers[0].body))
@@ -128,6 +147,7 @@ func TestConformance(t *testing.T) {
 			}
 		})
 	}
+	t.Run("terminate a running operation", func(t *testing.T) { conformTerminate(t, ctx) })
 	t.Run("stream", func(t *testing.T) {
 		r, err := firstEvent(ctx, real, "")
 		if err != nil {
@@ -420,21 +440,19 @@ func firstEvent(ctx context.Context, tg target, query string) (any, error) {
 	return nil, fmt.Errorf("%s stream: no event (%v)", tg.name, sc.Err())
 }
 
-// startSim starts argocd-sim with a running operation on "healthy" and "opted-out" being
-// deleting, the roles the real apps play.
-func startSim(t *testing.T, ctx context.Context) target {
+// runSim starts argocd-sim with args and returns its URL and token.
+func runSim(t *testing.T, ctx context.Context, args ...string) (url, token string) {
 	t.Helper()
 	dir := t.TempDir()
 	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	url = "http://127.0.0.1:" + strconv.Itoa(port)
 	tokenFile := filepath.Join(dir, "token")
-	p, err := proc.Start(proc.Config{Name: "argocd-sim", Bin: env.bins.Sim, LogPath: filepath.Join(dir, "sim.log"), Args: []string{
+	p, err := proc.Start(proc.Config{Name: "argocd-sim", Bin: env.bins.Sim, LogPath: filepath.Join(dir, "sim.log"), Args: append([]string{
 		"--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--auth.token-file=" + tokenFile,
-		"--scenario.sync-pickup=1h", // an accepted sync stays in progress
-	}})
+	}, args...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +464,16 @@ func startSim(t *testing.T, ctx context.Context) target {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := target{name: "sim", url: url, token: strings.TrimSpace(string(tok)), running: "healthy", deleting: "opted-out", idle: "degrades", project: "demo", treeApp: "healthy"}
+	return url, strings.TrimSpace(string(tok))
+}
+
+// startSim starts argocd-sim with a running operation on "healthy" and "opted-out" being
+// deleting, the roles the real apps play.
+func startSim(t *testing.T, ctx context.Context) target {
+	t.Helper()
+	url, token := runSim(t, ctx, "--scenario.sync-pickup=1h") // an accepted sync stays in progress
+	sim := target{name: "sim", url: url, token: token, running: "healthy", deleting: "opted-out", idle: "degrades", project: "demo", treeApp: "healthy",
+		automated: "automated", manual: "stuck"}
 	if status, b, err := argoRequest(ctx, url, http.MethodPost, "/api/v1/applications/healthy/sync", sim.token, `{"project":"demo"}`); err != nil || status != http.StatusOK {
 		t.Fatalf("start an operation on the sim: %d %s %v", status, b, err)
 	}
@@ -454,4 +481,160 @@ func startSim(t *testing.T, ctx context.Context) target {
 		t.Fatalf("sim deleting: %d %s %v", status, b, err)
 	}
 	return sim
+}
+
+// terminated is what one side did with a DELETE .../operation of a running operation.
+type terminated struct {
+	status int
+	body   string
+	// phases are the operation phases seen from the answer on, each once, in order.
+	phases          []string
+	message         string // the final operationState.message
+	operationKept   bool   // the top-level operation was still set at the end
+	again           int    // the status of a second DELETE after the operation ended
+	againMessage    string // its error message
+	runningMessage  string // operationState.message while the hook ran
+	terminateMillis int64  // from the answer to the final phase
+	lost            int    // terminates accepted without effect, sent again
+}
+
+// conformTerminate syncs an app whose PreSync hook never completes on both sides (the real
+// hook-terminate app, opted out of the monitor; the simulator's stuck app with onSync hang),
+// waits until its operation is Running on the hook, terminates it and follows the operation to
+// its end: both answer 200 {}, show Terminating (or already the end), end Failed "Operation
+// terminated" with the operation cleared, and refuse a second terminate with 400.
+func conformTerminate(t *testing.T, ctx context.Context) {
+	simURL, simToken := runSim(t, ctx, "--scenario.sync-pickup=500ms", "--scenario.sync-duration=1s")
+	if status, b, err := argoRequest(ctx, simURL, http.MethodPost, "/sim/apps/stuck/state", "", `{"onSync":"hang"}`); err != nil || status != http.StatusNoContent {
+		t.Fatalf("sim hang: %d %s %v", status, b, err)
+	}
+	sides := []struct {
+		name, url, token, app, project string
+	}{
+		{"argocd", env.argo.URL, env.monitorToken, realargocd.AppHookTerminate, "default"},
+		{"sim", simURL, simToken, "stuck", "demo"},
+	}
+	var got [2]terminated
+	for i, sd := range sides {
+		r, err := terminateRunning(ctx, sd.url, sd.token, sd.app, sd.project)
+		if err != nil {
+			t.Fatalf("%s: %v", sd.name, err)
+		}
+		t.Logf("%s: running %q; DELETE %d %s; phases %v (%d terminates lost, sent again); end %q after %dms; operation kept %v; second DELETE %d %q",
+			sd.name, r.runningMessage, r.status, r.body, r.phases, r.lost, r.message, r.terminateMillis, r.operationKept, r.again, r.againMessage)
+		got[i] = r
+	}
+	real, sim := got[0], got[1]
+	if real.status != sim.status || real.body != sim.body {
+		t.Errorf("answer: argocd %d %s, sim %d %s", real.status, real.body, sim.status, sim.body)
+	}
+	for i, r := range got {
+		if r.lost == 0 && len(r.phases) > 0 && r.phases[0] != "Terminating" && r.phases[0] != "Failed" {
+			t.Errorf("%s: phases %v, want Terminating first (unless the controller was quicker)", sides[i].name, r.phases)
+		}
+		if len(r.phases) == 0 || r.phases[len(r.phases)-1] != "Failed" {
+			t.Errorf("%s: phases %v, want Failed at the end", sides[i].name, r.phases)
+		}
+	}
+	if real.message != sim.message || real.message != realargocd.TerminatedMessage {
+		t.Errorf("final message: argocd %q, sim %q, want %q", real.message, sim.message, realargocd.TerminatedMessage)
+	}
+	if real.operationKept || sim.operationKept {
+		t.Errorf("operation still set at the end: argocd %v, sim %v", real.operationKept, sim.operationKept)
+	}
+	if real.again != sim.again || real.againMessage != sim.againMessage {
+		t.Errorf("second terminate: argocd %d %q, sim %d %q", real.again, real.againMessage, sim.again, sim.againMessage)
+	}
+	if !strings.HasPrefix(real.runningMessage, "waiting for completion of hook") || !strings.HasPrefix(sim.runningMessage, "waiting for completion of hook") {
+		t.Errorf("running message: argocd %q, sim %q, want both waiting for completion of the hook", real.runningMessage, sim.runningMessage)
+	}
+}
+
+// terminateRunning syncs app, waits for its operation to run on the hook, terminates it and
+// follows it to the end.
+func terminateRunning(ctx context.Context, base, token, app, project string) (terminated, error) {
+	var r terminated
+	path := "/api/v1/applications/" + app
+	if status, b, err := argoRequest(ctx, base, http.MethodPost, path+"/sync", token, `{"project":"`+project+`"}`); err != nil || status != http.StatusOK {
+		return r, fmt.Errorf("sync: %d %s %v", status, clip(b), err)
+	}
+	read := func() (phase, message string, op bool, err error) {
+		status, b, err := argoRequest(ctx, base, http.MethodGet, path, token, "")
+		if err != nil || status != http.StatusOK {
+			return "", "", false, fmt.Errorf("get: %d %s %v", status, clip(b), err)
+		}
+		var a application
+		if err := json.Unmarshal(b, &a); err != nil {
+			return "", "", false, err
+		}
+		if a.Status.OperationState != nil {
+			phase, message = a.Status.OperationState.Phase, a.Status.OperationState.Message
+		}
+		return phase, message, a.Operation != nil, nil
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		phase, msg, _, err := read()
+		if err != nil {
+			return r, err
+		}
+		if phase == "Running" && strings.HasPrefix(msg, "waiting for completion of hook") {
+			r.runningMessage = msg
+			break
+		}
+		if time.Now().After(deadline) {
+			return r, fmt.Errorf("not running on its hook within 2m: %s %q", phase, msg)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Content-Type: application/json, or Argo CD answers 415.
+	status, b, err := argoRequest(ctx, base, http.MethodDelete, path+"/operation?project="+project, token, `{}`)
+	if err != nil {
+		return r, err
+	}
+	answered := time.Now()
+	r.status, r.body = status, strings.TrimSpace(string(b))
+	if status != http.StatusOK {
+		return r, fmt.Errorf("terminate: %d %s", status, clip(b))
+	}
+	deadline = time.Now().Add(2 * time.Minute)
+	sent := answered
+	for {
+		phase, msg, op, err := read()
+		if err != nil {
+			return r, err
+		}
+		if len(r.phases) == 0 || r.phases[len(r.phases)-1] != phase {
+			r.phases = append(r.phases, phase)
+		}
+		// Argo CD's controller can write Running over the server's Terminating when both
+		// update the Application at once: the terminate is lost, and the exporter sends it
+		// again after a backoff. So does this test, after 5s.
+		if phase == "Running" && time.Since(sent) > 5*time.Second {
+			status, b, err := argoRequest(ctx, base, http.MethodDelete, path+"/operation?project="+project, token, `{}`)
+			if err != nil || status != http.StatusOK {
+				return r, fmt.Errorf("terminate again: %d %s %v", status, clip(b), err)
+			}
+			r.lost++
+			sent = time.Now()
+		}
+		if phase == "Failed" || phase == "Error" || phase == "Succeeded" {
+			r.message, r.operationKept, r.terminateMillis = msg, op, time.Since(answered).Milliseconds()
+			if !op {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return r, fmt.Errorf("operation not ended within 2m after the terminate: phases %v", r.phases)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	status, b, err = argoRequest(ctx, base, http.MethodDelete, path+"/operation?project="+project, token, `{}`)
+	if err != nil {
+		return r, err
+	}
+	var e struct{ Message string }
+	_ = json.Unmarshal(b, &e)
+	r.again, r.againMessage = status, e.Message
+	return r, nil
 }

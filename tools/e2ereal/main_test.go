@@ -36,6 +36,8 @@ var env struct {
 	// readOnlyToken belongs to an account with `applications, get` only.
 	readOnlyToken string
 	adminToken    string
+	// gitDir holds the apps' repository (realargocd.CreateRepo, realargocd.Commit).
+	gitDir string
 }
 
 // AppDeleting is an app held in deletion by a finalizer nobody removes.
@@ -111,7 +113,8 @@ func run(m *testing.M) (int, error) {
 	if env.adminToken, err = env.argo.AdminToken(ctx); err != nil {
 		return 0, err
 	}
-	repoURL, err := realargocd.CreateRepo(ctx, filepath.Join(env.work, "git"))
+	env.gitDir = filepath.Join(env.work, "git")
+	repoURL, err := realargocd.CreateRepo(ctx, env.gitDir)
 	if err != nil {
 		return 0, err
 	}
@@ -178,10 +181,12 @@ func waitSettled(ctx context.Context) error {
 		realargocd.AppFixable:     "OutOfSync/Healthy",
 		// v3.2.11 reports a never-synced app whose resources are missing as Healthy (v3.5.1:
 		// Missing), so only the sync status is pinned.
-		realargocd.AppOptedOut:    "OutOfSync/",
-		realargocd.AppTeamB:       "Synced/Healthy",
-		realargocd.AppMultiSource: "Synced/Healthy",
-		realargocd.AppHookStuck:   "OutOfSync/",
+		realargocd.AppOptedOut:      "OutOfSync/",
+		realargocd.AppTeamB:         "Synced/Healthy",
+		realargocd.AppMultiSource:   "Synced/Healthy",
+		realargocd.AppHookStuck:     "OutOfSync/",
+		realargocd.AppRollback:      "OutOfSync/",
+		realargocd.AppHookTerminate: "OutOfSync/",
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
@@ -221,16 +226,22 @@ type application struct {
 	Metadata struct {
 		Name string `json:"name"`
 	} `json:"metadata"`
-	Status struct {
+	// Operation is set from a sync request until the controller completes it.
+	Operation *struct{} `json:"operation"`
+	Status    struct {
 		Sync struct {
-			Status string `json:"status"`
+			Status   string `json:"status"`
+			Revision string `json:"revision"`
 		} `json:"sync"`
 		Health struct {
 			Status string `json:"status"`
 		} `json:"health"`
 		OperationState *struct {
-			Phase   string `json:"phase"`
-			Message string `json:"message"`
+			Phase      string `json:"phase"`
+			Message    string `json:"message"`
+			SyncResult *struct {
+				Revision string `json:"revision"`
+			} `json:"syncResult"`
 		} `json:"operationState"`
 	} `json:"status"`
 }

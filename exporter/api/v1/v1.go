@@ -169,7 +169,8 @@ type Remediation struct {
 	// LastReset is the previous streak's end, so a resolved alert can tell which attempt fixed
 	// the app.
 	LastReset *Reset `json:"lastReset,omitempty"`
-	// Actions are what the remediation did besides syncs (terminate), newest last.
+	// Actions are what the remediation did besides syncs (terminate, hard_refresh, rollback),
+	// newest last.
 	Actions []RemediationAction `json:"actions,omitempty"`
 	// TerminateAfter is how long an operation may run before the exporter terminates it
 	// (--remediation.terminate-after); zero when it never does.
@@ -209,8 +210,9 @@ type Hold struct {
 
 // RemediationAction is one thing the remediation did besides a sync.
 type RemediationAction struct {
-	// Kind: terminate (a running operation was terminated) or hard_refresh (Argo CD regenerated
-	// the manifests before the next attempt).
+	// Kind: terminate (a running operation was terminated), hard_refresh (Argo CD regenerated
+	// the manifests before the next attempt) or rollback (the app was rolled back to its last
+	// healthy revision and is held).
 	Kind string    `json:"kind"`
 	At   time.Time `json:"at"`
 	// Result: ok, forbidden or error (Argo CD's answer).

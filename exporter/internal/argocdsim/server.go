@@ -398,7 +398,8 @@ func (s *Sim) syncLocked(name string, req SyncRequest, now time.Time, st *SyncSt
 
 // handleTerminate is DELETE /api/v1/applications/{name}/operation: Argo CD marks the running
 // operation Terminating and its controller ends it Failed, "Operation terminated" (here after
-// Config.SyncPickup). No operation is a 400; the RBAC check is `applications, sync`.
+// Config.SyncPickup); a terminate while Terminating is accepted again (the server only checks
+// that `operation` is set). No operation is a 400; the RBAC check is `applications, sync`.
 func (s *Sim) handleTerminate(w http.ResponseWriter, r *http.Request) {
 	name, q := r.PathValue("name"), r.URL.Query()
 	s.mu.Lock()
@@ -410,8 +411,10 @@ func (s *Sim) handleTerminate(w http.ResponseWriter, r *http.Request) {
 	case a.syncDenied:
 		code, msg = codePermissionDenied, fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: %s, iat: %s",
 			a.project, a.name, Username, ts(s.start))
-	case a.op == nil || a.opState == nil || a.op.terminating:
+	case a.op == nil || a.opState == nil:
 		code, msg = codeInvalidArgument, "Unable to terminate operation. No operation is in progress"
+	case a.op.terminating:
+		// Argo CD sets phase Terminating again while `operation` is set: 200, nothing changes.
 	default:
 		if !a.op.running { // not picked up yet: the controller starts and ends it at once
 			a.op.running, a.op.startedAt = true, now
@@ -435,8 +438,9 @@ func (s *Sim) handleTerminate(w http.ResponseWriter, r *http.Request) {
 // handleRollback is POST /api/v1/applications/{name}/rollback {"id": N, ...}: as Argo CD does,
 // it redeploys the revision of history entry N (here at once: phase Succeeded, a new history
 // entry), after which the app is Healthy at that revision and OutOfSync against its target (the
-// branch head). Refused: a body without id (500, as Argo CD v3.5), auto-sync enabled (400), an
-// operation in progress (400), an unknown id (400); the RBAC check is `applications, sync`.
+// branch head). Refused: a body without id (500, as Argo CD v3.5; v3.2 reads it as id 0), an app
+// being deleted or with auto-sync enabled (400 code 9, FailedPrecondition), an operation in
+// progress (400), an unknown id (400 code 3); the RBAC check is `applications, sync`.
 func (s *Sim) handleRollback(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	var body map[string]json.RawMessage
@@ -468,8 +472,10 @@ func (s *Sim) handleRollback(w http.ResponseWriter, r *http.Request) {
 	case a.syncDenied:
 		code, msg = codePermissionDenied, fmt.Sprintf("permission denied: applications, sync, %s/%s, sub: %s, iat: %s",
 			a.project, a.name, Username, ts(s.start))
+	case !a.deleting.IsZero():
+		code, msg = codeFailedPrecondition, "application is deleting"
 	case a.automated:
-		code, msg = codeInvalidArgument, "rollback cannot be initiated when auto-sync is enabled"
+		code, msg = codeFailedPrecondition, "rollback cannot be initiated when auto-sync is enabled"
 	case a.op != nil:
 		code, msg = codeFailedPrecondition, "another operation is already in progress"
 	default:
@@ -479,7 +485,8 @@ func (s *Sim) handleRollback(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if rev == "" {
-			code, msg = codeInvalidArgument, fmt.Sprintf("application %s does not have deployment with id %d", name, id)
+			// Argo CD names the app by its qualified name, namespace/name.
+			code, msg = codeInvalidArgument, fmt.Sprintf("application %s/%s does not have deployment with id %d", Namespace, name, id)
 			break
 		}
 		a.rollbackTo(rev, now)

@@ -320,6 +320,10 @@ func TestHangingHookRunsUntilTerminated(t *testing.T) {
 		if got := str(f.get(t, AppStuck), "status.operationState.phase"); got != "Terminating" {
 			t.Fatalf("phase right after terminate %q, want Terminating", got)
 		}
+		// Argo CD accepts a terminate while the operation is Terminating (operation still set).
+		if code, b := terminate(json); code != http.StatusOK || strings.TrimSpace(string(b)) != "{}" {
+			t.Fatalf("terminate while Terminating: %d %s, want 200 {}", code, b)
+		}
 		time.Sleep(2 * time.Second)
 		doc = f.get(t, AppStuck)
 		if _, op := doc["operation"]; op {
@@ -332,7 +336,7 @@ func TestHangingHookRunsUntilTerminated(t *testing.T) {
 			t.Fatalf("terminated = %d, want 1", got)
 		}
 		if code, _ := terminate(json); code != http.StatusBadRequest {
-			t.Fatalf("second terminate: %d, want 400", code)
+			t.Fatalf("terminate after the end: %d, want 400", code)
 		}
 	})
 }

@@ -143,8 +143,8 @@ func (s *Sim) handleManifests(w http.ResponseWriter, r *http.Request) {
 	}
 	out := a.manifestsAt(rev)
 	s.mu.Unlock()
-	writeJSON(w, map[string]any{"manifests": out, "namespace": "default", "server": "https://kubernetes.default.svc",
-		"revision": rev, "sourceType": "Directory"})
+	// The API server merges the repo server's answers (one per source) into manifests alone.
+	writeJSON(w, map[string]any{"manifests": out})
 }
 
 // manifestsAt renders the app's resources as they are at rev.

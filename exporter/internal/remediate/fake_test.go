@@ -40,7 +40,10 @@ type fakeApp struct {
 	failMsg   string // Argo CD's message when the operation fails
 	hang      bool   // the operation waits on a hook forever: Running until terminated
 	terminate bool   // a terminate call arrived: the operation ends Failed at the next advance
-	stage     int    // 0 idle, 1 requested, 2 running, 3 progressing
+	// loseTerminates: that many accepted terminate calls have no effect (Argo CD's controller
+	// wrote Running over the server's Terminating).
+	loseTerminates int
+	stage          int // 0 idle, 1 requested, 2 running, 3 progressing
 	// history is status.history (GetDetail); a rollback appends to it.
 	history []argocd.HistoryEntry
 	// manifests are the app's rendered manifests per revision; a revision not named renders
@@ -128,9 +131,13 @@ func (f *fakeArgo) TerminateOperation(_ context.Context, ref argocd.AppRef) erro
 	case a.stage != 2 || a.terminate:
 		return &argocd.APIError{StatusCode: http.StatusBadRequest, Message: "Unable to terminate operation. No operation is in progress"}
 	}
+	f.terminations = append(f.terminations, a.app.Key())
+	if a.loseTerminates > 0 {
+		a.loseTerminates--
+		return nil
+	}
 	a.terminate = true
 	a.app.Operation.Phase = argocd.PhaseTerminating
-	f.terminations = append(f.terminations, a.app.Key())
 	return nil
 }
 

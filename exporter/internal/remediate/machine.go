@@ -358,13 +358,18 @@ func staleManifests(msg string) bool {
 }
 
 // maybeTerminate asks for the termination of an operation that has run longer than
-// TerminateAfter: once per operation (TerminatedOp is its start), and again after a backoff
-// when the call failed. Not in dry-run mode, and never while our own sync call is unanswered.
+// TerminateAfter: once per operation (TerminatedOp is its start), again after a backoff when
+// the call failed, and again after a backoff when Argo CD accepted it but the operation still
+// reads Running (its controller can write Running over the server's Terminating when both update
+// the Application at once: the terminate is lost). Not in dry-run mode, and never while our own
+// sync call is unanswered.
 func (c *Config) maybeTerminate(st *appState, o observation, now time.Time, fx *effects) {
-	ran, ok := o.runningFor(now)
-	if c.TerminateAfter <= 0 || c.Mode != ModeOn || !ok || ran < c.TerminateAfter ||
-		st.TerminatedOp.Equal(o.op.StartedAt) || now.Before(st.terminateRetry) {
+	ran, ok := o.runningFor(now) // Running only: a Terminating operation is being ended
+	if c.TerminateAfter <= 0 || c.Mode != ModeOn || !ok || ran < c.TerminateAfter {
 		return
+	}
+	if now.Before(st.terminateRetry) && (st.TerminatedOp.IsZero() || st.TerminatedOp.Equal(o.op.StartedAt)) {
+		return // the same operation (or any, after a refused call) again only after a backoff
 	}
 	st.TerminatedOp = o.op.StartedAt
 	fx.terminate, fx.dirty = true, true
@@ -377,12 +382,13 @@ func (c *Config) maybeTerminate(st *appState, o observation, now time.Time, fx *
 // terminated", and the app goes on like any other failure (backoff, next attempt, pause).
 // Refused: the same operation may be tried again after a backoff.
 func (c *Config) terminated(st *appState, ev event, now time.Time, fx *effects) {
+	st.terminateRetry = now.Add(c.Backoff)
 	if ev.ans != answerAccepted {
-		st.TerminatedOp, st.terminateRetry = time.Time{}, now.Add(c.Backoff)
+		st.TerminatedOp = time.Time{}
 		return
 	}
 	ours := !st.RequestedAt.IsZero() && !st.TerminatedOp.Before(st.RequestedAt.Truncate(time.Second))
-	if st.Phase == PhaseAwaiting && !st.DryRun && ours {
+	if st.Phase == PhaseAwaiting && !st.DryRun && ours { // once: a repeated terminate finds it failed
 		c.failed(st, ev.message, fx)
 	}
 }

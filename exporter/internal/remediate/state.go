@@ -71,7 +71,7 @@ type appState struct {
 	ResetChecked string `json:"resetChecked,omitempty"`
 
 	namespace, name string
-	terminateRetry  time.Time // a refused terminate call: not again before
+	terminateRetry  time.Time // after a terminate call: not again (for that operation) before
 	// running is the start of the operation Running at the last observation (zero when
 	// none), runningMsg its message: what a person's Terminate ends.
 	running         time.Time

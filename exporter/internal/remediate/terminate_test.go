@@ -59,6 +59,44 @@ func TestStuckOperationIsTerminatedAndCountsAsFailedAttempt(t *testing.T) {
 	})
 }
 
+// A terminate Argo CD accepted but lost (the operation still reads Running: its controller wrote
+// Running over the server's Terminating) is sent again after a backoff, not never; the attempt
+// counts as failed once.
+func TestLostTerminateIsRepeated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig()
+		cfg.TerminateAfter = 10 * time.Minute
+		s := newScenario(t, cfg)
+		s.fake.add(&fakeApp{app: outOfSync("hooked"), hang: true, loseTerminates: 1})
+		// Sync at 2m, Running from 2m30s, first terminate at 12m30s (lost), again a backoff (1m)
+		// later, then the operation ends.
+		s.run(12*time.Minute + 30*time.Second)
+		if got := len(s.fake.terminations); got != 1 {
+			t.Fatalf("%d terminations at 12m30s, want 1", got)
+		}
+		s.run(20 * time.Second) // the poll at 13m: within the backoff
+		if got := len(s.fake.terminations); got != 1 {
+			t.Fatalf("%d terminations within the backoff, want still 1", got)
+		}
+		s.run(time.Minute)
+		if got := len(s.fake.terminations); got != 2 {
+			t.Fatalf("%d terminations after the backoff, want 2 (the lost one repeated)", got)
+		}
+		st := s.state("argocd/hooked")
+		// The operation ended after the repeated terminate; the next attempt may have started.
+		if len(st.History) == 0 || st.History[0].Result != resultFailed || s.counter("argocd/hooked", resultFailed) != 1 {
+			t.Fatalf("history %+v, failed %v: want attempt 1 failed, counted once", st.History, s.counter("argocd/hooked", resultFailed))
+		}
+		if len(st.Actions) != 2 {
+			t.Fatalf("actions %+v, want two terminates", st.Actions)
+		}
+		s.run(3 * time.Hour)
+		if n := len(s.fake.callsFor("argocd/hooked")); n != cfg.MaxAttempts {
+			t.Fatalf("%d syncs, want max-attempts %d", n, cfg.MaxAttempts)
+		}
+	})
+}
+
 // With TerminateAfter 0 (the default) a hanging operation is left alone: no terminate call and
 // no second sync while it runs.
 func TestTerminateOffLeavesRunningOperation(t *testing.T) {

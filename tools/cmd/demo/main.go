@@ -34,9 +34,12 @@ func run(ctx context.Context, args []string) error {
 	work := fs.String("work", ".demo", "directory for logs, configs and data (relative to the repository root)")
 	exitWhenDone := fs.Bool("exit-when-done", false, "stop the stack and exit once the story is complete (CI smoke run)")
 	timeout := fs.Duration("timeout", 3*time.Minute, "give up when the story is not complete after this long")
-	apps := fs.Int("apps", 20, "healthy filler apps besides the scenario apps")
+	apps := fs.Int("apps", 20, "healthy filler apps besides the scenario apps (at least 3: the remedies chapter uses two)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *apps < demo.MinApps {
+		return fmt.Errorf("-apps %d: the story needs at least %d filler apps", *apps, demo.MinApps)
 	}
 	root, err := repofile.FindRootFromWD()
 	if err != nil {
@@ -50,15 +53,10 @@ func run(ctx context.Context, args []string) error {
 	if !filepath.IsAbs(workDir) {
 		workDir = filepath.Join(root, workDir)
 	}
-	sim := stack.DefaultSim
-	sim.Apps = *apps
-	sim.Fleets = []string{demo.FleetFlag}
 	fmt.Println("starting the stack on 127.0.0.1 (logs in", workDir+")")
-	st, err := stack.Start(ctx, stack.Config{
-		Root: root, Work: workDir, Bin: bins, Sim: sim, SimPort: 8080, SlackPort: 8081,
-		Slack: stack.Slack{BotToken: "xoxb-demo", Channel: "#argocd-demo"},
-		Log:   os.Stdout,
-	})
+	cfg := demo.StackConfig(root, workDir, bins, *apps)
+	cfg.SimPort, cfg.SlackPort, cfg.Log = 8080, 8081, os.Stdout
+	st, err := stack.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}

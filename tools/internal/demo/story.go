@@ -2,7 +2,9 @@
 // Alertmanager, the fake Slack the bridge posts to) and prints the story as it happens, until
 // the fixable app is repaired with one sync, the stuck app's pause has reached Slack, and the
 // story has clicked that message's Resume and Silence 1h buttons; meanwhile the fleet chapter
-// (fleet.go) breaks a cluster of 10 apps and shows one message for it, resolved when it is back.
+// (fleet.go) breaks a cluster of 10 apps and shows one message for it, resolved when it is back,
+// and the remedies chapter (remedies.go) has one stuck sync terminated and one bad commit rolled
+// back.
 // The fake Slack's page draws the channel meanwhile; its buttons work too.
 package demo
 
@@ -42,6 +44,8 @@ type Narrator struct {
 	syncsAtResume                                    int
 	// The fleet chapter (fleet.go).
 	fleet fleet
+	// The remedies chapter (remedies.go).
+	remedies remedies
 }
 
 // NewNarrator narrates st to out.
@@ -56,7 +60,7 @@ func NewNarrator(st *stack.Stack, out io.Writer) *Narrator {
 // Done reports whether the whole story has been told.
 func (n *Narrator) Done() bool {
 	return n.fixableRepaired && n.stuckPaused && n.alertFiring && n.alertRouted && n.slackPrinted && n.whyPrinted && n.resumed && n.silenced &&
-		n.fleet.posted && n.fleet.resolved
+		n.fleet.posted && n.fleet.resolved && n.remedies.terminated && n.remedies.hookSynced && n.remedies.rolledBack && n.remedies.slackHold && n.remedies.holdEnded
 }
 
 // Missing names the milestones not reached yet.
@@ -73,6 +77,11 @@ func (n *Narrator) Missing() []string {
 		{n.resumed, "Resume clicked: one more sync"}, {n.silenced, "Silence 1h clicked: silence active"},
 		{n.fleet.posted, "one Slack message for the unreachable cluster " + FleetDestination},
 		{n.fleet.resolved, "the cluster's message resolved in place"},
+		{n.remedies.terminated, HookApp + "'s stuck sync terminated by the exporter"},
+		{n.remedies.hookSynced, HookApp + " synced after its hook was fixed"},
+		{n.remedies.rolledBack, RollbackApp + " rolled back to its last healthy revision after 3 failed syncs"},
+		{n.remedies.slackHold, RollbackApp + "'s Slack message tells the rollback and the hold"},
+		{n.remedies.holdEnded, RollbackApp + "'s hold ended by a fix to its own manifests, which was synced"},
 	} {
 		if !x.ok {
 			m = append(m, x.what)
@@ -102,7 +111,10 @@ func (n *Narrator) Step(ctx context.Context) error {
 	if err := n.stepFleet(ctx); err != nil {
 		return err
 	}
-	return n.stepActions(ctx)
+	if err := n.stepActions(ctx); err != nil {
+		return err
+	}
+	return n.stepRemedies(ctx)
 }
 
 func (n *Narrator) stepApps(ctx context.Context) error {
@@ -155,7 +167,7 @@ func (n *Narrator) stepRemediation(ctx context.Context) error {
 	}
 	for _, s := range samples {
 		name := s.Metric["name"]
-		if n.paused[name] {
+		if n.paused[name] || name == RollbackApp { // the remedies chapter tells its pause
 			continue
 		}
 		n.paused[name] = true

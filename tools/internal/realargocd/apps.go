@@ -7,8 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/proc"
 )
 
 // AppsNamespace is where the scenario apps deploy to.
@@ -27,13 +25,21 @@ const (
 	// AppHookStuck is manual and OutOfSync, with a PreSync hook Job that never runs: every sync
 	// the exporter starts stays Running until --remediation.terminate-after ends it.
 	AppHookStuck = "hook-stuck"
+	// AppRollback is manual and OutOfSync at first, a valid ConfigMap: one sync makes it Synced
+	// and Healthy. The test then commits a manifest the API server rejects under its path
+	// (BadRollbackManifest), later a fix (FixedRollbackManifest): the rollback and hold story.
+	AppRollback = "rollback"
+	// AppHookTerminate is opted out of remediation, manual, with a PreSync hook Job that never
+	// runs: the conformance test syncs it and terminates the running operation itself.
+	AppHookTerminate = "hook-terminate"
 )
 
 // ProjectTeamB is the second project.
 const ProjectTeamB = "team-b"
 
 // Apps lists every scenario app.
-var Apps = []string{AppHealthy, AppProgressing, AppFailing, AppFixable, AppOptedOut, AppTeamB, AppMultiSource, AppHookRunning, AppHookStuck}
+var Apps = []string{AppHealthy, AppProgressing, AppFailing, AppFixable, AppOptedOut, AppTeamB, AppMultiSource, AppHookRunning, AppHookStuck,
+	AppRollback, AppHookTerminate}
 
 // TerminatedMessage is the message Argo CD reports for an operation ended by a terminate.
 const TerminatedMessage = "Operation terminated"
@@ -50,7 +56,7 @@ var repoFiles = map[string]string{
 	"healthy/cm.yaml":        configMap("healthy", "v1"),
 	"team-b-web/cm.yaml":     configMap("team-b-web", "v1"),
 	"fixable/cm.yaml":        configMap("fixable", "from-git"),
-	"opted-out/cm.yaml":      configMap("opted-out", "v1"),
+	OptedOutPath:             configMap(AppOptedOut, "v1"),
 	"multi-source/a/cm.yaml": configMap("multi-source-a", "v1"),
 	"multi-source/b/cm.yaml": configMap("multi-source-b", "v1"),
 	// Upper case and "_" are not allowed in a name: the API server rejects it on apply, which
@@ -72,11 +78,31 @@ spec:
       - name: web
         image: registry.invalid/web:1
 `,
-	"hook-running/cm.yaml":      configMap("hook-running", "v1"),
-	"hook-running/presync.yaml": presyncJob("presync"),
-	"hook-stuck/cm.yaml":        configMap("hook-stuck", "v1"),
-	"hook-stuck/presync.yaml":   presyncJob("hook-stuck-presync"),
+	"hook-running/cm.yaml":        configMap("hook-running", "v1"),
+	"hook-running/presync.yaml":   presyncJob("presync"),
+	"hook-stuck/cm.yaml":          configMap("hook-stuck", "v1"),
+	"hook-stuck/presync.yaml":     presyncJob("hook-stuck-presync"),
+	RollbackPath:                  configMap(AppRollback, "v1"),
+	"hook-terminate/cm.yaml":      configMap(AppHookTerminate, "v1"),
+	"hook-terminate/presync.yaml": presyncJob("hook-terminate-presync"),
 }
+
+// RollbackPath is the rollback app's one file in the repository.
+const RollbackPath = "rollback/cm.yaml"
+
+// The rollback app's later manifests: a bad commit (a name the API server rejects, so every
+// sync Fails) and a fix that changes the app's manifests.
+var (
+	BadRollbackManifest   = configMap("Rollback_Bad", "v2")
+	FixedRollbackManifest = configMap(AppRollback, "v3")
+)
+
+// OptedOutPath and OptedOutChange: a commit under another app's path of the same repository
+// (it changes every app's revision, not the rollback app's manifests).
+const OptedOutPath = "opted-out/cm.yaml"
+
+// OptedOutChange is a new version of OptedOutPath.
+var OptedOutChange = configMap(AppOptedOut, "v2")
 
 // presyncJob is a PreSync hook Job that never completes: no kubelet runs its pod.
 func presyncJob(name string) string {
@@ -97,7 +123,7 @@ spec:
 }
 
 // CreateRepo writes the apps into a new bare git repository under dir and returns its
-// file:// URL.
+// file:// URL. Commit adds commits to it.
 func CreateRepo(ctx context.Context, dir string) (string, error) {
 	wt, bare := filepath.Join(dir, "apps-src"), filepath.Join(dir, "apps.git")
 	for _, d := range []string{wt, bare} {
@@ -114,23 +140,49 @@ func CreateRepo(ctx context.Context, dir string) (string, error) {
 			return "", err
 		}
 	}
-	git := func(dir string, args ...string) error {
-		cmd := exec.CommandContext(ctx, "git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=e2e", "GIT_AUTHOR_EMAIL=e2e@argocd-monitor.invalid",
-			"GIT_COMMITTER_NAME=e2e", "GIT_COMMITTER_EMAIL=e2e@argocd-monitor.invalid", "GIT_CONFIG_GLOBAL=/dev/null")
-		return proc.Run(cmd)
-	}
 	steps := [][]string{
 		{wt, "init", "-q", "-b", "main"}, {wt, "add", "."}, {wt, "commit", "-q", "-m", "scenario apps"},
 		{dir, "clone", "-q", "--bare", wt, bare},
 	}
 	for _, s := range steps {
-		if err := git(s[0], s[1:]...); err != nil {
+		if _, err := git(ctx, s[0], s[1:]...); err != nil {
 			return "", err
 		}
 	}
 	return "file://" + bare, nil
+}
+
+// Commit writes files (path in the repository -> content) into the repository CreateRepo made
+// under dir, commits them to main, pushes, and returns the new commit's id.
+func Commit(ctx context.Context, dir, message string, files map[string]string) (string, error) {
+	wt, bare := filepath.Join(dir, "apps-src"), filepath.Join(dir, "apps.git")
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(wt, name), []byte(body), 0o644); err != nil {
+			return "", err
+		}
+	}
+	for _, args := range [][]string{{"add", "."}, {"commit", "-q", "-m", message}, {"push", "-q", bare, "main"}} {
+		if _, err := git(ctx, wt, args...); err != nil {
+			return "", err
+		}
+	}
+	out, err := git(ctx, wt, "rev-parse", "HEAD")
+	return strings.TrimSpace(out), err
+}
+
+// git runs git in dir with a fixed identity and no user config, and returns its stdout.
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	cmd.Stderr = &stderr
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=e2e", "GIT_AUTHOR_EMAIL=e2e@argocd-monitor.invalid",
+		"GIT_COMMITTER_NAME=e2e", "GIT_COMMITTER_EMAIL=e2e@argocd-monitor.invalid", "GIT_CONFIG_GLOBAL=/dev/null")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out), nil
 }
 
 // Manifests returns the AppProjects, the apps' namespace, the drift that makes the fixable app
@@ -173,6 +225,8 @@ spec:
 		{name: AppMultiSource, automated: true, multi: true},
 		{name: AppHookRunning, path: "hook-running", automated: true},
 		{name: AppHookStuck, path: "hook-stuck"},
+		{name: AppRollback, path: "rollback"},
+		{name: AppHookTerminate, path: "hook-terminate", annotations: "    argocd-monitor.io/auto-sync: \"false\"\n"},
 	} {
 		if a.project == "" {
 			a.project = "default"

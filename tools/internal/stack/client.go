@@ -9,7 +9,9 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -174,6 +176,9 @@ type SimSyncStats struct {
 	Busy      int `json:"busy"`
 	Forbidden int `json:"forbidden"`
 	Deleting  int `json:"deleting"`
+	// Terminated and RolledBack count accepted DELETE .../operation and POST .../rollback calls.
+	Terminated int `json:"terminated"`
+	RolledBack int `json:"rolledBack"`
 }
 
 // SimSyncs returns the sync calls per app.
@@ -259,4 +264,87 @@ type SlackPlan struct {
 // FailSlack installs a fault plan in the fake Slack.
 func (s *Stack) FailSlack(ctx context.Context, p SlackPlan) error {
 	return postJSON(ctx, s.SlackURL+"/fake/fail", p)
+}
+
+// AppStory is the part of the exporter's read API answer (GET /api/v1/apps/{namespace}/{name},
+// exporter/api/v1.App) the demo and the tests read.
+type AppStory struct {
+	Sync *struct {
+		Status    string   `json:"status"`
+		Revisions []string `json:"revisions"`
+	} `json:"sync"`
+	Health *struct {
+		Status string `json:"status"`
+	} `json:"health"`
+	// Operation is Argo CD's operationState.
+	Operation *struct {
+		Phase     string   `json:"phase"`
+		Message   string   `json:"message"`
+		Revisions []string `json:"revisions"`
+	} `json:"operation"`
+	Remediation *struct {
+		Paused   bool `json:"paused"`
+		Attempts []struct {
+			N       int    `json:"n"`
+			Result  string `json:"result"`
+			Message string `json:"message"`
+			Cause   string `json:"cause"`
+		} `json:"attempts"`
+		Actions []StoryAction `json:"actions"`
+		Hold    *struct {
+			Bad string `json:"bad"`
+			To  string `json:"to"`
+			By  string `json:"by"`
+		} `json:"hold"`
+	} `json:"remediation"`
+}
+
+// StoryAction is one remediation action of an AppStory (terminate, hard_refresh, rollback).
+type StoryAction struct {
+	Kind    string `json:"kind"`
+	Result  string `json:"result"`
+	By      string `json:"by"`
+	Message string `json:"message"`
+}
+
+// LastAction returns the story's newest action of kind.
+func (st AppStory) LastAction(kind string) (StoryAction, bool) {
+	var a StoryAction
+	ok := false
+	if st.Remediation != nil {
+		for _, x := range st.Remediation.Actions {
+			if x.Kind == kind {
+				a, ok = x, true
+			}
+		}
+	}
+	return a, ok
+}
+
+// AppStory reads one app's story from the exporter's read API, with the token in APITokenFile.
+func (s *Stack) AppStory(ctx context.Context, namespace, name string) (AppStory, error) {
+	var st AppStory
+	tok, err := os.ReadFile(s.APITokenFile)
+	if err != nil {
+		return st, err
+	}
+	u := s.ExporterURL + "/api/v1/apps/" + url.PathEscape(namespace) + "/" + url.PathEscape(name)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return st, err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return st, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	return st, json.Unmarshal(b, &st)
 }

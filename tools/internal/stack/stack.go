@@ -83,6 +83,8 @@ type RemediationTimings struct {
 	Poll, Grace, Backoff, MaxBackoff time.Duration
 	// TerminateAfter is --remediation.terminate-after; zero leaves it off.
 	TerminateAfter time.Duration
+	// Rollback is --remediation.rollback (off, offer, auto); empty keeps the exporter's default.
+	Rollback string
 }
 
 // Defaults for a story that completes in about a minute: the stuck app's three syncs run at
@@ -295,6 +297,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"--web.listen-address=" + promAddr, "--web.external-url=" + s.PrometheusURL,
 			"--rules.alert.resend-delay=1s",
 		}},
+	}
+	if rem.Rollback != "" {
+		steps[0].args = append(steps[0].args, "--remediation.rollback="+rem.Rollback)
 	}
 	for _, st := range steps {
 		if err := s.start(ctx, st.name, st.bin, st.ready, st.stdout, st.args...); err != nil {
