@@ -188,11 +188,12 @@ func BenchmarkFleetLatency(b *testing.B) {
 	for _, s := range []struct {
 		name string
 		d    []time.Duration
-	}{{"", all}, {"break-", breaks}, {"heal-", heals}} {
+	}{{"all-", all}, {"break-", breaks}, {"heal-", heals}} {
 		if len(s.d) == 0 {
 			continue
 		}
 		p50, p95, maxd := percentiles(s.d)
+		b.Logf("%-6s n=%d p50=%.3fs p95=%.3fs max=%.3fs", strings.TrimSuffix(s.name, "-")+":", len(s.d), p50.Seconds(), p95.Seconds(), maxd.Seconds())
 		b.ReportMetric(p50.Seconds(), s.name+"p50-s")
 		b.ReportMetric(p95.Seconds(), s.name+"p95-s")
 		b.ReportMetric(maxd.Seconds(), s.name+"max-s")
