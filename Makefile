@@ -9,7 +9,7 @@ TOOLS    := GOWORK=off $(GO) -C tools
 AM_TOOLS := GOWORK=off $(GO) -C tools/alertmanager
 PKGS     := ./exporter/... ./bridge/...
 
-.PHONY: all build test lint unit tools helm test-tools test-alerts e2e e2e-ha chaos chaos-smoke real-bins e2e-real image test-image demo bench generate fuzz clean
+.PHONY: all build test lint unit tools helm test-tools test-alerts e2e e2e-ha chaos chaos-smoke real-bins e2e-real image test-image demo bench bench-fleet generate fuzz clean
 
 all: build
 
@@ -125,6 +125,15 @@ demo: tools
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	$(TOOLS) test -run '^$$' -bench . -benchmem ./internal/dashboards
+
+## bench-fleet: the alert chain's latency at fleet scale (issue 22), not part of `make test`
+# (`make e2e` vets it): 1,000 simulated apps, 10% changing state per minute, through the real
+# Prometheus, Alertmanager, exporter, bridge and fake Slack; p50/p95/max of the time from a change
+# to its Slack message minus `for` and group_wait (docs/bridge.md#fleet-latency).
+# FLEET_BENCH_DURATION (default 5m) and FLEET_BENCH_SEED (default 1) set the run.
+bench-fleet: tools
+	$(TOOLS) vet -tags e2e ./e2e/
+	$(TOOLS) test -tags e2e -run '^$$' -bench '^BenchmarkFleetLatency$$' -benchtime 1x -count=1 -timeout 30m ./e2e/
 
 ## fuzz: every fuzz target of the product and tools modules, FUZZTIME each (default 10s).
 FUZZTIME ?= 10s

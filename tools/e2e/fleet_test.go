@@ -17,6 +17,8 @@ import (
 // exactly one top-level Slack message naming the destination and the count, no per-app message
 // for them (one of them also goes health Unknown: its ArgoCDAppUnhealthy is inhibited by the
 // destination's alert); 2 recover -> the message is updated in place; all recover -> resolved.
+// Then the 3 children of the app of apps prod-us-root go Degraded: one message for the parent,
+// whose Why tells the parent's last sync and commit.
 func TestFleetStory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -29,7 +31,7 @@ func TestFleetStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim := stack.DefaultSim
-	sim.Fleets = []string{"prod-eu=30", "prod-us=3"}
+	sim.Fleets = []string{"prod-eu=30", "prod-us=3:Application"}
 	st, err := stack.Start(ctx, stack.Config{
 		Root: root, Work: t.TempDir(), Bin: bins, Sim: sim,
 		Slack: stack.Slack{BotToken: botToken, Channel: channel},
@@ -121,6 +123,28 @@ func TestFleetStory(t *testing.T) {
 	if p := e.posts("prod-eu"); len(p) != 1 {
 		t.Fatalf("%d top-level posts about prod-eu, want 1", len(p))
 	}
+
+	// The parent: prod-us's 3 apps, children of the app of apps prod-us-root, go Degraded. One
+	// message names the parent, and its Why tells the parent's last sync and commit (from the
+	// exporter's answer for prod-us-root).
+	for i := 1; i <= 3; i++ {
+		if err := st.SetSimState(ctx, fmt.Sprintf("prod-us-%02d", i), map[string]any{"health": "Degraded"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.eventually("one message for the parent with its last sync and commit", 45*time.Second, func() (bool, string) {
+		p := e.posts("Application prod-us-root broke its children")
+		if len(p) != 1 {
+			return false, fmt.Sprintf("%d top-level posts", len(p))
+		}
+		l := e.latest(p[0]).Content()
+		for _, want := range []string{"argocd/prod-us-root", "last sync:", "Succeeded", "by admin", "Parent's commit:", "Release prod-us-root"} {
+			if !strings.Contains(l, want) {
+				return false, fmt.Sprintf("no %q in %s", want, firstLine(l))
+			}
+		}
+		return true, ""
+	})
 }
 
 // firstLine is the first 200 characters of a message's content, for failure details.

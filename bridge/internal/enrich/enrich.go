@@ -144,26 +144,36 @@ func (r *Result) App(namespace, name string) *apiv1.App {
 // Key is the Apps key of an alert: "namespace/name", or "" when it names no app. Labels are
 // outside input and become a path of the exporter's API: only Kubernetes names count (a DNS-1123
 // label for the namespace, a DNS-1123 subdomain for the Application), so ".." or "a/b" is no app.
-func Key(a template.Alert) string {
-	ns, name := a.Labels["namespace"], a.Labels["name"]
-	if len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
+func Key(a template.Alert) string { return AppKey(a.Labels["namespace"], a.Labels["name"]) }
+
+// AppKey is the Apps key of one app, "" unless namespace and name are Kubernetes names.
+func AppKey(namespace, name string) string {
+	if len(validation.IsDNS1123Label(namespace)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
 		return ""
 	}
-	return ns + "/" + name
+	return namespace + "/" + name
 }
 
 // maxAnswer bounds one answer's body (they are a few KB).
 const maxAnswer = 1 << 20
 
-// Enrich asks about the first MaxApps distinct apps of alerts (firing first), all at once,
-// until ctx ends. It never returns an error: what failed is in the Result.
-func (e *Enricher) Enrich(ctx context.Context, alerts []template.Alert) *Result {
+// Enrich asks about the first MaxApps distinct apps of first (AppKey values: apps the message
+// tells about beside its alerts', such as a fleet's parent; invalid keys are skipped) and of
+// alerts (firing first), all at once, until ctx ends. It never returns an error: what failed is
+// in the Result.
+func (e *Enricher) Enrich(ctx context.Context, alerts []template.Alert, first ...string) *Result {
 	if e == nil {
 		return nil
 	}
 	start := time.Now()
 	var keys []string
 	seen := map[string]bool{}
+	for _, k := range first {
+		if ns, name, _ := strings.Cut(k, "/"); AppKey(ns, name) == k && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
 	for _, status := range []string{"firing", "resolved"} {
 		for _, a := range alerts {
 			if k := Key(a); k != "" && a.Status == status && !seen[k] {

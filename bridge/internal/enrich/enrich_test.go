@@ -3,10 +3,12 @@ package enrich_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -230,5 +232,22 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	}
 	if res.Status != enrich.ResultError || !strings.Contains(res.Problem, "302") {
 		t.Errorf("result %+v, want an error naming the 302", res)
+	}
+}
+
+// A fleet message's parent app (the first keys) is asked about before the alerts' apps, within
+// MaxApps, once; a key that is no Kubernetes name is never a request.
+func TestEnrichAsksFirstKeysBeforeTheAlerts(t *testing.T) {
+	s := enrichtest.New(token)
+	defer s.Close()
+	s.AnswerAny(&apiv1.App{})
+	e, _ := newEnricher(t, s.URL, tokenFile(t, token), 3)
+	alerts := alertsFor("child-1", "child-2", "child-3", "shop-root")
+	res := e.Enrich(context.Background(), alerts, "argocd/shop-root", "../x", "argocd/a/b")
+	if res.Asked != 3 || res.Skipped != 1 || s.Calls.Load() != 3 {
+		t.Fatalf("asked %d skipped %d calls %d, want 3/1/3", res.Asked, res.Skipped, s.Calls.Load())
+	}
+	if res.App("argocd", "shop-root") == nil || res.App("argocd", "child-1") == nil || res.App("argocd", "child-3") != nil {
+		t.Errorf("detail for %v, want the parent first, then child-1 and child-2", slices.Sorted(maps.Keys(res.Apps)))
 	}
 }

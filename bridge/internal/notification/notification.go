@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,11 +120,14 @@ func (m *Message) normalize() error {
 // Resolved reports whether every alert of the group is resolved.
 func (m *Message) Resolved() bool { return m.Status == statusResolved }
 
-// Fingerprints returns the alerts' fingerprints, sorted (the identity of the group's content).
+// Fingerprints returns the alerts' identities, sorted (the identity of the group's content):
+// each alert's status, fingerprint and startsAt. The same alert firing again after it resolved
+// is a new instance (a newer startsAt), so its notification is new content, not a copy of the
+// first firing one (an app that breaks, heals and breaks again within the dedupe window).
 func (m *Message) Fingerprints() []string {
 	fps := make([]string, 0, len(m.Alerts))
 	for _, a := range m.Alerts {
-		fps = append(fps, a.Status[:1]+a.Fingerprint)
+		fps = append(fps, a.Status[:1]+a.Fingerprint+"@"+strconv.FormatInt(a.StartsAt.UnixNano(), 10))
 	}
 	sort.Strings(fps)
 	return fps

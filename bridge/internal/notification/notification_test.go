@@ -81,6 +81,17 @@ func TestFingerprintsIdentifyContent(t *testing.T) {
 	if strings.Join(a.Fingerprints(), ",") == strings.Join(c.Fingerprints(), ",") {
 		t.Error("an alert changing status must change the identity")
 	}
+	// The same alerts firing again after they resolved (a newer startsAt): new content, not a
+	// copy of the first firing notification.
+	first, _ := Decode([]byte(`{"alerts":[{"status":"firing","fingerprint":"a","startsAt":"2026-12-08T02:11:36Z"}]}`))
+	again, _ := Decode([]byte(`{"alerts":[{"status":"firing","fingerprint":"a","startsAt":"2026-12-08T02:13:34Z"}]}`))
+	copyOfFirst, _ := Decode([]byte(`{"alerts":[{"status":"firing","fingerprint":"a","startsAt":"2026-12-08T02:11:36Z"}]}`))
+	if strings.Join(first.Fingerprints(), ",") == strings.Join(again.Fingerprints(), ",") {
+		t.Error("an alert firing again (newer startsAt) must change the identity")
+	}
+	if strings.Join(first.Fingerprints(), ",") != strings.Join(copyOfFirst.Fingerprints(), ",") {
+		t.Error("a copy of the same notification (an HA peer's) must keep the identity")
+	}
 }
 
 // FuzzDecode: any body either decodes into a usable message or fails with ErrInvalid.

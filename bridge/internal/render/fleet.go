@@ -191,8 +191,96 @@ func (r *renderer) fleetWhy(c fleetCause, affected int, firing []fleetApp) strin
 		}
 		return why
 	}
-	return fmt.Sprintf("*%d children of %s `%s` are in trouble* (Degraded, Missing or failing to sync): look at what the parent changed, its last sync and commit. Their own alerts are held back while this one fires.",
+	why := fmt.Sprintf("*%d children of %s `%s` are in trouble* (Degraded, Missing or failing to sync): look at what the parent changed, its last sync and commit. Their own alerts are held back while this one fires.",
 		affected, escape(c.kind), escapeTruncate(c.name, 300))
+	if lines := r.parentWhy(); len(lines) > 0 {
+		why += "\n" + strings.Join(lines, "\n")
+	}
+	return why
+}
+
+// FleetParent names the parent app whose last sync and commit an ArgoCDParentDegraded message
+// tells: the Application every alert names in parent (parent_kind Application), in the
+// namespace of the children's Applications, or in the namespace Argo CD's "namespace_name"
+// instance value gives (an app outside the control plane's namespace). ok is false for any other
+// notification, and for an ApplicationSet parent (no sync of its own).
+func FleetParent(n *notification.Message) (namespace, name string, ok bool) {
+	c, isFleet := fleetOf(n)
+	if !isFleet || c.alertname != AlertParentDegraded || c.kind != "Application" {
+		return "", "", false
+	}
+	namespace = n.Alerts[0].Labels["namespace"]
+	for _, a := range n.Alerts {
+		if a.Status == "firing" {
+			namespace = a.Labels["namespace"]
+			break
+		}
+	}
+	name = c.name
+	if ns, n, found := strings.Cut(c.name, "_"); found && ns != "" && n != "" {
+		namespace, name = ns, n
+	}
+	return namespace, name, namespace != "" && name != ""
+}
+
+// parentWhy is what the parent app's last sync and commit were, from the exporter's answer for
+// it (enrichment asks for it first): "*Parent's last sync:* `abc1234` Failed at 10:02 UTC (by
+// alice): message" and "*Parent's commit:* `abc1234` by Jane: first line", or its last deploy
+// when it has no operation. Nothing when the parent is not an Application or not known.
+func (r *renderer) parentWhy() []string {
+	ns, name, ok := FleetParent(r.n)
+	if !ok || r.opt.Why == nil {
+		return nil
+	}
+	app := r.opt.Why.App(ns, name)
+	if app == nil {
+		return nil
+	}
+	ref := "`" + escapeTruncate(ns+"/"+name, 200) + "`"
+	if u := argoCDAppURL(r.opt.ArgoCDURL, ns, name); u != "" {
+		ref = "<" + u + "|" + escapeTruncate(ns+"/"+name, 200) + ">"
+	}
+	var lines []string
+	switch op, d := app.Operation, app.LastDeploy; {
+	case op != nil && op.Phase != "":
+		s := "• *Parent " + ref + ", last sync:*"
+		if len(op.Revisions) > 0 && op.Revisions[0] != "" {
+			s += " `" + escape(shortRev(op.Revisions[0])) + "`"
+		}
+		s += " " + escape(op.Phase)
+		if !op.FinishedAt.IsZero() {
+			s += " at " + op.FinishedAt.UTC().Format(stampLayout)
+		} else if !op.StartedAt.IsZero() {
+			s += " since " + op.StartedAt.UTC().Format(stampLayout)
+		}
+		if by := initiator(op.InitiatedBy); by != "" {
+			s += " (" + escape(by) + ")"
+		}
+		if op.Message != "" {
+			s += ": " + escapeTruncate(strings.Join(strings.Fields(op.Message), " "), 250)
+		}
+		lines = append(lines, line(s))
+	case d != nil && !d.DeployedAt.IsZero():
+		s := "• *Parent " + ref + ", last deploy:*"
+		if len(d.Revisions) > 0 && d.Revisions[0] != "" {
+			s += " `" + escape(shortRev(d.Revisions[0])) + "`"
+		}
+		s += " at " + d.DeployedAt.UTC().Format(stampLayout)
+		if by := initiator(d.InitiatedBy); by != "" {
+			s += " (" + escape(by) + ")"
+		}
+		lines = append(lines, line(s))
+	default:
+		lines = append(lines, line("• *Parent "+ref+":* no sync recorded"))
+	}
+	for _, c := range app.Commits[:min(len(app.Commits), 2)] {
+		s := "• *Parent's commit:* " + commitText(c)
+		if !c.Date.IsZero() {
+			s += " (" + c.Date.UTC().Format(stampLayout) + ")"
+		}
+		lines = append(lines, line(s))
+	}
+	return lines
 }
 
 // fleetAppLine is one affected app: its name, linked to Argo CD, and since when.

@@ -51,6 +51,12 @@ func TestFleetGolden(t *testing.T) {
 		l := parent.Alerts[i].Labels
 		l["alertname"], l["parent_kind"], l["parent"] = AlertParentDegraded, "ApplicationSet", "shop-set"
 	}
+	appOfApps := fleetIncident("firing", 4, 0, 100)
+	appOfApps.GroupLabels = template.KV{"alertname": AlertParentDegraded, "parent_kind": "Application", "parent": "shop-root"}
+	for i := range appOfApps.Alerts {
+		l := appOfApps.Alerts[i].Labels
+		l["alertname"], l["parent_kind"], l["parent"] = AlertParentDegraded, "Application", "shop-root"
+	}
 	tests := []struct {
 		name string
 		msg  *notification.Message
@@ -62,6 +68,18 @@ func TestFleetGolden(t *testing.T) {
 		{"fleet-resolved", fleetIncident("resolved", 30, 30, 100), appOpts(true, Status{})},
 		{"fleet-500", fleetIncident("firing", 500, 0, 100), appOpts(true, Status{})},
 		{"fleet-parent", parent, appOpts(true, Status{})},
+		{"fleet-parent-app-why", appOfApps, withApp(appOpts(true, Status{}), &apiv1.App{
+			Namespace: "argocd", Name: "shop-root", Sync: &apiv1.Sync{Status: "Synced"},
+			Operation: &apiv1.Operation{Phase: "Succeeded", Message: "successfully synced (all tasks run)",
+				StartedAt: whyT0.Add(-2 * time.Minute), FinishedAt: whyT0.Add(-time.Minute),
+				InitiatedBy: apiv1.Initiator{Username: "alice"}, Revisions: []string{"3f2c1e9d8b7a60554433221100ffeeddccbbaa99"}},
+			Commits: []apiv1.Commit{{Revision: "3f2c1e9d8b7a60554433221100ffeeddccbbaa99", RepoURL: "https://github.com/acme/apps.git",
+				Author: "Jane Doe <jane@acme.example>", Date: whyT0.Add(-5 * time.Minute), Message: "shop: raise replicas, new image tag"}},
+		})},
+		{"fleet-parent-app-deploy", appOfApps, withApp(appOpts(false, Status{}), &apiv1.App{
+			Namespace: "argocd", Name: "shop-root",
+			LastDeploy: &apiv1.Deploy{Revisions: []string{"3f2c1e9d8b7a60554433221100ffeeddccbbaa99"}, DeployedAt: whyT0.Add(-time.Minute), InitiatedBy: apiv1.Initiator{Automated: true}},
+		})},
 		{"fleet-37-why", fleetIncident("firing", 37, 0, 100), withApp(appOpts(true, Status{}), &apiv1.App{
 			Namespace: "argocd", Name: "prod-eu-01", Sync: &apiv1.Sync{Status: "Unknown"},
 			Conditions: []apiv1.Condition{{Type: "ComparisonError", Message: `Failed to load live state: failed to get cluster info for "https://prod-eu.example.com:6443": dial tcp 10.0.0.1:6443: i/o timeout`}},
@@ -128,5 +146,39 @@ func TestFleetOf(t *testing.T) {
 		if _, ok := fleetOf(tc.msg); ok != tc.ok {
 			t.Errorf("%s: fleet %v, want %v", tc.name, ok, tc.ok)
 		}
+	}
+}
+
+// FleetParent names the parent app a fleet message asks the exporter about: only an
+// ArgoCDParentDegraded group's Application parent, in its children's namespace or the one
+// Argo CD's "namespace_name" instance value gives.
+func TestFleetParent(t *testing.T) {
+	group := func(alertname, kind, parent string) *notification.Message {
+		m := fleetIncident("firing", 3, 0, 100)
+		for i := range m.Alerts {
+			l := m.Alerts[i].Labels
+			l["alertname"], l["parent_kind"], l["parent"] = alertname, kind, parent
+		}
+		return m
+	}
+	tests := []struct {
+		name          string
+		msg           *notification.Message
+		wantNS, wantN string
+		ok            bool
+	}{
+		{"app of apps", group(AlertParentDegraded, "Application", "shop-root"), "argocd", "shop-root", true},
+		{"parent in another namespace", group(AlertParentDegraded, "Application", "team-a_shop-root"), "team-a", "shop-root", true},
+		{"ApplicationSet: no sync of its own", group(AlertParentDegraded, "ApplicationSet", "shop-set"), "", "", false},
+		{"destination", fleetIncident("firing", 3, 0, 100), "", "", false},
+		{"one app's alert with parent labels", group("ArgoCDAppDegraded", "Application", "shop-root"), "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns, n, ok := FleetParent(tt.msg)
+			if ns != tt.wantNS || n != tt.wantN || ok != tt.ok {
+				t.Errorf("FleetParent = %q, %q, %v; want %q, %q, %v", ns, n, ok, tt.wantNS, tt.wantN, tt.ok)
+			}
+		})
 	}
 }

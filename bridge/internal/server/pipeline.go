@@ -187,7 +187,12 @@ func (p *pipeline) enrich(ctx context.Context, m *notification.Message) *enrich.
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.enrichBudget)
 	defer cancel()
-	why := p.enricher.Enrich(ctx, m.Alerts)
+	// A parent's fleet message tells the parent app's last sync and commit: ask about it first.
+	var first []string
+	if ns, name, ok := render.FleetParent(m); ok {
+		first = append(first, enrich.AppKey(ns, name))
+	}
+	why := p.enricher.Enrich(ctx, m.Alerts, first...)
 	if why.Status != enrich.ResultOK {
 		p.logger.Debug("notification enrichment incomplete", "group_key", m.GroupKey, "result", why.Status, "problem", why.Problem)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -185,6 +186,47 @@ func testDuplicateFromHAPair(t *testing.T) {
 	}
 	if code, _ := serve(s, payload(t, "resolved.json")); code != 200 || fake.Count() != 2 {
 		t.Errorf("resolved must post: %d posts", fake.Count())
+	}
+}
+
+// TestFiresAgainWithinTheDedupeWindow: an app that breaks, heals and breaks again within
+// --dedupe.window is a new incident: the second firing notification (the same alert with a
+// newer startsAt) is delivered, not acknowledged as a copy of the first (found by
+// BenchmarkFleetLatency: 1 of 500 changes never reached Slack).
+func TestFiresAgainWithinTheDedupeWindow(t *testing.T) {
+	synctest.Test(t, testFiresAgainWithinTheDedupeWindow)
+}
+
+func testFiresAgainWithinTheDedupeWindow(t *testing.T) {
+	fake, s := newBridge(t)
+	firing, resolved := payload(t, "firing.json"), payload(t, "resolved.json")
+	var m map[string]any
+	if err := json.Unmarshal(firing, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range m["alerts"].([]any) {
+		a := a.(map[string]any)
+		at, err := time.Parse(time.RFC3339, a["startsAt"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a["startsAt"] = at.Add(2 * time.Minute).Format(time.RFC3339)
+	}
+	again, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range [][]byte{firing, resolved, again} {
+		if code, b := serve(s, body); code != 200 {
+			t.Fatalf("notification %d: %d %s", i, code, b)
+		}
+		time.Sleep(30 * time.Second) // well within the dedupe window
+	}
+	if fake.Count() != 3 {
+		t.Errorf("%d messages for firing, resolved, firing again: want 3", fake.Count())
+	}
+	if v := testutil.ToFloat64(s.metrics.Duplicates); v != 0 {
+		t.Errorf("duplicates = %v, want 0", v)
 	}
 }
 

@@ -26,7 +26,7 @@ type cli struct {
 	ListenAddress string   `name:"web.listen-address" env:"SIM_LISTEN_ADDRESS" default:"127.0.0.1:8080" help:"Address to serve the API and the /sim control API on."`
 	Apps          int      `name:"apps" env:"SIM_APPS" default:"0" help:"Healthy filler apps served beside the scenario apps (10000 for scale tests)."`
 	NoScenario    bool     `name:"no-scenario" env:"SIM_NO_SCENARIO" help:"Serve only the filler apps."`
-	Fleets        []string `name:"fleet" env:"SIM_FLEETS" help:"Apps sharing a destination and a parent, DESTINATION=APPS[:Application|ApplicationSet] (repeatable; e.g. prod-eu=30): apps DESTINATION-NN owned by the ApplicationSet DESTINATION-apps (or tracked by the Application DESTINATION-root). POST /sim/destinations/DESTINATION/state {\"reachable\":false} breaks the cluster."`
+	Fleets        []string `name:"fleet" env:"SIM_FLEETS" help:"Apps sharing a destination and a parent, DESTINATION=APPS[:Application|ApplicationSet] (repeatable; e.g. prod-eu=30): apps DESTINATION-NN owned by the ApplicationSet DESTINATION-apps (or tracked by the Application DESTINATION-root, served too). POST /sim/destinations/DESTINATION/state {\"reachable\":false} breaks the cluster."`
 
 	DegradeAfter time.Duration `name:"scenario.degrade-after" env:"SIM_DEGRADE_AFTER" default:"20s" help:"When the 'degrades' app turns Degraded."`
 	SyncPickup   time.Duration `name:"scenario.sync-pickup" env:"SIM_SYNC_PICKUP" default:"500ms" help:"Delay between an accepted sync and its operation Running."`

@@ -89,6 +89,9 @@ func TestFleetThroughTheAPI(t *testing.T) {
 	if a := whole["prod-us-01"]; a.ParentKind != argocd.ParentApplication || a.Parent != "prod-us-root" {
 		t.Fatalf("prod-us-01: %q %q", a.ParentKind, a.Parent)
 	}
+	if a, ok := whole["prod-us-root"]; !ok || a.Parent != "" || a.Operation == nil {
+		t.Fatalf("the app of apps prod-us-root: served %v, parent %q, operation %v", ok, a.Parent, a.Operation)
+	}
 	projected := byName(argocd.ProjectedFields)
 	if a := projected["prod-eu-01"]; a.ParentKind != "" {
 		t.Fatalf("projected List named an ApplicationSet owner %q: the whitelist has no ownerReferences", a.Parent)

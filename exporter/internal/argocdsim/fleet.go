@@ -16,7 +16,8 @@ import (
 // apps "<Destination>-NN" with spec.destination.name Destination, owned by
 // the ApplicationSet "<Destination>-apps" (metadata.ownerReferences) or, with
 // ParentKind Application, tracked by the Application "<Destination>-root"
-// (the argocd.argoproj.io/tracking-id annotation of an app of apps).
+// (the argocd.argoproj.io/tracking-id annotation of an app of apps), which
+// the simulator serves too.
 type Fleet struct {
 	Destination string
 	Apps        int
@@ -73,6 +74,17 @@ func fleetApps(f Fleet, fx fixtures, start time.Time) []*app {
 			a.owner = f.Parent()
 		}
 		out = append(out, a)
+	}
+	if f.ParentKind == argocd.ParentApplication {
+		// The app of apps itself, whose last sync and commit the parent's fleet message tells:
+		// its last sync, by a person, went well 5 minutes before the start.
+		root := newApp(f.Parent(), "fleet", fx, OperationSucceeded, false, start)
+		root.opState = &operationState{
+			phase: argocd.PhaseSucceeded, message: "successfully synced (all tasks run)",
+			startedAt: start.Add(-5 * time.Minute), finishedAt: start.Add(-5*time.Minute + 3*time.Second),
+			revision: root.target, username: "admin",
+		}
+		out = append(out, root)
 	}
 	return out
 }

@@ -67,10 +67,10 @@ sum by (job, name, project, phase) (
 				". ArgoCDAppSyncFailed tells whether the app is still broken.",
 			dash, nil),
 		b.rule(params.ClusterConnectionLost,
-			fmt.Sprintf("max by (job, server) (%s) == 0", b.csel("argocd_cluster_connection_status")),
+			b.clusterConnectionLost(),
 			"Argo CD lost the connection to cluster {{ $labels.server }}",
 			"The application controller ({{ $labels.job }}) has not been connected to cluster {{ $labels.server }}"+f(params.ClusterConnectionLost)+
-				": apps deployed there are neither refreshed nor synced.",
+				": apps deployed there are neither refreshed nor synced. While ArgoCDDestinationDown fires for the cluster (label dest_server), it inhibits this alert.",
 			dash, nil),
 		b.rule(params.KubectlErrors,
 			fmt.Sprintf("(\n%s\n) > %g", b.ratio("argocd_kubectl_requests_total", `code=~"429|5..|<error>"`, "job, host"), c.KubectlErrorRatio),

@@ -55,7 +55,8 @@ or
 	destExpr := fmt.Sprintf("%s\nand on (dest_server)\n(\n  count by (dest_server) (\n%s\n  ) >= %d\n)",
 		destApps, indent(indent(destApps)), p.Fleet.MinApps)
 	if p.Components.Enabled {
-		// Argo CD's own word, where its controller is scraped: every app of a cluster it lost.
+		// Argo CD's own word, where its controller is scraped: every app of a cluster it lost,
+		// whether the app names the cluster by server URL or by its name in Argo CD.
 		destExpr = fmt.Sprintf(`(
 %s
 )
@@ -63,8 +64,10 @@ or on (%s)
 (
     %s
   and on (dest_server)
-    label_replace(max by (server) (%s) == 0, "dest_server", "$1", "server", "(.*)")
-)`, indent(destExpr), appKeys, b.appInfo("dest_server"), b.csel("argocd_cluster_connection_status"))
+    (
+%s
+    )
+)`, indent(destExpr), appKeys, b.appInfo("dest_server"), indent(indent(indent(b.lostDestinations()))))
 	}
 	// A child in trouble of its own (not for want of a cluster: that is ArgoCDDestinationDown):
 	// Degraded or Missing, or its last sync failed and it is not Synced and Healthy since.
@@ -97,4 +100,41 @@ or
 			b.overviewDashboard(),
 			map[string]string{"argocd_url": p.ArgoCDBase() + "/applications?search={{ $labels.parent }}"}),
 	}}
+}
+
+// lostCluster is Argo CD's controller reporting no connection to a cluster, by (by) with
+// server among them.
+func (b builder) lostCluster(by string) string {
+	return fmt.Sprintf("max by (%s) (%s) == 0", by, b.csel("argocd_cluster_connection_status"))
+}
+
+// clusterNames maps a cluster's server URL to its name in Argo CD (argocd_cluster_info), one
+// name per server.
+func (b builder) clusterNames() string {
+	return fmt.Sprintf("topk by (server) (1, max by (server, name) (%s))", b.csel("argocd_cluster_info", `name!=""`))
+}
+
+// lostDestinations are the dest_server values of the clusters Argo CD lost: each cluster once
+// by its server URL and once by its name, as an app's spec.destination may give either (the
+// exporter's dest_server is the server, else the name).
+func (b builder) lostDestinations() string {
+	return fmt.Sprintf(`label_replace(%[1]s, "dest_server", "$1", "server", "(.*)")
+or
+label_replace((%[1]s) * on (server) group_left (name) %[2]s, "dest_server", "$1", "name", "(.+)")`,
+		b.lostCluster("server"), b.clusterNames())
+}
+
+// clusterConnectionLost is ArgoCDClusterConnectionLost's expression: one series per (job,
+// server) with dest_server the cluster as the apps name it, its name in Argo CD when an app's
+// destination gives that name, else its server URL. ArgoCDDestinationDown with the same
+// dest_server inhibits it: one page per lost cluster, the fleet message with its apps.
+func (b builder) clusterConnectionLost() string {
+	lost := b.lostCluster("job, server")
+	return fmt.Sprintf(`max by (job, server, dest_server) (
+    label_replace((%[1]s) * on (server) group_left (name) %[2]s, "dest_server", "$1", "name", "(.+)")
+  and on (dest_server)
+    max by (dest_server) (%[3]s)
+)
+or on (job, server)
+label_replace(%[1]s, "dest_server", "$1", "server", "(.*)")`, lost, b.clusterNames(), b.sel("argocd_monitor_app_info"))
 }

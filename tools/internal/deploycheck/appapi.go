@@ -119,6 +119,61 @@ func (r *render) checkGrouping(ac *monitoringv1alpha1.AlertmanagerConfig) {
 	if !found {
 		r.errorf("AlertmanagerConfig %s: no inhibit rule by which ArgoCDAppRemediationPaused explains the app's OutOfSync and SyncFailed", ac.Name)
 	}
+	// One page per cause across the fleet: each fleet alert inhibits its victims' alerts by the
+	// cause's labels (docs/bridge.md#fleet).
+	perApp := []string{"ArgoCDAppDegraded", "ArgoCDAppUnhealthy", "ArgoCDAppSyncFailed", "ArgoCDAppOutOfSync"}
+	for _, want := range []struct {
+		source  string
+		victims []string
+		equal   []string
+	}{
+		{"ArgoCDDestinationDown", append(slices.Clone(perApp), "ArgoCDClusterConnectionLost"), []string{"dest_server"}},
+		{"ArgoCDParentDegraded", perApp, []string{"parent_kind", "parent"}},
+	} {
+		var missing []string
+		for _, v := range want.victims {
+			if !inhibits(ac.Spec.InhibitRules, want.source, v, want.equal) {
+				missing = append(missing, v)
+			}
+		}
+		if len(missing) > 0 {
+			r.errorf("AlertmanagerConfig %s: %s inhibits no %v with equal %v", ac.Name, want.source, missing, want.equal)
+		}
+	}
+}
+
+// inhibits reports whether an inhibit rule whose source matches alertname source silences an
+// alert named target with the equal labels.
+func inhibits(rules []monitoringv1alpha1.InhibitRule, source, target string, equal []string) bool {
+	for _, ir := range rules {
+		if matchesAlertname(ir.SourceMatch, source) && matchesAlertname(ir.TargetMatch, target) && slices.Equal(ir.Equal, equal) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesAlertname reports whether matchers on alertname alone accept name (= or =~ with an
+// alternation of plain names).
+func matchesAlertname(ms []monitoringv1alpha1.Matcher, name string) bool {
+	ok := false
+	for _, m := range ms {
+		if m.Name != "alertname" {
+			return false
+		}
+		switch m.MatchType {
+		case "", monitoringv1alpha1.MatchEqual:
+			ok = m.Value == name
+		case monitoringv1alpha1.MatchRegexp:
+			ok = slices.Contains(strings.Split(m.Value, "|"), name)
+		default:
+			return false
+		}
+		if !ok {
+			return false
+		}
+	}
+	return ok
 }
 
 func matcherText(ms []monitoringv1alpha1.Matcher) string {

@@ -233,6 +233,28 @@ func TestCheckCatchesBrokenManifests(t *testing.T) {
 			}
 			return o
 		}, "no inhibit rule by which ArgoCDAppRemediationPaused explains"},
+		{"lost cluster pages twice", func(o objs) objs {
+			for _, x := range o {
+				if ac, ok := x.(*monitoringv1alpha1.AlertmanagerConfig); ok {
+					for i, ir := range ac.Spec.InhibitRules {
+						if matchesAlertname(ir.SourceMatch, "ArgoCDDestinationDown") {
+							ac.Spec.InhibitRules[i].TargetMatch[0].Value = "ArgoCDAppDegraded|ArgoCDAppUnhealthy|ArgoCDAppSyncFailed|ArgoCDAppOutOfSync"
+						}
+					}
+				}
+			}
+			return o
+		}, "ArgoCDDestinationDown inhibits no [ArgoCDClusterConnectionLost] with equal [dest_server]"},
+		{"parent does not inhibit its children", func(o objs) objs {
+			for _, x := range o {
+				if ac, ok := x.(*monitoringv1alpha1.AlertmanagerConfig); ok {
+					ac.Spec.InhibitRules = slices.DeleteFunc(ac.Spec.InhibitRules, func(ir monitoringv1alpha1.InhibitRule) bool {
+						return matchesAlertname(ir.SourceMatch, "ArgoCDParentDegraded")
+					})
+				}
+			}
+			return o
+		}, "ArgoCDParentDegraded inhibits no [ArgoCDAppDegraded ArgoCDAppUnhealthy ArgoCDAppSyncFailed ArgoCDAppOutOfSync] with equal [parent_kind parent]"},
 		{"read API open to every pod", func(o objs) objs {
 			for _, x := range o {
 				if np, ok := x.(*networkingv1.NetworkPolicy); ok && np.Name == ExporterName {

@@ -76,6 +76,8 @@ type SimTimings struct {
 	Apps                                   int // filler apps
 	// Fleets are the simulator's --fleet flags (DESTINATION=APPS[:Application]).
 	Fleets []string
+	// NoScenario serves only the filler and fleet apps (--no-scenario).
+	NoScenario bool
 }
 
 // RemediationTimings are the exporter's poll and remediation timers.
@@ -85,6 +87,8 @@ type RemediationTimings struct {
 	TerminateAfter time.Duration
 	// Rollback is --remediation.rollback (off, offer, auto); empty keeps the exporter's default.
 	Rollback string
+	// Mode is --remediation.mode; "" keeps the exporter's default (on).
+	Mode string
 }
 
 // Defaults for a story that completes in about a minute: the stuck app's three syncs run at
@@ -143,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.Params == "" {
 		cfg.Params = DefaultParams
 	}
-	if cfg.Sim.DegradeAfter == 0 && cfg.Sim.SyncPickup == 0 && cfg.Sim.SyncDuration == 0 && cfg.Sim.Apps == 0 && len(cfg.Sim.Fleets) == 0 {
+	if cfg.Sim.DegradeAfter == 0 && cfg.Sim.SyncPickup == 0 && cfg.Sim.SyncDuration == 0 && cfg.Sim.Apps == 0 && len(cfg.Sim.Fleets) == 0 && !cfg.Sim.NoScenario {
 		cfg.Sim = DefaultSim
 	}
 	if cfg.Remediation == (RemediationTimings{}) {
@@ -301,6 +305,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if rem.Rollback != "" {
 		steps[0].args = append(steps[0].args, "--remediation.rollback="+rem.Rollback)
 	}
+	if rem.Mode != "" {
+		steps[0].args = append(steps[0].args, "--remediation.mode="+rem.Mode)
+	}
 	for _, st := range steps {
 		if err := s.start(ctx, st.name, st.bin, st.ready, st.stdout, st.args...); err != nil {
 			return nil, err
@@ -315,6 +322,9 @@ func (s *Stack) startSim(ctx context.Context, bin string, sim SimTimings, addr, 
 		"--scenario.sync-duration=" + sim.SyncDuration.String()}
 	for _, f := range sim.Fleets {
 		args = append(args, "--fleet="+f)
+	}
+	if sim.NoScenario {
+		args = append(args, "--no-scenario")
 	}
 	return s.start(ctx, ProcSim, bin, s.SimURL+"/api/version", "", args...)
 }

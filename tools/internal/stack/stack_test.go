@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	amlabels "github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
 )
 
@@ -66,5 +70,91 @@ func TestRenderMissingPlaceholder(t *testing.T) {
 	err := render(src, filepath.Join(dir, "out.yml"), []replacement{{"'bridge:9798'", "x"}})
 	if err == nil || !strings.Contains(err.Error(), `"'bridge:9798'"`) {
 		t.Fatalf("err %v, want one naming the missing placeholder", err)
+	}
+}
+
+// The local Alertmanager config (make demo, make e2e, docker-compose) makes one page per cause
+// across the fleet: a fleet alert inhibits its victims' alerts with the same cause labels, and
+// only those, matched with Alertmanager's own matchers.
+func TestLocalAlertmanagerInhibitsFleetVictims(t *testing.T) {
+	root, err := repofile.FindRootFromWD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, AlertmanagerConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		InhibitRules []struct {
+			SourceMatchers []string `yaml:"source_matchers"`
+			TargetMatchers []string `yaml:"target_matchers"`
+			Equal          []string `yaml:"equal"`
+		} `yaml:"inhibit_rules"`
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	matchers := func(ss []string) amlabels.Matchers {
+		var ms amlabels.Matchers
+		for _, s := range ss {
+			m, err := amlabels.ParseMatcher(s)
+			if err != nil {
+				t.Fatalf("%s: matcher %s: %v", AlertmanagerConfig, s, err)
+			}
+			ms = append(ms, m)
+		}
+		return ms
+	}
+	inhibited := func(source, target model.LabelSet) bool {
+		for _, r := range cfg.InhibitRules {
+			if len(r.SourceMatchers) == 0 || !matchers(r.SourceMatchers).Matches(source) || !matchers(r.TargetMatchers).Matches(target) {
+				continue
+			}
+			equal := true
+			for _, l := range r.Equal {
+				equal = equal && source[model.LabelName(l)] == target[model.LabelName(l)]
+			}
+			if equal {
+				return true
+			}
+		}
+		return false
+	}
+	dest := model.LabelSet{"alertname": "ArgoCDDestinationDown", "namespace": "argocd", "name": "prod-eu-01", "dest_server": "prod-eu"}
+	parent := model.LabelSet{"alertname": "ArgoCDParentDegraded", "namespace": "argocd", "name": "shop-1", "parent_kind": "ApplicationSet", "parent": "shop-set"}
+	app := func(alertname, name, destServer, parent string) model.LabelSet {
+		ls := model.LabelSet{"alertname": model.LabelValue(alertname), "namespace": "argocd", "name": model.LabelValue(name), "dest_server": model.LabelValue(destServer)}
+		if parent != "" {
+			ls["parent_kind"], ls["parent"] = "ApplicationSet", model.LabelValue(parent)
+		}
+		return ls
+	}
+	lost := func(destServer string) model.LabelSet {
+		return model.LabelSet{"alertname": "ArgoCDClusterConnectionLost", "job": "argocd-metrics", "server": "https://prod-eu.example.com:6443", "dest_server": model.LabelValue(destServer)}
+	}
+	tests := []struct {
+		name           string
+		source, target model.LabelSet
+		want           bool
+	}{
+		{"destination down: its app's Degraded", dest, app("ArgoCDAppDegraded", "prod-eu-02", "prod-eu", ""), true},
+		{"destination down: its app's Unhealthy", dest, app("ArgoCDAppUnhealthy", "prod-eu-02", "prod-eu", ""), true},
+		{"destination down: its app's OutOfSync", dest, app("ArgoCDAppOutOfSync", "prod-eu-02", "prod-eu", ""), true},
+		{"destination down: its app's SyncFailed", dest, app("ArgoCDAppSyncFailed", "prod-eu-02", "prod-eu", ""), true},
+		{"destination down: Argo CD's connection lost to the same cluster", dest, lost("prod-eu"), true},
+		{"destination down: not another cluster's connection", dest, lost("prod-us"), false},
+		{"destination down: not another destination's app", dest, app("ArgoCDAppDegraded", "prod-us-01", "prod-us", ""), false},
+		{"destination down: not a paused remediation", dest, app("ArgoCDAppRemediationPaused", "prod-eu-02", "prod-eu", ""), false},
+		{"parent degraded: its child's Degraded", parent, app("ArgoCDAppDegraded", "shop-2", "in-cluster", "shop-set"), true},
+		{"parent degraded: its child's SyncFailed", parent, app("ArgoCDAppSyncFailed", "shop-2", "in-cluster", "shop-set"), true},
+		{"parent degraded: not another parent's child", parent, app("ArgoCDAppDegraded", "web-1", "in-cluster", "web-set"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := inhibited(tt.source, tt.target); got != tt.want {
+				t.Errorf("%s inhibits %s: %v, want %v", tt.source, tt.target, got, tt.want)
+			}
+		})
 	}
 }
