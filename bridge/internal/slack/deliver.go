@@ -10,6 +10,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,6 +80,9 @@ type Deliverer struct {
 	opt      Options
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// channels maps the channel names routes give to the IDs Slack answered posts with
+	// (conversations.history takes IDs only).
+	channels sync.Map
 }
 
 // NewDeliverer wires a transport. store may be nil (webhook mode keeps no state). requests is
@@ -146,6 +150,16 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 	if claim.Stale {
 		return ErrStale
 	}
+	if !claim.Found && len(claim.Unrecorded) > 0 {
+		ref, ok, err := d.adopt(ctx, deadline, key, n, claim)
+		if err != nil {
+			claim.Abort(ctx)
+			return err
+		}
+		if ok {
+			claim.Found, claim.Entry.Channel, claim.Entry.TS = true, ref.Channel, ref.TS
+		}
+	}
 	if claim.Found && d.t.Threads() {
 		ref := Ref{Channel: claim.Entry.Channel, TS: claim.Entry.TS}
 		err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, n.Message) })
@@ -181,6 +195,9 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 			return fmt.Errorf("update message: %w", err)
 		}
 	}
+	if claim.ID != "" {
+		n.Target.Mark = Mark{Group: state.GroupID(n.GroupKey), Claim: claim.ID}
+	}
 	ref, err := d.post(ctx, deadline, key, n)
 	if err != nil {
 		claim.Abort(ctx)
@@ -192,6 +209,74 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 	}
 	d.remember(ctx, claim, n, ref, detailsTS)
 	return nil
+}
+
+// adoptMargin widens the history search for an unrecorded post: the clocks of the replica that
+// claimed and of Slack may differ.
+const adoptMargin = 2 * time.Minute
+
+// adopt looks for the post of a claim whose replica died mid-delivery (claim.Unrecorded): Slack
+// may have accepted it before the replica could record it. Found, the group's message is that
+// post, to update rather than post a second one. A transport that cannot read the channel
+// (webhooks), a channel known only by a name never posted to, or a permanent Slack error
+// (missing scope channels:history) find nothing: the delivery posts, as before. A transient
+// error fails the delivery, and Alertmanager's retry looks again.
+func (d *Deliverer) adopt(ctx context.Context, deadline time.Time, key string, n Notification, claim *state.Claim) (Ref, bool, error) {
+	f, ok := d.t.(Finder)
+	if !ok {
+		return Ref{}, false, nil
+	}
+	log := d.opt.Logger.With("group_key", n.GroupKey, "claims", claim.Unrecorded)
+	channel := d.channelID(n.Target.Channel)
+	if channel == "" {
+		log.Warn("cannot look for the post of a replica that died mid-delivery: channel known by name only (configure its ID)", "channel", n.Target.Channel)
+		return Ref{}, false, nil
+	}
+	var ref Ref
+	var found bool
+	err := d.call(ctx, deadline, key, opHistory, func(ctx context.Context) error {
+		var err error
+		ref, found, err = f.Find(ctx, channel, claim.UnrecordedSince.Add(-adoptMargin), claim.Unrecorded)
+		return err
+	})
+	var se *Error
+	switch {
+	case errors.As(err, &se) && se.Permanent():
+		log.Warn("cannot look for the post of a replica that died mid-delivery", "err", err)
+		return Ref{}, false, nil
+	case err != nil:
+		return Ref{}, false, fmt.Errorf("look for the post of a replica that died mid-delivery: %w", err)
+	case found:
+		log.Info("adopted the message a replica posted before it died", "ts", ref.TS)
+	default:
+		log.Info("no post of the replica that died mid-delivery, posting")
+	}
+	return ref, found, nil
+}
+
+// channelID is the ID of the channel a route names: the name itself when it is an ID, else
+// the ID Slack answered a post to it with ("" when none yet).
+func (d *Deliverer) channelID(name string) string {
+	if isChannelID(name) {
+		return name
+	}
+	if id, ok := d.channels.Load(name); ok {
+		return id.(string)
+	}
+	return ""
+}
+
+// isChannelID: Slack conversation IDs are C, G or D and upper-case letters and digits.
+func isChannelID(s string) bool {
+	if len(s) < 9 || !strings.ContainsRune("CGD", rune(s[0])) {
+		return false
+	}
+	for _, r := range s[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // noDetails replaces a Details reply whose detail now fits the message.
@@ -246,6 +331,9 @@ func (d *Deliverer) post(ctx context.Context, deadline time.Time, key string, n 
 	})
 	if err != nil {
 		return ref, fmt.Errorf("post message: %w", err)
+	}
+	if ref.Channel != "" && n.Target.Channel != "" && ref.Channel != n.Target.Channel {
+		d.channels.Store(n.Target.Channel, ref.Channel)
 	}
 	return ref, nil
 }

@@ -1,6 +1,9 @@
 package state
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Groups is the state of the alert groups a bridge delivers, shared by every
 // replica that may receive a group's notifications: the file Store for one
@@ -28,6 +31,15 @@ type Claim struct {
 	// late copy): acknowledge it without a Slack call. The resolved record
 	// is left as it was; Done and Abort are no-ops.
 	Stale bool
+	// ID names this claim where the group state is shared (kubegroups): bot mode marks the
+	// message it posts with it (Slack message metadata), so a replica taking the group over
+	// after a crash can find the post. "" for the single-replica Store.
+	ID string
+	// Unrecorded are the IDs of earlier claims on the group whose replica died mid-delivery
+	// with no message recorded: Slack may have accepted their post. Bot mode looks for a
+	// message marked with one of them, posted since UnrecordedSince, before posting anew.
+	Unrecorded      []string
+	UnrecordedSince time.Time
 
 	done  func(ctx context.Context, e Entry, resolved bool) error
 	abort func(ctx context.Context)
