@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,11 +120,14 @@ func (m *Message) normalize() error {
 // Resolved reports whether every alert of the group is resolved.
 func (m *Message) Resolved() bool { return m.Status == statusResolved }
 
-// Fingerprints returns the alerts' fingerprints, sorted (the identity of the group's content).
+// Fingerprints returns the identity of the group's content, sorted: each alert's status,
+// fingerprint and startsAt. The startsAt tells an incident from the next one of the same alerts:
+// an alert that resolves and fires again is a new instance, with a newer startsAt, so its
+// notifications are not copies of the last incident's (issue 20).
 func (m *Message) Fingerprints() []string {
 	fps := make([]string, 0, len(m.Alerts))
 	for _, a := range m.Alerts {
-		fps = append(fps, a.Status[:1]+a.Fingerprint)
+		fps = append(fps, a.Status[:1]+a.Fingerprint+"@"+strconv.FormatInt(a.StartsAt.UnixNano(), 10))
 	}
 	sort.Strings(fps)
 	return fps

@@ -437,6 +437,58 @@ func TestProcessEndsWhenAnActorFails(t *testing.T) {
 }
 
 // TestLateFiringCopyAfterResolve (issue 20): with two clustered Alertmanagers the peer's
+// TestRefireWithinTheDedupeWindowPosts (issue 20): an alert that resolves and fires again (a new
+// startsAt) within --dedupe.window is a new incident, not a copy of the last one: its firing posts
+// a new message and its resolve updates that message.
+func TestRefireWithinTheDedupeWindowPosts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := slackfake.New("xoxb-1")
+		cfg := testConfig(t, fake, io.Discard)
+		cfg.Mode, cfg.WebhookURL, cfg.BotToken, cfg.APIURL, cfg.Channel = ModeBot, nil, static("xoxb-1"), fake.APIURL(), "#argocd"
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newer := func(b []byte) []byte {
+			out := bytes.Replace(b, []byte(`"startsAt": "2026-11-20T10:00:00Z"`), []byte(`"startsAt": "2026-11-20T10:01:00Z"`), 1)
+			if bytes.Equal(out, b) {
+				t.Fatal("no startsAt to change")
+			}
+			return out
+		}
+		firing, resolved := payload(t, "firing.json"), payload(t, "resolved.json")
+		steps := []struct {
+			name        string
+			body        []byte
+			wantPosts   int // top-level messages so far
+			wantUpdates int // chat.update calls so far
+		}{
+			{name: "firing", body: firing, wantPosts: 1},
+			{name: "resolved", body: resolved, wantPosts: 1, wantUpdates: 1},
+			{name: "re-fire", body: newer(firing), wantPosts: 2, wantUpdates: 1},
+			{name: "resolve of the re-fire", body: newer(resolved), wantPosts: 2, wantUpdates: 2},
+		}
+		for _, st := range steps {
+			time.Sleep(20 * time.Second) // all within the 2-minute dedupe window
+			if code, body := serve(s, st.body); code != 200 {
+				t.Fatalf("%s: answer %d %s", st.name, code, body)
+			}
+			posts, updates := 0, 0
+			for _, m := range fake.Messages() {
+				switch {
+				case m.Method == slackfake.MethodPost && m.ThreadTS == "":
+					posts++
+				case m.Method == slackfake.MethodUpdate:
+					updates++
+				}
+			}
+			if posts != st.wantPosts || updates != st.wantUpdates {
+				t.Fatalf("%s: %d top-level messages and %d updates, want %d and %d", st.name, posts, updates, st.wantPosts, st.wantUpdates)
+			}
+		}
+	})
+}
+
 // firing copy of an alert can arrive after the group resolved. Same fingerprint and startsAt:
 // acknowledged, no new message; a newer startsAt (a real re-fire): a new message.
 func TestLateFiringCopyAfterResolve(t *testing.T) { synctest.Test(t, testLateFiringCopyAfterResolve) }

@@ -165,6 +165,7 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 		err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, n.Message) })
 		switch {
 		case err == nil:
+			d.learnChannel(n.Target.Channel, ref.Channel)
 			if n.Redraw != nil {
 				if m := n.Redraw(ctx); m != nil {
 					if err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, m) }); err != nil {
@@ -266,6 +267,14 @@ func (d *Deliverer) channelID(name string) string {
 	return ""
 }
 
+// learnChannel remembers the ID of the channel a route names: what Slack answered a post to it
+// with, or the channel of the group message just updated (the same route posted it).
+func (d *Deliverer) learnChannel(name, id string) {
+	if name != "" && name != id && !isChannelID(name) && isChannelID(id) {
+		d.channels.Store(name, id)
+	}
+}
+
 // isChannelID: Slack conversation IDs are C, G or D and upper-case letters and digits.
 func isChannelID(s string) bool {
 	if len(s) < 9 || !strings.ContainsRune("CGD", rune(s[0])) {
@@ -332,9 +341,7 @@ func (d *Deliverer) post(ctx context.Context, deadline time.Time, key string, n 
 	if err != nil {
 		return ref, fmt.Errorf("post message: %w", err)
 	}
-	if ref.Channel != "" && n.Target.Channel != "" && ref.Channel != n.Target.Channel {
-		d.channels.Store(n.Target.Channel, ref.Channel)
-	}
+	d.learnChannel(n.Target.Channel, ref.Channel)
 	return ref, nil
 }
 

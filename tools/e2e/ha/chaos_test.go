@@ -326,7 +326,7 @@ func TestChaos(t *testing.T) {
 		start(id, c.bins.Bridge, "http://"+addr+"/-/ready", []string{"POD_NAME=" + id},
 			"--web.listen-address="+addr, "--webhook.token-file="+hookToken,
 			"--slack.api-url="+slack.SlackURL+"/api/", "--slack.bot-token-file="+botTokenFile,
-			"--slack.channel=#argocd-alerts", "--slack.per-channel-interval=0",
+			"--slack.channel=C0ARGOCDAL", "--slack.per-channel-interval=0",
 			"--state.kubernetes", "--state.namespace="+namespace, "--kubeconfig="+bridgeKube)
 		rr.targets = append(rr.targets, &url.URL{Scheme: "http", Host: addr})
 	}
