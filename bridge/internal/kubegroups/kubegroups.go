@@ -159,12 +159,12 @@ func (s *Store) expired(r record, now time.Time) bool {
 // PollInterval while another replica holds the group. A lost race (another
 // replica created or changed the record between our read and our write) is
 // retried with client-go's conflict backoff.
-func (s *Store) Begin(ctx context.Context, groupKey, key string, firing []state.Instance) (*state.Claim, error) {
+func (s *Store) Begin(ctx context.Context, groupKey, key string, alerts []state.Instance) (*state.Claim, error) {
 	for {
 		var claim *state.Claim
 		var holder string
 		err := retry.OnError(retry.DefaultRetry, lostRace, func() (err error) {
-			claim, holder, err = s.tryClaim(ctx, groupKey, key, firing)
+			claim, holder, err = s.tryClaim(ctx, groupKey, key, alerts)
 			return err
 		})
 		if err != nil || holder == "" {
@@ -184,7 +184,7 @@ func lostRace(err error) bool {
 
 // tryClaim reads the group's record once and claims it with one write; it
 // returns the holder instead when another replica's claim is in progress.
-func (s *Store) tryClaim(ctx context.Context, groupKey, key string, firing []state.Instance) (*state.Claim, string, error) {
+func (s *Store) tryClaim(ctx context.Context, groupKey, key string, alerts []state.Instance) (*state.Claim, string, error) {
 	api := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace)
 	name := Name(groupKey)
 	now := time.Now()
@@ -208,8 +208,9 @@ func (s *Store) tryClaim(ctx context.Context, groupKey, key string, firing []sta
 	switch {
 	case live && cur.Notification == key && cur.Phase == phaseSent && now.Sub(cur.Updated) <= s.cfg.DedupeWindow:
 		return &state.Claim{Duplicate: true}, "", nil
-	case live && cur.Phase == phaseSent && !cur.Resolved.IsZero() && state.Stale(cur.ResolvedAlerts, firing):
-		// A peer Alertmanager's late firing copy of what resolved: no
+	case live && cur.Phase == phaseSent && !cur.Resolved.IsZero() && state.Stale(cur.ResolvedAlerts, alerts):
+		// A peer Alertmanager's late copy (firing, or resolving fewer
+		// alerts) of what resolved: no
 		// claim, so the resolved record stays as it is.
 		return &state.Claim{Stale: true}, "", nil
 	case live && cur.Phase == phaseSending && now.Sub(cur.Updated) < s.cfg.ClaimTimeout:

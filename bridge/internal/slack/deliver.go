@@ -28,9 +28,10 @@ var ErrDeadline = errors.New("slack delivery deadline reached")
 // acknowledge it.
 var ErrDuplicate = errors.New("notification delivered already")
 
-// ErrStale: a firing notification about alert instances the group's last
-// notification resolved (a peer Alertmanager's late copy); acknowledge it.
-var ErrStale = errors.New("firing notification about alerts resolved already")
+// ErrStale: a notification, firing or resolved, about alert instances the
+// group's last notification resolved (a peer Alertmanager's late copy);
+// acknowledge it.
+var ErrStale = errors.New("notification about alerts resolved already")
 
 // Notification is one rendered message for one Alertmanager group.
 type Notification struct {
@@ -44,7 +45,7 @@ type Notification struct {
 	// FiringSince is when the group's oldest firing alert started: reminders count from it.
 	FiringSince time.Time
 	// Alerts are the alert instances the notification is about: its firing ones, or when
-	// Resolved all it resolves. A firing notification about only instances the group's last
+	// Resolved all it resolves. A notification about only instances the group's last
 	// (resolving) notification resolved is stale: ErrStale, no Slack call.
 	Alerts []state.Instance
 	// Redraw (optional) is asked once the group's message was updated in place, while the
@@ -136,11 +137,7 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 		_, err := d.post(ctx, deadline, key, n)
 		return err
 	}
-	var firing []state.Instance
-	if !n.Resolved {
-		firing = n.Alerts
-	}
-	claim, err := d.state.Begin(ctx, n.GroupKey, n.Key, firing)
+	claim, err := d.state.Begin(ctx, n.GroupKey, n.Key, n.Alerts)
 	if err != nil {
 		return fmt.Errorf("group state: %w", err)
 	}
