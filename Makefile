@@ -79,7 +79,7 @@ e2e-ha: tools real-bins
 	$(TOOLS) vet -tags e2e_ha ./e2e/ha/...
 	$(TOOLS) test -tags e2e_ha -count=1 -timeout 30m ./e2e/ha/...
 
-## chaos: the chaos soak (docs/reliability.md), not part of `make test`: e2e-ha's chain (two
+## chaos: the chaos soak (docs/reliability.md), random seed, not part of `make test`: e2e-ha's chain (two
 # exporters electing a leader on the real kube-apiserver, two bridges behind a round robin, two
 # clustered Alertmanagers, Prometheus with the shipped rules, the fake Slack in bot mode) and the
 # simulator with 1,000 apps and scripted churn, under a seeded fault schedule; invariants checked
