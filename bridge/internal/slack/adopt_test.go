@@ -136,7 +136,9 @@ func TestTakeoverAdoptsThePostOfADeadReplica(t *testing.T) {
 					}
 				}
 				close(crash.release) // A's late outcome must not overwrite B's record
-				<-died
+				if err := <-died; err == nil {
+					t.Error("A's delivery succeeded after it was killed")
+				}
 				if again := groupRecord(t, api, "g"); again.TS != posts[0].TS {
 					t.Errorf("record after A's late outcome = %+v", again)
 				}
