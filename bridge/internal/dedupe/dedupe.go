@@ -1,5 +1,5 @@
 // Package dedupe makes delivery idempotent: the same notification (groupKey, status and the
-// sorted alert fingerprints) seen again within a window is acknowledged without posting, which
+// sorted alert fingerprints with their startsAt, notification.Message.Fingerprints) seen again within a window is acknowledged without posting, which
 // is what an HA Alertmanager pair sending the same group twice needs. A duplicate that arrives
 // while the first copy is still being delivered waits for that outcome instead of racing it.
 package dedupe

@@ -8,10 +8,13 @@ package kubegroups
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -111,6 +114,14 @@ type record struct {
 	// ResolvedAlerts are the alert instances the resolving notification
 	// resolved (up to state.MaxResolvedInstances; none beyond).
 	ResolvedAlerts []state.Instance `json:"resolvedAlerts,omitempty"`
+	// Claim names the claim (random), written before any Slack call: bot
+	// mode marks its post with it.
+	Claim string `json:"claim,omitempty"`
+	// Unrecorded are the claims of replicas that died mid-delivery with no
+	// message recorded (their post may have reached Slack), the oldest made
+	// at UnrecordedSince; kept until a message is recorded.
+	Unrecorded      []string  `json:"unrecorded,omitempty"`
+	UnrecordedSince time.Time `json:"unrecordedSince,omitzero"`
 	// group is the ConfigMap's groupKey, not part of the record.
 	group string
 }
@@ -148,12 +159,12 @@ func (s *Store) expired(r record, now time.Time) bool {
 // PollInterval while another replica holds the group. A lost race (another
 // replica created or changed the record between our read and our write) is
 // retried with client-go's conflict backoff.
-func (s *Store) Begin(ctx context.Context, groupKey, key string, firing []state.Instance) (*state.Claim, error) {
+func (s *Store) Begin(ctx context.Context, groupKey, key string, alerts []state.Instance) (*state.Claim, error) {
 	for {
 		var claim *state.Claim
 		var holder string
 		err := retry.OnError(retry.DefaultRetry, lostRace, func() (err error) {
-			claim, holder, err = s.tryClaim(ctx, groupKey, key, firing)
+			claim, holder, err = s.tryClaim(ctx, groupKey, key, alerts)
 			return err
 		})
 		if err != nil || holder == "" {
@@ -173,11 +184,11 @@ func lostRace(err error) bool {
 
 // tryClaim reads the group's record once and claims it with one write; it
 // returns the holder instead when another replica's claim is in progress.
-func (s *Store) tryClaim(ctx context.Context, groupKey, key string, firing []state.Instance) (*state.Claim, string, error) {
+func (s *Store) tryClaim(ctx context.Context, groupKey, key string, alerts []state.Instance) (*state.Claim, string, error) {
 	api := s.cfg.Client.CoreV1().ConfigMaps(s.cfg.Namespace)
 	name := Name(groupKey)
 	now := time.Now()
-	mine := record{Notification: key, Phase: phaseSending, Holder: s.cfg.Identity, Updated: now}
+	mine := record{Notification: key, Phase: phaseSending, Holder: s.cfg.Identity, Updated: now, Claim: newClaimID()}
 	cm, err := api.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		created, err := api.Create(ctx, s.object(groupKey, name, "", mine), metav1.CreateOptions{})
@@ -197,8 +208,9 @@ func (s *Store) tryClaim(ctx context.Context, groupKey, key string, firing []sta
 	switch {
 	case live && cur.Notification == key && cur.Phase == phaseSent && now.Sub(cur.Updated) <= s.cfg.DedupeWindow:
 		return &state.Claim{Duplicate: true}, "", nil
-	case live && cur.Phase == phaseSent && !cur.Resolved.IsZero() && state.Stale(cur.ResolvedAlerts, firing):
-		// A peer Alertmanager's late firing copy of what resolved: no
+	case live && cur.Phase == phaseSent && !cur.Resolved.IsZero() && state.Stale(cur.ResolvedAlerts, alerts):
+		// A peer Alertmanager's late copy (firing, or resolving fewer
+		// alerts) of what resolved: no
 		// claim, so the resolved record stays as it is.
 		return &state.Claim{Stale: true}, "", nil
 	case live && cur.Phase == phaseSending && now.Sub(cur.Updated) < s.cfg.ClaimTimeout:
@@ -210,6 +222,9 @@ func (s *Store) tryClaim(ctx context.Context, groupKey, key string, firing []sta
 	if found {
 		mine.Channel, mine.TS, mine.DetailsTS, mine.Fields = cur.Channel, cur.TS, cur.DetailsTS, cur.Fields
 	}
+	if live && !found {
+		mine.Unrecorded, mine.UnrecordedSince = unrecorded(cur)
+	}
 	updated, err := api.Update(ctx, s.object(groupKey, name, cm.ResourceVersion, mine), metav1.UpdateOptions{})
 	if err != nil {
 		return nil, "", fmt.Errorf("claim group: %w", err)
@@ -217,9 +232,41 @@ func (s *Store) tryClaim(ctx context.Context, groupKey, key string, firing []sta
 	return s.claim(groupKey, updated.ResourceVersion, mine, found), "", nil
 }
 
+// maxUnrecorded bounds the claims a record remembers as unrecorded.
+const maxUnrecorded = 8
+
+// unrecorded is what a new claim on cur (no message recorded) inherits:
+// cur's unrecorded claims, plus cur's own when its replica died holding it
+// (abandoned in phase sending). A failed claim passes on what it inherited:
+// its delivery may have failed looking for their post.
+func unrecorded(cur record) ([]string, time.Time) {
+	ids, since := cur.Unrecorded, cur.UnrecordedSince
+	if cur.Phase == phaseSending && cur.Claim != "" {
+		ids = append(slices.Clone(ids), cur.Claim)
+		if since.IsZero() || cur.Updated.Before(since) {
+			since = cur.Updated
+		}
+	}
+	if len(ids) > maxUnrecorded {
+		ids = ids[len(ids)-maxUnrecorded:]
+	}
+	return ids, since
+}
+
+// newClaimID is 16 random hex digits.
+func newClaimID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
 // claim hands out the claim written at rv.
 func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim {
 	e := state.Entry{Channel: mine.Channel, TS: mine.TS, DetailsTS: mine.DetailsTS, Updated: mine.Updated, Fields: mine.Fields}
+	withIDs := func(c *state.Claim) *state.Claim {
+		c.ID, c.Unrecorded, c.UnrecordedSince = mine.Claim, mine.Unrecorded, mine.UnrecordedSince
+		return c
+	}
 	finish := func(ctx context.Context, r record) error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -247,10 +294,11 @@ func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim
 			return fmt.Errorf("record group state: %w", err) // the conflict: try again
 		})
 	}
-	return state.NewClaim(e, found, func(ctx context.Context, e state.Entry, resolved bool) error {
+	return withIDs(state.NewClaim(e, found, func(ctx context.Context, e state.Entry, resolved bool) error {
 		r := mine
 		r.Channel, r.TS, r.DetailsTS, r.Fields = e.Channel, e.TS, e.DetailsTS, e.Fields
 		r.Phase, r.Updated = phaseSent, time.Now()
+		r.Unrecorded, r.UnrecordedSince = nil, time.Time{} // a message is recorded now
 		if resolved {
 			r.Resolved = r.Updated
 			r.ResolvedAlerts = state.BoundInstances(e.ResolvedAlerts)
@@ -262,7 +310,7 @@ func (s *Store) claim(groupKey, rv string, mine record, found bool) *state.Claim
 		if err := finish(ctx, r); err != nil {
 			s.log.Warn("release group claim", "group_key", groupKey, "err", err)
 		}
-	})
+	}))
 }
 
 func (s *Store) object(groupKey, name, rv string, r record) *corev1.ConfigMap {

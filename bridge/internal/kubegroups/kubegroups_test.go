@@ -136,6 +136,10 @@ func TestAbandonedClaimIsTakenOver(t *testing.T) {
 		if c.Duplicate {
 			t.Fatal("an unfinished claim counted as delivered")
 		}
+		// a's post may have reached Slack: b's claim names a's, to look for it.
+		if c.ID == "" || c.ID == ca.ID || len(c.Unrecorded) != 1 || c.Unrecorded[0] != ca.ID || !c.UnrecordedSince.Equal(start) {
+			t.Errorf("b's claim %q inherits %v since %s, want a's claim %q since %s", c.ID, c.Unrecorded, c.UnrecordedSince, ca.ID, start)
+		}
 		// a's late Done must not overwrite b's claim.
 		if err := ca.Done(t.Context(), state.Entry{Channel: "C", TS: "9.9"}, false); err == nil {
 			t.Error("a's Done after the takeover succeeded")

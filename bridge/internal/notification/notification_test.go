@@ -72,14 +72,43 @@ func TestDecode(t *testing.T) {
 }
 
 func TestFingerprintsIdentifyContent(t *testing.T) {
-	a, _ := Decode([]byte(`{"alerts":[{"status":"firing","fingerprint":"b"},{"status":"firing","fingerprint":"a"}]}`))
-	b, _ := Decode([]byte(`{"alerts":[{"status":"firing","fingerprint":"a"},{"status":"firing","fingerprint":"b"}]}`))
-	c, _ := Decode([]byte(`{"alerts":[{"status":"resolved","fingerprint":"a"},{"status":"firing","fingerprint":"b"}]}`))
-	if strings.Join(a.Fingerprints(), ",") != strings.Join(b.Fingerprints(), ",") {
-		t.Error("order must not matter")
+	const (
+		t0 = `"startsAt":"2026-11-20T10:00:00Z"`
+		t1 = `"startsAt":"2026-11-20T10:01:30Z"` // the same alert firing again after a resolve
+	)
+	alerts := func(as ...string) string { return `{"alerts":[` + strings.Join(as, ",") + `]}` }
+	alert := func(status, fp, startsAt string) string {
+		return `{"status":"` + status + `","fingerprint":"` + fp + `",` + startsAt + `}`
 	}
-	if strings.Join(a.Fingerprints(), ",") == strings.Join(c.Fingerprints(), ",") {
-		t.Error("an alert changing status must change the identity")
+	tests := []struct {
+		name   string
+		a, b   string
+		wantEq bool
+	}{
+		{name: "order does not matter", wantEq: true,
+			a: alerts(alert("firing", "b", t0), alert("firing", "a", t0)), b: alerts(alert("firing", "a", t0), alert("firing", "b", t0))},
+		{name: "an alert changing status", a: alerts(alert("firing", "a", t0), alert("firing", "b", t0)),
+			b: alerts(alert("resolved", "a", t0), alert("firing", "b", t0))},
+		{name: "another alert", a: alerts(alert("firing", "a", t0)), b: alerts(alert("firing", "b", t0))},
+		{name: "a new incident of the same alert (re-fire)", a: alerts(alert("firing", "a", t0)), b: alerts(alert("firing", "a", t1))},
+		{name: "the resolve of a new incident", a: alerts(alert("resolved", "a", t0)), b: alerts(alert("resolved", "a", t1))},
+		{name: "the peer Alertmanager's copy", wantEq: true, a: alerts(alert("firing", "a", t0)), b: alerts(alert("firing", "a", t0))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := Decode([]byte(tc.a))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Decode([]byte(tc.b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ka, kb := strings.Join(a.Fingerprints(), ","), strings.Join(b.Fingerprints(), ",")
+			if (ka == kb) != tc.wantEq {
+				t.Errorf("identities %q and %q: equal %v, want %v", ka, kb, ka == kb, tc.wantEq)
+			}
+		})
 	}
 	// The same alerts firing again after they resolved (a newer startsAt): new content, not a
 	// copy of the first firing notification.

@@ -113,12 +113,12 @@ func (p *pipeline) Notify(ctx context.Context, m *notification.Message) error {
 		p.logger.Debug("duplicate notification acknowledged", "group_key", m.GroupKey, "route", rt.Name, "seen_by", "group state")
 		return nil
 	}
-	if errors.Is(err, slack.ErrStale) { // a peer Alertmanager's late firing copy of resolved alerts
+	if errors.Is(err, slack.ErrStale) { // a peer Alertmanager's late copy of resolved alerts
 		// Not a delivery: the dedupe window must not take a real re-fire of the
 		// same alerts (a newer startsAt, the same key) for this copy.
 		finish(false)
 		p.metrics.Duplicates.Inc()
-		p.logger.Info("late firing copy of resolved alerts acknowledged", "group_key", m.GroupKey, "route", rt.Name, "alerts", len(m.Alerts))
+		p.logger.Info("late copy of resolved alerts acknowledged", "group_key", m.GroupKey, "route", rt.Name, "status", m.Status, "alerts", len(m.Alerts))
 		return nil
 	}
 	finish(err == nil)

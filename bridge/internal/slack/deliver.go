@@ -10,6 +10,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,9 +28,10 @@ var ErrDeadline = errors.New("slack delivery deadline reached")
 // acknowledge it.
 var ErrDuplicate = errors.New("notification delivered already")
 
-// ErrStale: a firing notification about alert instances the group's last
-// notification resolved (a peer Alertmanager's late copy); acknowledge it.
-var ErrStale = errors.New("firing notification about alerts resolved already")
+// ErrStale: a notification, firing or resolved, about alert instances the
+// group's last notification resolved (a peer Alertmanager's late copy);
+// acknowledge it.
+var ErrStale = errors.New("notification about alerts resolved already")
 
 // Notification is one rendered message for one Alertmanager group.
 type Notification struct {
@@ -43,7 +45,7 @@ type Notification struct {
 	// FiringSince is when the group's oldest firing alert started: reminders count from it.
 	FiringSince time.Time
 	// Alerts are the alert instances the notification is about: its firing ones, or when
-	// Resolved all it resolves. A firing notification about only instances the group's last
+	// Resolved all it resolves. A notification about only instances the group's last
 	// (resolving) notification resolved is stale: ErrStale, no Slack call.
 	Alerts []state.Instance
 	// Redraw (optional) is asked once the group's message was updated in place, while the
@@ -79,6 +81,9 @@ type Deliverer struct {
 	opt      Options
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// channels maps the channel names routes give to the IDs Slack answered posts with
+	// (conversations.history takes IDs only).
+	channels sync.Map
 }
 
 // NewDeliverer wires a transport. store may be nil (webhook mode keeps no state). requests is
@@ -132,11 +137,7 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 		_, err := d.post(ctx, deadline, key, n)
 		return err
 	}
-	var firing []state.Instance
-	if !n.Resolved {
-		firing = n.Alerts
-	}
-	claim, err := d.state.Begin(ctx, n.GroupKey, n.Key, firing)
+	claim, err := d.state.Begin(ctx, n.GroupKey, n.Key, n.Alerts)
 	if err != nil {
 		return fmt.Errorf("group state: %w", err)
 	}
@@ -146,11 +147,22 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 	if claim.Stale {
 		return ErrStale
 	}
+	if !claim.Found && len(claim.Unrecorded) > 0 {
+		ref, ok, err := d.adopt(ctx, deadline, key, n, claim)
+		if err != nil {
+			claim.Abort(ctx)
+			return err
+		}
+		if ok {
+			claim.Found, claim.Entry.Channel, claim.Entry.TS = true, ref.Channel, ref.TS
+		}
+	}
 	if claim.Found && d.t.Threads() {
 		ref := Ref{Channel: claim.Entry.Channel, TS: claim.Entry.TS}
 		err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, n.Message) })
 		switch {
 		case err == nil:
+			d.learnChannel(n.Target.Channel, ref.Channel)
 			if n.Redraw != nil {
 				if m := n.Redraw(ctx); m != nil {
 					if err := d.call(ctx, deadline, key, opUpdate, func(ctx context.Context) error { return d.t.Update(ctx, ref, m) }); err != nil {
@@ -181,6 +193,9 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 			return fmt.Errorf("update message: %w", err)
 		}
 	}
+	if claim.ID != "" {
+		n.Target.Mark = Mark{Group: state.GroupID(n.GroupKey), Claim: claim.ID}
+	}
 	ref, err := d.post(ctx, deadline, key, n)
 	if err != nil {
 		claim.Abort(ctx)
@@ -192,6 +207,82 @@ func (d *Deliverer) Deliver(ctx context.Context, n Notification) error {
 	}
 	d.remember(ctx, claim, n, ref, detailsTS)
 	return nil
+}
+
+// adoptMargin widens the history search for an unrecorded post: the clocks of the replica that
+// claimed and of Slack may differ.
+const adoptMargin = 2 * time.Minute
+
+// adopt looks for the post of a claim whose replica died mid-delivery (claim.Unrecorded): Slack
+// may have accepted it before the replica could record it. Found, the group's message is that
+// post, to update rather than post a second one. A transport that cannot read the channel
+// (webhooks), a channel known only by a name never posted to, or a permanent Slack error
+// (missing scope channels:history) find nothing: the delivery posts, as before. A transient
+// error fails the delivery, and Alertmanager's retry looks again.
+func (d *Deliverer) adopt(ctx context.Context, deadline time.Time, key string, n Notification, claim *state.Claim) (Ref, bool, error) {
+	f, ok := d.t.(Finder)
+	if !ok {
+		return Ref{}, false, nil
+	}
+	log := d.opt.Logger.With("group_key", n.GroupKey, "claims", claim.Unrecorded)
+	channel := d.channelID(n.Target.Channel)
+	if channel == "" {
+		log.Warn("cannot look for the post of a replica that died mid-delivery: channel known by name only (configure its ID)", "channel", n.Target.Channel)
+		return Ref{}, false, nil
+	}
+	var ref Ref
+	var found bool
+	err := d.call(ctx, deadline, key, opHistory, func(ctx context.Context) error {
+		var err error
+		ref, found, err = f.Find(ctx, channel, claim.UnrecordedSince.Add(-adoptMargin), claim.Unrecorded)
+		return err
+	})
+	var se *Error
+	switch {
+	case errors.As(err, &se) && se.Permanent():
+		log.Warn("cannot look for the post of a replica that died mid-delivery", "err", err)
+		return Ref{}, false, nil
+	case err != nil:
+		return Ref{}, false, fmt.Errorf("look for the post of a replica that died mid-delivery: %w", err)
+	case found:
+		log.Info("adopted the message a replica posted before it died", "ts", ref.TS)
+	default:
+		log.Info("no post of the replica that died mid-delivery, posting")
+	}
+	return ref, found, nil
+}
+
+// channelID is the ID of the channel a route names: the name itself when it is an ID, else
+// the ID Slack answered a post to it with ("" when none yet).
+func (d *Deliverer) channelID(name string) string {
+	if isChannelID(name) {
+		return name
+	}
+	if id, ok := d.channels.Load(name); ok {
+		return id.(string)
+	}
+	return ""
+}
+
+// learnChannel remembers the ID of the channel a route names: what Slack answered a post to it
+// with, or the channel of the group message just updated (the same route posted it).
+func (d *Deliverer) learnChannel(name, id string) {
+	if name != "" && name != id && !isChannelID(name) && isChannelID(id) {
+		d.channels.Store(name, id)
+	}
+}
+
+// isChannelID: Slack conversation IDs are C, G or D and upper-case letters and digits.
+func isChannelID(s string) bool {
+	if len(s) < 9 || !strings.ContainsRune("CGD", rune(s[0])) {
+		return false
+	}
+	for _, r := range s[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // noDetails replaces a Details reply whose detail now fits the message.
@@ -247,6 +338,7 @@ func (d *Deliverer) post(ctx context.Context, deadline time.Time, key string, n 
 	if err != nil {
 		return ref, fmt.Errorf("post message: %w", err)
 	}
+	d.learnChannel(n.Target.Channel, ref.Channel)
 	return ref, nil
 }
 

@@ -398,8 +398,8 @@ func TestDetailsReply(t *testing.T) {
 }
 
 // TestLateFiringCopyAfterResolveIsStale (issue 20): the peer Alertmanager's firing copy of an
-// alert instance the group's last notification resolved is ErrStale without a Slack call; a
-// newer instance of the same alert posts a new message.
+// alert instance the group's last notification resolved, or its resolved copy, is ErrStale
+// without a Slack call; a newer instance of the same alert posts a new message.
 func TestLateFiringCopyAfterResolveIsStale(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, "bot", 0)
@@ -416,6 +416,9 @@ func TestLateFiringCopyAfterResolveIsStale(t *testing.T) {
 			{name: "firing", alerts: a1, wantPosts: 1},
 			{name: "resolved", resolved: true, alerts: a1, wantPosts: 1},
 			{name: "late firing copy", alerts: a1, wantErr: ErrStale, wantPosts: 1},
+			// The peer Alertmanager's resolved notification of the same incident, naming only
+			// the alerts it knew of (chaos seed 8312004917331583366): no second message.
+			{name: "late resolved copy", resolved: true, alerts: a1[:1], wantErr: ErrStale, wantPosts: 1},
 			{name: "re-fire", alerts: []state.Instance{{Fingerprint: "aaa", StartsAt: t0.Add(time.Minute)}}, wantPosts: 2},
 		}
 		for _, s := range steps {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ const (
 	MethodWebhook     = "webhook"
 	MethodPostMessage = "chat.postMessage"
 	MethodUpdate      = "chat.update"
+	MethodHistory     = "conversations.history"
 	MethodConsole     = "console"
 )
 
@@ -30,6 +32,24 @@ type Target struct {
 	Route      string
 	Channel    string
 	WebhookURL string
+	// Mark (bot mode, shared group state) is put on a new top-level message as Slack message
+	// metadata, so a replica taking the group over after a crash can find it (Finder).
+	Mark Mark
+}
+
+// MarkEventType is the event_type of the message metadata on the bridge's top-level messages.
+const MarkEventType = "argocd_monitor_incident"
+
+// Mark names the group (state.GroupID) and the claim a message was posted under.
+type Mark struct {
+	Group string
+	Claim string
+}
+
+// Finder is a transport that can find its own post again: Find looks through channel's
+// top-level messages since oldest for one marked with one of claims. channel is an ID.
+type Finder interface {
+	Find(ctx context.Context, channel string, oldest time.Time, claims []string) (Ref, bool, error)
 }
 
 // Ref points at a posted message (bot and console modes).
@@ -44,6 +64,7 @@ const (
 	opPost op = iota
 	opUpdate
 	opReply
+	opHistory
 )
 
 // Transport is one way of talking to Slack.
@@ -183,7 +204,12 @@ func (b *Bot) Post(ctx context.Context, t Target, m *render.Message) (Ref, error
 	if t.Channel == "" {
 		return Ref{}, &Error{Result: ResultClientError, Reason: "no channel for route " + t.Route}
 	}
-	ch, ts, err := b.api().PostMessageContext(ctx, t.Channel, msgOptions(m)...)
+	opts := msgOptions(m)
+	if t.Mark.Claim != "" {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: MarkEventType,
+			EventPayload: map[string]any{"group": t.Mark.Group, "claim": t.Mark.Claim}}))
+	}
+	ch, ts, err := b.api().PostMessageContext(ctx, t.Channel, opts...)
 	if ch == "" {
 		ch = t.Channel // chat.update wants the ID Slack answers, but the name is the best fallback
 	}
@@ -211,15 +237,60 @@ func (b *Bot) ReplyMessage(ctx context.Context, ref Ref, m *render.Message) (Ref
 	return Ref{Channel: ch, TS: ts}, err
 }
 
+// historyPages bounds Find: at most this many pages of historyPage messages.
+const (
+	historyPages = 5
+	historyPage  = 200
+)
+
+// Find calls conversations.history (scope channels:history, groups:history for private
+// channels) with include_all_metadata, newest first, until a top-level message marked with one
+// of claims turns up, the history since oldest ends, or historyPages pages were read.
+func (b *Bot) Find(ctx context.Context, channel string, oldest time.Time, claims []string) (Ref, bool, error) {
+	api := b.api()
+	params := &slack.GetConversationHistoryParameters{ChannelID: channel, Oldest: slackTS(oldest), Inclusive: true,
+		Limit: historyPage, IncludeAllMetadata: true}
+	for range historyPages {
+		resp, err := api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return Ref{}, false, err
+		}
+		for _, m := range resp.Messages {
+			if m.ThreadTimestamp != "" && m.ThreadTimestamp != m.Timestamp {
+				continue // a reply shown in the channel
+			}
+			if m.Metadata.EventType != MarkEventType {
+				continue
+			}
+			if c, ok := m.Metadata.EventPayload["claim"].(string); ok && slices.Contains(claims, c) {
+				return Ref{Channel: channel, TS: m.Timestamp}, true, nil
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	return Ref{}, false, nil
+}
+
+// slackTS writes t as a Slack timestamp (seconds.microseconds).
+func slackTS(t time.Time) string {
+	return fmt.Sprintf("%d.%06d", t.Unix(), t.Nanosecond()/1000)
+}
+
 // Threads is true.
 func (b *Bot) Threads() bool { return true }
 
 // Methods are the metric labels used.
-func (b *Bot) Methods() []string { return []string{MethodPostMessage, MethodUpdate} }
+func (b *Bot) Methods() []string { return []string{MethodPostMessage, MethodUpdate, MethodHistory} }
 
 func (b *Bot) method(o op) string {
-	if o == opUpdate {
+	switch o {
+	case opUpdate:
 		return MethodUpdate
+	case opHistory:
+		return MethodHistory
 	}
 	return MethodPostMessage
 }

@@ -1,7 +1,8 @@
 // Package slackfake is the one stand-in for Slack, serving the bridge's unit tests in process
 // and, through the slack-fake binary, the end-to-end test and the demo. It speaks the Web API
 // methods the bridge uses (chat.postMessage, chat.update, chat.postEphemeral,
-// usergroups.users.list, Socket Mode; slack-go's form bodies or JSON, token checked) under
+// usergroups.users.list, conversations.history with message metadata, Socket Mode; slack-go's
+// form bodies or JSON, token checked) under
 // /api/ and incoming webhooks under /services/; hands out channel IDs and message timestamps;
 // answers chat.update of an unknown message with message_not_found; records every request; and
 // fails on command: a script of answers (429 with Retry-After, 5xx, API errors, slow answers)
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+
 	"slices"
 	"strconv"
 	"strings"
@@ -33,6 +35,7 @@ const (
 	MethodUpdate       = "chat.update"
 	MethodEphemeral    = "chat.postEphemeral"
 	MethodGroupMembers = "usergroups.users.list" // no members unless scripted (Response.Body)
+	MethodHistory      = "conversations.history" // top-level messages of a channel (by ID), newest first
 	MethodWebhook      = "webhook"
 )
 
@@ -54,12 +57,13 @@ type Request struct {
 	TS        string    `json:"ts"`         // the posted or updated message's ts
 	ThreadTS  string    `json:"thread_ts"`
 	Text      string    `json:"text"`
-	Blocks    string    `json:"blocks"`         // JSON as sent
-	Attach    string    `json:"attachments"`    // JSON as sent
-	User      string    `json:"user,omitempty"` // chat.postEphemeral: who sees it
-	Status    int       `json:"status"`         // HTTP status answered
-	Result    string    `json:"result"`         // ok, ratelimited, server_error, or the Slack error code
-	At        time.Time `json:"at"`             // when it was answered
+	Blocks    string    `json:"blocks"`             // JSON as sent
+	Attach    string    `json:"attachments"`        // JSON as sent
+	User      string    `json:"user,omitempty"`     // chat.postEphemeral: who sees it
+	Metadata  string    `json:"metadata,omitempty"` // message metadata JSON as sent (chat.postMessage)
+	Status    int       `json:"status"`             // HTTP status answered
+	Result    string    `json:"result"`             // ok, ratelimited, server_error, or the Slack error code
+	At        time.Time `json:"at"`                 // when it was answered
 }
 
 // Content is everything a person would read in the message: text, blocks and attachments.
@@ -107,6 +111,7 @@ type Fake struct {
 	count    int
 	channels map[string]string // name or ID -> ID
 	posted   map[string]bool   // channel ID + " " + ts of posts (chat.update may edit them)
+	tops     map[string][]*top // channel ID -> its top-level messages, oldest first (history)
 	seq      int
 	record   bool
 	version  int          // requests answered: the page redraws when it changes
@@ -117,7 +122,7 @@ type Fake struct {
 
 // New returns a fake that accepts token as the bot token ("" accepts any).
 func New(token string) *Fake {
-	return &Fake{token: token, base: "http://slack.test", channels: map[string]string{}, posted: map[string]bool{}, record: true}
+	return &Fake{token: token, base: "http://slack.test", channels: map[string]string{}, posted: map[string]bool{}, tops: map[string][]*top{}, record: true}
 }
 
 // Serve starts a loopback HTTP server for f; APIURL and WebhookURL then point at it.
@@ -226,10 +231,11 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.count++
 	f.mu.Unlock()
 	var req Request
+	var history url.Values // conversations.history's parameters
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		req.Method = strings.TrimPrefix(r.URL.Path, "/api/")
-		if req.Method != MethodPost && req.Method != MethodUpdate && req.Method != MethodEphemeral && req.Method != MethodGroupMembers {
+		if req.Method != MethodPost && req.Method != MethodUpdate && req.Method != MethodEphemeral && req.Method != MethodGroupMembers && req.Method != MethodHistory {
 			http.NotFound(w, r)
 			return
 		}
@@ -241,6 +247,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Token, req.Channel, req.TS, req.ThreadTS = token, form.Get("channel"), form.Get("ts"), form.Get("thread_ts")
 		req.User = form.Get("user")
 		req.Text, req.Blocks, req.Attach = form.Get("text"), form.Get("blocks"), form.Get("attachments")
+		req.Metadata = form.Get("metadata")
+		history = form
 	case strings.HasPrefix(r.URL.Path, "/services/"):
 		req.Method = MethodWebhook
 		var m struct {
@@ -280,6 +288,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.finish(w, req, resp.Status, resp.Body, nil)
 	case scripted && resp.Body != "":
 		f.finish(w, req, http.StatusOK, "", nil, resp.Body)
+	case req.Method == MethodHistory:
+		f.history(w, req, history)
 	default:
 		f.accept(w, req)
 	}
@@ -337,7 +347,11 @@ func (f *Fake) accept(w http.ResponseWriter, req Request) {
 	}
 	f.mu.Lock()
 	id, ok := f.channels[req.Channel]
-	if !ok {
+	switch {
+	case !ok && channelID.MatchString(req.Channel):
+		id = req.Channel // posted to by ID, as Slack recommends
+		f.channels[id] = id
+	case !ok:
 		id = fmt.Sprintf("C%08d", len(f.channels)/2+1)
 		f.channels[req.Channel], f.channels[id] = id, id
 	}
@@ -348,11 +362,15 @@ func (f *Fake) accept(w http.ResponseWriter, req Request) {
 			f.finish(w, req, http.StatusOK, "message_not_found", nil)
 			return
 		}
+		f.edited(id, req)
 	} else {
 		f.seq++
 		req.TS = fmt.Sprintf("1700000000.%06d", f.seq)
 		if req.Method == MethodPost {
 			f.posted[id+" "+req.TS] = true
+			if req.ThreadTS == "" && f.record {
+				f.tops[id] = append(f.tops[id], &top{TS: req.TS, Text: req.Text, Metadata: req.Metadata, At: time.Now()})
+			}
 		}
 	}
 	f.mu.Unlock()

@@ -1,16 +1,19 @@
 package state
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Groups is the state of the alert groups a bridge delivers, shared by every
 // replica that may receive a group's notifications: the file Store for one
 // replica, kubegroups for several.
 type Groups interface {
 	// Begin claims groupKey for one notification, key naming its content
-	// (dedupe.Key); firing names the alert instances a firing notification
+	// (dedupe.Key); alerts names the alert instances the notification
 	// is about (nil for a resolved one). Until the claim is done or aborted,
 	// the same group's notifications on other replicas wait for it.
-	Begin(ctx context.Context, groupKey, key string, firing []Instance) (*Claim, error)
+	Begin(ctx context.Context, groupKey, key string, alerts []Instance) (*Claim, error)
 	// FieldStore: what the Slack actions record lives in the same entries.
 	FieldStore
 }
@@ -23,11 +26,20 @@ type Claim struct {
 	// Duplicate: this very notification was delivered already (by another
 	// replica): acknowledge it without a Slack call. Done and Abort are no-ops.
 	Duplicate bool
-	// Stale: the group's last notification resolved it, and every firing
-	// alert of this one is an instance it resolved (a peer Alertmanager's
-	// late copy): acknowledge it without a Slack call. The resolved record
+	// Stale: the group's last notification resolved it, and every alert of
+	// this one (firing, or resolved again) is an instance it resolved (a peer
+	// Alertmanager's late copy): acknowledge it without a Slack call. The resolved record
 	// is left as it was; Done and Abort are no-ops.
 	Stale bool
+	// ID names this claim where the group state is shared (kubegroups): bot mode marks the
+	// message it posts with it (Slack message metadata), so a replica taking the group over
+	// after a crash can find the post. "" for the single-replica Store.
+	ID string
+	// Unrecorded are the IDs of earlier claims on the group whose replica died mid-delivery
+	// with no message recorded: Slack may have accepted their post. Bot mode looks for a
+	// message marked with one of them, posted since UnrecordedSince, before posting anew.
+	Unrecorded      []string
+	UnrecordedSince time.Time
 
 	done  func(ctx context.Context, e Entry, resolved bool) error
 	abort func(ctx context.Context)
@@ -58,8 +70,8 @@ func (c *Claim) Abort(ctx context.Context) {
 
 // Begin implements Groups for one replica: the dedupe window already holds
 // duplicates back, so a claim is just the current entry.
-func (s *Store) Begin(_ context.Context, groupKey, _ string, firing []Instance) (*Claim, error) {
-	if s.stale(groupKey, firing) {
+func (s *Store) Begin(_ context.Context, groupKey, _ string, alerts []Instance) (*Claim, error) {
+	if s.stale(groupKey, alerts) {
 		return &Claim{Stale: true}, nil
 	}
 	e, ok := s.Get(groupKey)

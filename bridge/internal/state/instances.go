@@ -26,9 +26,9 @@ func BoundInstances(in []Instance) []Instance {
 	return in
 }
 
-// Stale reports whether a firing notification about firing is a late copy of alerts the
-// group's last notification resolved: every firing instance is one of resolved. No firing
-// instance, or no resolved record, is never stale.
+// Stale reports whether a notification about the instances firing (its firing alerts, or all
+// it resolves) is a late copy of alerts the group's last notification resolved: every instance
+// is one of resolved. No instance, or no resolved record, is never stale.
 func Stale(resolved, firing []Instance) bool {
 	if len(firing) == 0 || len(resolved) == 0 {
 		return false

@@ -132,7 +132,7 @@ func (s *Store) resolve(key string, alerts []Instance) error {
 }
 
 // stale: key has no live message, resolved within the window, and every
-// firing instance is one it resolved.
+// instance of the notification is one it resolved.
 func (s *Store) stale(key string, firing []Instance) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

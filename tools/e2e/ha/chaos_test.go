@@ -326,7 +326,7 @@ func TestChaos(t *testing.T) {
 		start(id, c.bins.Bridge, "http://"+addr+"/-/ready", []string{"POD_NAME=" + id},
 			"--web.listen-address="+addr, "--webhook.token-file="+hookToken,
 			"--slack.api-url="+slack.SlackURL+"/api/", "--slack.bot-token-file="+botTokenFile,
-			"--slack.channel=#argocd-alerts", "--slack.per-channel-interval=0",
+			"--slack.channel=C0ARGOCDAL", "--slack.per-channel-interval=0",
 			"--state.kubernetes", "--state.namespace="+namespace, "--kubeconfig="+bridgeKube)
 		rr.targets = append(rr.targets, &url.URL{Scheme: "http", Host: addr})
 	}
@@ -605,6 +605,13 @@ scrape_configs:
 	fmt.Printf("chaos figures: seed %d, soak %s, checked at +%s\n", seed, soak, now.Round(time.Second))
 	fmt.Printf("  faults injected: %d %v\n", len(sched.Faults), injected)
 	fmt.Printf("  incidents: %d (%d long enough to be told), top-level messages: %d (all groups), Slack requests: %d\n", res.Incidents, res.Notified, res.Messages, len(reqs))
+	history := 0 // a bridge taking over a dead one's claim looked for its post
+	for _, r := range reqs {
+		if r.Method == "conversations.history" {
+			history++
+		}
+	}
+	fmt.Printf("  channel history reads (takeovers of a claim with no message recorded): %d\n", history)
 	total := 0
 	for _, n := range accepted {
 		total += n

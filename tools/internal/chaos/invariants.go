@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -226,6 +227,10 @@ func (c Check) timeline(app string, in *Incident) []string {
 			if strings.Contains(m.Content, "Resolved") {
 				status = "resolved"
 			}
+			if names := alertNames.FindAllString(m.Content, -1); len(names) > 0 && m.ThreadTS == "" {
+				slices.Sort(names)
+				status += ": " + strings.Join(slices.Compact(names), ", ")
+			}
 			ls = append(ls, line{m.At, fmt.Sprintf("slack %s ts=%s (%s)", kind, orTS(m), status)})
 		}
 	}
@@ -239,6 +244,9 @@ func (c Check) timeline(app string, in *Incident) []string {
 	}
 	return out
 }
+
+// alertNames finds the shipped alerts' names in a message (they all start ArgoCD).
+var alertNames = regexp.MustCompile(`\bArgoCD[A-Z][A-Za-z]+\b`)
 
 func orTS(m Message) string {
 	if m.ThreadTS != "" {
