@@ -21,6 +21,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/exposition"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/measure"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
@@ -162,11 +163,11 @@ func BenchmarkHourAt10k(b *testing.B) {
 					b.Fatal(err)
 				}
 				p := poller.New(poller.Config{Client: listClient{tr.list, tr.resync}, Observer: engine})
-				apps, out := collector.New(p, collector.Config{}), bufio.NewWriterSize(io.Discard, 64<<10)
+				apps, out := collector.New(p, collector.Config{}), exposition.NewWriter(io.Discard, true)
 				scrape := func() { // the app families as /metrics writes them
 					cpu0 := measure.CPU()
 					for _, tf := range apps.TextFamilies() {
-						if err := tf.Write(out, true); err != nil {
+						if err := tf.Write(out); err != nil {
 							b.Fatal(err)
 						}
 					}
