@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/exposition"
@@ -347,20 +348,23 @@ func (v *view) sortRemediation(rows []remediate.AppMetric) []remediate.AppMetric
 }
 
 func (c *Collector) newView(s poller.Snapshot) *view {
-	v := &view{c: c, s: s, apps: s.Apps}
+	v := &view{c: c, s: s, apps: s.Apps, ids: make([]appIDs, len(s.Apps))}
+	for i := range v.apps {
+		v.ids[i].init(&v.apps[i])
+	}
 	c.mu.Lock()
 	last := c.lastApps
 	c.mu.Unlock()
-	// The same snapshot as the last scrape's (no change in between): its
-	// label pairs, keys and order hold.
-	if last != nil && len(last.apps) == len(s.Apps) && len(s.Apps) > 0 && &last.apps[0] == &s.Apps[0] {
-		v.ids, v.idKeys, v.infoKeys, v.byName = last.ids, last.idKeys, last.infoKeys, last.byName
+	// The same snapshot as the last scrape's (no change in between): its keys
+	// and order hold. The snapshot is held weakly: a scrape must not keep
+	// an old snapshot of 100,000 apps alive until the next one.
+	if last != nil && len(s.Apps) > 0 && last.n == len(s.Apps) && last.first.Value() == &s.Apps[0] {
+		v.idKeys, v.infoKeys, v.byName = last.idKeys, last.infoKeys, last.byName
 		return v
 	}
-	v.ids, v.idKeys, v.infoKeys = make([]appIDs, len(s.Apps)), make([]uint64, len(s.Apps)), make([]uint64, len(s.Apps))
+	v.idKeys, v.infoKeys = make([]uint64, len(s.Apps)), make([]uint64, len(s.Apps))
 	for i := range v.apps {
 		a := &v.apps[i]
-		v.ids[i].init(a)
 		v.idKeys[i] = idKey(a.Name, a.Namespace, a.Project)
 		v.infoKeys[i] = infoKey(v.idKeys[i], a)
 	}
@@ -369,16 +373,19 @@ func (c *Collector) newView(s poller.Snapshot) *view {
 			return cmpPairs(a.Name, b.Name, a.Namespace, b.Namespace, a.Project, b.Project)
 		})
 	})
-	c.mu.Lock()
-	c.lastApps = &appsView{apps: v.apps, ids: v.ids, idKeys: v.idKeys, infoKeys: v.infoKeys, byName: v.byName}
-	c.mu.Unlock()
+	if len(s.Apps) > 0 {
+		c.mu.Lock()
+		c.lastApps = &appsView{first: weak.Make(&s.Apps[0]), n: len(s.Apps), idKeys: v.idKeys, infoKeys: v.infoKeys, byName: v.byName}
+		c.mu.Unlock()
+	}
 	return v
 }
 
-// appsView is what a view derives from the apps alone; shared, read-only.
+// appsView is what a view derives from the apps alone that holds no
+// pointer into them; shared, read-only.
 type appsView struct {
-	apps             []argocd.App
-	ids              []appIDs
+	first            weak.Pointer[argocd.App]
+	n                int
 	idKeys, infoKeys []uint64
 	byName           []int32
 }
