@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"weak"
 
@@ -200,12 +201,25 @@ func (c *Collector) Gather() ([]*dto.MetricFamily, error) {
 func (c *Collector) TextFamilies() []exposition.TextFamily {
 	v := c.view()
 	omitZero := c.omitZero()
-	out := make([]exposition.TextFamily, 0, len(emitters))
+	var es []emitter
 	for _, e := range emitters {
-		if c.skipped(e) {
-			continue
+		if !c.skipped(e) {
+			es = append(es, e)
 		}
+	}
+	// Once every family is written, the view's label pairs (45 MB at 100k
+	// apps) serve the next scrape; a family left unwritten (name[]) leaves
+	// them to the GC.
+	var left atomic.Int32
+	left.Store(int32(len(es)))
+	out := make([]exposition.TextFamily, 0, len(es))
+	for _, e := range es {
 		out = append(out, exposition.TextFamily{Name: e.fam.name, Write: func(w *exposition.Writer) error {
+			defer func() {
+				if left.Add(-1) == 0 {
+					v.release()
+				}
+			}()
 			b := &builder{w: w, om: w.OpenMetrics(), omitZero: omitZero}
 			if w.Compressed() {
 				b.cache = c.chunkCache(e.fam, b.om)
@@ -348,7 +362,7 @@ func (v *view) sortRemediation(rows []remediate.AppMetric) []remediate.AppMetric
 }
 
 func (c *Collector) newView(s poller.Snapshot) *view {
-	v := &view{c: c, s: s, apps: s.Apps, ids: make([]appIDs, len(s.Apps))}
+	v := &view{c: c, s: s, apps: s.Apps, ids: getIDs(len(s.Apps))}
 	for i := range v.apps {
 		v.ids[i].init(&v.apps[i])
 	}
@@ -379,6 +393,30 @@ func (c *Collector) newView(s poller.Snapshot) *view {
 		c.mu.Unlock()
 	}
 	return v
+}
+
+// idsPool holds the label pairs of a written scrape's view for the next
+// (they point into that scrape's snapshot until reused; a pool drops what
+// it holds within two GCs).
+var idsPool sync.Pool
+
+func getIDs(n int) []appIDs {
+	if ids, ok := idsPool.Get().(*[]appIDs); ok && cap(*ids) >= n {
+		all := (*ids)[:cap(*ids)]
+		clear(all[n:]) // no pointer into an older snapshot
+		return all[:n] // each is set whole by init
+	}
+	return make([]appIDs, n)
+}
+
+// release gives the view's label pairs to the next scrape; the view must
+// not be used after.
+func (v *view) release() {
+	if cap(v.ids) > 0 {
+		ids := v.ids
+		v.ids = nil
+		idsPool.Put(&ids)
+	}
 }
 
 // appsView is what a view derives from the apps alone that holds no
@@ -651,7 +689,7 @@ type appIDs struct {
 }
 
 func (p *appIDs) init(a *argocd.App) {
-	set := func(lp *dto.LabelPair, name, value *string) { lp.Name, lp.Value = name, value }
+	set := func(lp *dto.LabelPair, name, value *string) { *lp = dto.LabelPair{Name: name, Value: value} }
 	set(&p.name, &lName, &a.Name)
 	set(&p.namespace, &lNamespace, &a.Namespace)
 	set(&p.project, &lProject, &a.Project)

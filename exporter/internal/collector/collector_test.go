@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -426,3 +427,44 @@ func TestKeptChunksFollowChanges(t *testing.T) {
 type remediationFunc func() []remediate.AppMetric
 
 func (f remediationFunc) AppMetrics() []remediate.AppMetric { return f() }
+
+// TestConcurrentGzipScrapes: scrapes at once share the kept chunks, orders
+// and label pairs without a race (go test -race) and each gets the whole
+// text.
+func TestConcurrentGzipScrapes(t *testing.T) {
+	snap := &poller.Snapshot{Apps: variedApps(t), Up: true, LastSuccess: time.Unix(1700000000, 0)}
+	cfg := collector.Config{StateSets: collector.StateSetsCurrent}
+	h := exposition.Handler(prometheus.NewRegistry(), collector.New(mutableSource{snap}, cfg), exposition.Opts{})
+	var want bytes.Buffer
+	w := exposition.NewWriter(&want, true)
+	for _, tf := range collector.New(mutableSource{snap}, cfg).TextFamilies() {
+		if err := tf.Write(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = w.Flush()
+	want.WriteString("# EOF\n")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5 {
+				req := httptest.NewRequest("GET", "/metrics", nil)
+				req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
+				req.Header.Set("Accept-Encoding", "gzip")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				zr, err := gzip.NewReader(rec.Body)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := io.ReadAll(zr)
+				if err != nil || !bytes.Equal(got, want.Bytes()) {
+					t.Errorf("a concurrent scrape got %d bytes (%v), want %d", len(got), err, want.Len())
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
