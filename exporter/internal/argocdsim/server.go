@@ -72,7 +72,7 @@ func (s *Sim) Handler() http.Handler {
 		writeError(w, codeNotFound, "Not Found")
 	})
 
-	var apiHandler http.Handler = s.faulty(enforceContentType(api))
+	apiHandler := s.faulty(enforceContentType(api))
 	if s.cfg.Gzip {
 		apiHandler = compressed(apiHandler)
 	}
