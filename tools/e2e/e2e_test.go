@@ -470,7 +470,7 @@ func (e *e2e) dashboardQueriesReturnData() {
 	if len(files) == 0 {
 		e.t.Fatal("no dashboards/*.json to check")
 	}
-	vars := map[string]string{"namespace": "argocd", "project": "demo", "name": "stuck", "__rate_interval": "10s", "__interval": "2s", "__range": "5m"}
+	vars := map[string]string{"argocd": ".*", "namespace": "argocd", "project": "demo", "name": "stuck", "__rate_interval": "10s", "__interval": "2s", "__range": "5m"}
 	end := time.Now()
 	n := 0
 	for _, f := range files {

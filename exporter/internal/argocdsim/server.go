@@ -72,8 +72,12 @@ func (s *Sim) Handler() http.Handler {
 		writeError(w, codeNotFound, "Not Found")
 	})
 
+	apiHandler := s.faulty(enforceContentType(api))
+	if s.cfg.Gzip {
+		apiHandler = compressed(apiHandler)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", s.faulty(enforceContentType(api)))
+	mux.Handle("/api/", apiHandler)
 	mux.Handle("/sim/", s.controlHandler())
 	return mux
 }

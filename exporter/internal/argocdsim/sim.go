@@ -85,6 +85,10 @@ type Config struct {
 	SyncDuration time.Duration
 	// KeepAlive is the SSE keepalive interval of the Watch stream.
 	KeepAlive time.Duration
+	// Gzip compresses answers for clients that accept gzip, as
+	// argocd-server does by default, except the SSE stream. Off by
+	// default: the simulator's own CPU would weigh on in-process benchmarks.
+	Gzip bool
 	// Logger logs sync calls and control changes; nil discards.
 	Logger *slog.Logger
 }

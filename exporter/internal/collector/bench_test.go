@@ -1,7 +1,6 @@
 package collector_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -48,7 +47,7 @@ func BenchmarkRender(b *testing.B) {
 				}
 			}
 		}
-		bw := bufio.NewWriterSize(io.Discard, 64<<10)
+		bw := exposition.NewWriter(io.Discard, false)
 		for _, path := range []struct {
 			name   string
 			render func()
@@ -57,7 +56,7 @@ func BenchmarkRender(b *testing.B) {
 			{"gatherer", gathered(exposition.Gatherers(prometheus.NewRegistry(), c))},
 			{"direct", func() {
 				for _, tf := range c.TextFamilies() {
-					if err := tf.Write(bw, false); err != nil {
+					if err := tf.Write(bw); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -113,12 +112,12 @@ func BenchmarkRemediation10k(b *testing.B) {
 	reg.MustRegister(e)
 	for _, mode := range []collector.StateSets{collector.StateSetsFull, collector.StateSetsCurrent} {
 		c := collector.New(source{poller.Snapshot{}}, collector.Config{StateSets: mode, Remediation: e})
-		bw := bufio.NewWriterSize(io.Discard, 64<<10)
+		bw := exposition.NewWriter(io.Discard, false)
 		b.Run(string(mode), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, tf := range c.TextFamilies() {
-					if err := tf.Write(bw, false); err != nil {
+					if err := tf.Write(bw); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -1,13 +1,18 @@
 package collector_test
 
 import (
-	"bufio"
 	"bytes"
+	"compress/gzip"
 	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +23,7 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocd"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/argocdsim"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/collector"
+	"github.com/argocd-monitor/argocd-monitor/exporter/internal/exposition"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/poller"
 	"github.com/argocd-monitor/argocd-monitor/exporter/internal/remediate"
 )
@@ -293,11 +299,11 @@ func TestTextMatchesGather(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				bw := bufio.NewWriter(&got)
+				bw := exposition.NewWriter(&got, om)
 				var written []string
 				for _, tf := range c.TextFamilies() {
 					before := bw.Buffered() + got.Len()
-					if err := tf.Write(bw, om); err != nil {
+					if err := tf.Write(bw); err != nil {
 						t.Fatal(err)
 					}
 					if bw.Buffered()+got.Len() > before {
@@ -314,4 +320,151 @@ func TestTextMatchesGather(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mutableSource is a snapshot a test changes between scrapes.
+type mutableSource struct{ s *poller.Snapshot }
+
+func (m mutableSource) Snapshot() poller.Snapshot { return *m.s }
+
+// TestKeptChunksFollowChanges: a collector that keeps its orders and
+// compressed chunks between gzip'd scrapes serves, scrape after scrape of
+// a changing snapshot, exactly what a fresh collector writes for that
+// snapshot: changes of each kind (state, timestamps, labels of info, apps
+// added, deleted and renamed, a List's fresh copy of the same apps,
+// remediation rows) in both modes and syntaxes.
+func TestKeptChunksFollowChanges(t *testing.T) {
+	for _, mode := range []collector.StateSets{collector.StateSetsFull, collector.StateSetsCurrent} {
+		for _, om := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/om=%v", mode, om), func(t *testing.T) {
+				apps := variedApps(t)
+				snap := &poller.Snapshot{Apps: apps, Up: true, LastSuccess: time.Unix(1700000000, 0)}
+				rem := remediation{{Namespace: apps[3].Namespace, Name: apps[3].Name, Project: apps[3].Project, Attempts: 1}}
+				remSrc := &rem
+				cfg := collector.Config{StateSets: mode, Remediation: remediationFunc(func() []remediate.AppMetric { return slices.Clone(*remSrc) })}
+				kept := collector.New(mutableSource{snap}, cfg)
+				h := exposition.Handler(prometheus.NewRegistry(), kept, exposition.Opts{})
+				accept := "text/plain;version=0.0.4"
+				if om {
+					accept = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8"
+				}
+				rng := rand.New(rand.NewPCG(1, 2))
+				for step := range 40 {
+					next := slices.Clone(snap.Apps)
+					for range 1 + rng.IntN(30) {
+						i := rng.IntN(len(next))
+						a := &next[i]
+						switch rng.IntN(9) {
+						case 0:
+							a.Health = argocd.HealthStatuses[rng.IntN(len(argocd.HealthStatuses))]
+						case 1:
+							a.Sync = argocd.SyncStatuses[rng.IntN(len(argocd.SyncStatuses))]
+						case 2:
+							a.ReconciledAt = time.Unix(1700000000+int64(rng.IntN(1000)), 0)
+						case 3:
+							a.Repo = fmt.Sprintf("https://git.example/r%d", rng.IntN(5))
+						case 4:
+							next = slices.Delete(next, i, i+1)
+						case 5:
+							b := *a
+							b.Name = fmt.Sprintf("new-%d-%d", step, i)
+							next = append(next, b)
+						case 6:
+							if a.Operation != nil {
+								op := *a.Operation
+								op.Phase = argocd.OperationPhases[rng.IntN(len(argocd.OperationPhases))]
+								a.Operation = &op
+							}
+						case 7:
+							a.Conditions = map[string]int{"SyncError": rng.IntN(3)}
+						case 8:
+							rem = append(slices.Clone(rem), remediate.AppMetric{Namespace: a.Namespace, Name: a.Name, Project: a.Project,
+								Attempts: rng.IntN(3), Paused: rng.IntN(2) == 0})
+						}
+					}
+					if step%10 == 9 { // a List: the same apps, fresh strings
+						for i := range next {
+							next[i].Name = strings.Clone(next[i].Name)
+							next[i].Repo = strings.Clone(next[i].Repo)
+						}
+					}
+					snap.Apps = next
+					var got []byte
+					for range 1 + step%2 { // every other snapshot scraped twice
+						req := httptest.NewRequest("GET", "/metrics", nil)
+						req.Header.Set("Accept", accept)
+						req.Header.Set("Accept-Encoding", "gzip")
+						rec := httptest.NewRecorder()
+						h.ServeHTTP(rec, req)
+						zr, err := gzip.NewReader(rec.Body)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if got, err = io.ReadAll(zr); err != nil {
+							t.Fatal(err)
+						}
+					}
+					var want bytes.Buffer
+					w := exposition.NewWriter(&want, om)
+					for _, tf := range collector.New(mutableSource{snap}, cfg).TextFamilies() {
+						if err := tf.Write(w); err != nil {
+							t.Fatal(err)
+						}
+					}
+					_ = w.Flush()
+					if om {
+						want.WriteString("# EOF\n")
+					}
+					if !bytes.Equal(got, want.Bytes()) {
+						t.Fatalf("step %d: kept chunks serve %d bytes, a fresh collector %d", step, len(got), want.Len())
+					}
+				}
+			})
+		}
+	}
+}
+
+type remediationFunc func() []remediate.AppMetric
+
+func (f remediationFunc) AppMetrics() []remediate.AppMetric { return f() }
+
+// TestConcurrentGzipScrapes: scrapes at once share the kept chunks, orders
+// and label pairs without a race (go test -race) and each gets the whole
+// text.
+func TestConcurrentGzipScrapes(t *testing.T) {
+	snap := &poller.Snapshot{Apps: variedApps(t), Up: true, LastSuccess: time.Unix(1700000000, 0)}
+	cfg := collector.Config{StateSets: collector.StateSetsCurrent}
+	h := exposition.Handler(prometheus.NewRegistry(), collector.New(mutableSource{snap}, cfg), exposition.Opts{})
+	var want bytes.Buffer
+	w := exposition.NewWriter(&want, true)
+	for _, tf := range collector.New(mutableSource{snap}, cfg).TextFamilies() {
+		if err := tf.Write(w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = w.Flush()
+	want.WriteString("# EOF\n")
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5 {
+				req := httptest.NewRequest("GET", "/metrics", nil)
+				req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0")
+				req.Header.Set("Accept-Encoding", "gzip")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				zr, err := gzip.NewReader(rec.Body)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := io.ReadAll(zr)
+				if err != nil || !bytes.Equal(got, want.Bytes()) {
+					t.Errorf("a concurrent scrape got %d bytes (%v), want %d", len(got), err, want.Len())
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -13,7 +13,6 @@ package exposition
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,10 +40,11 @@ type Source interface {
 }
 
 // TextFamily writes one family: nothing when it has no series, else what
-// AppendHeader and AppendSample make of it.
+// AppendHeader and AppendSample make of it, as lines or kept chunks of
+// lines.
 type TextFamily struct {
 	Name  string
-	Write func(w *bufio.Writer, openMetrics bool) error
+	Write func(w *Writer) error
 }
 
 // Opts are the promhttp.HandlerOpts this exporter uses.
@@ -120,14 +120,10 @@ type handler struct {
 }
 
 // gzip at BestSpeed: 4.5x faster than the default level on this exposition
-// (20 ms against 89 ms for 21 MiB) for 30x instead of 37x smaller.
-var (
-	gzipPool = sync.Pool{New: func() any {
-		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
-		return w
-	}}
-	bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
-)
+// (20 ms against 89 ms for 21 MiB) for 30x instead of 37x smaller. The
+// gzip member is written by gzipStream, so that a Source's kept chunks go
+// out already compressed.
+var bufPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.sem != nil {
@@ -166,16 +162,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", string(format))
 
 	out := io.Writer(w)
+	var gz *gzipStream
 	if acceptsGzip(r.Header) {
 		w.Header().Set("Content-Encoding", "gzip")
-		gz := gzipPool.Get().(*gzip.Writer)
-		gz.Reset(w)
-		defer func() { _ = gz.Close(); gzipPool.Put(gz) }()
+		gz = newGzipStream(w)
 		out = gz
 	}
 	bw := bufPool.Get().(*bufio.Writer)
 	bw.Reset(out)
 	defer func() { bw.Reset(nil); bufPool.Put(bw) }()
+	tw := &Writer{Writer: bw, om: direct == openMetrics, gz: gz}
 
 	enc := expfmt.NewEncoder(bw, format)
 	var only map[string]bool
@@ -191,7 +187,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i, j := 0, 0; err == nil && (i < len(mfs) || j < len(tfs)); {
 		if j < len(tfs) && (i == len(mfs) || tfs[j].Name < mfs[i].GetName()) {
 			if only == nil || only[tfs[j].Name] {
-				err = tfs[j].Write(bw, direct == openMetrics)
+				err = tfs[j].Write(tw)
 			}
 			j++
 			continue
@@ -216,6 +212,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		err = bw.Flush()
+	}
+	if gz != nil {
+		if cerr := gz.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		// Bytes are out: the scrape ends short and Prometheus sees it fail.

@@ -3,7 +3,7 @@
 // failed scrapes, scrape_duration_seconds p99, samples per scrape, head series and its own RSS.
 // It is not part of make test (minutes of two busy cores); docs/scale.md holds its figures.
 //
-//	GOWORK=off go -C tools run ./cmd/scalebench [-apps 100000] [-duration 10m] [-interval 30s]
+//	GOWORK=off go -C tools run ./cmd/scalebench [-apps 100000] [-duration 10m] [-interval 30s] [-modes full,current]
 package main
 
 import (
@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +35,7 @@ type result struct {
 	scrapes, failed                       float64
 	p99, maxDuration, samples, headSeries float64
 	promRSS, exporterRSS, exporterMaxRSS  float64
+	loadMean, loadMax                     float64 // 1-minute load average over the window, sampled every 15 s
 }
 
 func run(args []string) error {
@@ -42,6 +44,7 @@ func run(args []string) error {
 	apps := fs.Int("apps", 100000, "filler apps the simulator serves")
 	duration := fs.Duration("duration", 10*time.Minute, "how long Prometheus scrapes in each mode")
 	interval := fs.Duration("interval", 30*time.Second, "scrape interval")
+	modes := fs.String("modes", "full,current", "the --metrics.state-sets modes to run, one after the other")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +59,7 @@ func run(args []string) error {
 		return err
 	}
 	var results []result
-	for _, mode := range []string{"full", "current"} {
+	for mode := range strings.SplitSeq(*modes, ",") {
 		r, err := runMode(ctx, bins, mode, *apps, *duration, *interval)
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode, err)
@@ -64,11 +67,11 @@ func run(args []string) error {
 		results = append(results, r)
 	}
 	fmt.Printf("\n%d apps, scraped every %s for %s (Prometheus %s)\n\n", *apps, *interval, *duration, bins.Prometheus)
-	fmt.Println("| --metrics.state-sets | scrapes | failed | scrape_duration p99 | max | samples/scrape | head series | Prometheus RSS | exporter RSS (max) |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| --metrics.state-sets | scrapes | failed | scrape_duration p99 | max | samples/scrape | head series | Prometheus RSS | exporter RSS (max) | load average (mean, max) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
-		fmt.Printf("| %s | %.0f | %.0f | %.2f s | %.2f s | %.0f | %.0f | %.0f MiB | %.0f MiB (%.0f) |\n", r.mode, r.scrapes, r.failed, r.p99, r.maxDuration,
-			r.samples, r.headSeries, r.promRSS/(1<<20), r.exporterRSS/(1<<20), r.exporterMaxRSS/(1<<20))
+		fmt.Printf("| %s | %.0f | %.0f | %.2f s | %.2f s | %.0f | %.0f | %.0f MiB | %.0f MiB (%.0f) | %.1f, %.1f |\n", r.mode, r.scrapes, r.failed, r.p99, r.maxDuration,
+			r.samples, r.headSeries, r.promRSS/(1<<20), r.exporterRSS/(1<<20), r.exporterMaxRSS/(1<<20), r.loadMean, r.loadMax)
 	}
 	return nil
 }
@@ -137,10 +140,22 @@ scrape_configs:
 		return result{}, err
 	}
 	fmt.Fprintf(os.Stderr, "%s: Prometheus scrapes for %s\n", mode, duration)
-	select {
-	case <-ctx.Done():
-		return result{}, ctx.Err()
-	case <-time.After(duration):
+	var loads []float64
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	end := time.After(duration)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			return result{}, ctx.Err()
+		case <-end:
+			break wait
+		case <-tick.C:
+			if l, err := loadAverage(); err == nil {
+				loads = append(loads, l)
+			}
+		}
 	}
 	s := &stack.Stack{PrometheusURL: "http://" + promAddr}
 	window := fmt.Sprintf("%ds", int(duration.Seconds()))
@@ -174,5 +189,22 @@ scrape_configs:
 			return result{}, err
 		}
 	}
+	for _, l := range loads {
+		r.loadMean += l / float64(len(loads))
+		r.loadMax = max(r.loadMax, l)
+	}
 	return r, nil
+}
+
+// loadAverage is the machine's 1-minute load average (/proc/loadavg).
+func loadAverage() (float64, error) {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, fmt.Errorf("/proc/loadavg: %q", b)
+	}
+	return strconv.ParseFloat(f[0], 64)
 }

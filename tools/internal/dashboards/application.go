@@ -13,7 +13,7 @@ import (
 )
 
 // appFilter selects the one app of the application dashboard.
-const appFilter = `namespace="$namespace", name="$name", project=~"$project"`
+const appFilter = instanceFilter + `, namespace="$namespace", name="$name", project=~"$project"`
 
 var pausedStates = map[string]state{"0": {"trying", "orange"}, "1": {"paused", "red"}}
 

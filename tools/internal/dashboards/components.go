@@ -17,11 +17,7 @@ import (
 // components.selector of the params, not by a variable, so the panels and alerts agree.
 func components(p params.Params) *dashboard.DashboardBuilder {
 	sel := func(metric string, extra ...string) string {
-		m := p.Components.Selector
-		for _, e := range extra {
-			m += ", " + e
-		}
-		return metric + "{" + m + "}"
+		return instance(metric, append(nonEmpty(p.Components.Selector), extra...)...)
 	}
 	rate := func(metric string, extra ...string) string {
 		return fmt.Sprintf("rate(%s[$__rate_interval])", sel(metric, extra...))
@@ -53,7 +49,7 @@ func components(p params.Params) *dashboard.DashboardBuilder {
 			WithTarget(query("A", fmt.Sprintf("histogram_quantile(0.5, sum by (le) (%s))", rate("argocd_app_reconcile_bucket")), "p50")).
 			WithTarget(query("B", p95("argocd_app_reconcile_bucket"), "p95")).Unit("s")).
 		WithPanel(ts("Syncs by phase (per minute)", "Argo CD's sync counter, recorded as "+alertrules.RecordArgoCDSyncs+" (ArgoCDAppSyncsFailing).").
-			WithTarget(query("A", fmt.Sprintf("sum by (phase) (%s{%s}) * 60", alertrules.RecordArgoCDSyncs, p.Components.Selector), "{{phase}}")).
+			WithTarget(query("A", fmt.Sprintf("sum by (phase) (%s) * 60", instance(alertrules.RecordArgoCDSyncs, nonEmpty(p.Components.Selector)...)), "{{phase}}")).
 			DrawStyle(common.GraphDrawStyleBars).FillOpacity(80).
 			OverrideByName("Failed", fixedColor("red")).OverrideByName("Error", fixedColor("dark-red")).
 			OverrideByName("Succeeded", fixedColor("green"))).

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
@@ -10,8 +11,8 @@ import (
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/params"
 )
 
-// base is what both dashboards share: tags, time, refresh, and the datasource and Argo CD URL
-// variables.
+// base is what the dashboards share: tags, time, refresh, and the datasource, Argo CD URL and
+// argocd instance variables.
 func base(title, uid string, p params.Params, description string) *dashboard.DashboardBuilder {
 	return dashboard.NewDashboardBuilder(title).Uid(uid).Description(description).
 		Tags([]string{"argocd", "argocd-monitor"}).Editable().
@@ -20,7 +21,31 @@ func base(title, uid string, p params.Params, description string) *dashboard.Das
 		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("Data source").Type("prometheus")).
 		WithVariable(dashboard.NewConstantVariableBuilder("argocd_url").
 			Description("Argo CD UI base URL for links (alerts/params.yaml argocdURL)").
-			Value(dashboard.StringOrMap{String: cog.ToPtr(p.ArgoCDBase())}))
+			Value(dashboard.StringOrMap{String: cog.ToPtr(p.ArgoCDBase())})).
+		WithVariable(argocdVar())
+}
+
+// instanceFilter narrows every series to the argocd variable: the instance label a federated
+// store or remote write adds (docs/scale.md). Without it (one local Prometheus) the variable is
+// All, ".*", which also matches series that have no argocd label.
+const instanceFilter = `argocd=~"$argocd"`
+
+// argocdVar picks Argo CD instances by the argocd label; multi-select with All.
+func argocdVar() *dashboard.QueryVariableBuilder {
+	return appVar("argocd", "Argo CD", "").Multi(true).IncludeAll(true).AllValue(".*")
+}
+
+// nonEmpty is a matcher list of m, empty when m is.
+func nonEmpty(m string) []string {
+	if m == "" {
+		return nil
+	}
+	return []string{m}
+}
+
+// instance selects metric's series of the picked Argo CD instances, with more matchers if any.
+func instance(metric string, matchers ...string) string {
+	return metric + "{" + strings.Join(append([]string{instanceFilter}, matchers...), ", ") + "}"
 }
 
 // appVar is a query variable over a label of argocd_monitor_app_info, which every watched app has.
@@ -38,7 +63,7 @@ func appVar(name, label, filter string) *dashboard.QueryVariableBuilder {
 // namespaceVar is the Application namespace; multi-select with All on the overview, a single
 // value on the application dashboard.
 func namespaceVar(multi bool) *dashboard.QueryVariableBuilder {
-	v := appVar("namespace", "Namespace", "")
+	v := appVar("namespace", "Namespace", instanceFilter)
 	if multi {
 		v.Multi(true).IncludeAll(true).AllValue(".*")
 	}
@@ -46,11 +71,11 @@ func namespaceVar(multi bool) *dashboard.QueryVariableBuilder {
 }
 
 func projectVar() *dashboard.QueryVariableBuilder {
-	return appVar("project", "Project", `namespace=~"$namespace"`).Multi(true).IncludeAll(true).AllValue(".*")
+	return appVar("project", "Project", instanceFilter+`, namespace=~"$namespace"`).Multi(true).IncludeAll(true).AllValue(".*")
 }
 
 func nameVar() *dashboard.QueryVariableBuilder {
-	return appVar("name", "Application", `namespace=~"$namespace", project=~"$project"`)
+	return appVar("name", "Application", instanceFilter+`, namespace=~"$namespace", project=~"$project"`)
 }
 
 // Dashboard is one generated dashboard.

@@ -292,9 +292,9 @@ func TestQueriesReturnDataOnRealisticSeries(t *testing.T) {
 	recordRules(t, engine, storage, time.Unix(0, 0), at)
 	models, _ := rendered(t)
 	vars := map[string]map[string]string{
-		params.OverviewUID:   {"namespace": ".*", "project": ".*"},
-		params.AppUID:        {"namespace": "argocd", "project": ".*", "name": "stuck"},
-		params.ComponentsUID: {},
+		params.OverviewUID:   {"argocd": ".*", "namespace": ".*", "project": ".*"},
+		params.AppUID:        {"argocd": ".*", "namespace": "argocd", "project": ".*", "name": "stuck"},
+		params.ComponentsUID: {"argocd": ".*"},
 	}
 	for uid, m := range models {
 		for _, q := range queries(t, m) {
@@ -608,5 +608,51 @@ func TestJSONDecodesStrictly(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestEverySelectorCarriesArgocd: every series selector of every panel and variable query (but
+// the argocd variable's own) picks the argocd variable's instances, so a dashboard over a
+// federated store shows one Argo CD at a time when asked (docs/scale.md).
+func TestEverySelectorCarriesArgocd(t *testing.T) {
+	models, _ := rendered(t)
+	n := 0
+	for uid, m := range models {
+		hasVar := false
+		for _, v := range m.Templating.List {
+			hasVar = hasVar || (v.Name == "argocd" && v.Type == "query")
+		}
+		if !hasVar {
+			t.Errorf("%s: no argocd query variable", uid)
+		}
+		for _, q := range queries(t, m) {
+			if q.expr == "argocd_monitor_app_info" {
+				continue // the argocd variable's own query
+			}
+			expr := substitute(strings.ReplaceAll(q.expr, "$argocd", "ARGOCD_VARIABLE"), map[string]string{
+				"namespace": "ns", "project": "p", "name": "n"})
+			e, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+			if err != nil {
+				t.Errorf("%s: %v\n%s", uid, err, expr)
+				continue
+			}
+			parser.Inspect(e, func(node parser.Node, _ []parser.Node) error {
+				vs, ok := node.(*parser.VectorSelector)
+				if !ok {
+					return nil
+				}
+				n++
+				for _, lm := range vs.LabelMatchers {
+					if lm.Name == "argocd" && lm.Type == labels.MatchRegexp && lm.Value == "ARGOCD_VARIABLE" {
+						return nil
+					}
+				}
+				t.Errorf("%s: %s lacks argocd=~\"$argocd\" in\n%s", uid, vs, q.expr)
+				return nil
+			})
+		}
+	}
+	if n == 0 {
+		t.Fatal("no selectors")
 	}
 }

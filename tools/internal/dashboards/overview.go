@@ -14,7 +14,7 @@ import (
 )
 
 // overviewFilter narrows app series to the dashboard's namespace and project variables.
-const overviewFilter = `namespace=~"$namespace", project=~"$project"`
+const overviewFilter = instanceFilter + `, namespace=~"$namespace", project=~"$project"`
 
 // perMinute turns a counter into events per minute (alerts and syncs are rare: per second reads
 // as noise like 0.003).
@@ -78,10 +78,10 @@ func stateOverTime(title, by, record string, states []state) *timeseries.PanelBu
 func overview(p params.Params) *dashboard.DashboardBuilder {
 	f := overviewFilter
 	appLink := link{"Application dashboard", params.AppDashboardPath +
-		"?${datasource:queryparam}&var-namespace=${__data.fields.namespace}&var-project=${__data.fields.project}&var-name=${__data.fields.name}&${__url_time_range}"}
+		"?${datasource:queryparam}&${argocd:queryparam}&var-namespace=${__data.fields.namespace}&var-project=${__data.fields.project}&var-name=${__data.fields.name}&${__url_time_range}"}
 	argoLink := link{"Open in Argo CD", "${argocd_url}/applications/${__data.fields.namespace}/${__data.fields.name}"}
 	problems := problemApps(f)
-	slackP50, slackP99 := quantiles("argocd_monitor_bridge_slack_request_duration_seconds_bucket")
+	slackP50, slackP99 := quantiles(instance("argocd_monitor_bridge_slack_request_duration_seconds_bucket"))
 	resultColors := map[string]string{
 		"succeeded": "green", "triggered": "blue", "failed": "red", "error": "dark-red",
 		"forbidden": "orange", "busy": "yellow", "dry_run": "purple",
@@ -173,52 +173,52 @@ func overview(p params.Params) *dashboard.DashboardBuilder {
 	b.WithRow(dashboard.NewRowBuilder("Exporter")).
 		WithPanel(newStat("Argo CD API").Height(4).Span(4).
 			Description("Whether an exporter's last poll of the Argo CD API succeeded (ArgoCDMonitorAPIUnreachable): UP while any replica reaches it.").
-			WithTarget(instant("A", "max(argocd_monitor_api_up)", "api")).ReduceOptions(lastValue()).
+			WithTarget(instant("A", "max("+instance("argocd_monitor_api_up")+")", "api")).ReduceOptions(lastValue()).
 			Mappings(valueMappings(map[string]state{"0": {"DOWN", "red"}, "1": {"UP", "green"}})).
 			ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Exporter targets up").Height(4).Span(4).
 			Description("Scrape targets of the exporter that are up (ArgoCDMonitorDown).").
-			WithTarget(instant("A", fmt.Sprintf("sum(up{%s})", exp), "up")).ReduceOptions(lastValue()).
+			WithTarget(instant("A", fmt.Sprintf("sum(%s)", instance("up", exp)), "up")).ReduceOptions(lastValue()).
 			Thresholds(thresholds("red", 1.0, "green")).NoValue("absent").
 			ColorMode(common.BigValueColorModeBackground).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Since last successful poll").Height(4).Span(4).
-			WithTarget(instant("A", "time() - max(argocd_monitor_last_poll_success_timestamp_seconds)", "age")).
+			WithTarget(instant("A", "time() - max("+instance("argocd_monitor_last_poll_success_timestamp_seconds")+")", "age")).
 			ReduceOptions(lastValue()).Unit("s").Thresholds(thresholds("green", 120.0, "orange", 300.0, "red")).
 			ColorMode(common.BigValueColorModeValue).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(newStat("Apps in last poll").Height(4).Span(4).
-			WithTarget(query("A", "sum(max by (argocd, job) (argocd_monitor_apps))", "apps")).ReduceOptions(lastValue()).
+			WithTarget(query("A", "sum(max by (argocd, job) ("+instance("argocd_monitor_apps")+"))", "apps")).ReduceOptions(lastValue()).
 			GraphMode(common.BigValueGraphModeArea).ColorMode(common.BigValueColorModeNone)).
 		WithPanel(newStat("Versions").Height(4).Span(8).
-			WithTarget(instant("A", "max by (version) (argocd_monitor_build_info)", "exporter {{version}}")).
-			WithTarget(instant("B", "max by (version) (argocd_monitor_bridge_build_info)", "bridge {{version}}")).
+			WithTarget(instant("A", "max by (version) ("+instance("argocd_monitor_build_info")+")", "exporter {{version}}")).
+			WithTarget(instant("B", "max by (version) ("+instance("argocd_monitor_bridge_build_info")+")", "bridge {{version}}")).
 			ReduceOptions(lastValue()).TextMode(common.BigValueTextModeName).
 			ColorMode(common.BigValueColorModeNone).GraphMode(common.BigValueGraphModeNone)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Watch stream").Height(8).Span(12).
 			Description("1 while the exporter follows Argo CD's application stream, 0 while it polls instead; stream messages per minute by type.").
-			WithTarget(query("A", "min(argocd_monitor_watch_up)", "watch up")).
-			WithTarget(query("B", perMinute("type", "argocd_monitor_watch_events_total"), "{{type}}")).
+			WithTarget(query("A", "min("+instance("argocd_monitor_watch_up")+")", "watch up")).
+			WithTarget(query("B", perMinute("type", instance("argocd_monitor_watch_events_total")), "{{type}}")).
 			Min(0).Legend(listLegend())).
 		WithPanel(timeseries.NewPanelBuilder().Title("List duration").Height(8).Span(12).
 			Description("Time to list the applications from Argo CD: every poll without watch; with watch only the first List, resyncs and polls while the stream is down, too rarely for quantiles over a short window: the mean since start.").
-			WithTarget(query("A", "sum(argocd_monitor_poll_duration_seconds_sum) / sum(argocd_monitor_poll_duration_seconds_count)", "mean since start")).
+			WithTarget(query("A", "sum("+instance("argocd_monitor_poll_duration_seconds_sum")+") / sum("+instance("argocd_monitor_poll_duration_seconds_count")+")", "mean since start")).
 			Unit("s").Min(0).Legend(listLegend())).
 		WithPanel(timeseries.NewPanelBuilder().Title("Argo CD API requests by endpoint and code (per minute)").Height(8).Span(12).
 			Description("Failed requests (any code but 2xx) in red.").
-			WithTarget(query("A", perMinute("endpoint, code", "argocd_monitor_api_requests_total"), "{{endpoint}} {{code}}")).
+			WithTarget(query("A", perMinute("endpoint, code", instance("argocd_monitor_api_requests_total")), "{{endpoint}} {{code}}")).
 			Legend(tableLegend()).Min(0).
 			OverrideByRegexp(`^\S+ (?!2\d\d$)\S+$`, fixedColor("red")))
 
 	b.WithRow(dashboard.NewRowBuilder("Slack bridge")).
 		WithPanel(timeseries.NewPanelBuilder().Title("Notifications by route and status (per minute)").Height(8).Span(12).
-			WithTarget(query("A", perMinute("route, status", "argocd_monitor_bridge_notifications_total"), "{{route}} {{status}}")).
+			WithTarget(query("A", perMinute("route, status", instance("argocd_monitor_bridge_notifications_total")), "{{route}} {{status}}")).
 			Legend(tableLegend()).Min(0)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Answers to Alertmanager by code (per minute)").Height(8).Span(12).
 			Description("Anything but 2xx means a notification not delivered yet (ArgoCDMonitorBridgeFailing).").
-			WithTarget(query("A", perMinute("code", "argocd_monitor_bridge_webhooks_total"), "{{code}}")).
+			WithTarget(query("A", perMinute("code", instance("argocd_monitor_bridge_webhooks_total")), "{{code}}")).
 			Legend(tableLegend()).Min(0).
 			OverrideByRegexp(`^(?!2\d\d$).*`, fixedColor("red"))).
 		WithPanel(timeseries.NewPanelBuilder().Title("Slack API requests by result (per minute)").Height(8).Span(12).
-			WithTarget(query("A", perMinute("method, result", "argocd_monitor_bridge_slack_requests_total"), "{{method}} {{result}}")).
+			WithTarget(query("A", perMinute("method, result", instance("argocd_monitor_bridge_slack_requests_total")), "{{method}} {{result}}")).
 			Legend(tableLegend()).Min(0)).
 		WithPanel(timeseries.NewPanelBuilder().Title("Slack request latency").Height(8).Span(12).
 			WithTarget(query("A", slackP50, "p50")).WithTarget(query("B", slackP99, "p99")).

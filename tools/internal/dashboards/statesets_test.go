@@ -51,9 +51,9 @@ func TestQueriesSameInBothStateSetModes(t *testing.T) {
 	recordRules(t, engine, fullStorage, time.Unix(0, 0), at)
 	recordRules(t, engine, currentStorage, time.Unix(0, 0), at)
 	vars := map[string]map[string]string{
-		params.OverviewUID:   {"namespace": ".*", "project": ".*"},
-		params.AppUID:        {"namespace": "argocd", "project": ".*", "name": "stuck"},
-		params.ComponentsUID: {},
+		params.OverviewUID:   {"argocd": ".*", "namespace": ".*", "project": ".*"},
+		params.AppUID:        {"argocd": ".*", "namespace": "argocd", "project": ".*", "name": "stuck"},
+		params.ComponentsUID: {"argocd": ".*"},
 	}
 	models, _ := rendered(t)
 	n := 0

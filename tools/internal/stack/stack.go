@@ -6,6 +6,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -45,6 +46,8 @@ type Config struct {
 	Slack       Slack
 	Sim         SimTimings
 	Remediation RemediationTimings
+	// StateSets is the exporter's --metrics.state-sets (empty: its default, full).
+	StateSets string
 
 	Log io.Writer // progress lines; nil: discarded
 }
@@ -289,6 +292,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 			"--api.token-file=" + apiToken, "--api.cache-ttl=1s",
 			"--api.write-token-file=" + writeToken,
 			"--remediation.terminate-after=" + rem.TerminateAfter.String(),
+			"--metrics.state-sets=" + cmp.Or(cfg.StateSets, "full"),
 		}},
 		{ProcBridge, cfg.Bin.Bridge, s.BridgeURL + "/-/ready", bridgeStdout, bridgeArgs},
 		{ProcAlertmanager, cfg.Bin.Alertmanager, s.AlertmanagerURL + "/-/ready", "", []string{
