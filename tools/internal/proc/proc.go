@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -171,9 +173,25 @@ func (p *Proc) WaitFor(ctx context.Context, what string, timeout time.Duration, 
 	}
 }
 
-// FreePort asks the kernel for a free loopback port. Another process may take it before ours
-// binds; startup then fails with a clear "address in use" in that process's log.
+// FreePort returns a loopback port that is free now and that nothing else is likely to take
+// before the process it is meant for binds it. A port the kernel hands out for 127.0.0.1:0 is
+// from its ephemeral range, the same range it takes the local ports of outgoing connections from:
+// a stack whose first processes already dial each other can have one of those connections take
+// the port between this probe and the last process's bind ("address already in use", seen in
+// make test). So the port is drawn at random below the ephemeral range, where the kernel never
+// assigns one by itself, and never handed out twice by this process.
 func FreePort() (int, error) {
+	low, high := portsBelowEphemeral()
+	for range 200 {
+		p := low + rand.IntN(high-low)
+		if !claimPort(p) {
+			continue
+		}
+		if PortFree(p) {
+			return p, nil
+		}
+	}
+	// Nothing free below the ephemeral range (a crowded machine): let the kernel choose.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -183,7 +201,44 @@ func FreePort() (int, error) {
 	if !ok {
 		return 0, errors.New("not a TCP address")
 	}
+	claimPort(addr.Port)
 	return addr.Port, nil
+}
+
+var (
+	claimedMu sync.Mutex
+	claimed   = map[int]bool{}
+)
+
+// claimPort records p as handed out; false if it was already.
+func claimPort(p int) bool {
+	claimedMu.Lock()
+	defer claimedMu.Unlock()
+	if claimed[p] {
+		return false
+	}
+	claimed[p] = true
+	return true
+}
+
+// portsBelowEphemeral is the range [low, high) FreePort draws from: from 10000 up to the start
+// of the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768 by default on Linux).
+func portsBelowEphemeral() (low, high int) {
+	low, high = 10000, 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if start, err := strconv.Atoi(f[0]); err == nil {
+				high = start
+			}
+		}
+	}
+	if high-low < 1000 { // an unusual range: the low ports below it, or the kernel's choice
+		low = 1024
+	}
+	if high <= low {
+		high = low + 1 // rand.IntN needs a positive span; the loop then falls back to the kernel
+	}
+	return low, high
 }
 
 // FreePorts returns n distinct free loopback ports.

@@ -108,3 +108,32 @@ func TestFreePort(t *testing.T) {
 		t.Fatalf("port %d reported free while listened on", p)
 	}
 }
+
+// TestFreePortsAvoidTheEphemeralRange: the ports are below the kernel's ephemeral range (no
+// outgoing connection can take one before its process binds it) and never handed out twice.
+func TestFreePortsAvoidTheEphemeralRange(t *testing.T) {
+	_, high := portsBelowEphemeral()
+	ports, err := FreePorts(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p >= high {
+			t.Errorf("port %d is in the ephemeral range (from %d)", p, high)
+		}
+		if seen[p] {
+			t.Errorf("port %d handed out twice", p)
+		}
+		seen[p] = true
+	}
+	more, err := FreePorts(50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range more {
+		if seen[p] {
+			t.Errorf("port %d handed out again by a later call", p)
+		}
+	}
+}
