@@ -45,6 +45,7 @@ func run(args []string) error {
 	duration := fs.Duration("duration", 10*time.Minute, "how long Prometheus scrapes in each mode")
 	interval := fs.Duration("interval", 30*time.Second, "scrape interval")
 	modes := fs.String("modes", "full,current", "the --metrics.state-sets modes to run, one after the other")
+	protocols := fs.String("scrape-protocols", "", "Prometheus' scrape_protocols for the exporter's job, comma-separated (empty: Prometheus' default, OpenMetrics first)")
 	memLimit := fs.String("exporter.gomemlimit", "", "GOMEMLIMIT for the exporter alone, as a Deployment sets it (empty: unset)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -61,7 +62,7 @@ func run(args []string) error {
 	}
 	var results []result
 	for mode := range strings.SplitSeq(*modes, ",") {
-		r, err := runMode(ctx, bins, mode, *apps, *duration, *interval, *memLimit)
+		r, err := runMode(ctx, bins, mode, *apps, *duration, *interval, *memLimit, *protocols)
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode, err)
 		}
@@ -81,7 +82,7 @@ func run(args []string) error {
 	return nil
 }
 
-func runMode(ctx context.Context, bins stack.Binaries, mode string, apps int, duration, interval time.Duration, memLimit string) (result, error) {
+func runMode(ctx context.Context, bins stack.Binaries, mode string, apps int, duration, interval time.Duration, memLimit, protocols string) (result, error) {
 	work, err := os.MkdirTemp("", "scalebench-"+mode+"-")
 	if err != nil {
 		return result{}, err
@@ -131,11 +132,11 @@ func runMode(ctx context.Context, bins stack.Binaries, mode string, apps int, du
   scrape_timeout: %[2]s
 scrape_configs:
   - job_name: argocd-monitor-exporter
-    honor_labels: true
+    honor_labels: true%[5]s
     static_configs: [{targets: ["%[3]s"]}]
   - job_name: prometheus
     static_configs: [{targets: ["%[4]s"]}]
-`, interval, interval*5/6, expAddr, promAddr)
+`, interval, interval*5/6, expAddr, promAddr, scrapeProtocols(protocols))
 	cfgFile := filepath.Join(work, "prometheus.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		return result{}, err
@@ -216,4 +217,12 @@ func loadAverage() (float64, error) {
 		return 0, fmt.Errorf("/proc/loadavg: %q", b)
 	}
 	return strconv.ParseFloat(f[0], 64)
+}
+
+// scrapeProtocols is the scrape_protocols line of the exporter's job ("" for Prometheus' default).
+func scrapeProtocols(list string) string {
+	if list == "" {
+		return ""
+	}
+	return "\n    scrape_protocols: [" + list + "]"
 }
