@@ -45,6 +45,8 @@ func run(args []string) error {
 	duration := fs.Duration("duration", 10*time.Minute, "how long Prometheus scrapes in each mode")
 	interval := fs.Duration("interval", 30*time.Second, "scrape interval")
 	modes := fs.String("modes", "full,current", "the --metrics.state-sets modes to run, one after the other")
+	protocols := fs.String("scrape-protocols", "", "Prometheus' scrape_protocols for the exporter's job, comma-separated (empty: Prometheus' default, OpenMetrics first)")
+	memLimit := fs.String("exporter.gomemlimit", "", "GOMEMLIMIT for the exporter alone, as a Deployment sets it (empty: unset)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,13 +62,17 @@ func run(args []string) error {
 	}
 	var results []result
 	for mode := range strings.SplitSeq(*modes, ",") {
-		r, err := runMode(ctx, bins, mode, *apps, *duration, *interval)
+		r, err := runMode(ctx, bins, mode, *apps, *duration, *interval, *memLimit, *protocols)
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode, err)
 		}
 		results = append(results, r)
 	}
-	fmt.Printf("\n%d apps, scraped every %s for %s (Prometheus %s)\n\n", *apps, *interval, *duration, bins.Prometheus)
+	limit := *memLimit
+	if limit == "" {
+		limit = "unset"
+	}
+	fmt.Printf("\n%d apps, scraped every %s for %s (Prometheus %s; exporter GOMEMLIMIT %s)\n\n", *apps, *interval, *duration, bins.Prometheus, limit)
 	fmt.Println("| --metrics.state-sets | scrapes | failed | scrape_duration p99 | max | samples/scrape | head series | Prometheus RSS | exporter RSS (max) | load average (mean, max) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range results {
@@ -76,7 +82,7 @@ func run(args []string) error {
 	return nil
 }
 
-func runMode(ctx context.Context, bins stack.Binaries, mode string, apps int, duration, interval time.Duration) (result, error) {
+func runMode(ctx context.Context, bins stack.Binaries, mode string, apps int, duration, interval time.Duration, memLimit, protocols string) (result, error) {
 	work, err := os.MkdirTemp("", "scalebench-"+mode+"-")
 	if err != nil {
 		return result{}, err
@@ -94,22 +100,26 @@ func runMode(ctx context.Context, bins stack.Binaries, mode string, apps int, du
 			procs[i].Stop(10 * time.Second)
 		}
 	}()
-	start := func(name, bin string, args ...string) (*proc.Proc, error) {
-		p, err := proc.Start(proc.Config{Name: name, Bin: bin, Args: args, LogPath: filepath.Join(work, name+".log")})
+	start := func(name, bin string, env []string, args ...string) (*proc.Proc, error) {
+		p, err := proc.Start(proc.Config{Name: name, Bin: bin, Args: args, Env: env, LogPath: filepath.Join(work, name+".log")})
 		if err == nil {
 			procs = append(procs, p)
 		}
 		return p, err
 	}
 	fmt.Fprintf(os.Stderr, "%s: simulator with %d apps\n", mode, apps)
-	sim, err := start("argocd-sim", bins.Sim, "--web.listen-address="+simAddr, "--auth.token-file="+tokenFile, "--apps="+strconv.Itoa(apps), "--no-scenario", "--log.level=warn")
+	sim, err := start("argocd-sim", bins.Sim, nil, "--web.listen-address="+simAddr, "--auth.token-file="+tokenFile, "--apps="+strconv.Itoa(apps), "--no-scenario", "--log.level=warn")
 	if err != nil {
 		return result{}, err
 	}
 	if err := sim.WaitFor(ctx, "token file", 5*time.Minute, func(context.Context) error { _, err := os.Stat(tokenFile); return err }); err != nil {
 		return result{}, err
 	}
-	exp, err := start("argocd-exporter", bins.Exporter, "--argocd.api=http://"+simAddr, "--argocd.token-file="+tokenFile,
+	var expEnv []string
+	if memLimit != "" {
+		expEnv = []string{"GOMEMLIMIT=" + memLimit}
+	}
+	exp, err := start("argocd-exporter", bins.Exporter, expEnv, "--argocd.api=http://"+simAddr, "--argocd.token-file="+tokenFile,
 		"--web.listen-address="+expAddr, "--metrics.state-sets="+mode, "--remediation.mode=dry-run", "--log.level=warn")
 	if err != nil {
 		return result{}, err
@@ -122,16 +132,16 @@ func runMode(ctx context.Context, bins stack.Binaries, mode string, apps int, du
   scrape_timeout: %[2]s
 scrape_configs:
   - job_name: argocd-monitor-exporter
-    honor_labels: true
+    honor_labels: true%[5]s
     static_configs: [{targets: ["%[3]s"]}]
   - job_name: prometheus
     static_configs: [{targets: ["%[4]s"]}]
-`, interval, interval*5/6, expAddr, promAddr)
+`, interval, interval*5/6, expAddr, promAddr, scrapeProtocols(protocols))
 	cfgFile := filepath.Join(work, "prometheus.yml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		return result{}, err
 	}
-	prom, err := start("prometheus", bins.Prometheus, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(work, "data"),
+	prom, err := start("prometheus", bins.Prometheus, nil, "--config.file="+cfgFile, "--storage.tsdb.path="+filepath.Join(work, "data"),
 		"--web.listen-address="+promAddr, "--log.level=warn")
 	if err != nil {
 		return result{}, err
@@ -207,4 +217,12 @@ func loadAverage() (float64, error) {
 		return 0, fmt.Errorf("/proc/loadavg: %q", b)
 	}
 	return strconv.ParseFloat(f[0], 64)
+}
+
+// scrapeProtocols is the scrape_protocols line of the exporter's job ("" for Prometheus' default).
+func scrapeProtocols(list string) string {
+	if list == "" {
+		return ""
+	}
+	return "\n    scrape_protocols: [" + list + "]"
 }
