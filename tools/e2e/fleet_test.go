@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -22,14 +21,7 @@ import (
 func TestFleetStory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	root, err := repofile.FindRootFromWD()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins, err := stack.Build(ctx, root, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, bins := rootAndBins(ctx, t)
 	sim := stack.DefaultSim
 	sim.Fleets = []string{"prod-eu=30", "prod-us=3:Application"}
 	st, err := stack.Start(ctx, stack.Config{
