@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -23,14 +22,7 @@ import (
 func TestDashboardsCurrentMode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	root, err := repofile.FindRootFromWD()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins, err := stack.Build(ctx, root, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, bins := rootAndBins(ctx, t)
 	sim := stack.DefaultSim
 	sim.Apps = 20
 	st, err := stack.Start(ctx, stack.Config{

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/demo"
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -20,14 +19,7 @@ import (
 func TestDemoStory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	root, err := repofile.FindRootFromWD()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins, err := stack.Build(ctx, root, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, bins := rootAndBins(ctx, t)
 	cfg := demo.StackConfig(root, t.TempDir(), bins, 20)
 	cfg.Log = testWriter{t}
 	st, err := stack.Start(ctx, cfg)

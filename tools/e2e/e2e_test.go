@@ -41,14 +41,7 @@ type e2e struct {
 func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	root, err := repofile.FindRootFromWD()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins, err := stack.Build(ctx, root, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, bins := rootAndBins(ctx, t)
 
 	sim := stack.DefaultSim
 	sim.Apps = 20
@@ -541,4 +534,18 @@ func (e *e2e) dumpOnFailure() {
 	for _, m := range reqs {
 		e.t.Logf("slack %s ts=%s thread=%s text=%q", m.Method, m.TS, m.ThreadTS, m.Text)
 	}
+}
+
+// rootAndBins finds the repository and builds the stack's binaries, as every story starts.
+func rootAndBins(ctx context.Context, t *testing.T) (string, stack.Binaries) {
+	t.Helper()
+	root, err := repofile.FindRootFromWD()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins, err := stack.Build(ctx, root, testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, bins
 }

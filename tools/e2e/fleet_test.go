@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/argocd-monitor/argocd-monitor/tools/internal/repofile"
 	"github.com/argocd-monitor/argocd-monitor/tools/internal/stack"
 )
 
@@ -22,14 +21,7 @@ import (
 func TestFleetStory(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	root, err := repofile.FindRootFromWD()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bins, err := stack.Build(ctx, root, testWriter{t})
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, bins := rootAndBins(ctx, t)
 	sim := stack.DefaultSim
 	sim.Fleets = []string{"prod-eu=30", "prod-us=3:Application"}
 	st, err := stack.Start(ctx, stack.Config{
@@ -124,11 +116,13 @@ func TestFleetStory(t *testing.T) {
 		t.Fatalf("%d top-level posts about prod-eu, want 1", len(p))
 	}
 
-	// The parent: prod-us's 3 apps, children of the app of apps prod-us-root, go Degraded. One
-	// message names the parent, and its Why tells the parent's last sync and commit (from the
-	// exporter's answer for prod-us-root).
+	// The parent: prod-us's 3 apps, children of the app of apps prod-us-root, go Degraded, and
+	// a sync does not heal them (the parent's bad change is in their manifests: "keep"); without
+	// that, remediation synced them healthy within the alert's `for` in some runs. One message
+	// names the parent, and its Why tells the parent's last sync and commit (from the exporter's
+	// answer for prod-us-root).
 	for i := 1; i <= 3; i++ {
-		if err := st.SetSimState(ctx, fmt.Sprintf("prod-us-%02d", i), map[string]any{"health": "Degraded"}); err != nil {
+		if err := st.SetSimState(ctx, fmt.Sprintf("prod-us-%02d", i), map[string]any{"health": "Degraded", "onSync": "keep"}); err != nil {
 			t.Fatal(err)
 		}
 	}

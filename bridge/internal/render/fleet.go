@@ -247,15 +247,7 @@ func (r *renderer) parentWhy() []string {
 		if len(op.Revisions) > 0 && op.Revisions[0] != "" {
 			s += " `" + escape(shortRev(op.Revisions[0])) + "`"
 		}
-		s += " " + escape(op.Phase)
-		if !op.FinishedAt.IsZero() {
-			s += " at " + op.FinishedAt.UTC().Format(stampLayout)
-		} else if !op.StartedAt.IsZero() {
-			s += " since " + op.StartedAt.UTC().Format(stampLayout)
-		}
-		if by := initiator(op.InitiatedBy); by != "" {
-			s += " (" + escape(by) + ")"
-		}
+		s += " " + escape(op.Phase) + operationWhenBy(op)
 		if op.Message != "" {
 			s += ": " + escapeTruncate(strings.Join(strings.Fields(op.Message), " "), 250)
 		}

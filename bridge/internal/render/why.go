@@ -202,15 +202,7 @@ func whyFacts(app *apiv1.App, now time.Time, t told) []fact {
 		lines = append(lines, listFacts("Events", items, "; ", "")...)
 	}
 	if op := app.Operation; op != nil && op.Phase != "" {
-		s := "• *Last sync:* " + escape(op.Phase)
-		if !op.FinishedAt.IsZero() {
-			s += " at " + op.FinishedAt.UTC().Format(stampLayout)
-		} else if !op.StartedAt.IsZero() {
-			s += " since " + op.StartedAt.UTC().Format(stampLayout)
-		}
-		if by := initiator(op.InitiatedBy); by != "" {
-			s += " (" + escape(by) + ")"
-		}
+		s := "• *Last sync:* " + escape(op.Phase) + operationWhenBy(op)
 		if op.Message != "" && !t.says(op.Message) {
 			s += ": " + escapeTruncate(op.Message, 250)
 		}
@@ -272,6 +264,21 @@ func more(total, shown int) string {
 		return fmt.Sprintf(" (+%d more)", total-shown)
 	}
 	return ""
+}
+
+// operationWhenBy tells when an operation finished (or since when it runs) and who started it:
+// " at 10:12 UTC (admin)". The app's and a fleet parent's last sync say it the same way.
+func operationWhenBy(op *apiv1.Operation) string {
+	var s string
+	if !op.FinishedAt.IsZero() {
+		s = " at " + op.FinishedAt.UTC().Format(stampLayout)
+	} else if !op.StartedAt.IsZero() {
+		s = " since " + op.StartedAt.UTC().Format(stampLayout)
+	}
+	if by := initiator(op.InitiatedBy); by != "" {
+		s += " (" + escape(by) + ")"
+	}
+	return s
 }
 
 func initiator(i apiv1.Initiator) string {
